@@ -1,0 +1,98 @@
+"""Engines and their factory. Each engine module is imported lazily, so the core stays light."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from docvlm.engines.base import BaseEngine
+
+
+class LayoutOptions(BaseModel):
+    """The offline geometry engine: no model download, CPU only."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["layout"] = "layout"
+    dayfirst: bool | None = Field(default=None, description="None: infer from the document")
+
+
+class TransformersOptions(BaseModel):
+    """A local image-text-to-text model through Hugging Face transformers."""
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+    kind: Literal["transformers"] = "transformers"
+    model: str = Field(description="model id on the hub or a local folder")
+    device: str | None = Field(default=None, description="cuda, mps or cpu; None chooses")
+    dtype: str | None = Field(default=None, description="bfloat16, float16 or float32; None chooses")
+    max_new_tokens: int = 1024
+    max_attempts: int = 3
+    temperature: float = 0.0
+    temperature_step: float = 0.3
+    constrained: bool = True
+    batch_size: int = 4
+    max_prompt_words: int = 600
+    max_pixels: int | None = None
+    trust_remote_code: bool = False
+
+
+class OpenAIOptions(BaseModel):
+    """Any OpenAI-compatible chat-completions server (vLLM, Ollama, llama.cpp, hosted APIs)."""
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+    kind: Literal["openai"] = "openai"
+    model: str
+    base_url: str = "http://localhost:8000/v1"
+    api_key_env: str = Field(default="OPENAI_API_KEY", description="name of the env var holding the key")
+    timeout_s: float = 60.0
+    max_retries: int = 4
+    backoff_s: float = 0.5
+    max_concurrency: int = 4
+    max_attempts: int = 3
+    temperature: float = 0.0
+    temperature_step: float = 0.3
+    max_tokens: int = 1024
+    json_schema: bool | None = Field(default=None, description="None: try json_schema, then JSON mode")
+    max_prompt_words: int = 600
+    max_pixels: int = 1_600_000
+
+
+class HybridOptions(BaseModel):
+    """Layout first, then a VLM only for missing, low-confidence or rule-failing fields."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["hybrid"] = "hybrid"
+    vlm: TransformersOptions | OpenAIOptions = Field(discriminator="kind")
+    min_confidence: float = 0.6
+
+
+EngineOptions = Annotated[
+    LayoutOptions | TransformersOptions | OpenAIOptions | HybridOptions, Field(discriminator="kind")
+]
+
+_ENGINES = {
+    "layout": ("docvlm.engines.layout", "LayoutEngine"),
+    "transformers": ("docvlm.engines.transformers_engine", "TransformersEngine"),
+    "openai": ("docvlm.engines.openai_engine", "OpenAIEngine"),
+    "hybrid": ("docvlm.engines.hybrid_engine", "HybridEngine"),
+}
+
+
+def create_engine(options: LayoutOptions | TransformersOptions | OpenAIOptions | HybridOptions) -> BaseEngine:
+    """Import the engine for ``options.kind`` lazily and build it."""
+    module_name, class_name = _ENGINES[options.kind]
+    module = importlib.import_module(module_name)
+    engine: BaseEngine = getattr(module, class_name)(options)
+    return engine
+
+
+__all__ = [
+    "BaseEngine",
+    "EngineOptions",
+    "HybridOptions",
+    "LayoutOptions",
+    "OpenAIOptions",
+    "TransformersOptions",
+    "create_engine",
+]

@@ -1,0 +1,128 @@
+"""Page geometry shared by the engines, grounding and QA: text lines, reading order, box maths."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from docvlm.datamodel import BBox, Word
+
+
+def union(boxes: Iterable[BBox]) -> BBox:
+    bs = list(boxes)
+    if not bs:
+        return (0.0, 0.0, 0.0, 0.0)
+    return (min(b[0] for b in bs), min(b[1] for b in bs), max(b[2] for b in bs), max(b[3] for b in bs))
+
+
+def v_overlap(a: BBox, b: BBox) -> float:
+    """Vertical overlap as a fraction of the shorter box's height."""
+    inter = min(a[3], b[3]) - max(a[1], b[1])
+    h = min(a[3] - a[1], b[3] - b[1])
+    return max(0.0, inter) / h if h > 0 else 0.0
+
+
+def h_overlap(a: BBox, b: BBox) -> float:
+    """Horizontal overlap as a fraction of the narrower box's width."""
+    inter = min(a[2], b[2]) - max(a[0], b[0])
+    w = min(a[2] - a[0], b[2] - b[0])
+    return max(0.0, inter) / w if w > 0 else 0.0
+
+
+@dataclass
+class Line:
+    """Words on one visual line, left to right, split into segments at wide gaps."""
+
+    words: list[Word]
+    page: int = 1
+    segments: list[list[Word]] = field(default_factory=list)
+
+    @property
+    def bbox(self) -> BBox:
+        return union(w.bbox for w in self.words)
+
+    @property
+    def text(self) -> str:
+        return " ".join(w.text for w in self.words)
+
+    @property
+    def y(self) -> float:
+        b = self.bbox
+        return (b[1] + b[3]) / 2
+
+    @property
+    def height(self) -> float:
+        return median([w.height for w in self.words])
+
+
+def median(xs: Sequence[float]) -> float:
+    s = sorted(xs)
+    if not s:
+        return 0.0
+    n = len(s)
+    return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
+
+
+def group_lines(words: Sequence[Word], gap_factor: float = 1.6) -> list[Line]:
+    """Group words into visual lines by vertical overlap, top to bottom.
+
+    Words are assigned to the line whose vertical band they overlap most (>= 50% of the shorter
+    height). Each line is then split into segments where the horizontal gap exceeds
+    ``gap_factor`` times the line height, which separates label/value columns on one row.
+    """
+    if not words:
+        return []
+    ws = sorted(words, key=lambda w: (w.cy, w.x0))
+    lines: list[list[Word]] = []
+    bands: list[list[float]] = []  # [y0, y1] of each open line
+    for w in ws:
+        best, best_ov = -1, 0.5
+        # only the last few lines can overlap since words are sorted by centre y
+        for i in range(max(0, len(lines) - 4), len(lines)):
+            ov = v_overlap((0, bands[i][0], 1, bands[i][1]), w.bbox)
+            if ov >= best_ov and not _collides(lines[i], w):
+                best, best_ov = i, ov
+        if best < 0:
+            lines.append([w])
+            bands.append([w.y0, w.y1])
+        else:
+            lines[best].append(w)
+            # keep the band at the median height so a tall word does not swallow the next line
+            bands[best][0] = min(bands[best][0], w.y0) if len(lines[best]) < 3 else bands[best][0]
+            bands[best][1] = max(bands[best][1], w.y1) if len(lines[best]) < 3 else bands[best][1]
+    out: list[Line] = []
+    for lw in lines:
+        lw.sort(key=lambda w: w.x0)
+        line = Line(words=lw, page=lw[0].page)
+        line.segments = split_segments(lw, gap_factor)
+        out.append(line)
+    out.sort(key=lambda ln: (ln.bbox[1], ln.bbox[0]))
+    return out
+
+
+def _collides(line_words: list[Word], w: Word) -> bool:
+    """A word that horizontally overlaps a word already on the line belongs to another line."""
+    return any(h_overlap(o.bbox, w.bbox) > 0.5 for o in line_words[-6:])
+
+
+def split_segments(words: Sequence[Word], gap_factor: float = 1.6) -> list[list[Word]]:
+    """Split left-to-right words where the gap is wider than ``gap_factor`` x median height."""
+    if not words:
+        return []
+    h = median([w.height for w in words]) or 1.0
+    segs: list[list[Word]] = [[words[0]]]
+    for prev, w in zip(words, words[1:], strict=False):
+        if w.x0 - prev.x1 > gap_factor * h:
+            segs.append([w])
+        else:
+            segs[-1].append(w)
+    return segs
+
+
+def segment_text(seg: Sequence[Word]) -> str:
+    return " ".join(w.text for w in seg)
+
+
+def reading_order(words: Sequence[Word]) -> list[Word]:
+    """Words in reading order: lines top to bottom, words left to right."""
+    return [w for line in group_lines(words) for w in line.words]

@@ -1,0 +1,295 @@
+"""Typed value parsers shared by the engines, validation and evaluation: amounts, dates, currencies.
+
+All functions take printed text and return a typed value or ``None``; none of them raise on
+bad input.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from decimal import Decimal, InvalidOperation
+
+# Currency symbols and local abbreviations -> ISO 4217. "$" alone is resolved to USD by default.
+CURRENCY_SYMBOLS: dict[str, str] = {
+    "€": "EUR",
+    "£": "GBP",
+    "₹": "INR",
+    "¥": "JPY",
+    "₩": "KRW",
+    "₽": "RUB",
+    "₺": "TRY",
+    "₪": "ILS",
+    "₫": "VND",
+    "฿": "THB",
+    "₱": "PHP",
+    "zł": "PLN",
+    "kč": "CZK",
+    "rm": "MYR",
+    "rs": "INR",
+    "rs.": "INR",
+    "inr": "INR",
+    "us$": "USD",
+    "usd": "USD",
+    "s$": "SGD",
+    "a$": "AUD",
+    "au$": "AUD",
+    "c$": "CAD",
+    "ca$": "CAD",
+    "hk$": "HKD",
+    "nz$": "NZD",
+    "r$": "BRL",
+    "fr.": "CHF",
+    "sfr": "CHF",
+    "$": "USD",
+}
+
+_CURRENCY_PREFIX = re.compile(
+    r"^(?:[A-Z]{3}|US\$|S\$|A\$|AU\$|C\$|CA\$|HK\$|NZ\$|R\$|RM|Rs\.?|Fr\.|SFr|zł|Kč|[$€£₹¥₩₽₺₪₫฿₱])\s*",
+    re.IGNORECASE,
+)
+_CURRENCY_SUFFIX = re.compile(
+    r"\s*(?:[A-Z]{3}|RM|Rs\.?|zł|Kč|kr\.?|[$€£₹¥₩₽₺₪₫฿₱])$",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(r"^[+-]?\d[\d.,' \u00a0\u202f]*$")
+_AMOUNT_IN_TEXT = re.compile(
+    r"(?<![\w.,])[-(]?(?:[$€£₹¥]|RM|Rs\.?|[A-Z]{3})?\s?"
+    r"\d{1,3}(?:[.,' \u00a0\u202f]\d{3})*(?:[.,]\d{1,2})?[-)]?(?![\w]|[.,]\d)"
+    r"|(?<![\w.,])[-(]?(?:[$€£₹¥]|RM|Rs\.?)?\s?\d+(?:[.,]\d{1,2})?[-)]?(?![\w]|[.,]\d)"
+)
+
+
+def normalize_text(text: str) -> str:
+    """NFKC plus whitespace collapsing; OCR text goes through this."""
+    return " ".join(unicodedata.normalize("NFKC", text).split())
+
+
+def detect_currency(text: str) -> str | None:
+    """Find an ISO 4217 code or a currency symbol in ``text``."""
+    from schemas.invoice import ISO_4217
+
+    t = normalize_text(text)
+    for tok in re.findall(r"\b[A-Z]{3}\b", t):
+        if tok in ISO_4217 and tok not in {"ALL", "TOP", "CUP", "BOB", "PEN", "MOP", "SOS"}:
+            return tok
+    low = t.lower()
+    for sym in ("€", "£", "₹", "¥", "₩", "₽", "₺", "₪", "₫", "฿", "₱"):
+        if sym in t:
+            return CURRENCY_SYMBOLS[sym]
+    for abbr in ("us$", "s$", "a$", "au$", "c$", "ca$", "hk$", "nz$", "r$"):
+        if abbr in low:
+            return CURRENCY_SYMBOLS[abbr]
+    if re.search(r"(?<![a-z])rm\s?\d", low) or re.search(r"\brm\b", low):
+        return "MYR"
+    if re.search(r"(?<![a-z])rs\.?\s?\d", low):
+        return "INR"
+    if "$" in t:
+        return "USD"
+    return None
+
+
+def parse_amount(text: str | float | int | Decimal | None) -> Decimal | None:
+    """Parse a printed amount in any common locale.
+
+    Handles "1.234,56", "1,234.56", "1 234,56", "1'234.56", "RM 9.00", "$8.20", "12.50-",
+    "(12.50)" and "-12.50". A lone separator followed by exactly three digits is read as a
+    thousands separator ("1,234" -> 1234); otherwise the last separator is the decimal point.
+    """
+    if text is None:
+        return None
+    if isinstance(text, Decimal):
+        return text
+    if isinstance(text, (int, float)):
+        return Decimal(repr(text)) if isinstance(text, float) else Decimal(text)
+    t = normalize_text(text).strip()
+    if not t:
+        return None
+    negative = False
+    if t.startswith("(") and t.endswith(")"):
+        negative, t = True, t[1:-1].strip()
+    if t.endswith("-") and not t.startswith("-"):
+        negative, t = True, t[:-1].strip()
+    if t.startswith("-"):
+        negative, t = True, t[1:].strip()
+    elif t.startswith("+"):
+        t = t[1:].strip()
+    t = _CURRENCY_PREFIX.sub("", t)
+    t = _CURRENCY_SUFFIX.sub("", t)
+    if t.startswith("-"):
+        negative, t = True, t[1:].strip()
+    if t.endswith("-"):
+        negative, t = True, t[:-1].strip()
+    if not _NUMBER.match(t):
+        return None
+    t = re.sub(r"[ '\u00a0\u202f]", "", t)
+    t = _resolve_separators(t)
+    if t is None:
+        return None
+    try:
+        value = Decimal(t)
+    except InvalidOperation:
+        return None
+    return -value if negative else value
+
+
+def _resolve_separators(t: str) -> str | None:
+    dots, commas = t.count("."), t.count(",")
+    if dots and commas:
+        dec = "." if t.rfind(".") > t.rfind(",") else ","
+        thou = "," if dec == "." else "."
+        if t.count(dec) > 1:
+            return None
+        return t.replace(thou, "").replace(dec, ".")
+    sep = "." if dots else "," if commas else ""
+    if not sep:
+        return t
+    parts = t.split(sep)
+    if len(parts) > 2:  # repeated separator can only be grouping
+        if all(len(p) == 3 for p in parts[1:]):
+            return "".join(parts)
+        return None
+    head, tail = parts
+    if len(tail) == 3 and head and head != "0" and len(head) <= 3:
+        return head + tail  # "1,234" / "1.234" -> thousands
+    return f"{head or '0'}.{tail}"
+
+
+def find_amounts(text: str) -> list[tuple[Decimal, str]]:
+    """All amount-like tokens in ``text`` with the text they were read from, left to right."""
+    out: list[tuple[Decimal, str]] = []
+    for m in _AMOUNT_IN_TEXT.finditer(normalize_text(text)):
+        raw = m.group(0).strip()
+        val = parse_amount(raw)
+        if val is not None:
+            out.append((val, raw))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Dates
+
+MONTHS: dict[str, int] = {}
+for _num, _names in enumerate(
+    [
+        "january jan januar janv janvier januari enero ene gennaio genn janeiro",
+        "february feb februar fev fevr fevrier février févr februari febrero febbraio fevereiro",
+        "march mar marz märz maerz mars maart marzo mac marco março",
+        "april apr avril avr abril aprile",
+        "may mai mei mayo maggio maio",
+        "june jun juni juin junio giugno junho",
+        "july jul juli juillet juil julio luglio julho",
+        "august aug aout août augustus agosto ago ogos",
+        "september sep sept septembre septiembre settembre setembro set",
+        "october oct oktober octobre okt octubre ottobre outubro out okt",
+        "november nov novembre noviembre novembro",
+        "december dec dez dezember decembre décembre déc december diciembre dic dicembre dezembro dis",
+    ],
+    start=1,
+):
+    for _n in _names.split():
+        MONTHS.setdefault(_n, _num)
+
+_MONTH_ALT = "|".join(sorted((re.escape(m) for m in MONTHS), key=len, reverse=True))
+_ISO = re.compile(r"(?<!\d)(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)")
+_NUMERIC = re.compile(r"(?<!\d)(\d{1,2})\s?[-/.]\s?(\d{1,2})\s?[-/.]\s?(\d{4}|\d{2})")
+_DAY_MONTH_NAME = re.compile(
+    rf"(?<!\d)(\d{{1,2}})(?:st|nd|rd|th|er|\.)?[\s\-/.]*({_MONTH_ALT})\.?[\s\-/.,]*(\d{{4}}|\d{{2}})(?!\d)",
+    re.IGNORECASE,
+)
+_MONTH_NAME_DAY = re.compile(
+    rf"\b({_MONTH_ALT})\.?[\s\-/.]*(\d{{1,2}})(?:st|nd|rd|th)?,?[\s\-/.]*(\d{{4}})(?!\d)",
+    re.IGNORECASE,
+)
+
+
+def _year(y: str) -> int:
+    n = int(y)
+    if len(y) == 2:
+        return 2000 + n if n < 70 else 1900 + n
+    return n
+
+
+def _make(y: int, m: int, d: int) -> dt.date | None:
+    if not 1900 <= y <= 2100:
+        return None
+    try:
+        return dt.date(y, m, d)
+    except ValueError:
+        return None
+
+
+def find_dates(text: str, dayfirst: bool = True) -> list[tuple[dt.date, str]]:
+    """All dates in ``text`` with their printed text, in order of appearance.
+
+    ISO forms are tried first (dateutil's dayfirst misreads them). Numeric dates are day-first
+    unless ``dayfirst`` is False or the first number cannot be a month. A four-digit year glued to
+    a following time ("14/03/20185:57PM") is still read.
+    """
+    t = unicodedata.normalize("NFKC", text)
+    found: list[tuple[int, dt.date, str]] = []
+    taken: list[tuple[int, int]] = []
+
+    def add(m: re.Match[str], d: dt.date | None, end: int | None = None) -> None:
+        if d is None:
+            return
+        span = (m.start(), end if end is not None else m.end())
+        if any(s < span[1] and span[0] < e for s, e in taken):
+            return
+        taken.append(span)
+        found.append((span[0], d, t[span[0] : span[1]].strip()))
+
+    for m in _ISO.finditer(t):
+        add(m, _make(int(m.group(1)), int(m.group(2)), int(m.group(3))))
+    for m in _DAY_MONTH_NAME.finditer(t):
+        add(m, _make(_year(m.group(3)), MONTHS[m.group(2).lower()], int(m.group(1))))
+    for m in _MONTH_NAME_DAY.finditer(t):
+        add(m, _make(_year(m.group(3)), MONTHS[m.group(1).lower()], int(m.group(2))))
+    for m in _NUMERIC.finditer(t):
+        a, b, y = int(m.group(1)), int(m.group(2)), m.group(3)
+        end = m.end()
+        if len(y) == 4 and not 1900 <= int(y) <= 2100:
+            continue
+        if len(y) == 2 and end < len(t) and t[end].isdigit():
+            # "14/03/20185:57" style: a 2-digit match glued to more digits is a 4-digit year cut short
+            continue
+        year = _year(y)
+        if a > 12 or (dayfirst and b <= 12):
+            d = _make(year, b, a)
+        else:
+            d = _make(year, a, b) or _make(year, b, a)
+        add(m, d, end)
+    found.sort(key=lambda x: x[0])
+    return [(d, raw) for _, d, raw in found]
+
+
+def parse_date(text: str | dt.date | None, dayfirst: bool = True) -> dt.date | None:
+    """Parse one printed date; returns the first date found in ``text``."""
+    if text is None:
+        return None
+    if isinstance(text, dt.datetime):
+        return text.date()
+    if isinstance(text, dt.date):
+        return text
+    dates = find_dates(text, dayfirst=dayfirst)
+    return dates[0][0] if dates else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Identifiers
+
+
+def iban_is_valid(iban: str) -> bool:
+    """ISO 13616 mod-97 checksum."""
+    s = re.sub(r"\s+", "", iban).upper()
+    if not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{10,30}", s):
+        return False
+    rearranged = s[4:] + s[:4]
+    digits = "".join(str(int(c, 36)) for c in rearranged)
+    return int(digits) % 97 == 1
+
+
+IBAN_PATTERN = re.compile(r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){2,7}(?:\s?[A-Z0-9]{1,3})?\b")
+EMAIL_PATTERN = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+PHONE_PATTERN = re.compile(r"(?:\+?\d[\d\s().-]{6,}\d)")

@@ -1,0 +1,151 @@
+"""Invoice schema (receipts share it): the ``data`` object of the output contract.
+
+Money is ``Decimal`` (serialised as a decimal string), dates are ISO dates, and the currency
+is an ISO 4217 code. A field that is absent is ``None``; empty strings are turned into ``None``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator
+
+# ISO 4217 active alphabetic codes.
+ISO_4217 = frozenset(
+    """AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV BRL BSD BTN BWP
+    BYN BZD CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR
+    FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES
+    KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK
+    MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD
+    SCR SDG SEK SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX
+    USD USN UYI UYU UYW UZS VED VES VND VUV WST XAF XAG XAU XBA XBB XBC XBD XCD XCG XDR XOF XPD XPF XPT
+    XSU XTS XUA XXX YER ZAR ZMW ZWG ZWL""".split()
+)
+
+
+def _blank_to_none(v: Any) -> Any:
+    if isinstance(v, str) and not v.strip():
+        return None
+    return v
+
+
+def _to_decimal(v: Any) -> Any:
+    v = _blank_to_none(v)
+    if v is None or isinstance(v, Decimal):
+        return v
+    if isinstance(v, float):
+        return Decimal(repr(v))  # repr keeps the shortest exact decimal, avoiding binary noise
+    if isinstance(v, str):
+        from docvlm.parsers import parse_amount
+
+        parsed = parse_amount(v)
+        return parsed if parsed is not None else v
+    return v
+
+
+def _to_date(v: Any) -> Any:
+    v = _blank_to_none(v)
+    if isinstance(v, str):
+        from docvlm.parsers import parse_date
+
+        parsed = parse_date(v)
+        return parsed if parsed is not None else v
+    return v
+
+
+Money = Annotated[
+    Decimal,
+    BeforeValidator(_to_decimal),
+    PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json"),
+]
+Text = Annotated[str, BeforeValidator(_blank_to_none)]
+IsoDate = Annotated[dt.date, BeforeValidator(_to_date)]
+
+
+class Party(BaseModel):
+    """A vendor (seller, merchant) or customer (buyer, bill-to)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Text | None = None
+    address: Text | None = None
+    tax_id: Text | None = None
+    iban: Text | None = None
+    email: Text | None = None
+    phone: Text | None = None
+
+    @field_validator("iban")
+    @classmethod
+    def _compact_iban(cls, v: str | None) -> str | None:
+        return v.replace(" ", "").upper() if v else v
+
+
+class LineItem(BaseModel):
+    """One row of the line-item table."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    description: Text | None = None
+    quantity: Money | None = None
+    unit: Text | None = None
+    unit_price: Money | None = None
+    amount: Money | None = None
+    tax_rate: Money | None = Field(default=None, description="percent, e.g. 21 for 21%")
+    product_code: Text | None = None
+
+
+class Invoice(BaseModel):
+    """Header fields and line items of an invoice or a receipt."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    invoice_number: Text | None = None
+    invoice_date: IsoDate | None = None
+    due_date: IsoDate | None = None
+    purchase_order: Text | None = None
+    currency: Text | None = Field(default=None, description="ISO 4217 code")
+    vendor: Party = Field(default_factory=Party)
+    customer: Party = Field(default_factory=Party)
+    subtotal: Money | None = None
+    tax_total: Money | None = None
+    total: Money | None = None
+    amount_due: Money | None = None
+    line_items: list[LineItem] = Field(default_factory=list)
+
+    @field_validator("currency")
+    @classmethod
+    def _iso_currency(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        code = v.strip().upper()
+        if code not in ISO_4217:
+            raise ValueError(f"{v!r} is not an ISO 4217 currency code")
+        return code
+
+
+# Header paths in output order; the evaluation and the engines share this list.
+HEADER_FIELDS: tuple[str, ...] = (
+    "invoice_number",
+    "invoice_date",
+    "due_date",
+    "purchase_order",
+    "currency",
+    "vendor.name",
+    "vendor.address",
+    "vendor.tax_id",
+    "vendor.iban",
+    "vendor.email",
+    "vendor.phone",
+    "customer.name",
+    "customer.address",
+    "customer.tax_id",
+    "subtotal",
+    "tax_total",
+    "total",
+    "amount_due",
+)
+LINE_ITEM_FIELDS: tuple[str, ...] = tuple(LineItem.model_fields)
+MONEY_FIELDS = frozenset({"subtotal", "tax_total", "total", "amount_due"})
+DATE_FIELDS = frozenset({"invoice_date", "due_date"})
