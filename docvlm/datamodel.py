@@ -206,6 +206,29 @@ class Extraction:
             error={"type": type(exc).__name__, "message": str(exc) or type(exc).__name__},
         )
 
+    @classmethod
+    def from_record(cls, rec: dict[str, Any]) -> Extraction:
+        """Inverse of ``to_record`` (used to pass results between processes)."""
+        return cls(
+            source=rec["source"],
+            sha256=rec.get("sha256"),
+            status=Status(rec["status"]),
+            document_type=rec.get("document_type", "invoice"),
+            engine=rec.get("engine", "layout"),
+            pages=rec.get("pages", 0),
+            data=rec.get("data"),
+            evidence={
+                k: Evidence(v["page"], tuple(v["bbox"]), v["text"], v["score"])  # type: ignore[arg-type]
+                for k, v in (rec.get("evidence") or {}).items()
+            },
+            confidence=dict(rec.get("confidence") or {}),
+            warnings=[RecordWarning(w["code"], w["message"], w.get("field")) for w in rec.get("warnings") or []],
+            error=rec.get("error"),
+            timings=dict(rec.get("timings") or {}),
+            attempts=[Attempt(**a) for a in rec.get("attempts") or []],
+            usage=dict(rec.get("usage") or {}),
+        )
+
     def to_record(self) -> dict[str, Any]:
         rec: dict[str, Any] = {
             "source": self.source,

@@ -1,0 +1,276 @@
+"""The pipeline: paths in, one ``Extraction`` per input document out, whatever happens.
+
+path -> ingest (Document, Pages with words) -> engine (EngineOutput) -> validate (schema +
+business rules) -> ground (evidence, confidence) -> Extraction. Failures become error records;
+the batch always goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from docvlm.datamodel import EngineOutput, Extraction, Page, RecordWarning, Status
+from docvlm.engines import BaseEngine, EngineOptions, LayoutOptions, create_engine
+from docvlm.errors import DocvlmError, IngestError
+from docvlm.ground import ground
+from docvlm.ingest import IngestOptions, iter_sources, open_document
+from docvlm.ocr import OcrOptions
+from docvlm.validate import validate
+from schemas import get_schema
+from schemas.docvqa import Answer
+
+_log = logging.getLogger(__name__)
+
+#: warnings that make a record ``partial`` rather than ``ok``
+PARTIAL_CODES = frozenset({"invalid_value", "invalid_record", "page_error", "vlm_fallback"})
+
+
+class PipelineOptions(BaseModel):
+    """Everything a run needs; the CLI flags and ``DOCVLM_*`` settings map onto this."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    engine: EngineOptions = Field(default_factory=LayoutOptions)
+    ingest: IngestOptions = Field(default_factory=IngestOptions)
+    ocr: OcrOptions = Field(default_factory=OcrOptions)
+    schema_name: str = "invoice"
+    workers: int = Field(default=1, ge=1)
+
+    @classmethod
+    def from_settings(cls, **overrides: Any) -> PipelineOptions:
+        from docvlm.settings import DocvlmSettings
+
+        s = DocvlmSettings()
+        base = cls(
+            ingest=IngestOptions(dpi=s.dpi, max_megapixels=s.max_megapixels, max_file_mb=s.max_file_mb),
+            ocr=OcrOptions(backend=s.ocr_backend, threads=s.ocr_threads),  # type: ignore[arg-type]
+            workers=s.workers,
+        )
+        return base.model_copy(update=overrides)
+
+
+class Pipeline:
+    """Runs documents through ingest, an engine, validation and grounding."""
+
+    def __init__(self, options: PipelineOptions | None = None, engine: BaseEngine | None = None) -> None:
+        self.options = options or PipelineOptions()
+        self.schema: type[BaseModel] = get_schema(self.options.schema_name)
+        self._engine = engine
+
+    @property
+    def engine(self) -> BaseEngine:
+        if self._engine is None:
+            self._engine = create_engine(self.options.engine)
+        return self._engine
+
+    @property
+    def engine_name(self) -> str:
+        return self.options.engine.kind
+
+    # ---- loading -------------------------------------------------------------------------
+
+    def load_pages(self, path: str | Path) -> list[Page]:
+        """Ingest one file: its pages with words (text layer or OCR). Raises ``IngestError``."""
+        doc = open_document(path, self.options.ingest, self.options.ocr)
+        try:
+            return list(doc.pages())
+        finally:
+            doc.close()
+
+    # ---- one document -----------------------------------------------------------------------
+
+    def extract(self, path: str | Path) -> Extraction:
+        """Extract one document; never raises for a bad document (returns an error record)."""
+        return self._extract_many([path])[0]
+
+    def _load(self, path: str | Path) -> tuple[Extraction, list[Page]]:
+        source = str(path)
+        t0 = time.perf_counter()
+        ex = Extraction(source=source, engine=self.engine_name)
+        try:
+            doc = open_document(path, self.options.ingest, self.options.ocr)
+        except DocvlmError as exc:
+            return _fail(ex, exc), []
+        except Exception as exc:  # an unexpected library failure on this file must not stop the batch
+            _log.exception("unexpected error opening %s", source)
+            return _fail(ex, IngestError(f"{type(exc).__name__}: {exc}")), []
+        ex.sha256, ex.pages = doc.sha256, doc.page_count
+        pages: list[Page] = []
+        try:
+            for page in doc.pages():
+                pages.append(page)
+        except DocvlmError as exc:
+            ex.warnings.append(RecordWarning("page_error", f"page {len(pages) + 1}: {exc}"))
+        except Exception as exc:
+            _log.exception("unexpected error reading a page of %s", source)
+            ex.warnings.append(RecordWarning("page_error", f"page {len(pages) + 1}: {type(exc).__name__}: {exc}"))
+        finally:
+            doc.close()
+        if not pages:
+            msg = ex.warnings[0].message if ex.warnings else "no readable pages"
+            return _fail(ex, IngestError(msg)), []
+        ex.timings["ingest_s"] = time.perf_counter() - t0
+        for key in ("ocr_s", "render_s"):
+            total = sum(p.timings.get(key, 0.0) for p in pages)
+            if total:
+                ex.timings[key] = total
+        return ex, pages
+
+    def _extract_many(self, paths: Sequence[str | Path]) -> list[Extraction]:
+        loaded = [self._load(p) for p in paths]
+        todo = [(ex, pages) for ex, pages in loaded if pages]
+        outputs: list[EngineOutput | BaseException] = []
+        if todo:
+            t0 = time.perf_counter()
+            try:
+                if len(todo) == 1:
+                    outputs = [self.engine.extract(todo[0][1], self.schema)]
+                else:
+                    outputs = list(self.engine.extract_batch([pages for _, pages in todo], self.schema))
+            except Exception as exc:
+                if len(todo) == 1:
+                    outputs = [exc]
+                else:  # isolate the failing document by running them one by one
+                    outputs = [self._safe_extract(pages) for _, pages in todo]
+            per_doc = (time.perf_counter() - t0) / len(todo)
+            for (ex, pages), out in zip(todo, outputs, strict=True):
+                ex.timings["engine_s"] = per_doc
+                if isinstance(out, BaseException):
+                    if not isinstance(out, DocvlmError):
+                        _log.error("engine failed on %s: %r", ex.source, out)
+                    _fail(ex, out)
+                else:
+                    self._finish(ex, out, pages)
+        for ex, _ in loaded:
+            ex.timings["total_s"] = sum(v for k, v in ex.timings.items() if k in {"ingest_s", "engine_s", "post_s"})
+        return [ex for ex, _ in loaded]
+
+    def _safe_extract(self, pages: list[Page]) -> EngineOutput | BaseException:
+        try:
+            return self.engine.extract(pages, self.schema)
+        except Exception as exc:
+            return exc
+
+    def _finish(self, ex: Extraction, out: EngineOutput, pages: Sequence[Page]) -> None:
+        """validate -> ground -> fill the record."""
+        t0 = time.perf_counter()
+        model, vwarnings = validate(out.data, self.schema)
+        data = model.model_dump(mode="json")
+        evidence, confidence, gwarnings = ground(data, out, pages, vwarnings)
+        ex.document_type = out.document_type
+        ex.data = data
+        ex.evidence = evidence
+        ex.confidence = confidence
+        ex.warnings.extend(out.warnings)
+        ex.warnings.extend(vwarnings)
+        ex.warnings.extend(gwarnings)
+        ex.attempts = out.attempts
+        ex.usage = out.usage
+        if out.fallback or any(w.code in PARTIAL_CODES for w in ex.warnings):
+            ex.status = Status.PARTIAL
+        ex.timings["post_s"] = time.perf_counter() - t0
+
+    # ---- batches -------------------------------------------------------------------------
+
+    def run(
+        self,
+        inputs: Iterable[str | Path],
+        skip: set[str] | None = None,
+        on_source: Callable[[str], None] | None = None,
+    ) -> Iterator[Extraction]:
+        """One Extraction per input document, in input order. Folders are walked, globs expanded.
+
+        ``skip`` holds sources already done (resume). With ``workers > 1`` documents are spread over
+        worker processes with a bounded number in flight, so memory stays flat.
+        """
+        skip = skip or set()
+        sources = (str(p) for p in iter_sources(inputs) if str(p) not in skip)
+        if self.options.workers > 1 and self.options.engine.kind == "layout":
+            yield from self._run_parallel(sources, on_source)
+            return
+        batch = max(1, getattr(self.options.engine, "batch_size", 1))
+        chunk: list[str] = []
+        for src in sources:
+            if on_source:
+                on_source(src)
+            chunk.append(src)
+            if len(chunk) >= batch:
+                yield from self._extract_many(chunk)
+                chunk = []
+        if chunk:
+            yield from self._extract_many(chunk)
+
+    def _run_parallel(self, sources: Iterator[str], on_source: Callable[[str], None] | None) -> Iterator[Extraction]:
+        import multiprocessing as mp
+
+        n = self.options.workers
+        ctx = mp.get_context("spawn")  # onnxruntime and torch are not fork-safe once initialised
+        window: deque[tuple[str, Future[dict[str, Any]]]] = deque()
+        with ProcessPoolExecutor(
+            max_workers=n, mp_context=ctx, initializer=_init_worker, initargs=(self.options.model_dump(),)
+        ) as pool:
+            for src in sources:
+                if on_source:
+                    on_source(src)
+                window.append((src, pool.submit(_work, src)))
+                while len(window) >= 2 * n:
+                    yield _result(window.popleft())
+            while window:
+                yield _result(window.popleft())
+
+    def ask(self, path: str | Path, question: str) -> Answer:
+        """Answer a question about one document with the configured engine."""
+        return self.engine.answer(self.load_pages(path), question)
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+
+
+def _fail(ex: Extraction, exc: BaseException) -> Extraction:
+    ex.status = Status.ERROR
+    ex.data = None
+    ex.error = {"type": type(exc).__name__, "message": str(exc) or type(exc).__name__}
+    return ex
+
+
+# ---- worker processes -------------------------------------------------------------------------
+
+_WORKER: Pipeline | None = None
+
+
+def _init_worker(options: dict[str, Any]) -> None:
+    global _WORKER
+    opts = PipelineOptions.model_validate(options)
+    _WORKER = Pipeline(opts.model_copy(update={"workers": 1}))
+
+
+def _work(source: str) -> dict[str, Any]:
+    if _WORKER is None:
+        raise RuntimeError("worker not initialised")
+    return _WORKER.extract(source).to_record()
+
+
+def _result(item: tuple[str, Future[dict[str, Any]]]) -> Extraction:
+    source, fut = item
+    try:
+        return Extraction.from_record(fut.result())
+    except Exception as exc:  # a worker that died (e.g. out of memory) still yields a record for its source
+        return _fail(Extraction(source=source), DocvlmError(f"worker failed: {type(exc).__name__}: {exc}"))
+
+
+def extract(path: str | Path, options: PipelineOptions | None = None) -> Extraction:
+    """Convenience: extract one document with a fresh pipeline."""
+    pipe = Pipeline(options)
+    try:
+        return pipe.extract(path)
+    finally:
+        pipe.close()
