@@ -77,9 +77,10 @@ def _evidence(page: int, words: Sequence[Word], score: float) -> Evidence:
 
 
 def _runs(words: Sequence[Word], max_len: int) -> Iterator[tuple[int, int]]:
-    for i in range(len(words)):
-        for j in range(i + 1, min(len(words), i + max_len) + 1):
-            yield i, j
+    """Spans of consecutive words, shortest first, so evidence is as tight as possible."""
+    for size in range(1, max_len + 1):
+        for i in range(len(words) - size + 1):
+            yield i, i + size
 
 
 def _find_amount(value: Decimal, index: PageIndex) -> Evidence | None:
@@ -96,7 +97,6 @@ def _find_amount(value: Decimal, index: PageIndex) -> Evidence | None:
             score = 1.0 if j - i == 1 else 0.95
             if best is None or score > best.score:
                 best = _evidence(seg.page, run, score)
-            break
     return best
 
 
