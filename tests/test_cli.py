@@ -1,0 +1,60 @@
+import json
+import subprocess
+import sys
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from cli import app
+
+runner = CliRunner()
+
+
+def test_extract_jsonl_and_exit_code_for_errors(tmp_path, invoice_pdf, bad_inputs):
+    out = tmp_path / "out.jsonl"
+    res = runner.invoke(app, ["extract", str(invoice_pdf), str(bad_inputs["empty"]), "-o", str(out), "--no-progress"])
+    assert res.exit_code == 1, res.output  # one record is an error
+    recs = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [r["status"] == "error" for r in recs] == [False, True]
+
+
+def test_extract_all_good_exits_zero_and_writes_csv(tmp_path, invoice_pdf):
+    out = tmp_path / "out.csv"
+    res = runner.invoke(app, ["extract", str(invoice_pdf), "-o", str(out), "--format", "csv"])
+    assert res.exit_code == 0, res.output
+    docs = pd.read_csv(out)
+    assert docs.loc[0, "total"] == 119.0
+    assert (tmp_path / "out.line_items.csv").exists()
+
+
+def test_stdout_jsonl(invoice_pdf):
+    res = runner.invoke(app, ["extract", str(invoice_pdf), "-o", "-"])
+    assert res.exit_code == 0
+    line = next(ln for ln in res.stdout.splitlines() if ln.startswith("{"))
+    assert json.loads(line)["data"]["invoice_number"] == "RE-2024-0042"
+
+
+def test_usage_errors_exit_2(tmp_path, invoice_pdf):
+    assert runner.invoke(app, ["extract", str(invoice_pdf), "--engine", "transformers"]).exit_code == 2
+    assert runner.invoke(app, ["extract", str(invoice_pdf), "--engine", "nope"]).exit_code == 2
+    assert runner.invoke(app, ["extract", str(tmp_path / "empty_dir_glob_*.pdf")]).exit_code == 2
+    assert runner.invoke(app, ["schema", "nope"]).exit_code == 2
+
+
+def test_schema_command_prints_json_schema():
+    res = runner.invoke(app, ["schema", "invoice"])
+    assert res.exit_code == 0
+    schema = json.loads(res.stdout)
+    assert set(schema["properties"]) >= {"invoice_number", "total", "line_items", "vendor"}
+
+
+def test_console_script_entry_point(invoice_pdf, tmp_path):
+    out = tmp_path / "o.parquet"
+    proc = subprocess.run(
+        [sys.executable, "-c", "from cli import app; app()", "extract", str(invoice_pdf), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert pd.read_parquet(out).loc[0, "invoice_number"] == "RE-2024-0042"
