@@ -1,0 +1,707 @@
+"""DocVQA-style question answering over the pages of one document.
+
+In: the pages of one document (words with boxes) and a free-text question in English, German,
+French, Dutch or Spanish. Out: a ``schemas.docvqa.Answer`` with the answer text as printed on the
+page, its 1-based page, box and a confidence; or the empty answer when nothing on the page
+supports one (no guessing).
+
+Two routes:
+1. The question names a schema field ("What is the total?", "Wie hoch ist der Gesamtbetrag?"):
+   the extraction engine runs once per pages object (cached) and the field's evidence text is
+   answered, trimmed to the printed value span (a date as printed, an amount without currency).
+2. Otherwise a key-value lookup: the label the question names is found on the page by fuzzy
+   matching, and its value is read by geometry (right of the label on its line, or below it).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import unicodedata
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+from docvlm.datamodel import EngineOutput, Evidence, Page, Word
+from docvlm.engines.base import BaseEngine
+from docvlm.geometry import Line, group_lines, union
+from docvlm.parsers import find_amounts, find_dates, parse_amount, parse_date
+from schemas.docvqa import Answer
+
+_log = logging.getLogger(__name__)
+
+#: fuzzy score (0-100) a question phrase must reach to count as naming a field or a page label
+FIELD_MATCH_THRESHOLD = 88.0
+LABEL_MATCH_THRESHOLD = 84.0
+#: engine outputs cached per pages object, so several questions on one document run the engine once
+CACHE_SIZE = 16
+
+MONEY_FIELDS = frozenset({"total", "subtotal", "tax_total", "amount_due"})
+DATE_FIELDS = frozenset({"invoice_date", "due_date"})
+
+# Phrases that name a field, in EN, DE, FR, NL, ES (accents stripped, casefolded). The longest phrase
+# found in a question wins, so "due date" beats "date" and "customer address" beats "address".
+FIELD_PHRASES: dict[str, tuple[str, ...]] = {
+    "total": (
+        "total",
+        "total amount",
+        "grand total",
+        "amount paid",
+        "total paid",
+        "total due",
+        "total price",
+        "final amount",
+        "sum total",
+        "total to pay",
+        "net total",
+        "gesamtbetrag",
+        "gesamtsumme",
+        "endbetrag",
+        "rechnungsbetrag",
+        "summe",
+        "betrag",
+        "gesamt",
+        "montant total",
+        "total ttc",
+        "montant ttc",
+        "montant",
+        "totaal",
+        "totaalbedrag",
+        "totaal bedrag",
+        "eindbedrag",
+        "bedrag",
+        "importe total",
+        "total a pagar",
+        "importe",
+        "monto total",
+        "monto",
+    ),
+    "subtotal": (
+        "subtotal",
+        "sub total",
+        "sub-total",
+        "net amount",
+        "amount before tax",
+        "untaxed amount",
+        "zwischensumme",
+        "nettobetrag",
+        "netto",
+        "sous-total",
+        "sous total",
+        "montant ht",
+        "total ht",
+        "subtotaal",
+        "totaal excl",
+        "base imponible",
+    ),
+    "tax_total": (
+        "tax",
+        "tax amount",
+        "total tax",
+        "vat",
+        "vat amount",
+        "gst",
+        "gst amount",
+        "sales tax",
+        "mwst",
+        "mehrwertsteuer",
+        "umsatzsteuer",
+        "steuer",
+        "tva",
+        "montant tva",
+        "taxe",
+        "btw",
+        "btw bedrag",
+        "iva",
+        "impuesto",
+        "impuestos",
+    ),
+    "amount_due": (
+        "amount due",
+        "balance due",
+        "balance",
+        "to pay",
+        "amount to pay",
+        "outstanding",
+        "zu zahlen",
+        "offener betrag",
+        "montant du",
+        "reste a payer",
+        "net a payer",
+        "te betalen",
+        "openstaand bedrag",
+        "saldo",
+        "a pagar",
+        "importe a pagar",
+    ),
+    "invoice_date": (
+        "date",
+        "invoice date",
+        "receipt date",
+        "purchase date",
+        "transaction date",
+        "issue date",
+        "date of issue",
+        "billing date",
+        "datum",
+        "rechnungsdatum",
+        "belegdatum",
+        "ausstellungsdatum",
+        "date de facture",
+        "date de la facture",
+        "date d emission",
+        "factuurdatum",
+        "datum factuur",
+        "fecha",
+        "fecha de factura",
+        "fecha de emision",
+    ),
+    "due_date": (
+        "due date",
+        "payment due",
+        "payment due date",
+        "date due",
+        "pay by",
+        "faellig",
+        "fallig",
+        "fälligkeitsdatum",
+        "falligkeitsdatum",
+        "zahlungsziel",
+        "date d echeance",
+        "echeance",
+        "vervaldatum",
+        "uiterste betaaldatum",
+        "fecha de vencimiento",
+        "vencimiento",
+    ),
+    "invoice_number": (
+        "invoice number",
+        "invoice no",
+        "invoice #",
+        "invoice id",
+        "bill number",
+        "bill no",
+        "receipt number",
+        "receipt no",
+        "document number",
+        "reference number",
+        "rechnungsnummer",
+        "rechnungs-nr",
+        "rechnung nr",
+        "belegnummer",
+        "numero de facture",
+        "n de facture",
+        "facture n",
+        "factuurnummer",
+        "factuurnr",
+        "numero de factura",
+        "factura numero",
+        "numero de recibo",
+    ),
+    "purchase_order": (
+        "purchase order",
+        "po number",
+        "po no",
+        "order number",
+        "order no",
+        "order id",
+        "bestellnummer",
+        "auftragsnummer",
+        "numero de commande",
+        "bon de commande",
+        "bestelnummer",
+        "ordernummer",
+        "numero de pedido",
+        "orden de compra",
+    ),
+    "currency": (
+        "currency",
+        "wahrung",
+        "währung",
+        "devise",
+        "monnaie",
+        "valuta",
+        "munteenheid",
+        "moneda",
+        "divisa",
+    ),
+    "vendor.name": (
+        "vendor",
+        "vendor name",
+        "merchant",
+        "merchant name",
+        "company",
+        "company name",
+        "seller",
+        "supplier",
+        "store",
+        "store name",
+        "shop",
+        "shop name",
+        "issuer",
+        "business",
+        "restaurant",
+        "name of the company",
+        "name of the store",
+        "name of the shop",
+        "name of the merchant",
+        "verkaufer",
+        "verkäufer",
+        "lieferant",
+        "firma",
+        "handler",
+        "händler",
+        "geschaft",
+        "geschäft",
+        "fournisseur",
+        "vendeur",
+        "societe",
+        "entreprise",
+        "magasin",
+        "commercant",
+        "leverancier",
+        "verkoper",
+        "bedrijf",
+        "winkel",
+        "handelaar",
+        "proveedor",
+        "vendedor",
+        "empresa",
+        "tienda",
+        "comercio",
+    ),
+    "vendor.address": (
+        "address",
+        "vendor address",
+        "company address",
+        "store address",
+        "shop address",
+        "merchant address",
+        "supplier address",
+        "adresse",
+        "anschrift",
+        "adresse du fournisseur",
+        "adres",
+        "direccion",
+        "domicilio",
+    ),
+    "vendor.tax_id": (
+        "vat number",
+        "vat id",
+        "vat no",
+        "tax id",
+        "tax number",
+        "gst number",
+        "gst no",
+        "gstin",
+        "gst id",
+        "ust-idnr",
+        "ust id",
+        "umsatzsteuer-id",
+        "steuernummer",
+        "numero de tva",
+        "n tva",
+        "tva intracommunautaire",
+        "btw-nummer",
+        "btw nummer",
+        "btw nr",
+        "nif",
+        "cif",
+        "numero de iva",
+    ),
+    "vendor.iban": (
+        "iban",
+        "bank account",
+        "account number",
+        "kontonummer",
+        "rekeningnummer",
+        "numero de cuenta",
+    ),
+    "vendor.phone": ("phone", "phone number", "telephone", "tel", "telefon", "telefoon", "telefono"),
+    "vendor.email": ("email", "e-mail", "email address", "mail", "courriel", "correo"),
+    "customer.name": (
+        "customer",
+        "customer name",
+        "client",
+        "client name",
+        "buyer",
+        "bill to",
+        "billed to",
+        "sold to",
+        "kunde",
+        "kundenname",
+        "rechnungsempfanger",
+        "acheteur",
+        "klant",
+        "klantnaam",
+        "cliente",
+        "comprador",
+    ),
+    "customer.address": (
+        "customer address",
+        "billing address",
+        "client address",
+        "delivery address",
+        "shipping address",
+        "kundenadresse",
+        "rechnungsadresse",
+        "adresse de facturation",
+        "adresse du client",
+        "factuuradres",
+        "klantadres",
+        "direccion de facturacion",
+        "direccion del cliente",
+    ),
+}
+# Weak cues: only used when no field phrase is in the question ("How much was paid?", "When...?").
+WEAK_CUES: tuple[tuple[str, str], ...] = (
+    ("how much", "total"),
+    ("wie viel", "total"),
+    ("wieviel", "total"),
+    ("combien", "total"),
+    ("hoeveel", "total"),
+    ("cuanto", "total"),
+    ("paid", "total"),
+    ("pay", "total"),
+    ("cost", "total"),
+    ("spent", "total"),
+    ("bezahlt", "total"),
+    ("paye", "total"),
+    ("betaald", "total"),
+    ("pagado", "total"),
+    ("when", "invoice_date"),
+    ("wann", "invoice_date"),
+    ("quand", "invoice_date"),
+    ("wanneer", "invoice_date"),
+    ("cuando", "invoice_date"),
+    ("where", "vendor.address"),
+    ("located", "vendor.address"),
+    ("wo ", "vendor.address"),
+    ("ou se", "vendor.address"),
+    ("waar", "vendor.address"),
+    ("donde", "vendor.address"),
+    ("issued", "vendor.name"),
+    ("sold", "vendor.name"),
+    ("from whom", "vendor.name"),
+)
+# Function words dropped to leave the label a question names ("What is the captain's name?" -> "captain name").
+_STOPWORD_TEXT = """a an the is are was were be been of on in at for to from by this that these those it its
+    what whats which who whom whose where when how much many does do did please tell me give find show
+    document receipt invoice bill page here there given stated mentioned written printed shown listed s
+    wie was ist sind der die das den dem des ein eine einer auf im in von fur für hoch welche welcher
+    welches wer wo wann dieser diese dieses rechnung beleg quittung
+    quel quelle quels quelles est sont le la les l de du des d sur cette ce cet facture recu qui ou quand
+    combien un une
+    wat is het de van deze dit op wie waar wanneer hoeveel factuur bon een
+    cual cuál es el la los las de del en esta este factura recibo quien dónde donde cuando cuanto un una"""
+STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+
+
+@dataclass(frozen=True)
+class FieldMatch:
+    """The schema field a question was mapped to, the phrase that named it and the match score (0-1)."""
+
+    field: str
+    phrase: str
+    score: float
+
+
+def _fold(text: str) -> str:
+    """Casefold, strip accents and punctuation (apostrophes included) to single spaces."""
+    t = unicodedata.normalize("NFKD", text.casefold())
+    t = "".join(c for c in t if not unicodedata.combining(c))
+    t = re.sub(r"[^\w#]+", " ", t)
+    return " ".join(t.split())
+
+
+_FOLDED_PHRASES: list[tuple[str, str]] = sorted(
+    {(_fold(p), f) for f, phrases in FIELD_PHRASES.items() for p in phrases},
+    key=lambda pf: (-len(pf[0]), pf[0]),
+)
+
+
+def question_subject(question: str) -> str:
+    """The words of a question that are not function words: the label it names, folded."""
+    return " ".join(w for w in _fold(question).split() if w not in STOPWORDS)
+
+
+def map_question(question: str) -> FieldMatch | None:
+    """Map a question to the schema field it names, or ``None``.
+
+    A field phrase contained in the question (whole words) wins, longest first; then a fuzzy match
+    of the question's subject against the phrases (typos: "totl amount"); then weak cues ("how much",
+    "when", "where").
+    """
+    folded = f" {_fold(question)} "
+    for phrase, fld in _FOLDED_PHRASES:
+        if f" {phrase} " in folded:
+            return _where_means_address(folded, FieldMatch(fld, phrase, 1.0))
+    subject = question_subject(question)
+    if len(subject) >= 3:
+        best: FieldMatch | None = None
+        for phrase, fld in _FOLDED_PHRASES:
+            s = fuzz.ratio(subject, phrase)
+            if s >= FIELD_MATCH_THRESHOLD and (best is None or s / 100 > best.score):
+                best = FieldMatch(fld, phrase, s / 100)
+        if best is not None:
+            return best
+    for cue, fld in WEAK_CUES:
+        if f" {cue.strip()} " in folded:
+            return FieldMatch(fld, cue.strip(), 0.8)
+    return None
+
+
+_WHERE = (" where ", " located ", " wo ", " ou se ", " waar ", " donde ", " situe ", " gelegen ")
+
+
+def _where_means_address(folded: str, match: FieldMatch) -> FieldMatch:
+    """ "Where is the company located?" names the company but asks for its address."""
+    if match.field.endswith(".name") and any(w in folded for w in _WHERE):
+        return FieldMatch(match.field.replace(".name", ".address"), match.phrase, match.score)
+    return match
+
+
+# ---------------------------------------------------------------------------------------------
+# The engine route
+
+
+class _OutputCache:
+    """Engine outputs keyed by the identity of the pages object (kept alive so ids are not reused)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[int, int], tuple[Sequence[Page], EngineOutput]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_run(self, engine: BaseEngine, pages: Sequence[Page]) -> EngineOutput:
+        key = (id(engine), id(pages))
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None and hit[0] is pages:
+                self._items.move_to_end(key)
+                return hit[1]
+        from schemas.invoice import Invoice
+
+        output = engine.extract(pages, Invoice)
+        with self._lock:
+            self._items[key] = (pages, output)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return output
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+_CACHE = _OutputCache(CACHE_SIZE)
+_DEFAULT_ENGINE: BaseEngine | None = None
+_ENGINE_LOCK = threading.Lock()
+
+
+def default_engine() -> BaseEngine:
+    """The offline layout engine, built once per process."""
+    global _DEFAULT_ENGINE
+    with _ENGINE_LOCK:
+        if _DEFAULT_ENGINE is None:
+            from docvlm.engines import LayoutOptions, create_engine
+
+            _DEFAULT_ENGINE = create_engine(LayoutOptions())
+        return _DEFAULT_ENGINE
+
+
+def clear_cache() -> None:
+    """Forget cached engine outputs (tests, long-running services)."""
+    _CACHE.clear()
+
+
+def _get_path(data: dict | None, path: str) -> object:
+    node: object = data
+    for part in path.split("."):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node
+
+
+def _strip_currency(raw: str) -> str:
+    """'RM 9.00' -> '9.00', '€ 12,50' -> '12,50', '12.50 EUR' -> '12.50'."""
+    t = re.sub(r"^[^\d\-(+]+", "", raw.strip())
+    return re.sub(r"[^\d)\-]+$", "", t).strip()
+
+
+def printed_span(field: str, text: str, value: object = None) -> str:
+    """The printed value inside an evidence text: the date or amount span for those fields.
+
+    ``value`` (the engine's parsed value) picks the right span when the text holds several.
+    """
+    if field in DATE_FIELDS or field.endswith("_date"):
+        dates = find_dates(text)
+        target = parse_date(value) if isinstance(value, str) else None
+        for d, raw in dates:
+            if target is None or d == target:
+                return raw
+        return dates[0][1] if dates else text.strip()
+    if field in MONEY_FIELDS:
+        amounts = find_amounts(text)
+        target_amt = parse_amount(value) if isinstance(value, (str, int, float)) else None
+        for amt, raw in amounts:
+            if target_amt is None or amt == target_amt:
+                return _strip_currency(raw)
+        return _strip_currency(amounts[-1][1]) if amounts else _strip_currency(text)
+    return " ".join(text.split())
+
+
+def _answer_from_evidence(field: str, ev: Evidence, value: object, confidence: float) -> Answer:
+    text = printed_span(field, ev.text, value)
+    return Answer(
+        answer=text[:500],
+        page=ev.page,
+        bbox=[round(v, 2) for v in ev.bbox],
+        confidence=round(max(0.0, min(1.0, confidence)), 4),
+        field=field,
+    )
+
+
+def _answer_field(engine: BaseEngine, pages: Sequence[Page], match: FieldMatch) -> Answer | None:
+    output = _CACHE.get_or_run(engine, pages)
+    value = _get_path(output.data, match.field)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    ev = output.evidence.get(match.field)
+    if ev is None:
+        # the engine gave a value without a box: it is answerable only if it can be found on the page
+        from docvlm.ground import find_evidence
+
+        ev = find_evidence(value, match.field, pages)
+        if ev is None:
+            _log.info("value for %s is not on the page; not answering", match.field)
+            return None
+    conf = output.confidence.get(match.field, ev.score) * match.score
+    return _answer_from_evidence(match.field, ev, value, conf)
+
+
+# ---------------------------------------------------------------------------------------------
+# The key-value route
+
+
+@dataclass
+class _Label:
+    page: int
+    line_index: int
+    words: list[Word]
+    score: float
+
+
+def _find_label(lines_by_page: dict[int, list[Line]], phrases: Sequence[str]) -> _Label | None:
+    """The best fuzzy match of any phrase among runs of consecutive words at the same line."""
+    best: _Label | None = None
+    for phrase in phrases:
+        target = _fold(phrase)
+        if len(target) < 2:
+            continue
+        n_words = len(target.split())
+        for page, lines in lines_by_page.items():
+            for li, line in enumerate(lines):
+                ws = line.words
+                for i in range(len(ws)):
+                    for j in range(i + 1, min(len(ws), i + n_words + 2) + 1):
+                        cand = _fold(" ".join(w.text for w in ws[i:j]))
+                        if not cand:
+                            continue
+                        s = fuzz.ratio(cand, target)
+                        # short labels must match exactly: "tel" must not match "tea"
+                        if len(target) <= 4 and cand != target:
+                            continue
+                        if s >= LABEL_MATCH_THRESHOLD and (best is None or s / 100 > best.score):
+                            best = _Label(page, li, ws[i:j], s / 100)
+    return best
+
+
+def _value_near(label: _Label, lines: list[Line]) -> list[Word] | None:
+    """Value words right of the label on its line, else the first line below that overlaps it."""
+    line = lines[label.line_index]
+    right = [w for w in line.words if w.x0 >= label.words[-1].x1 - 1 and w not in label.words]
+    right = [w for w in right if _fold(w.text)]  # drop lone ':' and the like
+    if right:
+        return right
+    lb = union(w.bbox for w in label.words)
+    for below in lines[label.line_index + 1 : label.line_index + 3]:
+        # the value under a label starts within the label's horizontal span
+        ws = [w for w in below.words if w.x1 >= lb[0] and w.x0 <= lb[2]]
+        if ws:
+            # take the whole run of words that starts there, up to the next wide gap
+            first = below.words.index(ws[0])
+            run = [below.words[first]]
+            for prev, w in zip(below.words[first:], below.words[first + 1 :], strict=False):
+                if w.x0 - prev.x1 > 1.6 * max(prev.height, 1.0):
+                    break
+                run.append(w)
+            return run
+    return None
+
+
+def _answer_by_label(pages: Sequence[Page], phrases: Sequence[str], field: str | None) -> Answer | None:
+    lines_by_page = {p.number: group_lines(p.words) for p in pages if p.words}
+    label = _find_label(lines_by_page, phrases)
+    if label is None:
+        return None
+    words = _value_near(label, lines_by_page[label.page])
+    if not words:
+        return None
+    text = " ".join(w.text for w in words).lstrip(":#-– ").strip()
+    if field is not None:
+        span = printed_span(field, text)
+        # a typed field needs a value of its type next to the label, else it is not the answer
+        if field in DATE_FIELDS and not find_dates(text):
+            return None
+        if field in MONEY_FIELDS and not find_amounts(text):
+            return None
+        text = span
+    if not text:
+        return None
+    ocr_conf = sum(w.conf for w in words) / len(words)
+    return Answer(
+        answer=text[:500],
+        page=label.page,
+        bbox=[round(v, 2) for v in union(w.bbox for w in words)],
+        confidence=round(0.7 * label.score * ocr_conf, 4),
+        field=field,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Public API
+
+
+def answer_question(pages: Sequence[Page], question: str, engine: BaseEngine | None = None) -> Answer:
+    """Answer ``question`` about one document's ``pages``; the empty answer when it is unanswerable.
+
+    ``engine`` runs the extraction for questions that name a schema field (default: the offline
+    layout engine). Its output is cached per pages object, so ask several questions with the same
+    list. The answer is the printed span, with its page, box and a confidence in [0, 1].
+    """
+    if not question or not question.strip():
+        return Answer()
+    if not any(p.words for p in pages):
+        _log.info("no words on the pages; cannot answer %r", question)
+        return Answer()
+    match = map_question(question)
+    if match is not None:
+        ans = _answer_field(engine or default_engine(), pages, match)
+        if ans is not None:
+            return ans
+        phrases = [p for p, f in _FOLDED_PHRASES if f == match.field]
+        ans = _answer_by_label(pages, phrases, match.field)
+        if ans is not None:
+            return ans
+        _log.info("question %r maps to %s, which is not on the page", question, match.field)
+        return Answer(field=match.field)
+    subject = question_subject(question)
+    if len(subject) < 3:
+        return Answer()
+    ans = _answer_by_label(pages, [subject], None)
+    return ans if ans is not None else Answer()
