@@ -411,7 +411,9 @@ class FieldMatch:
 
 def _fold(text: str) -> str:
     """Casefold, strip accents and punctuation (apostrophes included) to single spaces."""
-    t = unicodedata.normalize("NFKD", text.casefold())
+    # possessive 's goes first: "the merchant's address" names the "merchant address"
+    t = re.sub(r"['’]s\b", "", text.casefold())
+    t = unicodedata.normalize("NFKD", t)
     t = "".join(c for c in t if not unicodedata.combining(c))
     t = re.sub(r"[^\w#]+", " ", t)
     return " ".join(t.split())

@@ -1,0 +1,187 @@
+"""``docvlm eval``: DocVQA ANLS, extraction scores, reports and the accuracy+speed benchmark.
+
+The lead's ``cli.py`` mounts ``eval_app`` with ``app.add_typer(eval_app, name="eval")``.
+Exit codes: 0 when the command ran, 2 on usage errors (missing files, unknown label format).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from evaluation.readers import LABEL_FORMATS, DatasetError
+
+if TYPE_CHECKING:
+    from docvlm.pipeline import Pipeline
+
+_log = logging.getLogger(__name__)
+
+eval_app = typer.Typer(
+    name="eval",
+    help="Score docvlm: DocVQA ANLS, field accuracy and line-item F1, HTML reports, benchmarks.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+LabelsOpt = Annotated[
+    str, typer.Option("--labels", help=f"label format: {', '.join(LABEL_FORMATS)}", case_sensitive=False)
+]
+VerboseOpt = Annotated[int, typer.Option("--verbose", "-v", count=True, help="-v info, -vv debug")]
+DpiOpt = Annotated[int, typer.Option("--dpi", help="render/OCR resolution for scans")]
+
+
+def _setup_logging(verbose: int) -> None:
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+def _usage_error(msg: str) -> typer.Exit:
+    typer.echo(f"error: {msg}", err=True)
+    return typer.Exit(2)
+
+
+def _check_labels(labels: str) -> str:
+    low = labels.lower()
+    if low not in LABEL_FORMATS:
+        raise _usage_error(f"unknown label format {labels!r}; use one of {', '.join(LABEL_FORMATS)}")
+    return low
+
+
+def _pipeline(dpi: int, workers: int = 1) -> Pipeline:
+    # imported here so that --help does not load the pipeline
+    from docvlm.pipeline import IngestOptions, Pipeline, PipelineOptions
+
+    options = PipelineOptions.from_settings(ingest=IngestOptions(dpi=dpi), workers=workers)
+    return Pipeline(options)
+
+
+@eval_app.command("docvqa")
+def docvqa_cmd(
+    dataset: Annotated[Path, typer.Option("--dataset", help="DocVQA JSON file (official format)")],
+    root: Annotated[
+        Path | None,
+        typer.Option("--root", help="folder the 'image' paths are relative to (default: the file's)"),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="write the submission [{questionId, answer}] here")
+    ] = None,
+    details: Annotated[
+        Path | None, typer.Option("--details", help="write per-question details (JSON)")
+    ] = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="only the first N questions")] = None,
+    dpi: DpiOpt = 200,
+    verbose: VerboseOpt = 0,
+) -> None:
+    """Answer every question of a DocVQA-format dataset and print ANLS (overall, per type, per document)."""
+    _setup_logging(verbose)
+    from evaluation.docvqa import default_answer_fn, run_docvqa, write_submission
+
+    pipe = _pipeline(dpi)
+    try:
+        result = run_docvqa(dataset, root, pipe.load_pages, default_answer_fn(pipe), limit=limit)
+    except DatasetError as exc:
+        raise _usage_error(str(exc)) from exc
+    finally:
+        pipe.close()
+    if output is not None:
+        write_submission(result.predictions, output)
+    if details is not None:
+        details.write_text(json.dumps(result.to_dict(), indent=1, ensure_ascii=False), encoding="utf-8")
+    typer.echo(result.summary())
+
+
+@eval_app.command("extract")
+def extract_cmd(
+    pred: Annotated[list[Path], typer.Option("--pred", help="prediction JSONL (repeatable)")],
+    gold: Annotated[Path, typer.Option("--gold", help="label folder or file")],
+    labels: LabelsOpt = "auto",
+    json_out: Annotated[Path | None, typer.Option("--json", help="write the full scores as JSON")] = None,
+    worst: Annotated[int, typer.Option("--worst", help="how many worst cases to list")] = 10,
+    verbose: VerboseOpt = 0,
+) -> None:
+    """Score extraction records against labels: per-field table, line-item F1, calibration."""
+    _setup_logging(verbose)
+    from evaluation.readers import read_gold, read_predictions
+    from evaluation.report import report_json, report_markdown
+    from evaluation.score import score_extraction
+
+    fmt = _check_labels(labels)
+    try:
+        score = score_extraction(read_predictions(pred), read_gold(gold, fmt))
+    except DatasetError as exc:
+        raise _usage_error(str(exc)) from exc
+    typer.echo(report_markdown(score, title=f"extraction vs {gold}", n_worst=worst))
+    if json_out is not None:
+        json_out.write_text(
+            json.dumps(report_json(score, n_worst=worst), indent=2, ensure_ascii=False), "utf-8"
+        )
+
+
+@eval_app.command("report")
+def report_cmd(
+    pred: Annotated[list[Path], typer.Option("--pred", help="prediction JSONL (repeatable)")],
+    gold: Annotated[Path, typer.Option("--gold", help="label folder or file")],
+    labels: LabelsOpt = "auto",
+    html_out: Annotated[Path | None, typer.Option("--html", help="self-contained HTML report")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="JSON report")] = None,
+    markdown_out: Annotated[Path | None, typer.Option("--markdown", help="Markdown report")] = None,
+    title: Annotated[str, typer.Option("--title")] = "docvlm evaluation",
+    verbose: VerboseOpt = 0,
+) -> None:
+    """Write HTML (charts + worst-case page crops), JSON and/or Markdown reports."""
+    _setup_logging(verbose)
+    from evaluation.readers import read_gold, read_predictions
+    from evaluation.report import write_reports
+    from evaluation.score import score_extraction
+
+    fmt = _check_labels(labels)
+    if html_out is None and json_out is None and markdown_out is None:
+        raise _usage_error("give at least one of --html, --json, --markdown")
+    try:
+        score = score_extraction(read_predictions(pred), read_gold(gold, fmt))
+    except DatasetError as exc:
+        raise _usage_error(str(exc)) from exc
+    for p in write_reports(score, html_out, json_out, markdown_out, title=title):
+        typer.echo(f"wrote {p}")
+
+
+@eval_app.command("benchmark")
+def benchmark_cmd(
+    data: Annotated[Path, typer.Option("--data", help="folder of documents (and labels)")],
+    labels: Annotated[
+        str | None, typer.Option("--labels", help=f"label format: {', '.join(LABEL_FORMATS[1:])}")
+    ] = None,
+    no_labels: Annotated[bool, typer.Option("--no-labels", help="speed and memory only, any folder")] = False,
+    gold: Annotated[Path | None, typer.Option("--gold", help="label folder when not inside --data")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="write the records (JSONL)")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="write the measurements as JSON")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="only the first N documents")] = None,
+    workers: Annotated[int, typer.Option("--workers", help="worker processes")] = 1,
+    dpi: DpiOpt = 200,
+    verbose: VerboseOpt = 0,
+) -> None:
+    """Run extraction over a folder and print accuracy and speed together (pages/s, s/page, peak RSS)."""
+    _setup_logging(verbose)
+    from evaluation.benchmark import run_benchmark
+
+    if no_labels and labels:
+        raise _usage_error("--labels and --no-labels exclude each other")
+    if not no_labels and not labels:
+        raise _usage_error("give --labels FORMAT, or --no-labels for a speed-only run")
+    fmt = None if no_labels else _check_labels(labels or "")
+    if workers < 1:
+        raise _usage_error("--workers must be >= 1")
+    pipe = _pipeline(dpi, workers)
+    try:
+        result = run_benchmark(pipe, data, fmt, gold_path=gold, output=output, limit=limit)
+    except DatasetError as exc:
+        raise _usage_error(str(exc)) from exc
+    finally:
+        pipe.close()
+    typer.echo(result.summary())
+    if json_out is not None:
+        json_out.write_text(json.dumps(result.to_dict(), indent=2), encoding="utf-8")
