@@ -1,0 +1,1 @@
+"""Test helpers shared by the generative-engine tests (pages from generated PDFs)."""
