@@ -623,14 +623,21 @@ def _find_label(lines_by_page: dict[int, list[Line]], phrases: Sequence[str]) ->
     return best
 
 
-def _value_near(label: _Label, lines: list[Line]) -> list[Word] | None:
-    """Value words right of the label on its line, else the first line below that overlaps it."""
+def _value_near(label: _Label, lines: list[Line], question_words: frozenset[str]) -> list[Word] | None:
+    """Value words right of the label on its line, else the first line below that overlaps it.
+
+    Words right of the label that the question itself uses ("Served by" for "served by?") are
+    still part of the label, not the value.
+    """
     line = lines[label.line_index]
     right = [w for w in line.words if w.x0 >= label.words[-1].x1 - 1 and w not in label.words]
     right = [w for w in right if _fold(w.text)]  # drop lone ':' and the like
+    label_words = list(label.words)
+    while right and _fold(right[0].text) in question_words:
+        label_words.append(right.pop(0))
     if right:
         return right
-    lb = union(w.bbox for w in label.words)
+    lb = union(w.bbox for w in label_words)
     for below in lines[label.line_index + 1 : label.line_index + 3]:
         # the value under a label starts within the label's horizontal span
         ws = [w for w in below.words if w.x1 >= lb[0] and w.x0 <= lb[2]]
@@ -646,12 +653,14 @@ def _value_near(label: _Label, lines: list[Line]) -> list[Word] | None:
     return None
 
 
-def _answer_by_label(pages: Sequence[Page], phrases: Sequence[str], field: str | None) -> Answer | None:
+def _answer_by_label(
+    pages: Sequence[Page], phrases: Sequence[str], field: str | None, question: str
+) -> Answer | None:
     lines_by_page = {p.number: group_lines(p.words) for p in pages if p.words}
     label = _find_label(lines_by_page, phrases)
     if label is None:
         return None
-    words = _value_near(label, lines_by_page[label.page])
+    words = _value_near(label, lines_by_page[label.page], frozenset(_fold(question).split()))
     if not words:
         return None
     text = " ".join(w.text for w in words).lstrip(":#-– ").strip()
@@ -697,7 +706,7 @@ def answer_question(pages: Sequence[Page], question: str, engine: BaseEngine | N
         if ans is not None:
             return ans
         phrases = [p for p, f in _FOLDED_PHRASES if f == match.field]
-        ans = _answer_by_label(pages, phrases, match.field)
+        ans = _answer_by_label(pages, phrases, match.field, question)
         if ans is not None:
             return ans
         _log.info("question %r maps to %s, which is not on the page", question, match.field)
@@ -705,5 +714,5 @@ def answer_question(pages: Sequence[Page], question: str, engine: BaseEngine | N
     subject = question_subject(question)
     if len(subject) < 3:
         return Answer()
-    ans = _answer_by_label(pages, [subject], None)
+    ans = _answer_by_label(pages, [subject], None, question)
     return ans if ans is not None else Answer()
