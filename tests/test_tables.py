@@ -1,0 +1,441 @@
+"""Line-item tables of the layout engine: synthetic word layouts plus the F1 bar on real invoices."""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from docvlm.datamodel import Page, Word
+from docvlm.engines.layout.tables import TableResult, extract_line_items
+from schemas.invoice import LINE_ITEM_FIELDS
+
+CHAR_W = 5.0  # width of one character of the synthetic 10 pt font
+SPACE = 2.5
+
+
+# ---------------------------------------------------------------------------------------------
+# Building synthetic pages
+
+
+def words_at(
+    y: float, cells: list[tuple[float, str]], page: int = 1, right: bool = False, size: float = 10.0
+) -> list[Word]:
+    """Words of one printed line: ``cells`` are (x, text); x is the left edge, or the right edge if ``right``."""
+    out: list[Word] = []
+    for x, text in cells:
+        parts = text.split()
+        width = sum(len(p) * CHAR_W for p in parts) + SPACE * (len(parts) - 1)
+        cur = x - width if right else x
+        for p in parts:
+            w = len(p) * CHAR_W
+            out.append(Word(text=p, bbox=(cur, y, cur + w, y + size), page=page))
+            cur += w + SPACE
+    return out
+
+
+def row(
+    y: float, desc: str | None, numbers: list[tuple[float, str]], page: int = 1, x: float = 40
+) -> list[Word]:
+    """A body line: description left-aligned at ``x``, numbers right-aligned at their x."""
+    ws = words_at(y, [(x, desc)], page) if desc else []
+    return ws + words_at(y, numbers, page, right=True)
+
+
+def page_of(number: int, words: list[Word]) -> Page:
+    return Page(number=number, width=595, height=842, unit="pt", words=words)
+
+
+# Columns of the synthetic EN table: right edges of the numeric columns.
+QTY_R, PRICE_R, TAX_R, AMOUNT_R = 330.0, 410.0, 470.0, 550.0
+
+
+def en_header(y: float, page: int = 1) -> list[Word]:
+    return words_at(y, [(40, "Description")], page) + words_at(
+        y, [(QTY_R, "Qty"), (PRICE_R, "Unit Price"), (TAX_R, "VAT %"), (AMOUNT_R, "Amount")], page, right=True
+    )
+
+
+def en_row(
+    y: float, desc: str | None, qty: str, price: str, tax: str, amount: str, page: int = 1
+) -> list[Word]:
+    return row(y, desc, [(QTY_R, qty), (PRICE_R, price), (TAX_R, tax), (AMOUNT_R, amount)], page)
+
+
+def values(result: TableResult, name: str) -> list[str | None]:
+    return [it[name] for it in result.items]
+
+
+# ---------------------------------------------------------------------------------------------
+# Synthetic tables
+
+
+def test_header_table_with_multiline_description_and_totals_stop() -> None:
+    words = (
+        words_at(60, [(40, "INVOICE 2024-001")])
+        + en_header(200)
+        + en_row(220, "Beeswax XL", "2", "10.00", "21%", "20.00")
+        + words_at(231, [(40, "Acme beeswax")])  # set tight under its row: same item
+        + en_row(250, "Office chair", "1", "70.00", "21%", "70.00")
+        + row(280, None, [(AMOUNT_R, "90.00")])
+        + words_at(280, [(380, "Subtotal")])
+        + row(295, None, [(AMOUNT_R, "18.90")])
+        + words_at(295, [(380, "VAT 21%")])
+        + row(310, None, [(AMOUNT_R, "108.90")])
+        + words_at(310, [(380, "Total")])
+        + words_at(340, [(40, "Thank you for your business")])
+    )
+    result = extract_line_items([page_of(1, words)])
+    assert values(result, "description") == ["Beeswax XL\nAcme beeswax", "Office chair"]
+    assert values(result, "quantity") == ["2", "1"]
+    assert values(result, "unit_price") == ["10.00", "70.00"]
+    assert values(result, "amount") == ["20.00", "70.00"]
+    assert values(result, "tax_rate") == ["21", "21"]
+    assert set(result.items[0]) == set(LINE_ITEM_FIELDS)
+    # the table region runs from the header to the last row, not into the totals
+    _, y0, _, y1 = result.table_bbox[1]
+    assert y0 == pytest.approx(200) and y1 == pytest.approx(260)
+    ev = result.evidence["line_items.0.amount"]
+    assert ev.page == 1 and ev.text == "20.00" and ev.bbox[2] == pytest.approx(AMOUNT_R)
+    assert result.evidence["line_items.0.description"].bbox[3] == pytest.approx(241)
+    assert all(0.0 < c <= 1.0 for c in result.confidence.values())
+    assert set(result.confidence) == set(result.evidence)
+
+
+def test_eu_number_format_and_german_header() -> None:
+    words = (
+        words_at(100, [(40, "Bezeichnung")])
+        + words_at(100, [(300, "Menge"), (400, "Einzelpreis"), (460, "MwSt"), (550, "Betrag")], right=True)
+        + row(120, "Beratung Projekt", [(300, "3"), (400, "1.234,50"), (460, "19 %"), (550, "3.703,50")])
+        + row(135, "Reisekosten", [(300, "1"), (400, "99,90"), (460, "7 %"), (550, "99,90")])
+        + row(160, None, [(550, "3.803,40")])
+        + words_at(160, [(380, "Zwischensumme")])
+    )
+    result = extract_line_items([page_of(1, words)])
+    assert values(result, "description") == ["Beratung Projekt", "Reisekosten"]
+    assert values(result, "unit_price") == ["1234.50", "99.90"]
+    assert values(result, "amount") == ["3703.50", "99.90"]
+    assert values(result, "tax_rate") == ["19", "7"]
+    assert values(result, "quantity") == ["3", "1"]
+
+
+def test_french_dutch_spanish_headers_are_recognised() -> None:
+    for labels in (
+        ("Désignation", "Qté", "Prix unitaire", "Montant"),
+        ("Omschrijving", "Aantal", "Stukprijs", "Bedrag"),
+        ("Descripción", "Cantidad", "Precio", "Importe"),
+    ):
+        desc, qty, price, amount = labels
+        words = (
+            words_at(100, [(40, desc)])
+            + words_at(100, [(QTY_R, qty), (PRICE_R, price), (AMOUNT_R, amount)], right=True)
+            + row(120, "Article un", [(QTY_R, "2"), (PRICE_R, "5,00"), (AMOUNT_R, "10,00")])
+        )
+        result = extract_line_items([page_of(1, words)])
+        assert values(result, "amount") == ["10.00"], labels
+        assert values(result, "unit_price") == ["5.00"], labels
+        assert values(result, "quantity") == ["2"], labels
+
+
+def test_table_continues_over_pages_with_repeated_header_footer_and_carried_columns() -> None:
+    p1 = (
+        words_at(50, [(40, "ACME GmbH")])
+        + en_header(200)
+        + en_row(220, "Item one", "1", "1.00", "20%", "1.00")
+        + en_row(235, "Item two", "2", "2.00", "20%", "4.00")
+        + words_at(800, [(260, "Page 1 of 3")])
+    )
+    p2 = (
+        words_at(50, [(40, "ACME GmbH")])
+        + words_at(65, [(40, "Invoice 2024-001 (continued)")])
+        + en_header(100, page=2)
+        + row(118, "Carried forward", [(AMOUNT_R, "5.00")], page=2)
+        + en_row(135, "Item three", "3", "3.00", "20%", "9.00", page=2)
+        + words_at(800, [(260, "Page 2 of 3")], page=2)
+    )
+    # page 3 has no repeated header: the columns of page 2 still hold
+    p3 = (
+        words_at(50, [(40, "ACME GmbH")], page=3)
+        + en_row(100, "Item four", "4", "4.00", "20%", "16.00", page=3)
+        + row(130, None, [(AMOUNT_R, "30.00")], page=3)
+        + words_at(130, [(380, "Total")], page=3)
+        + words_at(800, [(260, "Page 3 of 3")], page=3)
+    )
+    result = extract_line_items([page_of(1, p1), page_of(2, p2), page_of(3, p3)])
+    assert values(result, "description") == ["Item one", "Item two", "Item three", "Item four"]
+    assert values(result, "amount") == ["1.00", "4.00", "9.00", "16.00"]
+    assert [result.evidence[f"line_items.{i}.amount"].page for i in range(4)] == [1, 1, 2, 3]
+    assert sorted(result.table_bbox) == [1, 2, 3]
+    # the footer and letterhead stay outside the table region
+    assert result.table_bbox[1][3] < 800 and result.table_bbox[3][1] >= 100
+
+
+def test_missing_columns_description_and_amount_only() -> None:
+    words = (
+        words_at(100, [(40, "Description")])
+        + words_at(100, [(AMOUNT_R, "Amount")], right=True)
+        + row(120, "Consulting, March", [(AMOUNT_R, "$1,200.00")])
+        + row(135, "Travel", [(AMOUNT_R, "$310.50")])
+        + row(160, None, [(AMOUNT_R, "$1,510.50")])
+        + words_at(160, [(380, "Total due")])
+    )
+    result = extract_line_items([page_of(1, words)])
+    assert values(result, "amount") == ["1200.00", "310.50"]
+    assert values(result, "quantity") == [None, None]
+    assert values(result, "unit_price") == [None, None]
+
+
+def test_sections_notes_and_attribute_lines_stay_out_of_items() -> None:
+    words = (
+        en_header(100)
+        + words_at(120, [(40, "--- Food ---")])
+        + en_row(140, "[OIL-1] Olive oil", "1", "5.00", "6%", "5.00")
+        + words_at(151, [(40, "Serial no: X123")])  # tight, but an attribute of the row
+        + words_at(170, [(40, "Delivered in a re-usable glass bottle")])  # a loose note
+        + en_row(190, "Bread", "2", "1.50", "6%", "3.00")
+        + row(215, None, [(AMOUNT_R, "8.00")])
+        + words_at(215, [(380, "Subtotal")])
+    )
+    result = extract_line_items([page_of(1, words)])
+    assert values(result, "description") == ["Olive oil", "Bread"]
+    assert values(result, "product_code") == ["OIL-1", None]
+
+
+def test_section_subtotal_inside_table_does_not_end_it() -> None:
+    words = (
+        en_header(100)
+        + en_row(120, "Chair", "1", "70.00", "15%", "70.00")
+        + row(140, None, [(AMOUNT_R, "70.00")])
+        + words_at(140, [(400, "Subtotal")])
+        + words_at(160, [(40, "--- Food ---")])
+        + en_row(180, "Truffles", "15", "10.00", "0%", "150.00")
+        + row(210, None, [(AMOUNT_R, "220.00")])
+        + words_at(210, [(400, "Subtotal")])
+        + row(225, None, [(AMOUNT_R, "220.00")])
+        + words_at(225, [(400, "Total")])
+    )
+    result = extract_line_items([page_of(1, words)])
+    assert values(result, "description") == ["Chair", "Truffles"]
+
+
+def test_inconsistent_row_is_kept_with_lower_confidence() -> None:
+    words = (
+        en_header(100)
+        + en_row(120, "Good row", "2", "5.00", "20%", "10.00")
+        + en_row(135, "Odd row", "2", "5.00", "20%", "12.00")  # 2 x 5.00 != 12.00
+    )
+    result = extract_line_items([page_of(1, words)])
+    assert values(result, "amount") == ["10.00", "12.00"]
+    assert result.confidence["line_items.1.amount"] < result.confidence["line_items.0.amount"]
+
+
+def test_two_line_header_and_unit_column() -> None:
+    words = (
+        words_at(90, [(40, "Item")])
+        + words_at(90, [(300, "Qty"), (350, "Unit"), (420, "Unit"), (550, "Line")], right=True)
+        + words_at(101, [(420, "Price"), (550, "Total")], right=True)
+        + row(120, "Cable 2m", [(300, "3"), (350, "pcs"), (420, "4.00"), (550, "12.00")])
+    )
+    result = extract_line_items([page_of(1, words)])
+    assert values(result, "unit") == ["pcs"]
+    assert values(result, "unit_price") == ["4.00"]
+    assert values(result, "amount") == ["12.00"]
+
+
+def test_quantity_with_unit_and_currency_sign_cells() -> None:
+    words = (
+        en_header(100)
+        + en_row(120, "Beeswax", "1.00 kg", "42.00", "15.00%", "$ 42.00")
+        + en_row(135, "Gold leaf", "2 Units", "€ 1.234,00", "15.00%", "€ 2.468,00")
+    )
+    result = extract_line_items([page_of(1, words)])
+    assert values(result, "quantity") == ["1.00", "2"]
+    assert values(result, "unit") == ["kg", "Units"]
+    assert values(result, "unit_price") == ["42.00", "1234.00"]
+    assert values(result, "amount") == ["42.00", "2468.00"]
+
+
+def test_headerless_statement_rows_kept_only_when_they_add_up() -> None:
+    def statement(amounts: list[str], total: str) -> list[Word]:
+        ws = words_at(60, [(40, "Detail")])
+        y = 80.0
+        for i, a in enumerate(amounts):
+            ws += row(y, f"Cloud service {i + 1}", [(550, a)], x=50)
+            ws += row(y + 14, "Charges", [(550, a)], x=60)  # an indented breakdown line
+            y += 30
+        ws += row(y + 20, "Total for this invoice", [(550, total)], x=40)
+        return ws
+
+    good = extract_line_items([page_of(1, statement(["$0.01", "$1.87", "$2.22"], "$4.10"))])
+    assert values(good, "description") == ["Cloud service 1", "Cloud service 2", "Cloud service 3"]
+    assert values(good, "amount") == ["0.01", "1.87", "2.22"]
+    assert good.confidence["line_items.0.amount"] < 0.8  # no header: lower confidence
+    bad = extract_line_items([page_of(1, statement(["$0.01", "$1.87", "$2.22"], "$9.99"))])
+    assert bad.items == []
+
+
+def test_page_without_table_gives_empty_result() -> None:
+    words = (
+        words_at(60, [(40, "Dear customer,")])
+        + words_at(80, [(40, "Invoice number: 12345")])
+        + words_at(100, [(40, "Product price list available on request")])
+        + row(120, "Total", [(550, "12.00")])
+    )
+    result = extract_line_items([page_of(1, words)])
+    assert result.items == [] and result.evidence == {} and result.table_bbox == {}
+    assert extract_line_items([]).items == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Real invoices: line-item F1 with one-to-one matching (DocILE style)
+
+_GOLD_KEYS: dict[str, tuple[str, ...]] = {
+    "description": ("name", "desc", "item"),
+    "quantity": ("qty",),
+    "unit_price": ("price_unit", "price"),
+    "amount": ("price_subtotal",),
+    "tax_rate": ("line_tax_percent", "taxpercent"),
+    "product_code": ("code",),
+    "unit": ("uom",),
+}
+_NUMERIC = {"quantity", "unit_price", "amount", "tax_rate"}
+_PSEUDO_ROWS = ("sectionheader", "line_note")
+
+
+def _gold_items(label: dict[str, Any]) -> list[dict[str, Any]]:
+    """Gold rows as field -> value; a key present with an empty value is kept as "" (labelled empty)."""
+    rows = label.get("lines") or label.get("line_items") or []
+    out = []
+    for r in rows:
+        if any(k in r for k in _PSEUDO_ROWS):
+            continue
+        item: dict[str, Any] = {}
+        for name, keys in _GOLD_KEYS.items():
+            for k in keys:
+                if k in r:
+                    item[name] = "" if r[k] is None else r[k]
+                    break
+        out.append(item)
+    return out
+
+
+def _norm_text(v: Any) -> str:
+    t = " ".join(unicodedata.normalize("NFKC", str(v)).casefold().split())
+    return re.sub(r"^[\W_]+|[\W_]+$", "", t)
+
+
+def _num(v: Any) -> Decimal | None:
+    from docvlm.parsers import parse_amount
+
+    try:
+        d = parse_amount(v if not isinstance(v, str) else v.strip())
+    except (InvalidOperation, ValueError):
+        return None
+    return None if d is None else d.quantize(Decimal("0.01"))
+
+
+def _equal(name: str, gold: Any, pred: Any) -> bool:
+    if pred is None or gold == "":
+        return False
+    if name in _NUMERIC:
+        g, p = _num(gold), _num(pred)
+        return g is not None and g == p
+    return _norm_text(gold) == _norm_text(pred)
+
+
+def score_line_items(gold: list[dict[str, Any]], pred: list[dict[str, Any]]) -> tuple[int, int, int]:
+    """(true positives, predicted fields, gold fields) after one-to-one maximum matching.
+
+    A gold field counts when it is labelled with a value. A predicted field counts when the matched
+    gold item labels that field (an unmatched predicted item counts every field the document labels).
+    """
+    import numpy as np
+    from scipy.optimize import linear_sum_assignment
+
+    labelled = {f for g in gold for f in g}
+    gold_n = sum(1 for g in gold for v in g.values() if v != "")
+    if not gold or not pred:
+        pred_n = sum(1 for p in pred for f in labelled if p.get(f) is not None)
+        return 0, pred_n, gold_n
+    m = np.zeros((len(gold), len(pred)))
+    for i, g in enumerate(gold):
+        for j, p in enumerate(pred):
+            m[i, j] = sum(_equal(f, v, p.get(f)) for f, v in g.items())
+    rows, cols = linear_sum_assignment(m, maximize=True)
+    tp = int(sum(m[i, j] for i, j in zip(rows, cols, strict=True)))
+    matched = dict(zip(cols.tolist(), rows.tolist(), strict=True))
+    pred_n = 0
+    for j, p in enumerate(pred):
+        fields = gold[matched[j]].keys() if j in matched else labelled
+        pred_n += sum(1 for f in fields if p.get(f) is not None)
+    return tp, pred_n, gold_n
+
+
+def _f1(tp: int, pred_n: int, gold_n: int) -> float:
+    precision = tp / pred_n if pred_n else 0.0
+    recall = tp / gold_n if gold_n else 0.0
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
+def test_scorer_counts_matches_one_to_one() -> None:
+    gold = [{"description": "A", "amount": 1.0}, {"description": "B", "amount": 2.0, "product_code": ""}]
+    pred = [
+        {"description": "b.", "amount": "2.00", "product_code": "X"},
+        {"description": "a", "amount": "1.0"},
+        {"description": "c", "amount": "3"},
+    ]
+    # B matches fully (2) with one false code, A matches (2), C is spurious (2 labelled fields)
+    assert score_line_items(gold, pred) == (4, 7, 4)
+    assert _f1(4, 7, 4) == pytest.approx(2 * (4 / 7) * 1 / (4 / 7 + 1))
+
+
+@pytest.fixture(scope="module")
+def invoice2data_dir() -> Path:
+    path = (
+        Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "invoices" / "invoice2data"
+    ).resolve()
+    if not path.is_dir():
+        pytest.skip(f"the shared labelled invoices are not at {path}")
+    return path
+
+
+def _pdf_pages(path: Path) -> list[Page]:
+    import pymupdf
+
+    pages = []
+    with pymupdf.open(path) as doc:
+        for i, p in enumerate(doc):
+            words = [
+                Word(text=w[4], bbox=tuple(w[:4]), page=i + 1, block=w[5], line=w[6])
+                for w in p.get_text("words")
+            ]
+            pages.append(Page(number=i + 1, width=p.rect.width, height=p.rect.height, unit="pt", words=words))
+    return pages
+
+
+def test_real_invoices_line_item_f1(invoice2data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    totals = [0, 0, 0]
+    report = []
+    for label_path in sorted(invoice2data_dir.glob("*.json")):
+        pdf = label_path.with_suffix(".pdf")
+        label = json.loads(label_path.read_text())[0]
+        gold = _gold_items(label)
+        if not gold or not pdf.exists():
+            continue  # no line items labelled: nothing to score
+        pred = extract_line_items(_pdf_pages(pdf)).items
+        tp, pred_n, gold_n = score_line_items(gold, pred)
+        totals = [totals[0] + tp, totals[1] + pred_n, totals[2] + gold_n]
+        report.append(
+            f"{label_path.stem}: F1={_f1(tp, pred_n, gold_n):.3f} (tp={tp} pred={pred_n} gold={gold_n})"
+        )
+    overall = _f1(*totals)
+    report.append(f"overall: F1={overall:.3f} (tp={totals[0]} pred={totals[1]} gold={totals[2]})")
+    with capsys.disabled():
+        print("\nline-item F1 on invoice2data\n  " + "\n  ".join(report))
+    assert len(report) >= 4
+    assert overall >= 0.80
