@@ -1,0 +1,580 @@
+"""Ingest: a path in, a lazily paged ``Document`` out, each page with its words and boxes.
+
+PDF pages with a text layer give their words exactly (PyMuPDF, PDF points); scanned PDF pages
+and images (PNG, JPEG, TIFF including multi-page, BMP, WebP) are OCR'd after orientation and
+skew correction. Bad inputs (empty, corrupt, encrypted, mislabelled, oversized) raise
+``IngestError`` with a message that says what is wrong, so the pipeline can record it.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import logging
+import os
+import threading
+import time
+import unicodedata
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+from pydantic import BaseModel, ConfigDict, Field
+
+from docvlm.datamodel import Document, Page, Word, WordSource
+from docvlm.errors import IngestError, MissingDependency
+from docvlm.ocr import OcrOptions, ocr_page, to_rgb, upright
+from docvlm.parsers import normalize_text
+
+_log = logging.getLogger(__name__)
+
+SUPPORTED_SUFFIXES: frozenset[str] = frozenset(
+    {".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
+)
+IMAGE_KINDS = frozenset({"png", "jpeg", "tiff", "bmp", "webp"})
+
+# a text layer with fewer letters/digits than this on an image-covered page is a scanner stamp, not the text
+MIN_TEXT_CHARS = 20
+# share of a page covered by images above which a page with little text counts as scanned
+SCANNED_IMAGE_COVERAGE = 0.5
+# share of unmappable glyphs (U+FFFD, private use, controls) above which a text layer is garbage
+MAX_BAD_GLYPHS = 0.3
+_HASH_CHUNK = 1 << 20
+# PIL's decompression-bomb limit is process-global; change it only under this lock
+_PIXEL_LIMIT_LOCK = threading.Lock()
+
+
+class IngestOptions(BaseModel):
+    """How files are opened and rasterised."""
+
+    model_config = ConfigDict(extra="forbid")
+    dpi: int = Field(default=200, ge=36, le=1200, description="raster dpi for OCR and VLMs")
+    rasterizer: Literal["pymupdf", "pdf2image"] = "pymupdf"
+    max_megapixels: float = Field(
+        default=100.0, gt=0, description="larger images or rendered pages are rejected"
+    )
+    max_file_mb: float = Field(default=512.0, gt=0)
+    max_pages: int = Field(default=5000, ge=1)
+
+
+# ---------------------------------------------------------------- finding inputs
+
+
+def _is_hidden(path: Path, root: Path) -> bool:
+    return any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
+def _walk(folder: Path) -> list[Path]:
+    """Supported, non-hidden files under ``folder``, recursively, sorted."""
+    found = [
+        p
+        for p in folder.rglob("*")
+        if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES and not _is_hidden(p, folder)
+    ]
+    return sorted(found)
+
+
+def iter_sources(inputs: Iterable[str | Path]) -> Iterator[Path]:
+    """Expand inputs into document paths, each at most once.
+
+    Files are yielded as given (even with an unsupported suffix, so the caller can record an
+    error); folders are walked recursively (supported suffixes only, sorted, hidden files
+    skipped); glob patterns are expanded the same way. A path that does not exist, or a pattern
+    that matches nothing, is yielded as is so the caller can record it as an error.
+    """
+    seen: set[str] = set()
+
+    def emit(p: Path) -> Iterator[Path]:
+        key = os.path.abspath(p)
+        if key not in seen:
+            seen.add(key)
+            yield p
+
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            for p in _walk(path):
+                yield from emit(p)
+        elif path.exists():
+            yield from emit(path)
+        elif glob.has_magic(str(item)):
+            matches = sorted(glob.glob(str(item), recursive=True))
+            if not matches:
+                _log.warning("no file matches %s", item)
+                yield from emit(path)
+            for m in matches:
+                mp = Path(m)
+                if mp.is_dir():
+                    for p in _walk(mp):
+                        yield from emit(p)
+                elif mp.suffix.lower() in SUPPORTED_SUFFIXES and not mp.name.startswith("."):
+                    yield from emit(mp)
+        else:
+            yield from emit(path)
+
+
+# ---------------------------------------------------------------- opening
+
+
+def sniff(head: bytes) -> str | None:
+    """The real file type from its first bytes: pdf, png, jpeg, tiff, bmp, webp, or None."""
+    if b"%PDF-" in head[:1024]:
+        return "pdf"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return "tiff"
+    if head.startswith(b"BM") and len(head) >= 26:
+        return "bmp"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    return None
+
+
+def _describe(head: bytes) -> str:
+    kind = sniff(head)
+    if kind:
+        return f"{kind.upper()} data"
+    if not head.strip():
+        return "blank data"
+    try:
+        head[:256].decode("utf-8")
+        return "text"
+    except UnicodeDecodeError:
+        return "unrecognised binary data"
+
+
+def _hash_file(path: Path) -> tuple[str, bytes]:
+    """sha256 of the file's bytes, and its first 1 KiB for type sniffing."""
+    h = hashlib.sha256()
+    head = b""
+    with path.open("rb") as fh:
+        while chunk := fh.read(_HASH_CHUNK):
+            if not head:
+                head = chunk[:1024]
+            h.update(chunk)
+    return h.hexdigest(), head
+
+
+def open_document(
+    path: str | Path, options: IngestOptions | None = None, ocr: OcrOptions | None = None
+) -> Document:
+    """Open a PDF or image file as a ``Document`` whose pages are produced lazily.
+
+    In: a path, ingest options and OCR options. Out: a ``Document`` with sha256, media type and
+    page count; ``iter_pages()`` yields ``Page`` objects one at a time with words filled
+    (text layer or OCR) and a lazy ``render(dpi)``. Raises ``IngestError`` for a missing, empty,
+    oversized, mislabelled, corrupt or encrypted file, or a PDF without pages.
+    """
+    options = options or IngestOptions()
+    ocr = ocr or OcrOptions()
+    p = Path(path)
+    if not p.exists():
+        raise IngestError(f"file not found: {p}")
+    if not p.is_file():
+        raise IngestError(f"not a regular file: {p}")
+    size = p.stat().st_size
+    if size == 0:
+        raise IngestError(f"empty file (0 bytes): {p}")
+    if size > options.max_file_mb * 1024 * 1024:
+        raise IngestError(
+            f"file too large: {p} is {size / 2**20:.1f} MB, over the {options.max_file_mb:g} MB limit"
+        )
+    try:
+        sha, head = _hash_file(p)
+    except OSError as e:
+        raise IngestError(f"cannot read {p}: {e}") from e
+    kind = sniff(head)
+    suffix = p.suffix.lower()
+    if suffix == ".pdf" and kind != "pdf":
+        raise IngestError(f"not a PDF: {p} (its content is {_describe(head)})")
+    if suffix in SUPPORTED_SUFFIXES and suffix != ".pdf" and kind not in IMAGE_KINDS and kind != "pdf":
+        raise IngestError(f"not an image: {p} (its content is {_describe(head)})")
+    if kind is None:
+        allowed = " ".join(sorted(SUPPORTED_SUFFIXES))
+        raise IngestError(f"unsupported file type: {p} ({_describe(head)}); supported: {allowed}")
+    if suffix not in SUPPORTED_SUFFIXES or (kind == "pdf") != (suffix == ".pdf"):
+        _log.warning("%s is named %r but contains %s; opening it by content", p, suffix, kind.upper())
+    if kind == "pdf":
+        return _open_pdf(p, sha, options, ocr)
+    return _open_image(p, sha, options, ocr)
+
+
+# ---------------------------------------------------------------- PDF
+
+
+class _PdfHandle:
+    """The open PyMuPDF document; pages rendered after ``close`` reopen the file for that render."""
+
+    def __init__(self, path: Path) -> None:
+        import pymupdf
+
+        self.path = path
+        self.doc: Any = pymupdf.open(path, filetype="pdf")
+
+    def close(self) -> None:
+        if self.doc is not None:
+            self.doc.close()
+            self.doc = None
+
+    def render(self, index: int, dpi: int) -> Image.Image:
+        import pymupdf
+
+        if self.doc is not None:
+            return _pixmap_to_image(self.doc.load_page(index).get_pixmap(dpi=dpi, alpha=False))
+        with pymupdf.open(self.path, filetype="pdf") as doc:
+            return _pixmap_to_image(doc.load_page(index).get_pixmap(dpi=dpi, alpha=False))
+
+
+def _pixmap_to_image(pix: Any) -> Image.Image:
+    mode = {1: "L", 3: "RGB", 4: "CMYK"}.get(pix.n)
+    if mode is None:
+        raise IngestError(f"unexpected pixmap with {pix.n} channels")
+    img = Image.frombytes(mode, (pix.width, pix.height), pix.samples)
+    return img if mode == "RGB" else img.convert("RGB")
+
+
+def _open_pdf(p: Path, sha: str, options: IngestOptions, ocr: OcrOptions) -> Document:
+    import pymupdf
+
+    if options.rasterizer == "pdf2image":
+        try:
+            import pdf2image  # noqa: F401
+        except ImportError as e:
+            raise MissingDependency("pdf2image", "pdf2image") from e
+    try:
+        handle = _PdfHandle(p)
+    except (pymupdf.FileDataError, pymupdf.EmptyFileError, RuntimeError, ValueError) as e:
+        raise IngestError(f"corrupt PDF: {p}: {e}") from e
+    doc = handle.doc
+    if doc.needs_pass:
+        handle.close()
+        raise IngestError(f"encrypted PDF: {p} needs a password to open")
+    try:
+        count = doc.page_count
+    except RuntimeError as e:
+        handle.close()
+        raise IngestError(f"corrupt PDF: {p}: {e}") from e
+    if count == 0:
+        handle.close()
+        raise IngestError(f"PDF has no pages: {p}")
+    if count > options.max_pages:
+        handle.close()
+        raise IngestError(f"too many pages: {p} has {count}, over the limit of {options.max_pages}")
+    return Document(
+        source=str(p),
+        sha256=sha,
+        media_type="pdf",
+        page_count=count,
+        iter_pages=lambda: _iter_pdf_pages(handle, count, options, ocr),
+        close=handle.close,
+    )
+
+
+def _render_pdf_page(
+    handle: _PdfHandle, index: int, dpi: int, options: IngestOptions, size_pt: tuple[float, float]
+) -> Image.Image:
+    """Rasterise one page at ``dpi`` with the configured rasteriser, refusing oversized renders."""
+    mp = size_pt[0] * size_pt[1] * (dpi / 72.0) ** 2 / 1e6
+    if mp > options.max_megapixels:
+        raise IngestError(
+            f"page {index + 1} of {handle.path} at {dpi} dpi would be {mp:.0f} megapixels, "
+            f"over the {options.max_megapixels:g} MP limit; use a lower dpi"
+        )
+    if options.rasterizer == "pdf2image":
+        import pdf2image
+
+        try:
+            imgs = pdf2image.convert_from_path(
+                str(handle.path), dpi=dpi, first_page=index + 1, last_page=index + 1
+            )
+        except Exception as e:  # poppler missing or failing: one typed error for this page
+            raise IngestError(
+                f"pdf2image/poppler could not render page {index + 1} of {handle.path}: {e}"
+            ) from e
+        if not imgs:
+            raise IngestError(f"pdf2image rendered nothing for page {index + 1} of {handle.path}")
+        return to_rgb(imgs[0])
+    try:
+        return handle.render(index, dpi)
+    except IngestError:
+        raise
+    except Exception as e:  # MuPDF raises plain RuntimeErrors on broken page content
+        raise IngestError(f"cannot render page {index + 1} of {handle.path}: {e}") from e
+
+
+def _bad_glyph_share(text: str) -> float:
+    chars = [c for c in text if not c.isspace()]
+    if not chars:
+        return 1.0
+    bad = sum(1 for c in chars if c == "\ufffd" or unicodedata.category(c) in {"Co", "Cc", "Cs"})
+    return bad / len(chars)
+
+
+def text_layer_words(page: Any, number: int) -> list[Word]:
+    """Words of a PyMuPDF page's text layer, boxes in points of the page as displayed (rotation applied).
+
+    ``Word.block`` is PyMuPDF's block number and ``Word.line`` a page-unique id of its
+    (block, line) pair. Text is NFKC-normalised (ligatures split, odd spaces removed).
+    """
+    import pymupdf
+
+    raw = page.get_text("words", sort=False)
+    matrix = page.rotation_matrix if page.rotation else None
+    line_ids: dict[tuple[int, int], int] = {}
+    words: list[Word] = []
+    for x0, y0, x1, y1, text, block, line, _ in raw:
+        t = normalize_text(text)
+        if not t:
+            continue
+        if matrix is not None:
+            r = pymupdf.Rect(x0, y0, x1, y1) * matrix
+            x0, y0, x1, y1 = r.x0, r.y0, r.x1, r.y1
+        lid = line_ids.setdefault((block, line), len(line_ids))
+        words.append(Word(text=t, bbox=(x0, y0, x1, y1), page=number, conf=1.0, line=lid, block=block))
+    return words
+
+
+def _text_layer_usable(page: Any, words: list[Word]) -> bool:
+    """Is the text layer the page's real text (not empty, garbage, or a stamp on a scanned image)?"""
+    text = "".join(w.text for w in words)
+    if not text:
+        return False
+    if _bad_glyph_share(text) > MAX_BAD_GLYPHS:
+        return False
+    alnum = sum(c.isalnum() for c in text)
+    if alnum >= MIN_TEXT_CHARS:
+        return True
+    # little text: trust it unless the page is mostly a scanned image
+    area = abs(page.rect.width * page.rect.height) or 1.0
+    covered = 0.0
+    for info in page.get_image_info():
+        x0, y0, x1, y1 = info["bbox"]
+        covered += max(0.0, x1 - x0) * max(0.0, y1 - y0)
+    return covered / area < SCANNED_IMAGE_COVERAGE
+
+
+def _ocr_dpi(options: IngestOptions, size_pt: tuple[float, float]) -> int:
+    """The configured dpi, lowered if needed so the OCR render stays within the megapixel limit."""
+    dpi = options.dpi
+    mp = size_pt[0] * size_pt[1] * (dpi / 72.0) ** 2 / 1e6
+    if mp > options.max_megapixels:
+        dpi = max(36, int(72.0 * (options.max_megapixels * 1e6 / (size_pt[0] * size_pt[1])) ** 0.5))
+        _log.warning(
+            "page of %.0fx%.0f pt is OCR'd at %d dpi to stay under %g MP",
+            *size_pt,
+            dpi,
+            options.max_megapixels,
+        )
+    return dpi
+
+
+def _iter_pdf_pages(
+    handle: _PdfHandle, count: int, options: IngestOptions, ocr: OcrOptions
+) -> Iterator[Page]:
+    for index in range(count):
+        if handle.doc is None:
+            raise IngestError(f"{handle.path} was closed while its pages were being read")
+        number = index + 1
+        t0 = time.perf_counter()
+        try:
+            page = handle.doc.load_page(index)
+            size = (float(page.rect.width), float(page.rect.height))
+            words = text_layer_words(page, number)
+            usable = _text_layer_usable(page, words)
+        except IngestError:
+            raise
+        except Exception as e:  # MuPDF raises plain RuntimeErrors on broken page objects
+            raise IngestError(f"cannot read page {number} of {handle.path}: {e}") from e
+        del page
+        timings = {"words_s": time.perf_counter() - t0}
+        if usable:
+            yield Page(
+                number=number,
+                width=size[0],
+                height=size[1],
+                unit="pt",
+                words=words,
+                word_source=WordSource.TEXT_LAYER,
+                render=_pdf_renderer(handle, index, options, size, 0, 0.0),
+                timings=timings,
+            )
+            continue
+        dpi = _ocr_dpi(options, size)
+        t1 = time.perf_counter()
+        image = _render_pdf_page(handle, index, dpi, options, size)
+        timings["render_s"] = time.perf_counter() - t1
+        t2 = time.perf_counter()
+        res = ocr_page(image, ocr)
+        timings["ocr_s"] = time.perf_counter() - t2
+        scale = 72.0 / dpi
+        ocr_words = [
+            Word(
+                text=w.text,
+                bbox=(w.x0 * scale, w.y0 * scale, w.x1 * scale, w.y1 * scale),
+                page=number,
+                conf=w.conf,
+                line=w.line,
+                block=w.block,
+            )
+            for w in res.words
+        ]
+        width, height = res.image.width * scale, res.image.height * scale
+        _log.debug("page %d of %s: no usable text layer, %d OCR words", number, handle.path, len(ocr_words))
+        yield Page(
+            number=number,
+            width=width,
+            height=height,
+            unit="pt",
+            words=ocr_words,
+            word_source=WordSource.OCR,
+            rotation=res.rotation,
+            render=_pdf_renderer(handle, index, options, size, res.rotation, res.skew),
+            timings=timings,
+        )
+
+
+def _pdf_renderer(
+    handle: _PdfHandle,
+    index: int,
+    options: IngestOptions,
+    size_pt: tuple[float, float],
+    rotation: int,
+    skew: float,
+) -> Callable[[int], Image.Image]:
+    def render(dpi: int) -> Image.Image:
+        img = _render_pdf_page(handle, index, dpi, options, size_pt)
+        # the words of an OCR'd page are on the upright image, so the render must be upright too
+        return upright(img, rotation, skew) if rotation or skew else img
+
+    return render
+
+
+# ---------------------------------------------------------------- images
+
+
+@contextmanager
+def _pixel_limit(max_megapixels: float) -> Iterator[None]:
+    """Make PIL's decompression-bomb guard match our limit while a file is opened."""
+    with _PIXEL_LIMIT_LOCK:
+        old = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = int(max_megapixels * 1e6)
+        try:
+            with warnings.catch_warnings():
+                # between 1x and 2x the limit PIL only warns; we reject those ourselves by size
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                yield
+        finally:
+            Image.MAX_IMAGE_PIXELS = old
+
+
+def _open_lazy(p: Path, options: IngestOptions) -> Image.Image:
+    """Open an image reading only its header; too many pixels or an unreadable header -> IngestError."""
+    try:
+        with _pixel_limit(options.max_megapixels):
+            img = Image.open(p)
+    except Image.DecompressionBombError as e:
+        raise IngestError(
+            f"image too large: {p} claims more than {2 * options.max_megapixels:g} megapixels "
+            f"(limit {options.max_megapixels:g} MP); refusing to decode it"
+        ) from e
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        raise IngestError(f"corrupt or unreadable image: {p}: {e}") from e
+    _check_pixels(img, p, options, 1)
+    return img
+
+
+def _check_pixels(img: Image.Image, p: Path, options: IngestOptions, number: int) -> None:
+    w, h = img.size
+    if w <= 0 or h <= 0:
+        raise IngestError(f"image has no pixels: {p} (page {number}: {w}x{h})")
+    mp = w * h / 1e6
+    if mp > options.max_megapixels:
+        raise IngestError(
+            f"image too large: {p} page {number} is {w}x{h} = {mp:.0f} megapixels, "
+            f"over the {options.max_megapixels:g} MP limit; refusing to decode it"
+        )
+
+
+def _load_frame(p: Path, index: int, options: IngestOptions) -> Image.Image:
+    """Decode frame ``index`` of an image file as RGB with EXIF orientation applied."""
+    img = _open_lazy(p, options)
+    try:
+        if index:
+            img.seek(index)
+        _check_pixels(img, p, options, index + 1)
+        with _pixel_limit(options.max_megapixels):
+            img.load()
+        frame = ImageOps.exif_transpose(img) if index == 0 else img
+        return to_rgb(frame if frame is not None else img)
+    except IngestError:
+        raise
+    except Image.DecompressionBombError as e:
+        raise IngestError(f"image too large: {p} page {index + 1}: {e}") from e
+    except (OSError, EOFError, SyntaxError, ValueError) as e:
+        raise IngestError(f"corrupt or truncated image: {p} page {index + 1}: {e}") from e
+    finally:
+        img.close()
+
+
+def _open_image(p: Path, sha: str, options: IngestOptions, ocr: OcrOptions) -> Document:
+    img = _open_lazy(p, options)
+    try:
+        count = int(getattr(img, "n_frames", 1) or 1)
+    except (OSError, EOFError, ValueError) as e:
+        raise IngestError(f"corrupt or unreadable image: {p}: {e}") from e
+    finally:
+        img.close()
+    if count > options.max_pages:
+        raise IngestError(f"too many pages: {p} has {count} frames, over the limit of {options.max_pages}")
+    return Document(
+        source=str(p),
+        sha256=sha,
+        media_type="image",
+        page_count=count,
+        iter_pages=lambda: _iter_image_pages(p, count, options, ocr),
+    )
+
+
+def _iter_image_pages(p: Path, count: int, options: IngestOptions, ocr: OcrOptions) -> Iterator[Page]:
+    for index in range(count):
+        number = index + 1
+        t0 = time.perf_counter()
+        image = _load_frame(p, index, options)
+        timings = {"render_s": time.perf_counter() - t0}
+        t1 = time.perf_counter()
+        res = ocr_page(image, ocr)
+        timings["ocr_s"] = time.perf_counter() - t1
+        words = [
+            Word(text=w.text, bbox=w.bbox, page=number, conf=w.conf, line=w.line, block=w.block)
+            for w in res.words
+        ]
+        yield Page(
+            number=number,
+            width=float(res.image.width),
+            height=float(res.image.height),
+            unit="px",
+            words=words,
+            word_source=WordSource.OCR,
+            rotation=res.rotation,
+            render=_image_renderer(p, index, options, res.rotation, res.skew),
+            timings=timings,
+        )
+        # drop this page's pixels before the next page is decoded
+        del image, res
+
+
+def _image_renderer(
+    p: Path, index: int, options: IngestOptions, rotation: int, skew: float
+) -> Callable[[int], Image.Image]:
+    def render(dpi: int) -> Image.Image:
+        # raster pages have one native resolution; dpi is ignored. Decoding again keeps memory flat.
+        img = _load_frame(p, index, options)
+        return upright(img, rotation, skew) if rotation or skew else img
+
+    return render

@@ -1,0 +1,590 @@
+"""OCR: page image in, words with pixel boxes out, after orientation and skew correction.
+
+Backends: RapidOCR (default; its wheel bundles PP-OCR ONNX models, so nothing is downloaded)
+and the Tesseract binary (optional). ``ocr_image`` detects a 90/180/270 page rotation and a small
+skew, corrects both, OCRs the upright image (in tiles when it is larger than ``max_side``) and
+returns the words on that upright image with the rotation it applied.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+import os
+import shutil
+import subprocess
+import threading
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Literal
+
+import numpy as np
+from PIL import Image
+from pydantic import BaseModel, ConfigDict, Field
+
+from docvlm.datamodel import BBox, Word
+from docvlm.errors import OcrError
+from docvlm.parsers import normalize_text
+from docvlm.tiling import crop, merge_tile_words, plan_tiles
+
+_log = logging.getLogger(__name__)
+
+# skew below this many degrees is left alone: resampling would cost more than it gains
+MIN_SKEW_DEG = 0.3
+# skew estimates beyond this are not small-angle skew (tables, stamps, diagonal text): ignore them
+MAX_SKEW_DEG = 10.0
+# long side of the downscaled copy used to detect orientation and skew
+LAYOUT_SIDE = 1024
+# text-line crops compared upright vs upside down to tell 0 from 180 degrees
+ORIENTATION_CROPS = 8
+# tiles overlap by this fraction of their side: more than a text line, so every line is whole in one tile
+TILE_OVERLAP = 0.1
+
+
+class OcrOptions(BaseModel):
+    """How pages without a text layer are OCR'd."""
+
+    model_config = ConfigDict(extra="forbid")
+    backend: Literal["rapidocr", "tesseract", "none"] = "rapidocr"
+    threads: int = Field(default=1, ge=1, description="intra-op threads of onnxruntime (or tesseract)")
+    auto_rotate: bool = Field(
+        default=True, description="detect a 90/180/270 page rotation and fix it before OCR"
+    )
+    deskew: bool = Field(default=True, description="correct a small skew angle before OCR")
+    max_side: int = Field(default=2000, ge=64, description="pages with a longer side are OCR'd in tiles")
+    tile_min_text_px: int = Field(
+        default=16,
+        ge=0,
+        description="a page over max_side is shrunk to max_side instead of tiled when its text lines stay at "
+        "least this many pixels high; 0 always tiles",
+    )
+    tesseract_lang: str = Field(default="eng", description="tesseract -l value, e.g. 'eng+deu'")
+
+
+@dataclass
+class OcrResult:
+    """Words on the upright image, the quarter turn and skew applied to get it, and the image itself."""
+
+    words: list[Word]
+    rotation: int  # degrees counter-clockwise (PIL ``Image.rotate``, expand) applied after the deskew
+    skew: float  # degrees counter-clockwise applied first to remove the skew
+    image: Image.Image
+
+
+class OcrBackend(ABC):
+    """One OCR engine. ``recognize`` returns words with pixel boxes of the image it was given."""
+
+    name: str = "base"
+
+    @abstractmethod
+    def recognize(self, image: Image.Image) -> list[Word]:
+        """OCR an upright RGB image; word boxes are in its pixels, ``Word.line`` ids per text line."""
+
+    def detect_rotation(self, image: Image.Image) -> int:
+        """Degrees counter-clockwise (0/90/180/270) that make ``image`` upright; 0 when unsure."""
+        return 0
+
+    def check_rotation(self, image: Image.Image, words: list[Word]) -> int:
+        """Like ``detect_rotation`` but may use the words a recognition pass already found on ``image``."""
+        return self.detect_rotation(image)
+
+
+# ---------------------------------------------------------------- helpers shared by backends
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """Any PIL mode to 8-bit RGB; 16-bit and float images are stretched to 0..255."""
+    if image.mode == "RGB":
+        return image
+    if image.mode in {"I;16", "I;16B", "I;16L", "I", "F"}:
+        a = np.asarray(image, dtype=np.float64)
+        lo, hi = float(a.min()), float(a.max())
+        scaled = (a - lo) * (255.0 / (hi - lo)) if hi > lo else np.zeros_like(a)
+        return Image.fromarray(scaled.astype(np.uint8), "L").convert("RGB")
+    if image.mode in {"RGBA", "LA", "PA"} or (image.mode == "P" and "transparency" in image.info):
+        # transparent areas become white paper instead of black
+        rgba = image.convert("RGBA")
+        bg = Image.new("RGB", rgba.size, (255, 255, 255))
+        bg.paste(rgba, mask=rgba.getchannel("A"))
+        return bg
+    return image.convert("RGB")
+
+
+def _downscale(image: Image.Image, side: int) -> tuple[Image.Image, float]:
+    """A copy whose long side is at most ``side``, and the factor applied."""
+    f = min(1.0, side / max(image.size))
+    if f >= 1.0:
+        return image, 1.0
+    return image.resize((max(1, round(image.width * f)), max(1, round(image.height * f))), Image.BILINEAR), f
+
+
+def _background(image: Image.Image) -> tuple[int, int, int]:
+    """Median colour of the image border: the paper colour to fill in after a rotation."""
+    a = np.asarray(image.convert("RGB"))
+    border = np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]])
+    med = np.median(border, axis=0)
+    return (int(med[0]), int(med[1]), int(med[2]))
+
+
+def deskew(image: Image.Image, angle: float) -> Image.Image:
+    """Rotate by ``angle`` degrees counter-clockwise about the centre, same size, paper-coloured corners."""
+    if angle == 0:
+        return image
+    return image.rotate(angle, resample=Image.BICUBIC, expand=False, fillcolor=_background(image))
+
+
+def upright(image: Image.Image, rotation: int, skew: float) -> Image.Image:
+    """Apply a skew correction then a quarter turn, as ``ocr_page`` did (for re-rendering a page)."""
+    img = deskew(image, skew) if skew else image
+    return img.rotate(rotation, expand=True) if rotation % 360 else img
+
+
+@dataclass
+class LineStats:
+    """What the text-line blobs of a page say: skew (degrees counter-clockwise to level) and line height (px)."""
+
+    skew: float
+    line_height: float
+    lines: int
+
+
+def line_stats(image: Image.Image) -> LineStats:
+    """Measure text lines with OpenCV on a downscaled copy; sizes are returned in ``image`` pixels.
+
+    The page is binarised, letters are smeared horizontally into line blobs, and the long thin
+    blobs' minimum-area rectangles give the skew (median angle weighted by length) and the
+    typical line height (median thickness).
+    """
+    import cv2
+
+    small, f = _downscale(image, LAYOUT_SIDE)
+    gray = np.asarray(small.convert("L"))
+    _, mask = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
+    kw = max(9, small.width // 50)
+    blobs = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (kw, 3)))
+    contours, _ = cv2.findContours(blobs, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    angles: list[float] = []
+    lengths: list[float] = []
+    heights: list[float] = []
+    for c in contours:
+        (_, _), (w, h), a = cv2.minAreaRect(c)
+        # OpenCV reports the angle of the "width" side; bring it to the long side in (-45, 45]
+        if w < h:
+            w, h, a = h, w, a - 90
+        while a > 45:
+            a -= 90
+        while a <= -45:
+            a += 90
+        if w >= 5 * max(h, 1) and w >= small.width / 12:
+            angles.append(a)
+            lengths.append(w)
+            heights.append(h)
+    height = float(np.median(heights)) / f if heights else 0.0
+    return LineStats(skew=_weighted_median(angles, lengths), line_height=height, lines=len(angles))
+
+
+def estimate_skew(image: Image.Image) -> float:
+    """Small skew of the text in degrees; rotating by it (counter-clockwise, PIL) levels the lines."""
+    return line_stats(image).skew
+
+
+def _weighted_median(values: list[float], weights: list[float]) -> float:
+    if not values:
+        return 0.0
+    order = np.argsort(values)
+    v, w = np.asarray(values)[order], np.asarray(weights)[order]
+    cum = np.cumsum(w)
+    return float(v[int(np.searchsorted(cum, cum[-1] / 2))])
+
+
+def _quad_to_words(
+    text: str,
+    quad: np.ndarray,
+    conf: float,
+    line: int,
+    pieces: list[tuple[str, float, np.ndarray]] | None = None,
+) -> list[Word]:
+    """Split one OCR text line into words with boxes.
+
+    With ``pieces`` (per-word boxes from the recogniser, when they spell the same words) those
+    boxes are used; otherwise each word gets the slice of the line proportional to its character
+    positions, following the line's slope (top and bottom edges of the quadrilateral).
+    """
+    tokens = text.split()
+    if not tokens:
+        return []
+    if pieces is not None and [normalize_text(p[0]) for p in pieces] == tokens:
+        out = []
+        for tok, (_, pconf, pquad) in zip(tokens, pieces, strict=True):
+            q = np.asarray(pquad, dtype=np.float64)
+            box: BBox = (
+                float(q[:, 0].min()),
+                float(q[:, 1].min()),
+                float(q[:, 0].max()),
+                float(q[:, 1].max()),
+            )
+            out.append(Word(text=tok, bbox=box, conf=float(pconf), line=line))
+        return out
+    q = np.asarray(quad, dtype=np.float64).reshape(4, 2)
+    tl, tr, br, bl = q
+    n = len(text)
+    words: list[Word] = []
+    pos = 0
+    for tok in tokens:
+        start = text.index(tok, pos)
+        end = start + len(tok)
+        pos = end
+        f0, f1 = start / n, end / n
+        pts = np.array([tl + (tr - tl) * f0, tl + (tr - tl) * f1, bl + (br - bl) * f0, bl + (br - bl) * f1])
+        box = (float(pts[:, 0].min()), float(pts[:, 1].min()), float(pts[:, 0].max()), float(pts[:, 1].max()))
+        words.append(Word(text=tok, bbox=box, conf=conf, line=line))
+    return words
+
+
+# ---------------------------------------------------------------- RapidOCR
+
+
+class RapidOcrBackend(OcrBackend):
+    """PP-OCR detection + recognition through RapidOCR's bundled ONNX models (offline, CPU)."""
+
+    name = "rapidocr"
+
+    def __init__(self, threads: int = 1, max_side: int = 2000) -> None:
+        try:
+            from rapidocr import RapidOCR
+        except ImportError as e:  # a core dependency, but say clearly what is missing
+            raise OcrError(
+                "rapidocr is not installed; install it with: pip install 'rapidocr>=3,<4' onnxruntime"
+            ) from e
+        params: dict[str, Any] = {
+            "EngineConfig.onnxruntime.intra_op_num_threads": threads,
+            "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+            # our tiles are at most max_side, so RapidOCR must not shrink them again
+            "Global.max_side_len": max(max_side, 64),
+            "Global.log_level": "warning",
+        }
+        try:
+            self._engine = RapidOCR(params=params)
+        except Exception as e:  # any model-loading failure becomes one typed error
+            raise OcrError(f"could not load the RapidOCR models: {e}") from e
+        # RapidOCR keeps per-call flags on the instance, so calls must not interleave
+        self._lock = threading.Lock()
+
+    def _call(self, array: np.ndarray, det: bool, cls: bool, rec: bool, word_box: bool = False) -> Any:
+        with self._lock:
+            try:
+                return self._engine(
+                    array,
+                    use_det=det,
+                    use_cls=cls,
+                    use_rec=rec,
+                    return_word_box=word_box,
+                    return_single_char_box=False,
+                )
+            except Exception as e:  # onnxruntime / OpenCV failures become one typed error
+                raise OcrError(f"RapidOCR failed on a {array.shape[1]}x{array.shape[0]} image: {e}") from e
+
+    def recognize(self, image: Image.Image) -> list[Word]:
+        res = self._call(np.asarray(to_rgb(image)), det=True, cls=True, rec=True, word_box=True)
+        boxes = getattr(res, "boxes", None)
+        txts = getattr(res, "txts", None)
+        if boxes is None or txts is None or len(txts) == 0:
+            return []
+        scores = list(getattr(res, "scores", None) or [1.0] * len(txts))
+        word_results = getattr(res, "word_results", None) or ()
+        # RapidOCR drops lines without word boxes from word_results, so only trust a full-length list
+        aligned = len(word_results) == len(txts)
+        words: list[Word] = []
+        for i, (quad, raw, score) in enumerate(zip(boxes, txts, scores, strict=False)):
+            text = normalize_text(raw)
+            if not text:
+                continue
+            pieces = None
+            if aligned and all(len(p) == 3 and p[2] is not None for p in word_results[i]):
+                pieces = [(p[0], float(p[1]), np.asarray(p[2])) for p in word_results[i]]
+            words.extend(_quad_to_words(text, np.asarray(quad), float(score), i, pieces))
+        return words
+
+    def _detect_quads(self, image: Image.Image) -> np.ndarray:
+        res = self._call(np.asarray(to_rgb(image)), det=True, cls=False, rec=False)
+        boxes = getattr(res, "boxes", None)
+        return np.zeros((0, 4, 2)) if boxes is None else np.asarray(boxes, dtype=np.float64).reshape(-1, 4, 2)
+
+    def _rec_score(self, crop_img: Image.Image) -> float:
+        res = self._call(np.asarray(crop_img), det=False, cls=False, rec=True)
+        txts = getattr(res, "txts", None) or ()
+        scores = getattr(res, "scores", None) or ()
+        if not txts or not scores:
+            return 0.0
+        # a confident reading of a longer string is stronger evidence than of one character
+        return float(scores[0]) * min(len(txts[0].strip()), 20)
+
+    def _orientation_score(
+        self, image: Image.Image, boxes: list[tuple[int, int, int, int]]
+    ) -> tuple[float, float]:
+        """Recognition evidence for the text crops read as they are vs turned upside down."""
+        upright_score = flipped_score = 0.0
+        for box in boxes:
+            piece = image.crop(box)
+            upright_score += self._rec_score(piece)
+            flipped_score += self._rec_score(piece.rotate(180))
+        return upright_score, flipped_score
+
+    def detect_rotation(self, image: Image.Image) -> int:
+        """Orientation from a text-detection pass on a downscaled copy (used when no words are known yet)."""
+        small, _ = _downscale(to_rgb(image), LAYOUT_SIDE)
+        quads = self._detect_quads(small)
+        if len(quads) == 0:
+            return 0
+        boxes = [_quad_box(q, small.size) for q in quads]
+        return self._decide(small, boxes)
+
+    def check_rotation(self, image: Image.Image, words: list[Word]) -> int:
+        """Orientation from the lines of a recognition pass over ``image`` (no extra detection needed)."""
+        lines: dict[int, list[Word]] = {}
+        for w in words:
+            lines.setdefault(w.line, []).append(w)
+        boxes = []
+        for lid, lw in lines.items():
+            if lid < 0:
+                boxes.extend(_int_box(w.bbox, image.size) for w in lw)
+            else:
+                boxes.append(_int_box(_union([w.bbox for w in lw]), image.size))
+        return self._decide(image, boxes)
+
+    def _decide(self, image: Image.Image, boxes: list[tuple[int, int, int, int]]) -> int:
+        """Sideways pages are told by the shape of the text lines; upside down ones by recognition scores."""
+        boxes = [b for b in boxes if b[2] - b[0] >= 4 and b[3] - b[1] >= 4]
+        if not boxes:
+            return 0
+        w = np.array([b[2] - b[0] for b in boxes], dtype=np.float64)
+        h = np.array([b[3] - b[1] for b in boxes], dtype=np.float64)
+        horizontal = float(np.sum(w[w > 1.5 * h]))
+        vertical = float(np.sum(h[h > 1.5 * w]))
+        if vertical > horizontal:
+            # sideways: turn a small copy a quarter and detect again, then settle 90 vs 270 below
+            small, _ = _downscale(image, LAYOUT_SIDE)
+            small = small.rotate(90, expand=True)
+            quads = self._detect_quads(small)
+            turned = [_quad_box(q, small.size) for q in quads]
+            return (90 + self._upside_down(small, turned)) % 360
+        return self._upside_down(image, boxes)
+
+    def _upside_down(self, image: Image.Image, boxes: list[tuple[int, int, int, int]]) -> int:
+        """180 if the widest text lines read better turned upside down, else 0."""
+        wide = [b for b in boxes if (b[2] - b[0]) > 2 * (b[3] - b[1])]
+        wide.sort(key=lambda b: b[0] - b[2])
+        if not wide:
+            return 0
+        upright_score, flipped_score = self._orientation_score(image, wide[:ORIENTATION_CROPS])
+        _log.debug("orientation: upright %.2f vs flipped %.2f", upright_score, flipped_score)
+        return 180 if flipped_score > upright_score * 1.1 else 0
+
+
+def _union(boxes: list[BBox]) -> BBox:
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
+
+
+def _int_box(b: BBox, size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """A float box as integer pixels clipped to an image of ``size``."""
+    return (
+        max(0, int(b[0])),
+        max(0, int(b[1])),
+        min(size[0], math.ceil(b[2])),
+        min(size[1], math.ceil(b[3])),
+    )
+
+
+def _quad_box(q: np.ndarray, size: tuple[int, int]) -> tuple[int, int, int, int]:
+    return _int_box(
+        (float(q[:, 0].min()), float(q[:, 1].min()), float(q[:, 0].max()), float(q[:, 1].max())), size
+    )
+
+
+# ---------------------------------------------------------------- Tesseract
+
+
+class TesseractBackend(OcrBackend):
+    """The ``tesseract`` binary through its TSV output (pytesseract not needed)."""
+
+    name = "tesseract"
+
+    def __init__(self, threads: int = 1, lang: str = "eng") -> None:
+        exe = shutil.which("tesseract")
+        if exe is None:
+            raise OcrError(
+                "the tesseract binary is not on PATH; install it (e.g. apt-get install tesseract-ocr) "
+                "or use the rapidocr backend"
+            )
+        self._exe = exe
+        self._lang = lang
+        # tesseract's OpenMP threading is several times slower on small shared machines
+        self._env = {**os.environ, "OMP_THREAD_LIMIT": str(threads)}
+
+    def _run(self, image: Image.Image, args: list[str], timeout: float = 300.0) -> str:
+        buf = io.BytesIO()
+        to_rgb(image).save(buf, format="PNG")
+        cmd = [self._exe, "stdin", "stdout", *args]
+        try:
+            proc = subprocess.run(
+                cmd, input=buf.getvalue(), capture_output=True, env=self._env, timeout=timeout, check=False
+            )
+        except subprocess.TimeoutExpired as e:
+            raise OcrError(f"tesseract timed out after {timeout:.0f} s") from e
+        if proc.returncode != 0:
+            err = proc.stderr.decode("utf-8", "replace").strip()
+            raise OcrError(f"tesseract failed (exit {proc.returncode}): {err[-500:]}")
+        return proc.stdout.decode("utf-8", "replace")
+
+    def recognize(self, image: Image.Image) -> list[Word]:
+        tsv = self._run(image, ["-l", self._lang, "--psm", "3", "tsv"])
+        words: list[Word] = []
+        line_ids: dict[tuple[int, int, int], int] = {}
+        for row in tsv.splitlines()[1:]:
+            cols = row.split("\t")
+            if len(cols) < 12 or cols[0] != "5":
+                continue
+            text = normalize_text(cols[11])
+            if not text:
+                continue
+            block, par, line = int(cols[2]), int(cols[3]), int(cols[4])
+            left, top, width, height = (int(c) for c in cols[6:10])
+            conf = float(cols[10])
+            lid = line_ids.setdefault((block, par, line), len(line_ids))
+            words.append(
+                Word(
+                    text=text,
+                    bbox=(float(left), float(top), float(left + width), float(top + height)),
+                    conf=max(0.0, conf) / 100.0,
+                    line=lid,
+                    block=block,
+                )
+            )
+        return words
+
+    def detect_rotation(self, image: Image.Image) -> int:
+        """Tesseract's orientation and script detection (``--psm 0``); 0 when it cannot decide."""
+        small, _ = _downscale(to_rgb(image), LAYOUT_SIDE * 2)
+        try:
+            out = self._run(small, ["--psm", "0"], timeout=60.0)
+        except OcrError as e:
+            # OSD refuses pages with too little text; that is "unknown", not a failure
+            _log.debug("tesseract OSD gave no orientation: %s", e)
+            return 0
+        rotate = 0
+        for ln in out.splitlines():
+            if ln.startswith("Rotate:"):
+                rotate = int(ln.split(":", 1)[1].strip())
+        # OSD's "Rotate" is clockwise; PIL rotates counter-clockwise
+        return (360 - rotate) % 360
+
+
+class NullOcrBackend(OcrBackend):
+    """``backend="none"``: the user chose not to OCR; pages without a text layer get no words."""
+
+    name = "none"
+
+    def recognize(self, image: Image.Image) -> list[Word]:
+        return []
+
+
+# ---------------------------------------------------------------- entry points
+
+
+@lru_cache(maxsize=8)
+def _cached_backend(backend: str, threads: int, max_side: int, lang: str) -> OcrBackend:
+    if backend == "rapidocr":
+        return RapidOcrBackend(threads=threads, max_side=max_side)
+    if backend == "tesseract":
+        return TesseractBackend(threads=threads, lang=lang)
+    if backend == "none":
+        return NullOcrBackend()
+    raise OcrError(f"unknown OCR backend {backend!r}; choose rapidocr, tesseract or none")
+
+
+def get_ocr(options: OcrOptions) -> OcrBackend:
+    """The backend for ``options``, created once per process (model loading is the slow part)."""
+    return _cached_backend(options.backend, options.threads, options.max_side, options.tesseract_lang)
+
+
+def recognize_tiled(backend: OcrBackend, image: Image.Image, max_side: int) -> list[Word]:
+    """OCR ``image``, in overlapping tiles when its long side exceeds ``max_side``; pixel boxes."""
+    if max(image.size) <= max_side:
+        return backend.recognize(image)
+    tiles = plan_tiles(
+        image.width, image.height, max_pixels=max_side * max_side, overlap=TILE_OVERLAP, max_side=max_side
+    )
+    _log.debug("OCR of a %dx%d image in %d tiles", image.width, image.height, len(tiles))
+    return merge_tile_words([(t, backend.recognize(crop(image, t))) for t in tiles])
+
+
+def _recognize_page(
+    backend: OcrBackend, image: Image.Image, options: OcrOptions, line_height: float
+) -> list[Word]:
+    """OCR a page over ``max_side`` shrunk when its text stays legible, else in tiles; boxes in ``image`` px."""
+    long_side = max(image.size)
+    if long_side <= options.max_side:
+        return backend.recognize(image)
+    f = options.max_side / long_side
+    if options.tile_min_text_px and line_height * f >= options.tile_min_text_px:
+        # large text at high resolution: one pass on a smaller copy reads as well as many tiles, much faster
+        small = image.resize((max(1, round(image.width * f)), max(1, round(image.height * f))), Image.LANCZOS)
+        sx, sy = image.width / small.width, image.height / small.height
+        _log.debug("OCR of a %dx%d page shrunk by %.2f (text lines ~%.0f px)", *image.size, f, line_height)
+        return [
+            Word(
+                text=w.text,
+                bbox=(w.x0 * sx, w.y0 * sy, w.x1 * sx, w.y1 * sy),
+                page=w.page,
+                conf=w.conf,
+                line=w.line,
+                block=w.block,
+            )
+            for w in backend.recognize(small)
+        ]
+    return recognize_tiled(backend, image, options.max_side)
+
+
+def ocr_page(image: Image.Image, options: OcrOptions | None = None) -> OcrResult:
+    """Deskew, OCR, and fix the orientation of one page image; see ``ocr_image``. Also returns the skew.
+
+    The page is read once as it is; only when its lines say it is sideways or upside down is it
+    turned and read again, so upright pages (the common case) pay for one OCR pass.
+    """
+    options = options or OcrOptions()
+    backend = get_ocr(options)
+    img = to_rgb(image)
+    if backend.name == "none":
+        return OcrResult(words=[], rotation=0, skew=0.0, image=img)
+    stats = line_stats(img) if options.deskew or max(img.size) > options.max_side else None
+    skew = 0.0
+    if options.deskew and stats is not None and MIN_SKEW_DEG <= abs(stats.skew) <= MAX_SKEW_DEG:
+        # text lines keep their angle under quarter turns, so deskewing first is safe for any orientation
+        skew = stats.skew
+        img = deskew(img, skew)
+    line_height = stats.line_height if stats is not None else 0.0
+    words = _recognize_page(backend, img, options, line_height)
+    rotation = backend.check_rotation(img, words) if options.auto_rotate and words else 0
+    if rotation:
+        img = img.rotate(rotation, expand=True)
+        words = _recognize_page(backend, img, options, line_height)
+    _log.debug("OCR: %d words, rotation %d, skew %.2f", len(words), rotation, skew)
+    return OcrResult(words=words, rotation=rotation, skew=skew, image=img)
+
+
+def ocr_image(image: Image.Image, options: OcrOptions | None = None) -> tuple[list[Word], int, Image.Image]:
+    """OCR one page image.
+
+    In: any PIL image. Out: the words (pixel boxes on the upright image), the rotation in degrees
+    counter-clockwise (0/90/180/270, as ``Image.rotate``) that was applied to make it upright, and
+    the upright (rotated and deskewed) RGB image itself.
+    """
+    res = ocr_page(image, options)
+    return res.words, res.rotation, res.image

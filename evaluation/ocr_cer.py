@@ -1,0 +1,154 @@
+"""OCR character error rate on the SROIE receipts, and text-layer speed on born-digital PDFs.
+
+In: the shared data folder (``../shared/data`` from the repo root by default). Out: printed
+per-receipt and overall CER (case-sensitive and case-folded) with seconds per page for each OCR
+backend asked for, and pages per second of text-layer extraction.
+
+CER = Levenshtein(hypothesis, reference) / len(reference), summed over receipts (micro average),
+where both sides are the page's text in reading order (lines top to bottom, words left to right,
+by ``docvlm.geometry.reading_order``), whitespace-normalised. The reference is the human
+transcript ``box/NNN.csv`` (one text line per row with its quadrilateral).
+
+    python evaluation/ocr_cer.py --backend rapidocr --backend tesseract
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import logging
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from PIL import Image
+from rapidfuzz.distance import Levenshtein
+
+from docvlm.datamodel import Word
+from docvlm.geometry import reading_order
+from docvlm.ingest import open_document
+from docvlm.ocr import OcrOptions, get_ocr, ocr_page
+from docvlm.parsers import normalize_text
+
+_log = logging.getLogger(__name__)
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = (REPO / ".." / "shared" / "data").resolve()
+
+
+def read_transcript(path: Path) -> list[Word]:
+    """The SROIE ``box/NNN.csv`` lines as words (one per transcript line) with axis-aligned boxes."""
+    words: list[Word] = []
+    with path.open(encoding="utf-8", errors="replace", newline="") as fh:
+        for row in csv.reader(fh):
+            if len(row) < 9:
+                continue
+            # the transcript itself may contain commas, which split it into extra columns
+            xs = [float(v) for v in row[0:8:2]]
+            ys = [float(v) for v in row[1:8:2]]
+            text = normalize_text(",".join(row[8:]))
+            if text:
+                words.append(Word(text=text, bbox=(min(xs), min(ys), max(xs), max(ys))))
+    return words
+
+
+def page_text(words: list[Word]) -> str:
+    """Whitespace-normalised text of ``words`` in reading order."""
+    return normalize_text(" ".join(w.text for w in reading_order(words)))
+
+
+def measure_ocr(data: Path, options: OcrOptions, limit: int | None = None) -> dict[str, float]:
+    """CER and seconds per page of one OCR configuration over the SROIE receipts."""
+    root = data / "receipts" / "sroie"
+    images = sorted((root / "img").glob("*.jpg"))[:limit]
+    if not images:
+        raise SystemExit(f"no receipts under {root / 'img'}")
+    get_ocr(options)  # load models before timing
+    errs = errs_cf = ref_len = 0
+    total_s = 0.0
+    for img_path in images:
+        ref = page_text(read_transcript(root / "box" / f"{img_path.stem}.csv"))
+        with Image.open(img_path) as im:
+            image = im.convert("RGB")
+        t0 = time.perf_counter()
+        res = ocr_page(image, options)
+        dt = time.perf_counter() - t0
+        hyp = page_text(res.words)
+        d = Levenshtein.distance(hyp, ref)
+        d_cf = Levenshtein.distance(hyp.casefold(), ref.casefold())
+        errs, errs_cf, ref_len, total_s = errs + d, errs_cf + d_cf, ref_len + len(ref), total_s + dt
+        print(
+            f"  {img_path.name} {image.width}x{image.height} rot={res.rotation} skew={res.skew:+.2f} "
+            f"cer={d / max(1, len(ref)):.4f} cer_casefold={d_cf / max(1, len(ref)):.4f} s={dt:.2f}"
+        )
+    return {
+        "pages": len(images),
+        "cer": errs / max(1, ref_len),
+        "cer_casefold": errs_cf / max(1, ref_len),
+        "s_per_page": total_s / len(images),
+    }
+
+
+def measure_text_layer(data: Path, repeats: int = 3) -> dict[str, float]:
+    """Pages per second of ``open_document`` + text-layer words on the invoice2data PDFs."""
+    pdfs = sorted((data / "invoices" / "invoice2data").glob("*.pdf"))
+    pages = 0
+    t0 = time.perf_counter()
+    for _ in range(repeats):
+        for pdf in pdfs:
+            doc = open_document(pdf, ocr=OcrOptions(backend="none"))
+            try:
+                for page in doc.pages():
+                    pages += 1
+                    if not page.words:
+                        print(f"  warning: no text-layer words on {pdf.name} page {page.number}")
+            finally:
+                doc.close()
+    dt = time.perf_counter() - t0
+    return {"files": len(pdfs), "pages": pages, "seconds": dt, "pages_per_s": pages / dt if dt else 0.0}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the shared data folder")
+    ap.add_argument("--backend", action="append", choices=["rapidocr", "tesseract"], help="repeatable")
+    ap.add_argument("--limit", type=int, default=None, help="only the first N receipts")
+    ap.add_argument("--max-side", type=int, default=2000)
+    ap.add_argument("--tile-min-text-px", type=int, default=16, help="0: always tile pages over --max-side")
+    ap.add_argument("--no-rotate", action="store_true")
+    ap.add_argument("--no-deskew", action="store_true")
+    ap.add_argument("--skip-text-layer", action="store_true")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    if not args.data.is_dir():
+        print(f"shared data not found at {args.data}", file=sys.stderr)
+        return 2
+    for backend in args.backend or ["rapidocr"]:
+        if backend == "tesseract" and shutil.which("tesseract") is None:
+            print("tesseract: not installed (no tesseract binary on PATH), skipped")
+            continue
+        opts = OcrOptions(
+            backend=backend,
+            max_side=args.max_side,
+            tile_min_text_px=args.tile_min_text_px,
+            auto_rotate=not args.no_rotate,
+            deskew=not args.no_deskew,
+        )
+        print(f"{backend}: {opts.model_dump()}")
+        r = measure_ocr(args.data, opts, args.limit)
+        print(
+            f"{backend}: pages={r['pages']} CER={r['cer']:.4f} CER_casefold={r['cer_casefold']:.4f} "
+            f"s/page={r['s_per_page']:.2f}"
+        )
+    if not args.skip_text_layer:
+        t = measure_text_layer(args.data)
+        print(
+            f"text layer: {t['pages']} pages ({t['files']} PDFs x 3) in {t['seconds']:.3f} s = "
+            f"{t['pages_per_s']:.0f} pages/s"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
