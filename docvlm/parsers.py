@@ -167,6 +167,23 @@ def find_amounts(text: str) -> list[tuple[Decimal, str]]:
     return out
 
 
+def find_amount_spans(text: str) -> list[tuple[Decimal, str, int, int]]:
+    """Amount-like tokens with their character span: (value, raw text, start, end), left to right.
+
+    ``text`` is used as given (no normalisation), so the spans index into it; pass text that has
+    already been through ``normalize_text`` for the same matching as ``find_amounts``.
+    """
+    out: list[tuple[Decimal, str, int, int]] = []
+    for m in _AMOUNT_IN_TEXT.finditer(text):
+        raw = m.group(0)
+        start = m.start() + (len(raw) - len(raw.lstrip()))
+        raw = raw.strip()
+        val = parse_amount(raw)
+        if val is not None:
+            out.append((val, raw, start, start + len(raw)))
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # Dates
 
@@ -199,7 +216,7 @@ _DAY_MONTH_NAME = re.compile(
     re.IGNORECASE,
 )
 _MONTH_NAME_DAY = re.compile(
-    rf"\b({_MONTH_ALT})\.?[\s\-/.]*(\d{{1,2}})(?:st|nd|rd|th)?,?[\s\-/.]*(\d{{4}})(?!\d)",
+    rf"\b({_MONTH_ALT})\.?[\s\-/.]*(\d{{1,2}})(?:st|nd|rd|th)?\s*,?[\s\-/.]*(\d{{4}})(?!\d)",
     re.IGNORECASE,
 )
 

@@ -1,0 +1,253 @@
+"""Receipts: detect a till receipt and read its merchant, address, date and final total.
+
+Input: the ``PageLines`` of one document (see ``fields.page_lines``) and the ``HeaderResult``
+the invoice rules produced. Output: ``is_receipt`` says whether the document is a receipt;
+``extract_receipt`` overwrites the merchant name/address and the total in the result with the
+receipt rules (top lines for the merchant, the rounded / tax-inclusive total line, checked by
+cash - change = total).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from docvlm import parsers
+from docvlm.datamodel import Evidence
+from docvlm.engines.layout import lexicon as lx
+from docvlm.engines.layout.fields import (
+    Candidate,
+    HeaderResult,
+    PageLines,
+    TextLine,
+    amount_spans,
+    read_date,
+)
+from docvlm.geometry import union
+
+_log = logging.getLogger(__name__)
+
+_LETTERS = re.compile(r"[^\W\d_]")
+_INVOICE_ONLY = re.compile(
+    r"\b(?:bill\s+to|invoice\s+to|due\s+date|payment\s+terms|iban|rechnungsadresse|factur[ée]\s+[àa]|"
+    r"factuuradres|vervaldatum|f[äa]llig|[ée]ch[ée]ance|vencimiento|ship\s+to)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class ReceiptSignal:
+    """Why a document was (or was not) taken for a receipt."""
+
+    is_receipt: bool
+    aspect: float  # height / width of the printed area
+    cues: int  # receipt words found
+    invoice_cues: int  # invoice-only words found
+
+
+def receipt_signal(pls: Sequence[PageLines]) -> ReceiptSignal:
+    """Receipt when the printed area is narrow and tall and receipt words outnumber invoice words."""
+    if not pls or not pls[0].lines or len(pls) > 2:
+        return ReceiptSignal(False, 0.0, 0, 0)
+    tb = pls[0].text_box
+    width = max(1.0, tb[2] - tb[0])
+    aspect = (tb[3] - tb[1]) / width
+    cues = 0
+    inv = 0
+    for pl in pls:
+        for tl in pl.lines:
+            cues += len(lx.RECEIPT_CUES.findall(tl.text))
+            inv += len(_INVOICE_ONLY.findall(tl.text))
+    narrow = aspect >= 1.4 or (pls[0].page.height / max(1.0, pls[0].page.width)) >= 2.0
+    yes = inv == 0 and ((narrow and cues >= 3) or cues >= 8)
+    return ReceiptSignal(yes, round(aspect, 3), cues, inv)
+
+
+def is_receipt(pls: Sequence[PageLines]) -> bool:
+    return receipt_signal(pls).is_receipt
+
+
+# ---------------------------------------------------------------------------------------------
+# Merchant and address
+
+
+def _is_address_line(text: str) -> bool:
+    t = text.strip()
+    if lx.ADDRESS_WORDS.search(t) or lx.POSTCODE.search(t):
+        return True
+    return bool(
+        re.match(
+            r"^(?:no\.?\s*\d|\d+[\w/-]*\s*,|lot\b|level\b|unit\b|wisma\b|menara\b|plaza\b|block\b)",
+            t,
+            re.IGNORECASE,
+        )
+    )
+
+
+def _skip_line(text: str) -> bool:
+    """Lines at the top of a receipt that are neither the merchant nor its address."""
+    t = text.strip()
+    if len(_LETTERS.findall(t)) < 3:
+        return True
+    return bool(
+        lx.REGISTRATION_LINE.match(t) or (t.startswith("(") and re.fullmatch(r"\(?[^()]*\d{5,}[^()]*\)?", t))
+    )
+
+
+def _stop_line(text: str) -> bool:
+    """Lines that end the merchant's address (phone, tax ids, title, date...)."""
+    t = text.strip()
+    if lx.RECEIPT_NOT_ADDRESS.search(t) or parsers.find_dates(t):
+        return True
+    return bool(t.startswith("(") and re.search(r"\d{4,}", t))
+
+
+def extract_merchant(pls: Sequence[PageLines], res: HeaderResult) -> None:
+    """Merchant name = the top line with a company legal form (else the first text line);
+    address = the address-like lines after it, up to the first phone / tax id / date line."""
+    pl = pls[0]
+    head = [tl for tl in pl.lines if tl.bbox[1] <= pl.text_box[1] + 0.45 * (pl.text_box[3] - pl.text_box[1])]
+    head = head[:14]
+    name_i: int | None = None
+    first_text: int | None = None
+    for i, tl in enumerate(head):
+        t = tl.text.strip()
+        if _skip_line(t) or parsers.find_dates(t) or (_stop_line(t) and not lx.COMPANY_SUFFIX.search(t)):
+            continue
+        if _is_address_line(t) and not lx.COMPANY_SUFFIX.search(t):
+            break
+        if first_text is None:
+            first_text = i
+        if lx.COMPANY_SUFFIX.search(t):
+            name_i = i
+            break
+    if name_i is None:
+        name_i = first_text
+    if name_i is None:
+        return
+    name_lines = [head[name_i]]
+    # a name broken over two lines ("HARDWARE &" / "ELECTRICAL")
+    if re.search(r"(?:&|\band|-)\s*$", head[name_i].text) and name_i + 1 < len(head):
+        name_lines.append(head[name_i + 1])
+    name = " ".join(tl.text.strip() for tl in name_lines)
+    ev = Evidence(head[name_i].page, union(tl.bbox for tl in name_lines), name, 1.0)
+    conf = 0.8 if lx.COMPANY_SUFFIX.search(name) else 0.6
+    res.put(Candidate("vendor.name", name, ev, conf))
+
+    addr: list[TextLine] = []
+    for tl in head[name_i + len(name_lines) :]:
+        t = tl.text.strip()
+        if not addr:
+            if _skip_line(t) or (_stop_line(t) and not _is_address_line(t)):
+                continue
+            if not _is_address_line(t):
+                continue
+            if _stop_line(t) and not re.match(r"^(?:no\.?\s*\d|\d|lot|level)", t, re.IGNORECASE):
+                continue
+            addr.append(tl)
+            continue
+        if _stop_line(t) or _skip_line(t):
+            break
+        addr.append(tl)
+        if len(addr) >= 5:
+            break
+    if addr:
+        text = " ".join(tl.text.strip() for tl in addr)
+        aev = Evidence(addr[0].page, union(tl.bbox for tl in addr), text, 1.0)
+        res.put(Candidate("vendor.address", text, aev, 0.7))
+    else:
+        res.drop("vendor.address")
+
+
+# ---------------------------------------------------------------------------------------------
+# Total
+
+
+@dataclass
+class _Amt:
+    value: Decimal
+    strength: float
+    evidence: Evidence
+    y: float
+
+
+def _line_amount(pl: PageLines, tl: TextLine, label_end: int) -> tuple[Decimal, Evidence] | None:
+    """The last money amount right of the label, else the amount alone on the next line."""
+    amts = [a for a in amount_spans(tl.text) if a.start >= label_end and (a.has_decimals or a.has_currency)]
+    if amts:
+        a = amts[-1]
+        return a.value, tl.evidence(a.start, a.end)
+    if tl.index + 1 < len(pl.lines):
+        nxt = pl.lines[tl.index + 1]
+        if nxt.bbox[1] - tl.bbox[3] < 1.5 * tl.height and len(_LETTERS.findall(nxt.text)) <= 2:
+            amts = [a for a in amount_spans(nxt.text) if a.has_decimals]
+            if amts:
+                return amts[-1].value, nxt.evidence(amts[-1].start, amts[-1].end)
+    return None
+
+
+def extract_receipt_total(pls: Sequence[PageLines], res: HeaderResult) -> None:
+    """The final total: rounded / grand / nett / tax-inclusive total lines, checked by cash - change."""
+    cands: list[_Amt] = []
+    cash: Decimal | None = None
+    change: Decimal | None = None
+    for pl in pls:
+        for tl in pl.lines:
+            text = tl.text
+            if lx.CHANGE_LABEL.search(text):
+                got = _line_amount(pl, tl, lx.CHANGE_LABEL.search(text).end())  # type: ignore[union-attr]
+                if got:
+                    change = got[0]
+                continue
+            if lx.CASH_LABEL.search(text) and not re.search(r"\btotal\b", text, re.IGNORECASE):
+                got = _line_amount(pl, tl, lx.CASH_LABEL.search(text).end())  # type: ignore[union-attr]
+                if got:
+                    cash = got[0]
+                continue
+            for pat, strength in lx.RECEIPT_TOTAL_LABELS:
+                m = pat.search(text)
+                if not m:
+                    continue
+                if lx.RECEIPT_TOTAL_EXCLUDE.search(text[: m.end() + 12]) and strength < 0.9:
+                    break
+                got = _line_amount(pl, tl, m.end())
+                if got:
+                    cands.append(_Amt(got[0], strength, got[1], tl.bbox[1]))
+                break
+    if not cands:
+        return
+    paid = cash - change if cash is not None and change is not None else None
+    top = max(c.value for c in cands)
+
+    def score(c: _Amt) -> float:
+        s = c.strength
+        if paid is not None and c.value == paid:
+            s += 0.3  # cash - change = total
+        if c.value == top:
+            s += 0.1
+        return s + c.y * 1e-7  # later lines win ties
+
+    best = max(cands, key=score)
+    conf = min(0.97, 0.55 + 0.35 * best.strength + (0.1 if paid is not None and best.value == paid else 0.0))
+    value = format(best.value.quantize(Decimal("0.01")), "f")
+    res.put(Candidate("total", value, best.evidence, conf, number=best.value))
+
+
+def extract_receipt(pls: Sequence[PageLines], res: HeaderResult) -> None:
+    """Overwrite merchant, address and total with the receipt rules; fill the date if missing."""
+    if not pls or not pls[0].lines:
+        return
+    for p in ("customer.name", "customer.address"):
+        res.drop(p)
+    extract_merchant(pls, res)
+    extract_receipt_total(pls, res)
+    if "invoice_date" not in res.values:
+        for pl in pls:
+            for tl in pl.lines:
+                r = read_date(tl.text, res.dayfirst)
+                if r is not None:
+                    res.put(Candidate("invoice_date", r[0], tl.evidence(r[1], r[2]), 0.6))
+                    return
