@@ -260,6 +260,63 @@ def test_quantity_with_unit_and_currency_sign_cells() -> None:
     assert values(result, "amount") == ["42.00", "2468.00"]
 
 
+def test_totals_word_opening_a_description_is_still_an_item() -> None:
+    words = (
+        words_at(100, [(40, "Description")])
+        + words_at(100, [(AMOUNT_R, "Amount")], right=True)
+        + row(120, "Tax consulting, Q1", [(AMOUNT_R, "500.00")])
+        + row(135, "Bookkeeping", [(AMOUNT_R, "250.00")])
+        + row(160, None, [(AMOUNT_R, "750.00")])
+        + words_at(160, [(380, "Subtotal")])
+        + row(175, "Balance due by 31 March 2024", [(AMOUNT_R, "750.00")])
+    )
+    result = extract_line_items([page_of(1, words)])
+    assert values(result, "description") == ["Tax consulting, Q1", "Bookkeeping"]
+
+
+def test_rate_from_header_percent_and_tax_amount_column_ignored() -> None:
+    def table(tax_label: str) -> TableResult:
+        words = (
+            words_at(100, [(40, "Description")])
+            + words_at(
+                100, [(QTY_R, "Qty"), (PRICE_R, "Price"), (TAX_R, tax_label), (AMOUNT_R, "Total")], right=True
+            )
+            + row(120, "Widget", [(QTY_R, "2"), (PRICE_R, "50.00"), (TAX_R, "21"), (AMOUNT_R, "100.00")])
+        )
+        return extract_line_items([page_of(1, words)])
+
+    assert values(table("VAT %"), "tax_rate") == ["21"]
+    assert values(table("VAT"), "tax_rate") == [None]  # a bare number under "VAT" may be the tax amount
+
+
+def test_ocr_text_runs_and_glued_totals() -> None:
+    def run(x0: float, y: float, text: str) -> Word:
+        # one OCR box holding several tokens
+        return Word(text=text, bbox=(x0, y, x0 + len(text) * CHAR_W, y + 12), page=1, conf=0.9)
+
+    words = [
+        run(40, 100, "Description"),
+        run(280, 100, "Qty"),
+        run(330, 100, "Unit Price"),
+        run(500, 100, "Amount"),
+        run(40, 120, "Beeswax XL"),
+        run(285, 120, "1.00kg"),
+        run(340, 120, "42.00"),
+        run(500, 120, "$42.00"),
+        run(40, 140, "Office Chair"),
+        run(285, 140, "2 Units"),
+        run(340, 140, "70.00"),
+        run(500, 140, "$140.00"),
+        run(430, 165, "Subtotal$182.00"),
+        run(430, 185, "Total $182.00"),
+    ]
+    result = extract_line_items([page_of(1, words)])
+    assert values(result, "description") == ["Beeswax XL", "Office Chair"]
+    assert values(result, "unit") == ["kg", "Units"]
+    assert values(result, "amount") == ["42.00", "140.00"]
+    assert all(c < 0.9 for c in result.confidence.values())  # OCR word confidence carries through
+
+
 def test_headerless_statement_rows_kept_only_when_they_add_up() -> None:
     def statement(amounts: list[str], total: str) -> list[Word]:
         ws = words_at(60, [(40, "Detail")])
@@ -439,3 +496,20 @@ def test_real_invoices_line_item_f1(invoice2data_dir: Path, capsys: pytest.Captu
         print("\nline-item F1 on invoice2data\n  " + "\n  ".join(report))
     assert len(report) >= 4
     assert overall >= 0.80
+
+
+@pytest.mark.slow
+def test_ocr_path_reads_the_same_items_as_the_text_layer(invoice2data_dir: Path) -> None:
+    """The raster of a page, OCR'd, gives the same line items as its PDF text layer."""
+    ocr = pytest.importorskip("docvlm.ocr")
+    from PIL import Image
+
+    for name in ("SammyMaystoneLinesTest", "AmazonWebServices"):
+        png = invoice2data_dir / f"{name}.png"
+        if not png.exists():
+            pytest.skip(f"{png} is missing")
+        words, _, image = ocr.ocr_image(Image.open(png))
+        page = Page(number=1, width=image.size[0], height=image.size[1], unit="px", words=words)
+        from_ocr = extract_line_items([page]).items
+        from_text = extract_line_items(_pdf_pages(invoice2data_dir / f"{name}.pdf")).items
+        assert from_ocr == from_text, name

@@ -30,7 +30,7 @@ from decimal import Decimal
 
 from docvlm.datamodel import BBox, Evidence, Page, Word
 from docvlm.geometry import Line, group_lines, median, union
-from docvlm.parsers import find_amounts, parse_amount
+from docvlm.parsers import MONTHS, find_amounts, parse_amount
 from schemas.invoice import LINE_ITEM_FIELDS
 
 _log = logging.getLogger(__name__)
@@ -268,7 +268,7 @@ _PERCENT = re.compile(r"(\d+(?:[.,]\d+)?)\s*%")
 _NUMBER_START = re.compile(r"^[(+-]?(?:[$€£₹¥]|[A-Z]{3}\s|Rs\.?\s?|RM\s?)?\s*-?\d")
 # Words that may follow a totals label on the same cell ("Total HT :", "Total for this invoice", "TVA 20% :").
 _TOTALS_TAIL = frozenset(
-    [
+    {
         "ht",
         "ttc",
         "net",
@@ -305,7 +305,32 @@ _TOTALS_TAIL = frozenset(
         "rm",
         "sum",
         "general",
-    ]
+        "on",
+        "at",
+        "by",
+        "before",
+        "after",
+        "until",
+        "upon",
+        "within",
+        "days",
+        "date",
+        "sur",
+        "op",
+        "auf",
+        "bis",
+        "le",
+        "du",
+        "de",
+        "la",
+        "a",
+        "avant",
+        "voor",
+        "van",
+        "der",
+        "des",
+        "par",
+    }
 )
 _QTY_UNIT = re.compile(r"^\s*([+-]?\d[\d.,' ]*)\s*([^\d\s].{0,15})?\s*$")
 _CURRENCY_WORD = re.compile(r"^(?:[$€£₹¥]|[A-Z]{3}|RM|Rs\.?)$")
@@ -372,6 +397,7 @@ class _Row:
     page: int
     cells: dict[str, list[_Chunk]]
     strong: bool = False
+    layout: _Layout | None = None
 
     @property
     def top(self) -> float:
@@ -396,6 +422,12 @@ class _Item:
     def bottom(self) -> float:
         rows = [self.row, *self.after, *self.attributes]
         return max(r.bottom for r in rows)
+
+    @property
+    def last_y(self) -> float:
+        """Centre of the lowest line that belongs to the item."""
+        rows = [self.row, *self.after, *self.attributes]
+        return max(r.line.y for r in rows)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -427,6 +459,26 @@ def _is_numeric_text(text: str) -> bool:
 def _number_word(w: Word) -> bool:
     t = w.text.strip()
     return bool(re.match(r"^[(+-]?[$€£₹¥]?\d", t)) or bool(re.match(r"^\d", t))
+
+
+def _split_runs(words: Sequence[Word]) -> list[Word]:
+    """Words with spaces inside (OCR text runs) cut into one word per token, boxes shared by characters."""
+    out: list[Word] = []
+    for w in words:
+        text = w.text.strip()
+        if " " not in text:
+            out.append(w)
+            continue
+        n = len(text)
+        x0, y0, x1, y1 = w.bbox
+        for m in re.finditer(r"\S+", text):
+            a, b = x0 + (x1 - x0) * m.start() / n, x0 + (x1 - x0) * m.end() / n
+            out.append(
+                Word(
+                    text=m.group(0), bbox=(a, y0, b, y1), page=w.page, conf=w.conf, line=w.line, block=w.block
+                )
+            )
+    return out
 
 
 def _word_height(words: Sequence[Word]) -> float:
@@ -708,7 +760,7 @@ def _is_totals_label(text: str) -> bool:
     if not m:
         return False
     rest = re.findall(r"[a-z]+", re.sub(r"\d+(?:[.,]\d+)?\s*%?", " ", folded[m.end() :]))
-    return all(tok in _TOTALS_TAIL for tok in rest)
+    return all(tok in _TOTALS_TAIL or tok in MONTHS for tok in rest)
 
 
 def _totals_with_amount(chunks: Sequence[_Chunk]) -> bool:
@@ -717,7 +769,8 @@ def _totals_with_amount(chunks: Sequence[_Chunk]) -> bool:
         if c.numeric or not _TOTALS.match(_fold(c.text).strip(" *:.")):
             continue
         last = c.words[-1].text
-        if _MONEY_TEXT.search(last) and parse_amount(last) is not None:
+        # OCR may glue the label to its amount: "Subtotal$112.00"
+        if _MONEY_TEXT.search(last) and (parse_amount(last) is not None or find_amounts(last)):
             return True
     return False
 
@@ -730,15 +783,16 @@ def _classify(line: Line, layout: _Layout, page: int) -> _Row:
     folded = _line_fold(line)
     has_qty_price = bool(numbers.get(QUANTITY)) and bool(numbers.get(UNIT_PRICE))
     if (_PAGE_FOOTER.search(folded) or _CARRIED.match(folded)) and not has_qty_price:
-        return _Row("skip", line, page, cells)
+        return _Row("skip", line, page, cells, layout=layout)
     money = [c for k in (AMOUNT, UNIT_PRICE) for c in numbers.get(k, []) if _money(c.text) is not None]
     labelled = bool(text_chunks) and all(_is_totals_label(c.text) for c in text_chunks)
-    starts = _chunk_starts_totals(text_chunks)
+    # a totals word that opens a description ("Tax consulting") is an item; set under the numbers it is a total
+    right_label = _chunk_starts_totals([c for c in text_chunks if c.x0 >= layout.description_right])
     # "Total 1 278.61 319.00" sums the columns: a bare totals label wins even over qty and price
     if (money and labelled) or (
-        ((money and starts) or _totals_with_amount(text_chunks)) and not has_qty_price
+        ((money and right_label) or _totals_with_amount(text_chunks)) and not has_qty_price
     ):
-        return _Row("total", line, page, cells)
+        return _Row("total", line, page, cells, layout=layout)
     amount_ok = any(_money(c.text) is not None for c in numbers.get(AMOUNT, []))
     is_item = (
         amount_ok or (has_qty_price and not layout.has(AMOUNT)) or (not layout.has(AMOUNT) and bool(money))
@@ -746,8 +800,8 @@ def _classify(line: Line, layout: _Layout, page: int) -> _Row:
     if is_item:
         desc = cells.get(DESCRIPTION, [])
         strong = bool(desc) and sum(1 for cs in numbers.values() if cs) >= 2
-        return _Row("item", line, page, cells, strong=strong)
-    return _Row("text", line, page, cells)
+        return _Row("item", line, page, cells, strong=strong, layout=layout)
+    return _Row("text", line, page, cells, layout=layout)
 
 
 def _body_rows(
@@ -815,11 +869,28 @@ def _body_rows(
     return rows, i, closed, layout
 
 
+def _leading(rows: Sequence[_Row]) -> float:
+    """The tightest centre-to-centre distance between consecutive body lines: the text leading."""
+    centres = sorted(r.line.y for r in rows)
+    heights = [_word_height(r.line.words) for r in rows]
+    floor = 0.5 * (median(heights) or 1.0)
+    steps = [b - a for a, b in itertools.pairwise(centres) if b - a > floor]
+    return min(steps) if steps else float("inf")
+
+
 def _attach(rows: Sequence[_Row], mode: str) -> list[_Item]:
-    """Turn classified rows into items, giving each text line to the item it is set tight against."""
+    """Turn classified rows into items, giving each text line to the item it is set tight against.
+
+    "Tight" is measured on line centres against the table's own leading (the closest two body
+    lines), so it holds for PDF word boxes and for the taller boxes of OCR alike.
+    """
     items: list[_Item] = []
     pending: list[_Row] = []
     prev: _Item | None = None
+    leading = _leading(rows)
+
+    def tight(dist: float, h: float, slack: float) -> bool:
+        return dist <= min(1.7 * h, slack * leading)
 
     def flush(next_row: _Row | None) -> list[_Row]:
         """Hand the pending text lines out; returns those that start ``next_row``'s item."""
@@ -829,26 +900,24 @@ def _attach(rows: Sequence[_Row], mode: str) -> list[_Item]:
         while remaining and prev is not None:
             t = remaining[0]
             h = _word_height(t.line.words)
-            gap_prev = t.top - prev.bottom
+            dist_prev = t.line.y - prev.last_y
             last = len(remaining) == 1 and next_row is not None
-            gap_next = next_row.top - t.bottom if (last and next_row is not None) else float("inf")
-            if gap_prev <= 0.7 * h and gap_prev <= gap_next + 0.1 * h:
+            dist_next = next_row.line.y - t.line.y if (last and next_row is not None) else float("inf")
+            if tight(dist_prev, h, 1.25) and dist_prev <= dist_next + 0.1 * h:
                 _add_text(prev, t)
                 remaining.pop(0)
             else:
                 break
-        # backward: text lines tight over the next item start it (a description above its numbers)
+        # backward: text over an item line without a description is that item's description
         before: list[_Row] = []
-        if next_row is not None:
-            top = next_row.top
-            no_desc = not next_row.cells.get(DESCRIPTION)
+        if next_row is not None and not next_row.cells.get(DESCRIPTION):
+            y = next_row.line.y
             for t in reversed(remaining):
                 h = _word_height(t.line.words)
-                limit = 1.2 * h if no_desc else 0.3 * h
                 desc = " ".join(c.text for c in _desc_chunks(t, whole_line=True))
-                if top - t.bottom <= limit and not _ATTRIBUTE.match(desc) and not _is_section(t):
+                if tight(y - t.line.y, h, 1.5) and not _ATTRIBUTE.match(desc) and not _is_section(t):
                     before.insert(0, t)
-                    top = t.top
+                    y = t.line.y
                 else:
                     break
         # whatever is left are notes and section headers: not items
@@ -948,7 +1017,7 @@ def _item_values(item: _Item, layout_kinds: set[str]) -> dict[str, tuple[str, li
                 num_words or qcell.words,
                 m.group(1).strip() if m else qcell.text,
             )
-            if m and m.group(2) and UNIT not in layout_kinds:
+            if m and m.group(2) and UNIT not in layout_kinds and m.group(2).strip().lower() not in {"x", "×"}:
                 unit_words = [w for w in qcell.words if not re.search(r"\d", w.text)]
                 out[UNIT] = (m.group(2).strip(), unit_words or qcell.words, m.group(2).strip())
     ucell = _cell(row, UNIT)
@@ -957,11 +1026,25 @@ def _item_values(item: _Item, layout_kinds: set[str]) -> dict[str, tuple[str, li
     tcell = _cell(row, TAX_RATE)
     if tcell is not None:
         pm = _PERCENT.search(tcell.text)
-        if pm:
-            rate = parse_amount(pm.group(1))
-            if rate is not None:
-                out[TAX_RATE] = (_format_rate(rate), tcell.words, tcell.text)
+        rate = parse_amount(pm.group(1)) if pm else None
+        if rate is None and row.layout is not None and _rate_column(row.layout):
+            # "VAT %" over a bare "21": the header says it is a rate; a tax amount column does not
+            rate = parse_amount(tcell.text.strip())
+            rate = rate if rate is not None and 0 <= rate <= 100 else None
+        if rate is not None:
+            out[TAX_RATE] = (_format_rate(rate), tcell.words, tcell.text)
     return out
+
+
+def _rate_column(layout: _Layout) -> bool:
+    """Whether the tax column's label announces a percentage ("VAT %", "Tax rate", "Taux", "Satz")."""
+    for c in layout.columns:
+        if c.kind == TAX_RATE:
+            toks = set(_tokens(c.label))
+            return bool(
+                toks & {"%", "rate", "taux", "satz", "steuersatz", "tarief", "tasa", "percent", "pct"}
+            )
+    return False
 
 
 def _money(text: str) -> Decimal | None:
@@ -1031,7 +1114,7 @@ def extract_line_items(pages: Sequence[Page]) -> TableResult:
     kinds_per_item: list[set[str]] = []
     carry: _Layout | None = None
     for page in pages:
-        lines = group_lines(page.words)
+        lines = group_lines(_split_runs(page.words))
         pos = 0
         while pos < len(lines):
             start, layout, mode, need_strong = _find_start(lines, pos, carry)
@@ -1140,7 +1223,7 @@ def _headerless(pages: Sequence[Page], result: TableResult) -> None:
     doc_totals: set[Decimal] = set()
     blocks: list[list[_Charge]] = []
     for page in pages:
-        lines = group_lines(page.words)
+        lines = group_lines(_split_runs(page.words))
         current: list[_Charge] = []
         for line in lines:
             ch = _charge_line(line, page.number)
@@ -1151,7 +1234,8 @@ def _headerless(pages: Sequence[Page], result: TableResult) -> None:
                     blocks.append(current)
                 current = []
                 continue
-            if current and abs(ch.row.cells[AMOUNT][0].x1 - current[-1].row.cells[AMOUNT][0].x1) > 3:
+            tol = 0.5 * _word_height(line.words)  # right edges of OCR boxes wobble by a few pixels
+            if current and abs(ch.row.cells[AMOUNT][0].x1 - current[-1].row.cells[AMOUNT][0].x1) > tol:
                 blocks.append(current)
                 current = []
             current.append(ch)
@@ -1192,10 +1276,11 @@ def _top_level(block: Sequence[_Charge]) -> list[_Charge]:
     if not body:
         return []
     indent = min(c.indent for c in body)
+    tol = 0.25 * median([_word_height(c.row.line.words) for c in block])
     out: list[_Charge] = []
     for c in block:
-        if c.total and c.indent <= indent + 2:
+        if c.total and c.indent <= indent + tol:
             break
-        if not c.total and abs(c.indent - indent) <= 2:
+        if not c.total and abs(c.indent - indent) <= tol:
             out.append(c)
     return out
