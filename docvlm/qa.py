@@ -28,7 +28,7 @@ from rapidfuzz import fuzz
 from docvlm.datamodel import EngineOutput, Evidence, Page, Word
 from docvlm.engines.base import BaseEngine
 from docvlm.geometry import Line, group_lines, union
-from docvlm.parsers import find_amounts, find_dates, parse_amount, parse_date
+from docvlm.parsers import MONTHS, find_amounts, find_dates, parse_amount, parse_date
 from schemas.docvqa import Answer
 
 _log = logging.getLogger(__name__)
@@ -39,6 +39,7 @@ LABEL_MATCH_THRESHOLD = 84.0
 #: engine outputs cached per pages object, so several questions on one document run the engine once
 CACHE_SIZE = 16
 
+MONTH_WORDS = frozenset(MONTHS)
 MONEY_FIELDS = frozenset({"total", "subtotal", "tax_total", "amount_due"})
 DATE_FIELDS = frozenset({"invoice_date", "due_date"})
 
@@ -530,9 +531,13 @@ def _get_path(data: dict | None, path: str) -> object:
 
 
 def _strip_currency(raw: str) -> str:
-    """'RM 9.00' -> '9.00', '€ 12,50' -> '12,50', '12.50 EUR' -> '12.50'."""
-    t = re.sub(r"^[^\d\-(+]+", "", raw.strip())
-    return re.sub(r"[^\d)\-]+$", "", t).strip()
+    """The printed amount word: a currency written apart is dropped, one glued to the number is kept.
+
+    'RM 9.00' -> '9.00', '12.50 EUR' -> '12.50', but '$8.20' -> '$8.20' (DocVQA answers are
+    printed words, and the symbol is part of that word).
+    """
+    t = re.sub(r"^[^\d\s\-(+]+\s+(?=[\d\-(+])", "", raw.strip())
+    return re.sub(r"(?<=[\d)\-])\s+[^\d\s]+$", "", t).strip()
 
 
 def printed_span(field: str, text: str, value: object = None) -> str:
@@ -582,8 +587,22 @@ def _answer_field(engine: BaseEngine, pages: Sequence[Page], match: FieldMatch) 
         if ev is None:
             _log.info("value for %s is not on the page; not answering", match.field)
             return None
+    if not _plausible(match.field, ev.text):
+        _log.info("evidence %r does not look like a %s; not answering from it", ev.text, match.field)
+        return None
     conf = output.confidence.get(match.field, ev.score) * match.score
     return _answer_from_evidence(match.field, ev, value, conf)
+
+
+def _plausible(field: str, text: str) -> bool:
+    """A name or address must hold words beyond a date, time or amount ("05 Mar 2018 18:24" is not one)."""
+    if not (field.endswith(".name") or field.endswith(".address")):
+        return True
+    rest = text
+    for _, raw in find_dates(text):
+        rest = rest.replace(raw, " ")
+    words = [w for w in re.findall(r"[^\W\d_]{2,}", rest) if w.casefold() not in MONTH_WORDS]
+    return len(words) >= 1
 
 
 # ---------------------------------------------------------------------------------------------

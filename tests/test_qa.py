@@ -128,6 +128,9 @@ def test_printed_span() -> None:
     assert printed_span("invoice_date", "25/12/2018 10:15", "2018-12-25") == "25/12/2018"
     assert printed_span("invoice_date", "Date: 12/03/18", None) == "12/03/18"
     assert printed_span("total", "RM 9.00", "9.00") == "9.00"
+    assert (
+        printed_span("total", "TOTAL AMOUNT: $8.20", "8.20") == "$8.20"
+    )  # a glued symbol is printed with it
     assert printed_span("total", "Total 1.234,50 EUR", "1234.50") == "1.234,50"
     assert printed_span("vendor.name", "  ACME   Ltd ") == "ACME Ltd"
 
@@ -212,3 +215,12 @@ def test_with_real_layout_engine() -> None:
     assert answer_question(pages, "What is the total?", engine=engine).answer == "9.00"
     assert answer_question(pages, "What is the date?", engine=engine).answer == "25/12/2018"
     assert answer_question(pages, "What is the captain's name?", engine=engine).answer == ""
+
+
+def test_address_evidence_that_is_only_a_date_is_rejected() -> None:
+    out = EngineOutput(
+        data={"vendor": {"address": "05 Mar 2018 18:24"}},
+        evidence={"vendor.address": Evidence(page=1, bbox=(20, 86, 160, 98), text="05 Mar 2018 18:24")},
+    )
+    ans = answer_question([make_page(RECEIPT)], "What is the address?", engine=CountingEngine(out))
+    assert ans.answer == ""
