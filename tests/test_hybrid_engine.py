@@ -143,13 +143,21 @@ def test_missing_core_field_is_asked_alone_and_a_grounded_value_is_taken(pages, 
 
 
 def test_ungrounded_vlm_value_is_rejected(pages, hybrid) -> None:
-    data = {**LAYOUT_DATA, "invoice_number": None}
-    conf = {k: v for k, v in CONFIDENT.items() if k != "invoice_number"}
-    with FakeOpenAIServer([json_reply({"invoice_number": "INV-99999"})]) as srv:
+    data = {**LAYOUT_DATA, "vendor": {"name": None}}
+    conf = {k: v for k, v in CONFIDENT.items() if k != "vendor.name"}
+    with FakeOpenAIServer([json_reply({"vendor": {"name": "Sunrise Trading Ltd"}})]) as srv:
         out = hybrid(srv, GivenLayout(data, conf)).extract(pages, Invoice)
-    assert out.data["invoice_number"] is None
-    assert "invoice_number" not in out.generated
-    assert any(w.code == "vlm_rejected" and w.field == "invoice_number" for w in out.warnings)
+    assert out.data["vendor"]["name"] is None
+    assert "vendor.name" not in out.generated
+    assert any(w.code == "vlm_rejected" and w.field == "vendor.name" for w in out.warnings)
+
+
+def test_missing_optional_fields_alone_make_no_call(pages, hybrid) -> None:
+    data = {**LAYOUT_DATA, "invoice_number": None, "currency": None}  # many receipts print neither
+    with FakeOpenAIServer() as srv:
+        out = hybrid(srv, GivenLayout(data, CONFIDENT)).extract(pages, Invoice)
+        assert srv.chat_requests == []
+    assert out.usage == {"vlm_calls": 0, "vlm_calls_saved": 1}
 
 
 def test_grounded_value_that_breaks_a_satisfied_rule_is_rejected(pages, hybrid) -> None:

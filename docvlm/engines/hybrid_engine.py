@@ -3,7 +3,7 @@
 In: the pages of a document and a schema. The layout engine runs first. A field is put to the
 VLM when it is
 
-- missing and core to the document (invoice number, date, vendor name, total, currency),
+- missing and core to the document (date, vendor name, total),
 - present with a confidence below ``options.min_confidence``, or
 - named by a business rule that fails (``docvlm.validate.check_rules``).
 
@@ -37,8 +37,9 @@ from schemas.invoice import HEADER_FIELDS, Invoice
 
 _log = logging.getLogger(__name__)
 
-#: fields whose absence makes an invoice or receipt record doubtful on its own
-CORE_FIELDS: tuple[str, ...] = ("invoice_number", "invoice_date", "vendor.name", "total", "currency")
+#: fields whose absence makes an invoice or receipt record doubtful on its own (every invoice and
+#: receipt prints them; many receipts print no invoice number or currency, so those only ride along)
+CORE_FIELDS: tuple[str, ...] = ("invoice_date", "vendor.name", "total")
 #: fields printed at the end of a document (asked on the last page)
 TOTAL_FIELDS = frozenset({"subtotal", "tax_total", "total", "amount_due"})
 #: fields a failing rule also casts doubt on, besides the one it names
@@ -183,9 +184,9 @@ class HybridEngine(BaseEngine):
         ):
             doubt("line_items", "low confidence")
         for w in self._rule_failures(out.data):
-            for path in (w.field, *RULE_RELATED.get(w.code, ())):
-                if path:
-                    doubt("line_items" if path.startswith("line_items") else path, f"rule {w.code}")
+            named = [w.field] if w.field else []
+            for path in (*named, *RULE_RELATED.get(w.code, ())):
+                doubt("line_items" if path.startswith("line_items") else path, f"rule {w.code}")
         return doubts, [p for p in optional if p not in seen]
 
     @staticmethod
