@@ -603,19 +603,21 @@ def ground_truth(spec: DocSpec) -> dict[str, Any]:
             "product_code": it.product_code,
         }
         items.append({k: (v if k in shown else None) for k, v in values.items()})
-    data = Invoice(
-        invoice_number=spec.invoice_number,
-        invoice_date=spec.invoice_date,
-        due_date=spec.due_date,
-        purchase_order=spec.purchase_order,
-        currency=spec.locale.currency,
-        vendor=party(spec.vendor),
-        customer=party(spec.customer),
-        subtotal=totals.subtotal,
-        tax_total=totals.tax_total,
-        total=totals.total,
-        amount_due=totals.amount_due,
-        line_items=items,
+    data = Invoice.model_validate(
+        {
+            "invoice_number": spec.invoice_number,
+            "invoice_date": spec.invoice_date,
+            "due_date": spec.due_date,
+            "purchase_order": spec.purchase_order,
+            "currency": spec.locale.currency,
+            "vendor": party(spec.vendor),
+            "customer": party(spec.customer),
+            "subtotal": totals.subtotal,
+            "tax_total": totals.tax_total,
+            "total": totals.total,
+            "amount_due": totals.amount_due,
+            "line_items": items,
+        }
     )
     return {
         "source": spec.file_name,
@@ -1057,7 +1059,7 @@ class _InvoiceRenderer:
         y += 8
         for i, line in enumerate(notes):
             cv.text(_L, y + i * 12, line, 8.5, bold=i == 0, color=GREY if i == 0 else BLACK)
-        pages = list(cv.doc)
+        pages = [cv.doc[i] for i in range(cv.doc.page_count)]
         for i, page in enumerate(pages, start=1):
             self._draw_footer(page, i, len(pages))
         return cv.doc
@@ -1178,7 +1180,7 @@ def degrade(gray: np.ndarray, scan: ScanSpec) -> np.ndarray:
     """Make a clean grey render look scanned: washed-out contrast, uneven light, skew, blur, noise."""
     rng = np.random.default_rng(scan.seed)
     h, w = gray.shape
-    img = gray.astype(np.float32)
+    img: np.ndarray = gray.astype(np.float32)
     ink, paper = 255 * (1 - scan.contrast) * 0.7, 255 - 255 * (1 - scan.contrast) * 0.25
     img = ink + img / 255 * (paper - ink)
     # uneven illumination: a soft gradient across the sheet
@@ -1223,12 +1225,14 @@ def make_scan_image(spec: DocSpec, path: str | Path) -> Path:
         width, height = scan_size(spec)
         zoom = spec.scan.long_side / max(page.rect.width, page.rect.height)
         pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), colorspace=pymupdf.csGRAY, alpha=False)
-        gray = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.stride)[:, : pix.width]
+        gray: np.ndarray = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.stride)[
+            :, : pix.width
+        ]
     finally:
         doc.close()
     if gray.shape != (height, width):  # pymupdf rounds the pixmap box outward
         gray = cv2.resize(gray, (width, height), interpolation=cv2.INTER_AREA)
-    img = Image.fromarray(degrade(gray, spec.scan), mode="L")
+    img = Image.fromarray(degrade(gray, spec.scan))  # 2-D uint8 -> mode "L"
     if spec.scan.fmt == "png":
         img.save(path, format="PNG", optimize=True)
     else:
@@ -1817,10 +1821,12 @@ def random_spec(
     kind: Literal["invoice_pdf", "receipt_pdf", "invoice_scan", "receipt_scan"] | None = None,
 ) -> DocSpec:
     """A random, business-rule-consistent spec; ``kind`` defaults to mostly born-digital invoices."""
-    if kind is None:
-        kind = rng.choices(
-            ("invoice_pdf", "receipt_pdf", "invoice_scan", "receipt_scan"), weights=(80, 8, 6, 6)
-        )[0]
+    chosen: str = (
+        kind
+        or rng.choices(("invoice_pdf", "receipt_pdf", "invoice_scan", "receipt_scan"), weights=(80, 8, 6, 6))[
+            0
+        ]
+    )
     c = rng.choice(_COUNTRIES)
     loc = LocaleSpec(
         c.lang, rng.choice(c.date_styles), c.number_style, c.currency, rng.choice(c.currency_styles)
@@ -1835,7 +1841,7 @@ def random_spec(
         )
     )
     scan = None
-    if kind.endswith("scan"):
+    if chosen.endswith("scan"):
         scan = ScanSpec(
             long_side=rng.randint(1100, 1700),
             angle=round(rng.choice((-1, 1)) * rng.uniform(1.0, 3.0), 2),
@@ -1845,7 +1851,7 @@ def random_spec(
             seed=rng.randint(0, 2**31),
             fmt=rng.choice(("jpg", "png")),
         )
-    if kind.startswith("receipt"):
+    if chosen.startswith("receipt"):
         rate = rng.choice(c.tax_rates)
         items = tuple(
             ItemSpec(
