@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import base64
+import importlib.util
 import io
 import json
 import logging
+import os
 import time
 from collections.abc import Iterator, Sequence
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -323,3 +326,77 @@ def test_models_endpoint_and_json_roundtrip_of_the_fake_server() -> None:
         exhausted = httpx.post(srv.base_url + "/chat/completions", json={"x": 1}, timeout=2)
     assert models["data"][0]["id"] == "fake"
     assert exhausted.status_code == 500 and "script exhausted" in json.dumps(exhausted.json())
+
+
+_HAVE_PIPELINE = all(importlib.util.find_spec(m) for m in ("docvlm.ingest", "docvlm.engines.layout"))
+FAULTS = {
+    "RATE": lambda n: (
+        Reply(429, {"error": "slow"}, headers={"Retry-After": "0"}) if n == 0 else json_reply(GOOD)
+    ),
+    "DOWN": lambda n: Reply(500, {"error": "down"}),
+    "HANG": lambda n: Reply(delay=2.0, body={}),
+    "PROSE": lambda n: chat_reply("I am sorry, I cannot help with that."),
+    "CUT": lambda n: chat_reply('{"invoice_number": "RE-2024-0042", "total": "11'),
+    "SCHEMA": lambda n: json_reply({"total": "a lot", "currency": "Euro"}),
+    "EMPTY": lambda n: Reply(body={"id": "x", "choices": []}),
+}
+
+
+@pytest.mark.skipif(not _HAVE_PIPELINE, reason="needs docvlm.ingest and the layout engine")
+def test_fault_matrix_through_the_pipeline_loses_no_record(tmp_path) -> None:
+    """One document per fault: every one gets a record, with a warning (fallback) or an error."""
+    from docvlm.pipeline import Pipeline, PipelineOptions
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in FAULTS:
+        make_pdf(folder / f"{name.lower()}.pdf", [[*INVOICE, (50, 400, f"Ref DOC{name}")]])
+    seen: dict[str, int] = {}
+
+    def by_document(body: dict) -> Reply:
+        text = body["messages"][1]["content"][0]["text"]
+        name = next(n for n in FAULTS if f"DOC{n}" in text)
+        seen[name] = seen.get(name, 0) + 1
+        return FAULTS[name](seen[name] - 1)
+
+    with FakeOpenAIServer(default=by_document) as srv:
+        opts = options(srv, timeout_s=0.5, max_retries=1, max_attempts=2, api_key_env="DOCVLM_UNSET_KEY")
+        pipe = Pipeline(PipelineOptions(engine=opts))
+        records = {Path(r.source).stem.upper(): r.to_record() for r in pipe.run([folder])}
+        pipe.close()
+    assert set(records) == set(FAULTS)
+    assert records["RATE"]["status"] == "ok" and records["RATE"]["data"]["total"] == "119.00"
+    for name in ("DOWN", "HANG"):
+        rec = records[name]
+        assert rec["status"] == "error" and rec["data"] is None and rec["error"]["type"] == "EngineError"
+    assert "HTTP 500" in records["DOWN"]["error"]["message"]
+    assert "no reply within" in records["HANG"]["error"]["message"]
+    for name in ("PROSE", "CUT", "SCHEMA", "EMPTY"):
+        rec = records[name]
+        assert rec["status"] == "partial", name
+        assert any(w["code"] == "vlm_fallback" for w in rec["warnings"]), name
+        assert rec["data"]["total"] == "119.00", name  # the layout engine's value
+        assert len(rec["attempts"]) == 2, name
+
+
+@pytest.mark.network
+@pytest.mark.skipif(
+    not os.environ.get("DOCVLM_OPENAI_BASE_URL") or not os.environ.get("DOCVLM_OPENAI_MODEL"),
+    reason="set DOCVLM_OPENAI_BASE_URL and DOCVLM_OPENAI_MODEL (and the key env var) to test a real endpoint",
+)
+def test_real_endpoint_reads_a_real_invoice(shared_data: Path) -> None:
+    """Against a real OpenAI-compatible server: the labelled total of a real invoice comes back grounded."""
+    pdf = shared_data / "invoices" / "invoice2data" / "AmazonWebServices.pdf"
+    label = json.loads(pdf.with_suffix(".json").read_text())[0]
+    opts = OpenAIOptions(
+        model=os.environ["DOCVLM_OPENAI_MODEL"],
+        base_url=os.environ["DOCVLM_OPENAI_BASE_URL"],
+        api_key_env=os.environ.get("DOCVLM_OPENAI_KEY_ENV", "OPENAI_API_KEY"),
+    )
+    eng = OpenAIEngine(opts)
+    try:
+        out = eng.extract(load_pages(pdf), Invoice)
+    finally:
+        eng.close()
+    assert not out.fallback
+    assert Decimal(out.data["total"]) == Decimal(str(label["amount"]))
