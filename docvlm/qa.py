@@ -703,6 +703,26 @@ def _answer_by_label(
     )
 
 
+def _only_date(pages: Sequence[Page]) -> Answer | None:
+    """The document's date when exactly one distinct date is printed on it (unlabelled receipt dates)."""
+    found: dict[object, tuple[int, list[Word], str]] = {}
+    for page in pages:
+        for line in group_lines(page.words):
+            for d, raw in find_dates(line.text):
+                words = [w for w in line.words if w.text in raw or raw in w.text] or line.words
+                found.setdefault(d, (page.number, words, raw))
+    if len(found) != 1:
+        return None
+    page_no, words, raw = next(iter(found.values()))
+    return Answer(
+        answer=raw[:500],
+        page=page_no,
+        bbox=[round(v, 2) for v in union(w.bbox for w in words)],
+        confidence=0.5,
+        field="invoice_date",
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # Public API
 
@@ -728,6 +748,10 @@ def answer_question(pages: Sequence[Page], question: str, engine: BaseEngine | N
         ans = _answer_by_label(pages, phrases, match.field, question)
         if ans is not None:
             return ans
+        if match.field == "invoice_date":
+            ans = _only_date(pages)
+            if ans is not None:
+                return ans
         _log.info("question %r maps to %s, which is not on the page", question, match.field)
         return Answer(field=match.field)
     subject = question_subject(question)

@@ -224,3 +224,16 @@ def test_address_evidence_that_is_only_a_date_is_rejected() -> None:
     )
     ans = answer_question([make_page(RECEIPT)], "What is the address?", engine=CountingEngine(out))
     assert ans.answer == ""
+
+
+def test_unlabelled_single_date_answers_the_date_question() -> None:
+    page = make_page(
+        [(20, 20, "SHOP A"), (20, 40, "ORD #50 -REG #19- 18/01/2018 10:27:03"), (20, 60, "TOTAL 5.00")]
+    )
+    ans = answer_question([page], "What is the date?", engine=CountingEngine(EngineOutput(data={})))
+    assert ans.answer == "18/01/2018" and ans.bbox is not None and ans.bbox[1] == 40
+    # with two different dates and no label, there is no way to tell: no answer
+    two = make_page([(20, 20, "01/02/2018"), (20, 40, "05/03/2018")])
+    assert (
+        answer_question([two], "What is the date?", engine=CountingEngine(EngineOutput(data={}))).answer == ""
+    )
