@@ -263,20 +263,25 @@ def find_dates(text: str, dayfirst: bool = True) -> list[tuple[dt.date, str]]:
         add(m, _make(_year(m.group(3)), MONTHS[m.group(2).lower()], int(m.group(1))))
     for m in _MONTH_NAME_DAY.finditer(t):
         add(m, _make(_year(m.group(3)), MONTHS[m.group(1).lower()], int(m.group(2))))
-    for m in _NUMERIC.finditer(t):
-        a, b, y = int(m.group(1)), int(m.group(2)), m.group(3)
-        end = m.end()
+    pos = 0
+    while True:
+        nm = _NUMERIC.search(t, pos)
+        if nm is None:
+            break
+        # a match that is no date ("#19- 18/01") must not hide the date that overlaps it
+        pos = nm.start() + 1
+        a, b, y = int(nm.group(1)), int(nm.group(2)), nm.group(3)
+        end = nm.end()
         if len(y) == 4 and not 1900 <= int(y) <= 2100:
             continue
         if len(y) == 2 and end < len(t) and t[end].isdigit():
             # "14/03/20185:57" style: a 2-digit match glued to more digits is a 4-digit year cut short
             continue
         year = _year(y)
-        if a > 12 or (dayfirst and b <= 12):
-            d = _make(year, b, a)
-        else:
-            d = _make(year, a, b) or _make(year, b, a)
-        add(m, d, end)
+        d = _make(year, b, a) if a > 12 or (dayfirst and b <= 12) else _make(year, a, b) or _make(year, b, a)
+        if d is not None:
+            add(nm, d, end)
+            pos = end
     found.sort(key=lambda x: x[0])
     return [(d, raw) for _, d, raw in found]
 

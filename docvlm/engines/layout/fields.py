@@ -8,6 +8,7 @@ every rule below is a linear scan over those lines.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -277,7 +278,7 @@ def read_text(text: str, dayfirst: bool = True) -> tuple[str, int, int] | None:
 # Amount spans on a line
 
 
-@dataclass
+@dataclass(frozen=True)
 class AmountSpan:
     value: Decimal
     start: int
@@ -287,7 +288,8 @@ class AmountSpan:
     raw: str
 
 
-def amount_spans(text: str) -> list[AmountSpan]:
+@functools.lru_cache(maxsize=8192)
+def amount_spans(text: str) -> tuple[AmountSpan, ...]:
     """Amounts on a line, left to right, without percentages, dates, times or long digit runs."""
     out: list[AmountSpan] = []
     date_spans = [(m.start(), m.end()) for m in _DATE_NUMERIC.finditer(text)]
@@ -304,7 +306,7 @@ def amount_spans(text: str) -> list[AmountSpan]:
         if len(digits) > 9 and not has_dec:
             continue  # account numbers, phone numbers
         out.append(AmountSpan(value, start, end, has_dec, has_cur, raw))
-    return out
+    return tuple(out)
 
 
 def _is_money(a: AmountSpan) -> bool:
@@ -863,7 +865,7 @@ def _party_from_block(block: Block, prefix: str, score: float, res: HeaderResult
             break
         if lx.TAX_ID_LABEL_RE.match(text) or re.match(r"(?:iban|bic|swift)\b", low):
             break
-        if any(p.search(text) for pats in lx.HEADER_PATTERNS.values() for p, _ in pats):
+        if lx.FIELD_LABEL_RE.search(text):
             break  # "Order ID: ...", "Invoice Date: ..." end the address
         m = re.match(
             r"[\w ]{0,20}(?:address|adresse|adres|anschrift|direcci[óo]n)\s*:\s*", text, re.IGNORECASE
@@ -964,10 +966,37 @@ def _strip_title_words(text: str) -> tuple[int, int] | None:
 def _sentence_like(text: str) -> bool:
     """A slogan or a sentence: three or more words, mostly lower-case after the first."""
     words = [w for w in text.split() if _LETTERS.search(w)]
-    if len(words) < 3:
+    if len(words) < 3 or (len(words) == 3 and not text.rstrip().endswith((".", "!", "?"))):
         return False
     lower = sum(1 for w in words[1:] if w[0].islower())
     return lower > (len(words) - 1) / 2
+
+
+_PROMINENT = 1.3  # a segment this many times the page's median text height is letterhead / logo text
+
+
+def _seg_height(tl: TextLine, a: int, b: int) -> float:
+    """Median height of the words of a segment."""
+    hs = [w.height for w, s in zip(tl.words, tl.starts, strict=True) if a <= s < b]
+    return median(hs) if hs else tl.height
+
+
+def _logo_continuation(
+    pl: PageLines, tl: TextLine, a: int, b: int, big: float
+) -> tuple[TextLine, int, int] | None:
+    """The segment right under a prominent segment that continues it (a logo set on two lines)."""
+    box = tl.box(a, b)
+    h = box[3] - box[1]
+    for nxt in pl.lines[tl.index + 1 : tl.index + 3]:
+        for c0, c1 in nxt.segments:
+            sbox = nxt.box(c0, c1)
+            if sbox[1] - box[3] > 0.6 * h or h_overlap(box, sbox) < 0.5:
+                continue
+            sh = _seg_height(nxt, c0, c1)
+            text = nxt.text[c0:c1]
+            if sh >= big and 0.6 <= sh / max(h, 1e-6) <= 1.5 and _strip_title_words(text) == (0, len(text)):
+                return nxt, c0, c1
+    return None
 
 
 def _block_top(pl: PageLines, tl: TextLine, x0: float, x1: float) -> tuple[TextLine, int, int] | None:
@@ -1015,48 +1044,39 @@ def extract_vendor(pls: Sequence[PageLines], res: HeaderResult, dayfirst: bool) 
         cands.append((score, text, tl.evidence(s, s + len(text)), tl, (a, b)))
         _log.debug("vendor candidate %.2f %r (%s)", score, text, why)
 
-    # 1. prominent header text (logo / letterhead), stacked logo lines joined
+    # 1. prominent header text (logo / letterhead), stacked logo lines joined; the printed brand
+    #    outranks the legal entity named in a "sold by" line, as readers name the vendor by its brand
     lines = pl.lines
-    i = 0
-    while i < len(lines):
-        tl = lines[i]
+    big = _PROMINENT * pl.median_height
+    joined: set[tuple[int, int]] = set()  # (line index, segment start) already used as a logo's second line
+    for tl in lines:
         if tl.bbox[1] > top + 0.3 * span:
             break
-        if tl.height >= 1.4 * pl.median_height:
-            for a0, b0 in tl.segments:
-                if tl.box(a0, b0)[3] - tl.box(a0, b0)[1] < 1.4 * pl.median_height:
-                    continue
-                seg_text = tl.text[a0:b0]
-                if (
-                    _is_label_segment(seg_text)
-                    or lx.VENDOR_LABEL_RE.match(seg_text)
-                    or lx.CUSTOMER_LABEL_RE.match(seg_text)
-                ):
-                    continue
-                st = _strip_title_words(seg_text)
-                if st is None:
-                    continue
-                a, b = a0 + st[0], a0 + st[1]
-                nxt = lines[i + 1] if i + 1 < len(lines) else None
-                if (
-                    nxt is not None
-                    and len(nxt.segments) == 1
-                    and nxt.height >= 1.4 * pl.median_height
-                    and 0.6 <= nxt.height / tl.height <= 1.5
-                    and nxt.bbox[1] - tl.bbox[3] < 0.6 * tl.height
-                    and h_overlap(tl.box(a, b), nxt.bbox) > 0.5
-                    and _strip_title_words(nxt.text) == (0, len(nxt.text))
-                ):
-                    # a two-line logo: join both lines into one name
-                    text = f"{tl.text[a:b]} {nxt.text}"
-                    if _name_ok(text) and not _in_regions(tl.page, tl.bbox, regions):
-                        ev = Evidence(tl.page, union([tl.box(a, b), nxt.bbox]), text, 1.0)
-                        cands.append((1.0, text, ev, nxt, (0, len(nxt.text))))
-                    i += 1
-                    break
-                add(1.0, tl, a, b, "prominent")
-                break
-        i += 1
+        for a0, b0 in tl.segments:
+            if (tl.index, a0) in joined or _seg_height(tl, a0, b0) < big:
+                continue
+            seg_text = tl.text[a0:b0]
+            if (
+                _is_label_segment(seg_text)
+                or lx.VENDOR_LABEL_RE.match(seg_text)
+                or lx.CUSTOMER_LABEL_RE.match(seg_text)
+            ):
+                continue
+            st = _strip_title_words(seg_text)
+            if st is None:
+                continue
+            a, b = a0 + st[0], a0 + st[1]
+            below = _logo_continuation(pl, tl, a, b, big)
+            if below is not None:
+                # a two-line logo: join both lines into one name
+                nxt, c0, c1 = below
+                joined.add((nxt.index, c0))
+                text = f"{tl.text[a:b]} {nxt.text[c0:c1]}"
+                if _name_ok(text) and not _in_regions(tl.page, tl.bbox, regions):
+                    ev = Evidence(tl.page, union([tl.box(a, b), nxt.box(c0, c1)]), text, 1.0)
+                    cands.append((1.1, text, ev, nxt, (c0, c1)))
+                continue
+            add(1.1, tl, a, b, "prominent")
 
     # 2. seller labels ("Sold by", "From", "Account holder"...)
     for p in pls:
@@ -1177,33 +1197,37 @@ def extract_vendor(pls: Sequence[PageLines], res: HeaderResult, dayfirst: bool) 
 def extract_party_ids(pls: Sequence[PageLines], res: HeaderResult, dayfirst: bool) -> None:
     """Tax ids, IBAN, e-mail and phone from their labels; inside a customer block they are the customer's."""
     regions = res.customer_regions
+    specs: tuple[tuple[re.Pattern[str], Reader, str, float], ...] = (
+        (lx.TAX_ID_LABEL_RE, read_tax_id, "tax_id", 0.8),
+        (lx.IBAN_LABEL_RE, read_iban, "iban", 0.9),
+        (lx.EMAIL_LABEL_RE, read_email, "email", 0.85),
+        (lx.PHONE_LABEL_RE, read_phone, "phone", 0.8),
+    )
     for pl in pls:
         for tl in pl.lines:
             for a0, b0 in tl.segments:
-                seg = tl.text[a0:b0]
-                for pat, reader, field_name, base in (
-                    (lx.TAX_ID_LABEL_RE, read_tax_id, "tax_id", 0.8),
-                    (lx.IBAN_LABEL_RE, read_iban, "iban", 0.9),
-                    (lx.EMAIL_LABEL_RE, read_email, "email", 0.85),
-                    (lx.PHONE_LABEL_RE, read_phone, "phone", 0.8),
-                ):
-                    m = pat.search(tl.text, a0, b0)
-                    if not m or (m.start() > a0 and not re.search(r"[\s(,;|]$", tl.text[a0 : m.start()])):
-                        continue
-                    found = find_value(pl, tl, m.start(), m.end(), reader, dayfirst)
-                    if found is None:
-                        continue
-                    value, ev, _ = found
-                    owner = "customer" if _in_regions(tl.page, ev.bbox, regions) else "vendor"
-                    if owner == "customer" and field_name not in ("tax_id",):
-                        continue
-                    path = f"{owner}.{field_name}"
-                    score = base
-                    if field_name == "iban" and not parsers.iban_is_valid(value):
-                        score = 0.4  # IBAN-shaped but the checksum fails
-                    if path not in res.values or res.confidence.get(path, 0) < score:
-                        res.put(Candidate(path, value, ev, score))
-                del seg
+                for pat, reader, field_name, base in specs:
+                    for m in pat.finditer(tl.text, a0, b0):
+                        # a label starts its segment or follows a separator ("... – TVA FR...")
+                        if m.start() > a0 and not re.search(r"[\s(,;|–-]$", tl.text[a0 : m.start()]):
+                            continue
+                        found = find_value(pl, tl, m.start(), m.end(), reader, dayfirst)
+                        if found is None:
+                            continue
+                        value, ev, _ = found
+                        owner = "customer" if _in_regions(tl.page, ev.bbox, regions) else "vendor"
+                        if owner == "customer" and field_name != "tax_id":
+                            continue
+                        path = f"{owner}.{field_name}"
+                        score = base
+                        if field_name == "tax_id" and re.match(
+                            r"(?:siret|siren|st\.?|steuer|tin|ein|abn|cin)", m.group(0), re.IGNORECASE
+                        ):
+                            score = 0.6  # a registration or national tax number: a VAT id on the page wins
+                        if field_name == "iban" and not parsers.iban_is_valid(value):
+                            score = 0.4  # IBAN-shaped but the checksum fails
+                        if path not in res.values or res.confidence.get(path, 0) < score:
+                            res.put(Candidate(path, value, ev, score))
     # unlabelled IBAN / e-mail anywhere outside the customer block
     for pl in pls:
         for tl in pl.lines:

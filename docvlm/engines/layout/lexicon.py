@@ -278,8 +278,8 @@ CHANGE_LABEL = re.compile(r"\b(?:change|kembali|baki)\b", re.IGNORECASE)
 
 # Lines on a receipt header that are not the merchant's name or address.
 RECEIPT_NOT_ADDRESS = re.compile(
-    r"\b(?:tel|fax|phone|h/p|hp|gst|sst|reg|roc|co\.?\s*reg|company\s+reg|tax\s+invoice|invoice|receipt|"
-    r"cash\s+bill|date|doc|cashier|e-?mail|www|http|website|bill\s+no|table|order|guest)\b|@|"
+    r"tax\s*invoice|\b(?:tel|fax|phone|h/p|hp|gst|sst|reg|roc|co\.?\s*reg|company\s+reg|invoice|receipt|"
+    r"cash\s+bill|date|doc|document|cashier|e-?mail|www|http|website|bill\s+no|table|order|guest)\b|@|"
     r"^\(?[a-z]{0,3}\s*\d{4,}[\s-]*[a-z]?\)?$",
     re.IGNORECASE,
 )
@@ -337,3 +337,5 @@ ANY_HEADER_LABEL_RE = re.compile(
     ),
     re.IGNORECASE,
 )
+# any identifier / date / reference label of HEADER_LABELS, as one pattern (one search per line)
+FIELD_LABEL_RE = compile_label("|".join(frag for entries in HEADER_LABELS.values() for frag, _ in entries))

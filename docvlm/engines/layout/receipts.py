@@ -140,7 +140,11 @@ def extract_merchant(pls: Sequence[PageLines], res: HeaderResult) -> None:
     addr: list[TextLine] = []
     for tl in head[name_i + len(name_lines) :]:
         t = tl.text.strip()
+        if addr and tl.bbox[1] - addr[-1].bbox[3] > 1.5 * max(tl.height, addr[-1].height):
+            break  # a blank gap closes the address block
         if not addr:
+            if parsers.find_dates(t):
+                continue
             if _skip_line(t) or (_stop_line(t) and not _is_address_line(t)):
                 continue
             if not _is_address_line(t):
