@@ -37,7 +37,13 @@ def test_stdout_jsonl(invoice_pdf):
 def test_usage_errors_exit_2(tmp_path, invoice_pdf):
     assert runner.invoke(app, ["extract", str(invoice_pdf), "--engine", "transformers"]).exit_code == 2
     assert runner.invoke(app, ["extract", str(invoice_pdf), "--engine", "nope"]).exit_code == 2
-    assert runner.invoke(app, ["extract", str(tmp_path / "empty_dir_glob_*.pdf")]).exit_code == 2
+    empty = tmp_path / "empty_dir"
+    empty.mkdir()
+    assert runner.invoke(app, ["extract", str(empty)]).exit_code == 2  # nothing to do is a usage error
+    # a named input that matches nothing is not lost: it becomes an error record
+    res = runner.invoke(app, ["extract", str(tmp_path / "nothing_*.pdf"), "-o", "-"])
+    assert res.exit_code == 1
+    assert json.loads(res.stdout.splitlines()[0])["status"] == "error"
     assert runner.invoke(app, ["schema", "nope"]).exit_code == 2
 
 

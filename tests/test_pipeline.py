@@ -43,7 +43,10 @@ def test_missing_file_is_an_error_record(tmp_path):
 
 
 def test_parallel_workers_keep_order_and_records(invoice_pdf, bad_inputs):
-    order = [invoice_pdf, bad_inputs["empty"], invoice_pdf]
+    import shutil
+
+    twin = shutil.copy(invoice_pdf, invoice_pdf.with_name("twin.pdf"))
+    order = [invoice_pdf, bad_inputs["empty"], twin]
     pipe = Pipeline(PipelineOptions(workers=2))
     records = [ex.to_record() for ex in pipe.run(order)]
     assert [r["source"] for r in records] == [str(p) for p in order]
