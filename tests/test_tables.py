@@ -317,6 +317,39 @@ def test_ocr_text_runs_and_glued_totals() -> None:
     assert all(c < 0.9 for c in result.confidence.values())  # OCR word confidence carries through
 
 
+def test_quantity_first_and_description_above_the_numbers() -> None:
+    # a receipt: "QTY ITEM TOTAL", the quantity set right against the item name
+    words = (
+        words_at(100, [(20, "QTY"), (60, "ITEM")])
+        + words_at(100, [(300, "TOTAL")], right=True)
+        + words_at(120, [(30, "2"), (38, "CHICKEN MUFFIN")])
+        + words_at(120, [(300, "11.00")], right=True)
+        + words_at(140, [(30, "1"), (38, "PORRIDGE")])
+        + words_at(140, [(300, "5.60")], right=True)
+        + words_at(170, [(20, "TOTAL ROUNDED")])
+        + words_at(170, [(300, "16.60")], right=True)
+    )
+    result = extract_line_items([page_of(1, words)])
+    assert values(result, "description") == ["CHICKEN MUFFIN", "PORRIDGE"]
+    assert values(result, "quantity") == ["2", "1"]
+    # the item name on its own line, the price under the item column on the line below
+    words = (
+        words_at(100, [(40, "ITEM"), (140, "QTY")])
+        + words_at(100, [(300, "TOTAL")], right=True)
+        + words_at(120, [(40, "SR 100100000060- 4 VEGE")])
+        + words_at(131, [(40, "$5.50"), (142, "1")])
+        + words_at(131, [(300, "$5.50")], right=True)
+        + words_at(150, [(40, "SR 100100000006- PORK")])
+        + words_at(161, [(40, "$2.70"), (142, "1")])
+        + words_at(161, [(300, "$2.70")], right=True)
+        + words_at(190, [(200, "TOTAL AMOUNT:")])
+        + words_at(190, [(300, "$8.20")], right=True)
+    )
+    result = extract_line_items([page_of(1, words)])
+    assert values(result, "description") == ["SR 100100000060- 4 VEGE", "SR 100100000006- PORK"]
+    assert values(result, "amount") == ["5.50", "2.70"]
+
+
 def test_headerless_statement_rows_kept_only_when_they_add_up() -> None:
     def statement(amounts: list[str], total: str) -> list[Word]:
         ws = words_at(60, [(40, "Detail")])

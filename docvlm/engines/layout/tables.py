@@ -123,6 +123,7 @@ _TERMS: dict[str, tuple[str, ...]] = {
         "prix unitaire",
         "pu",
         "p u",
+        "u p",
         "tarif",
         "prijs",
         "stukprijs",
@@ -250,6 +251,11 @@ _TOTALS = re.compile(
     r"|endbetrag|rechnungsbetrag|sous\s*-?\s*total|montant\s+(?:total|ht|ttc|du)|net\s+a\s+payer|a\s+payer"
     r"|importe\s+total|base\s+imponible|tax|vat|tva|btw|mwst|ust|iva|gst|igst|cgst|sgst|amount\s+due"
     r"|balance|te\s+betalen|exclusief\s+btw|excl\.?\s+btw|netto|brutto|shipping|freight|discount)\b"
+)
+# The words that always mean a total, even with more words after them ("TOTAL QTY", "Subtotal excl. VAT").
+_STRONG_TOTALS = re.compile(
+    r"^(?:sub\s*-?\s*total|total|totaal|subtotaal|grand\s+total|gesamt|zwischensumme|endbetrag"
+    r"|rechnungsbetrag|sous\s*-?\s*total|montant\s+total|importe\s+total|amount\s+due|te\s+betalen)\b"
 )
 # Lines that are page furniture inside a running table.
 _PAGE_FOOTER = re.compile(
@@ -706,11 +712,17 @@ class _Layout:
     def cells(self, line: Line) -> dict[str, list[_Chunk]]:
         height = _word_height(line.words)
         out: dict[str, list[_Chunk]] = {}
-        for ch in _chunk_words(line.words, height):
+        prev_kind, prev_x1 = "", float("-inf")
+        for ch, forced in self._split_at_columns(_chunk_words(line.words, height)):
             col = self.column_for_number(ch) if ch.numeric else self.zone_of(ch.x0 + 0.5)
             if ch.numeric and col.kind == DESCRIPTION:
                 col = self.zone_of(ch.x0 + 0.5)
-            out.setdefault(col.kind, []).append(ch)
+            kind = forced or col.kind
+            wordy = not ch.numeric or (re.search(r"[^\W\d_]", ch.text) and not _MONEY_TEXT.search(ch.text))
+            if wordy and prev_kind == DESCRIPTION and ch.x0 - prev_x1 < 1.2 * height:
+                kind = DESCRIPTION  # a long description running on under the next column's header
+            out.setdefault(kind, []).append(ch)
+            prev_kind, prev_x1 = kind, ch.x1
         # a lone currency sign left of a number belongs to the number's cell
         for kind, chunks in list(out.items()):
             if kind in NUMERIC_KINDS:
@@ -726,6 +738,28 @@ class _Layout:
                         chunks.remove(ch)
             if not chunks:
                 del out[kind]
+        return out
+
+    def _split_at_columns(self, chunks: Sequence[_Chunk]) -> list[tuple[_Chunk, str | None]]:
+        """Cut "2 CHICKEN MUFFIN" where a quantity column ends and the description column starts.
+
+        Returns the chunks, each with the column kind it must go to (None: decide by position).
+        """
+        cols = self.columns
+        bounds = [(a.x1 + b.x0) / 2 for a, b in itertools.pairwise(cols) if b.kind == DESCRIPTION]
+        out: list[tuple[_Chunk, str | None]] = []
+        for ch in chunks:
+            cut = None
+            for k in range(1, len(ch.words)):
+                left, right = ch.words[:k], ch.words[k:]
+                lc, rc = (left[0].x0 + left[-1].x1) / 2, (right[0].x0 + right[-1].x1) / 2
+                if any(lc < x < rc for x in bounds) and _is_numeric_text(" ".join(w.text for w in left)):
+                    cut = k
+                    break
+            if cut:
+                out.extend([(_Chunk(ch.words[:cut]), None), (_Chunk(ch.words[cut:]), DESCRIPTION)])
+            else:
+                out.append((ch, None))
         return out
 
     @property
@@ -751,6 +785,12 @@ def _line_fold(line: Line) -> str:
 
 def _chunk_starts_totals(chunks: Sequence[_Chunk]) -> bool:
     return any(_TOTALS.match(_fold(c.text).strip(" *:.")) for c in chunks if not c.numeric)
+
+
+def _opens_with_total(chunks: Sequence[_Chunk]) -> bool:
+    """The line's text holds a total word ("TOTAL QTY:", "Subtotal (excl. VAT)", "TAKEOUT TOTAL")."""
+    text = " ".join(_fold(c.text) for c in sorted(chunks, key=lambda c: c.x0) if not c.numeric)
+    return any(_STRONG_TOTALS.match(text[m.start() :]) for m in re.finditer(r"\b\w", text))
 
 
 def _is_totals_label(text: str) -> bool:
@@ -790,7 +830,8 @@ def _classify(line: Line, layout: _Layout, page: int) -> _Row:
     right_label = _chunk_starts_totals([c for c in text_chunks if c.x0 >= layout.description_right])
     # "Total 1 278.61 319.00" sums the columns: a bare totals label wins even over qty and price
     if (money and labelled) or (
-        ((money and right_label) or _totals_with_amount(text_chunks)) and not has_qty_price
+        ((money and (right_label or _opens_with_total(text_chunks))) or _totals_with_amount(text_chunks))
+        and not has_qty_price
     ):
         return _Row("total", line, page, cells, layout=layout)
     amount_ok = any(_money(c.text) is not None for c in numbers.get(AMOUNT, []))
@@ -910,7 +951,7 @@ def _attach(rows: Sequence[_Row], mode: str) -> list[_Item]:
                 break
         # backward: text over an item line without a description is that item's description
         before: list[_Row] = []
-        if next_row is not None and not next_row.cells.get(DESCRIPTION):
+        if next_row is not None and not _has_description(next_row):
             y = next_row.line.y
             for t in reversed(remaining):
                 h = _word_height(t.line.words)
@@ -937,6 +978,11 @@ def _attach(rows: Sequence[_Row], mode: str) -> list[_Item]:
         prev = item
     flush(None)
     return items
+
+
+def _has_description(row: _Row) -> bool:
+    """Whether an item line prints words in its description column (not just a price there)."""
+    return any(not (c.numeric and _MONEY_TEXT.search(c.text)) for c in row.cells.get(DESCRIPTION, []))
 
 
 def _is_section(row: _Row) -> bool:
@@ -977,7 +1023,10 @@ def _item_values(item: _Item, layout_kinds: set[str]) -> dict[str, tuple[str, li
     lines: list[list[_Chunk]] = []
     for r in item.before:
         lines.append(_desc_chunks(r, whole_line=True))
-    lines.append(_desc_chunks(row, whole_line=False))
+    # a price printed in the description column is no part of the description
+    lines.append(
+        [c for c in _desc_chunks(row, whole_line=False) if not (c.numeric and _MONEY_TEXT.search(c.text))]
+    )
     for r in item.after:
         lines.append(_desc_chunks(r, whole_line=True))
     lines = [ln for ln in lines if ln]
