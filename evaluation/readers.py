@@ -161,8 +161,19 @@ def read_docvlm_label(path: str | Path) -> GoldDoc:
         line_item_fields=tuple(k for k in LINE_ITEM_FIELDS if any(k in it for it in items or [])),
         label_format="docvlm",
         label_path=str(p),
-        document=str(p.parent / source) if source else None,
+        document=_docvlm_document(p, source),
     )
+
+
+def _docvlm_document(label: Path, source: str | None) -> str | None:
+    """samples/ground_truth/x.json names "x.pdf", which lives next to the label or one folder up."""
+    if not source:
+        return None
+    for folder in (label.parent, label.parent.parent):
+        cand = folder / Path(source).name
+        if cand.is_file():
+            return str(cand)
+    return None
 
 
 # ---------------------------------------------------------------------------------------------
