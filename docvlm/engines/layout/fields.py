@@ -294,12 +294,21 @@ def amount_spans(text: str) -> tuple[AmountSpan, ...]:
     out: list[AmountSpan] = []
     date_spans = [(m.start(), m.end()) for m in _DATE_NUMERIC.finditer(text)]
     for value, raw, start, end in parsers.find_amount_spans(text):
+        code = re.match(r"([A-Z]{3})\s?", raw)
+        if code and code.group(1) not in _iso():
+            # "TVA 20": a label word glued to a number is no currency prefix
+            start += code.end()
+            raw = raw[code.end() :]
         before = text[start - 1] if start > 0 else " "
-        after = text[end : end + 1]
+        after = text[end:].lstrip()[:1]
         if after in ("%", "/", ":") or before in ("/", ":", "@", "#", "x", "X"):
             continue
         if any(a <= start < b for a, b in date_spans):
             continue
+        suffix = re.match(r"\s?(?:[€$£₹¥]|[A-Z]{3}\b)", text[end:])
+        if suffix and (suffix.group(0).strip() in "€$£₹¥" or suffix.group(0).strip() in _iso()):
+            end += suffix.end()  # "1.234,56 €": the symbol is part of the printed amount
+            raw = text[start:end]
         digits = re.sub(r"\D", "", raw)
         has_dec = bool(re.search(r"[.,]\d{1,2}[-)]?$", raw.strip()))
         has_cur = bool(re.search(r"[$€£₹¥]|RM|Rs|[A-Z]{3}", raw))
@@ -436,6 +445,7 @@ def detect_document_currency(pls: Sequence[PageLines]) -> tuple[str, Evidence] |
             others = {k: v for k, v in votes.items() if k != "USD"}
             best = max(others.items(), key=lambda kv: kv[1])[0]
         return best, first[best]
+    names = {"dollar": "USD", "euro": "EUR", "rupee": "INR", "ringgit": "MYR", "pound": "GBP"}
     for pl in pls:
         for tl in pl.lines:
             m = re.search(
@@ -443,19 +453,20 @@ def detect_document_currency(pls: Sequence[PageLines]) -> tuple[str, Evidence] |
             )
             if m:
                 word = m.group(0).lower()
-                code = (
-                    "USD"
-                    if "dollar" in word
-                    else "EUR"
-                    if "euro" in word
-                    else "INR"
-                    if "rupee" in word
-                    else "MYR"
-                    if "ringgit" in word
-                    else "GBP"
-                )
+                code = next(c for k, c in names.items() if k in word)
                 return code, tl.evidence(m.start(), m.end(), 0.8)
+            # a currency printed on its own, e.g. a column header "Amount (RM)" or "Total (EUR)"
+            for cm in _STANDALONE_CURRENCY.finditer(tl.text):
+                tok = cm.group(1)
+                local = tok in ("RM", "Rs", "Rs.")
+                code = parsers.CURRENCY_SYMBOLS.get(tok.lower()) if local else tok
+                if code in _iso() and code not in _NOT_CURRENCY and (local or "(" in cm.group(0)):
+                    return code, tl.evidence(cm.start(1), cm.end(1), 0.7)
     return None
+
+
+_STANDALONE_CURRENCY = re.compile(r"(?<![\w$])(?:\(\s*)?(RM|Rs\.?|[A-Z]{3})(?:\s*\))?(?![\w$])")
+_NOT_CURRENCY = frozenset({"ALL", "TOP", "CUP", "BOB", "PEN", "MOP", "SOS"})
 
 
 def _iso() -> frozenset[str]:
@@ -804,6 +815,18 @@ class Block:
         return tl0.page, union(tl.box(a, b) for tl, a, b in self.lines)
 
 
+def _label_value_span(tl: TextLine, label_end: int, seg_end: int) -> tuple[int, int] | None:
+    """Where a party label's value starts on its own line: rest of its segment, else the next segment."""
+    if tl.text[label_end:seg_end].strip():
+        return label_end, seg_end
+    si = tl.seg_at(label_end - 1)
+    if si + 1 < len(tl.segments):
+        a0, b0 = tl.segments[si + 1]
+        if not _is_label_segment(tl.text[a0:b0]):
+            return a0, b0
+    return None
+
+
 def _block_below(
     pl: PageLines, tl: TextLine, x0: float, x1: float, first: tuple[int, int] | None, max_lines: int = 6
 ) -> Block:
@@ -897,7 +920,7 @@ def extract_customer(pls: Sequence[PageLines], res: HeaderResult, dayfirst: bool
                 if extra:
                     label_end += extra.end()
                 lbox = tl.box(a0, label_end)
-                first = (label_end, b0) if tl.text[label_end:b0].strip() else None
+                first = _label_value_span(tl, label_end, b0)
                 block = _block_below(pl, tl, lbox[0], max(lbox[2], lbox[0] + 8 * tl.height), first)
                 if not block.lines:
                     continue
@@ -1091,7 +1114,7 @@ def extract_vendor(pls: Sequence[PageLines], res: HeaderResult, dayfirst: bool) 
                     re.IGNORECASE,
                 )
                 lbox = tl.box(a0, m.end())
-                first = (m.end(), b0) if tl.text[m.end() : b0].strip() else None
+                first = _label_value_span(tl, m.end(), b0)
                 block = _block_below(
                     p, tl, lbox[0], max(lbox[2], lbox[0] + 8 * tl.height), first, max_lines=6
                 )

@@ -1,0 +1,412 @@
+"""Layout engine header fields and receipts on synthetic pages built from word lists (no shared data)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from docvlm.datamodel import Page, Word
+from docvlm.engines import LayoutOptions, create_engine
+from docvlm.engines.layout import LayoutEngine
+from docvlm.engines.layout.fields import (
+    classify_amount_label,
+    extract_header,
+    infer_dayfirst,
+    page_lines,
+    read_iban,
+    read_tax_id,
+)
+from docvlm.engines.layout.receipts import receipt_signal
+from docvlm.errors import EngineError
+from schemas.forms import Form
+from schemas.invoice import HEADER_FIELDS, Invoice
+
+Line = tuple[float, float, str] | tuple[float, float, str, float]
+
+
+def make_page(lines: Sequence[Line], width: float = 595, height: float = 842, number: int = 1) -> Page:
+    """A page whose words are laid out like a PDF text layer: (x, y, text[, font size]) per line.
+
+    Two spaces or more in ``text`` become a wide gap (a new segment), as between a label column
+    and a value column.
+    """
+    words: list[Word] = []
+    for spec in lines:
+        x, y, text = spec[0], spec[1], spec[2]
+        size = spec[3] if len(spec) > 3 else 10.0
+        cw = size * 0.55
+        cx = x
+        for chunk_i, chunk in enumerate(text.split("  ")):
+            if not chunk.strip():
+                cx += 6 * cw
+                continue
+            if chunk_i:
+                cx += 6 * cw
+            for tok in chunk.split():
+                w = len(tok) * cw
+                words.append(Word(tok, (cx, y, cx + w, y + size), number))
+                cx += w + cw
+    return Page(number=number, width=width, height=height, unit="pt", words=words)
+
+
+def run(lines: Sequence[Line], **page_kw: float) -> tuple[dict, dict, dict, str]:
+    out = LayoutEngine(LayoutOptions()).extract([make_page(lines, **page_kw)], Invoice)
+    return out.data, out.evidence, out.confidence, out.document_type
+
+
+# ---------------------------------------------------------------------------------------------
+# key-value geometry
+
+
+def test_label_right_of_value_on_the_same_line() -> None:
+    data, ev, conf, _ = run(
+        [
+            (40, 40, "ACME Widgets Ltd", 20),
+            (40, 100, "Invoice No:  INV-2024-001"),
+            (40, 115, "Invoice Date:  2024-03-01"),
+            (40, 130, "Due Date:  2024-03-31"),
+            (40, 145, "PO Number:  PO-7781"),
+            (350, 600, "Subtotal  $100.00"),
+            (350, 615, "Tax  $21.00"),
+            (350, 630, "Total  $121.00"),
+        ]
+    )
+    assert data["invoice_number"] == "INV-2024-001"
+    assert data["invoice_date"] == "2024-03-01"
+    assert data["due_date"] == "2024-03-31"
+    assert data["purchase_order"] == "PO-7781"
+    assert (data["subtotal"], data["tax_total"], data["total"]) == ("100.00", "21.00", "121.00")
+    assert data["currency"] == "USD"
+    # evidence holds the printed text and sits right of the label
+    assert ev["invoice_number"].text == "INV-2024-001"
+    assert ev["invoice_number"].bbox[0] > 40 + 11 * 5.5
+    assert ev["total"].text == "$121.00"
+    for path in ("invoice_number", "invoice_date", "total"):
+        assert 0.0 <= conf[path] <= 1.0
+
+
+def test_label_above_value_in_columns() -> None:
+    data, ev, _, _ = run(
+        [
+            (40, 40, "Northwind Traders", 20),
+            (40, 200, "Invoice Date:    Due Date:      Reference:"),
+            (40, 215, "14/02/2024       15/03/2024     REF-55"),
+        ]
+    )
+    assert data["invoice_date"] == "2024-02-14"
+    assert data["due_date"] == "2024-03-15"
+    assert ev["due_date"].text == "15/03/2024"
+    assert ev["due_date"].bbox[1] == pytest.approx(215)
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        (  # German
+            [
+                (40, 40, "Müller Maschinenbau GmbH", 20),
+                (40, 100, "Rechnungsnummer:  R-2024-17"),
+                (40, 115, "Rechnungsdatum:  01.03.2024"),
+                (40, 130, "Fällig am:  15.03.2024"),
+                (350, 600, "Zwischensumme  1.000,00 €"),
+                (350, 615, "MwSt 19%  190,00 €"),
+                (350, 630, "Gesamtbetrag  1.190,00 €"),
+            ],
+            ("R-2024-17", "2024-03-01", "2024-03-15", "1000.00", "190.00", "1190.00", "EUR"),
+        ),
+        (  # French
+            [
+                (40, 40, "Dupont et Fils SARL", 20),
+                (40, 100, "Facture n° F123"),
+                (40, 115, "Date de facture : 05/03/2024"),
+                (40, 130, "Échéance : 04/04/2024"),
+                (350, 600, "Total HT :  1 000,00 €"),
+                (350, 615, "TVA 20 % :  200,00 €"),
+                (350, 630, "Total TTC :  1 200,00 €"),
+            ],
+            ("F123", "2024-03-05", "2024-04-04", "1000.00", "200.00", "1200.00", "EUR"),
+        ),
+        (  # Dutch
+            [
+                (40, 40, "Jansen Techniek B.V.", 20),
+                (40, 100, "Factuurnummer:  2024-55"),
+                (40, 115, "Factuurdatum:  3 april 2024"),
+                (40, 130, "Vervaldatum:  17 april 2024"),
+                (350, 600, "Subtotaal  € 50,00"),
+                (350, 615, "BTW 21%  € 10,50"),
+                (350, 630, "Totaal  € 60,50"),
+            ],
+            ("2024-55", "2024-04-03", "2024-04-17", "50.00", "10.50", "60.50", "EUR"),
+        ),
+        (  # Spanish
+            [
+                (40, 40, "Talleres García S.L.", 20),
+                (40, 100, "Nº factura:  A-77"),
+                (40, 115, "Fecha:  12/02/2024"),
+                (40, 130, "Vencimiento:  12/03/2024"),
+                (350, 600, "Base imponible  200,00 €"),
+                (350, 615, "IVA 21%  42,00 €"),
+                (350, 630, "Total  242,00 €"),
+            ],
+            ("A-77", "2024-02-12", "2024-03-12", "200.00", "42.00", "242.00", "EUR"),
+        ),
+    ],
+    ids=["de", "fr", "nl", "es"],
+)
+def test_each_language(lines: list[Line], expected: tuple[str, ...]) -> None:
+    data, _, _, doc_type = run(lines)
+    got = tuple(
+        data[k]
+        for k in ("invoice_number", "invoice_date", "due_date", "subtotal", "tax_total", "total", "currency")
+    )
+    assert got == expected
+    assert doc_type == "invoice"
+    assert data["vendor"]["name"] == lines[0][2]
+
+
+@pytest.mark.parametrize(
+    ("printed", "value"),
+    [
+        ("1.234,56 €", "1234.56"),
+        ("$1,234.56", "1234.56"),
+        ("1 234,56 €", "1234.56"),
+        ("CHF 1'234.50", "1234.50"),
+    ],
+)
+def test_locale_amounts(printed: str, value: str) -> None:
+    data, ev, _, _ = run([(40, 40, "Seller AG", 20), (350, 600, f"Total  {printed}")])
+    assert data["total"] == value
+    assert ev["total"].text == printed
+
+
+def test_total_chosen_by_arithmetic_among_several_subtotals() -> None:
+    # group subtotals, an "incl. VAT" subtotal and the real net amount: only 100 + 21 = 121 adds up
+    data, _, conf, _ = run(
+        [
+            (40, 40, "Shop B.V.", 20),
+            (350, 400, "Subtotal  60.00 EUR"),
+            (350, 480, "Subtotal  40.00 EUR"),
+            (80, 600, "Excl. VAT  100.00 EUR  Subtotal  121.00 EUR"),
+            (80, 615, "VAT 21%  21.00 EUR"),
+            (350, 630, "Total  121.00 EUR"),
+        ]
+    )
+    assert (data["subtotal"], data["tax_total"], data["total"]) == ("100.00", "21.00", "121.00")
+    assert data["currency"] == "EUR"
+    assert conf["total"] > 0.8
+
+
+def test_amount_due_and_total_are_both_read() -> None:
+    data, _, _, _ = run(
+        [
+            (40, 40, "Example Corp", 20),
+            (350, 600, "Total  $500.00"),
+            (350, 615, "Amount paid  $200.00"),
+            (350, 630, "Balance due  $300.00"),
+        ]
+    )
+    assert data["total"] == "500.00"
+    assert data["amount_due"] == "300.00"
+
+
+def test_fallback_total_is_the_largest_amount_low_on_the_page() -> None:
+    data, _, conf, _ = run(
+        [(40, 40, "Bare Invoice Co", 20), (40, 300, "Widgets  12.00"), (400, 700, "99.50")]
+    )
+    assert data["total"] == "99.50"
+    assert conf["total"] < 0.5  # a guess, and it says so
+
+
+def test_day_first_and_month_first_inference() -> None:
+    base = [(40, 40, "Some Seller Ltd", 20), (40, 100, "Invoice Date:  03/04/2024")]
+    data, _, _, _ = run([*base, (40, 300, "Delivered on 13/04/2024")])
+    assert data["invoice_date"] == "2024-04-03"
+    data, _, _, _ = run([*base, (40, 300, "742 Evergreen Terrace, Springfield, IL 62704")])
+    assert data["invoice_date"] == "2024-03-04"
+    assert infer_dayfirst("Date 04/25/2024", None) is False
+    assert infer_dayfirst("Datum 25.04.2024", None) is True
+    # an explicit option wins over inference
+    out = LayoutEngine(LayoutOptions(dayfirst=False)).extract(
+        [make_page([*base, (40, 300, "x 13/04/2024")])], Invoice
+    )
+    assert out.data["invoice_date"] == "2024-03-04"
+
+
+def test_vendor_and_customer_blocks() -> None:
+    data, ev, _, _ = run(
+        [
+            (40, 40, "Blue Harbour Supplies Ltd", 22),
+            (40, 70, "12 Dock Road"),
+            (40, 82, "Bristol BS1 4QA"),
+            (40, 94, "VAT No: GB123456789"),
+            (40, 106, "IBAN: DE89 3704 0044 0532 0130 00"),
+            (40, 160, "Bill to:"),
+            (40, 172, "Harper & Sons"),
+            (40, 184, "5 Mill Lane"),
+            (40, 196, "Leeds LS1 1AA"),
+            (350, 160, "Invoice Number:  7781"),
+        ]
+    )
+    assert data["vendor"]["name"] == "Blue Harbour Supplies Ltd"
+    assert data["vendor"]["address"] == "12 Dock Road, Bristol BS1 4QA"
+    assert data["vendor"]["tax_id"] == "GB123456789"
+    assert data["vendor"]["iban"] == "DE89370400440532013000"
+    assert data["customer"]["name"] == "Harper & Sons"
+    assert data["customer"]["address"] == "5 Mill Lane, Leeds LS1 1AA"
+    assert ev["customer.name"].page == 1
+    assert data["invoice_number"] == "7781"
+
+
+def test_vendor_from_seller_label_when_no_letterhead() -> None:
+    data, _, _, _ = run(
+        [
+            (40, 40, "INVOICE", 20),
+            (40, 100, "Sold by:  Quiet Lake Trading Pvt. Ltd."),
+            (40, 130, "Invoice No:  QL-1"),
+        ]
+    )
+    assert data["vendor"]["name"] == "Quiet Lake Trading Pvt. Ltd."
+
+
+def test_title_words_are_not_a_vendor_name() -> None:
+    data, _, _, _ = run([(200, 40, "TAX INVOICE", 24), (40, 100, "Invoice No:  9")])
+    assert data["vendor"]["name"] != "TAX INVOICE"
+
+
+def test_identifier_readers() -> None:
+    assert read_tax_id("NL810433941B01")[0] == "NL810433941B01"  # type: ignore[index]
+    assert read_tax_id("21%") is None
+    assert read_iban("FR76 3000 6000 0112 3456 7890 189 - BIC X")[0] == "FR7630006000011234567890189"  # type: ignore[index]
+    # IBAN-shaped but with a bad checksum is still read (the label said IBAN); confidence is lower
+    assert read_iban("DE00 1234 5678 9012 3456 78") is not None
+
+
+def test_amount_label_classification() -> None:
+    assert classify_amount_label("Total HT :") == [("subtotal", 1.0)]
+    assert classify_amount_label("Total TTC :") == [("total", 1.0)]
+    assert classify_amount_label("TVA 20% :")[0][0] == "tax_total"
+    assert classify_amount_label("Total incl. BTW")[0][0] == "total"
+    assert classify_amount_label("Exclusief BTW")[0][0] == "subtotal"
+    assert classify_amount_label("Total Qty:") == []
+    assert classify_amount_label("Change") == []
+    assert classify_amount_label("Amount due")[0] == ("amount_due", 1.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# receipts
+
+RECEIPT = [
+    (60, 20, "CUSTOMER COPY"),
+    (40, 40, "KEDAI RUNCIT MAJU SDN BHD", 12),
+    (90, 56, "(123456-A)"),
+    (50, 70, "NO. 12, JALAN MERANTI 3,"),
+    (50, 84, "TAMAN BUKIT INDAH,"),
+    (60, 98, "81200 JOHOR BAHRU, JOHOR."),
+    (60, 112, "TEL: 07-123 4567"),
+    (60, 126, "GST ID: 000123456789"),
+    (70, 150, "TAX INVOICE"),
+    (20, 170, "DATE: 25/12/2018  CASHIER: ALI"),
+    (20, 200, "MILO 1KG  2  15.90  31.80"),
+    (20, 214, "BREAD  1  3.20  3.20"),
+    (20, 240, "TOTAL QTY:  3"),
+    (20, 254, "SUB-TOTAL  35.00"),
+    (20, 268, "GST 6%  2.10"),
+    (20, 282, "ROUNDING ADJ  0.00"),
+    (20, 296, "ROUNDED TOTAL (RM)  37.10"),
+    (20, 320, "CASH  50.00"),
+    (20, 334, "CHANGE  12.90"),
+    (40, 360, "THANK YOU, PLEASE COME AGAIN"),
+]
+
+
+def test_receipt_detection_and_fields() -> None:
+    data, ev, conf, doc_type = run(RECEIPT, width=240, height=400)
+    assert doc_type == "receipt"
+    assert data["vendor"]["name"] == "KEDAI RUNCIT MAJU SDN BHD"
+    assert (
+        data["vendor"]["address"] == "NO. 12, JALAN MERANTI 3, TAMAN BUKIT INDAH, 81200 JOHOR BAHRU, JOHOR."
+    )
+    assert data["invoice_date"] == "2018-12-25"
+    assert data["total"] == "37.10"
+    assert data["currency"] == "MYR"
+    assert ev["total"].text == "37.10"
+    assert conf["total"] >= 0.9  # rounded-total label and cash - change agree
+
+
+def test_receipt_total_prefers_cash_minus_change_among_total_lines() -> None:
+    lines = [
+        (40, 40, "WARUNG SEDAP ENTERPRISE", 12),
+        (50, 60, "LOT 5, JALAN BESAR,"),
+        (20, 200, "TOTAL  20.00"),
+        (20, 214, "TOTAL INCL GST  21.20"),
+        (20, 240, "CASH  30.00"),
+        (20, 254, "CHANGE  8.80"),
+        (40, 290, "THANK YOU"),
+    ]
+    data, _, _, doc_type = run(lines, width=240, height=320)
+    assert doc_type == "receipt"
+    assert data["total"] == "21.20"
+
+
+def test_invoice_is_not_a_receipt() -> None:
+    page = make_page(
+        [
+            (40, 40, "ACME Ltd", 20),
+            (40, 100, "Bill to:"),
+            (40, 112, "Someone"),
+            (400, 100, "Due date:  2024-05-01"),
+            (350, 700, "Total  $10.00"),
+            (40, 760, "Thank you for your business"),
+        ]
+    )
+    assert not receipt_signal([page_lines(page)]).is_receipt
+
+
+# ---------------------------------------------------------------------------------------------
+# engine contract
+
+
+def test_engine_output_contract() -> None:
+    engine = create_engine(LayoutOptions())
+    assert isinstance(engine, LayoutEngine)
+    out = engine.extract([make_page(RECEIPT, width=240, height=400)], Invoice)
+    # Invoice-shaped data that the schema validates
+    Invoice.model_validate(out.data)
+    for path in HEADER_FIELDS:
+        node = out.data
+        for part in path.split("."):
+            assert part in node, path
+            node = node[part]
+    # every emitted header value has evidence and a confidence in [0, 1]
+    for path in HEADER_FIELDS:
+        party, _, leaf = path.partition(".")
+        value = out.data[party][leaf] if leaf else out.data[party]
+        if value is not None:
+            assert path in out.evidence, path
+            assert 0.0 <= out.confidence[path] <= 1.0
+            assert out.evidence[path].page == 1
+        else:
+            assert path not in out.evidence
+
+
+def test_empty_pages_give_an_empty_record() -> None:
+    out = LayoutEngine().extract([Page(number=1, width=595, height=842, unit="pt")], Invoice)
+    assert out.data["total"] is None and out.data["vendor"]["name"] is None
+    assert out.data["line_items"] == []
+    assert out.evidence == {}
+
+
+def test_other_schemas_are_refused() -> None:
+    with pytest.raises(EngineError):
+        LayoutEngine().extract([make_page([(40, 40, "x")])], Form)
+
+
+def test_header_reader_is_linear_and_page_local() -> None:
+    # a second page with its own totals block: the header reader considers both pages
+    p1 = make_page([(40, 40, "Two Page Ltd", 20), (40, 100, "Invoice No:  77")])
+    p2 = make_page([(350, 600, "Total  $12.00")], number=2)
+    res = extract_header([page_lines(p1), page_lines(p2)])
+    assert res.values["invoice_number"] == "77"
+    assert res.values["total"] == "12.00"
+    assert res.evidence["total"].page == 2
