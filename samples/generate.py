@@ -26,6 +26,7 @@ import json
 import logging
 import os
 import random
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -186,12 +187,12 @@ def check_spec(spec: DocSpec) -> None:
         raise ValidationFailed(f"{spec.stem}: a document needs at least one line item")
     if spec.due_date is not None and spec.due_date < spec.invoice_date:
         raise ValidationFailed(f"{spec.stem}: due date {spec.due_date} is before {spec.invoice_date}")
-    if spec.locale.currency not in _CURRENCY_SYMBOLS and spec.locale.currency_style.startswith("symbol"):
-        _log.debug("%s: %s has no symbol, printing the code", spec.stem, spec.locale.currency)
     for party in (spec.vendor, spec.customer):
         if party is not None and party.iban is not None and not iban_valid(party.iban):
             raise ValidationFailed(f"{spec.stem}: IBAN {party.iban} fails the mod-97 check")
     totals = compute_totals(spec)
+    if not Decimal(0) <= spec.prepaid <= totals.total:
+        raise ValidationFailed(f"{spec.stem}: prepaid {spec.prepaid} is outside 0..{totals.total}")
     if spec.cash is not None and spec.cash < totals.total:
         raise ValidationFailed(f"{spec.stem}: cash {spec.cash} is less than the total {totals.total}")
     if spec.layout == "till" and (spec.customer is not None or spec.vendor.iban is not None):
@@ -205,8 +206,10 @@ def check_spec(spec: DocSpec) -> None:
 def iban_valid(iban: str) -> bool:
     """ISO 13616 mod-97 check of a compact IBAN."""
     s = iban.replace(" ", "").upper()
+    if not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{11,30}", s):
+        return False
     digits = "".join(str(int(c, 36)) for c in s[4:] + s[:4])
-    return len(s) >= 15 and int(digits) % 97 == 1
+    return int(digits) % 97 == 1
 
 
 def make_iban(country: str, bban: str) -> str:
@@ -1154,9 +1157,9 @@ def _save_pdf(doc: pymupdf.Document, path: Path) -> None:
 def make_invoice_pdf(spec: DocSpec, path: str | Path) -> Path:
     """Render ``spec`` as a born-digital PDF at ``path`` (any layout, including a till receipt)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     doc = render(spec)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         _save_pdf(doc, path)
     finally:
         doc.close()
@@ -1214,7 +1217,6 @@ def make_scan_image(spec: DocSpec, path: str | Path) -> Path:
     if spec.scan is None:
         raise DocvlmError(f"{spec.stem} has no scan settings")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     doc = render(spec)
     try:
         if doc.page_count != 1:
@@ -1233,6 +1235,7 @@ def make_scan_image(spec: DocSpec, path: str | Path) -> Path:
     if gray.shape != (height, width):  # pymupdf rounds the pixmap box outward
         gray = cv2.resize(gray, (width, height), interpolation=cv2.INTER_AREA)
     img = Image.fromarray(degrade(gray, spec.scan))  # 2-D uint8 -> mode "L"
+    path.parent.mkdir(parents=True, exist_ok=True)
     if spec.scan.fmt == "png":
         img.save(path, format="PNG", optimize=True)
     else:
@@ -1248,9 +1251,10 @@ def make_document(spec: DocSpec, out_dir: str | Path) -> Path:
 
 def write_ground_truth(spec: DocSpec, out_dir: str | Path) -> Path:
     """Write ``ground_truth(spec)`` to ``out_dir/ground_truth/<stem>.json``."""
+    text = json.dumps(ground_truth(spec), indent=2, ensure_ascii=False) + "\n"
     path = Path(out_dir) / "ground_truth" / f"{spec.stem}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(ground_truth(spec), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
     return path
 
 

@@ -234,13 +234,19 @@ def test_number_and_date_formats() -> None:
     assert gen.format_money(v, de) == "1.234,56 €"
 
 
-def test_inconsistent_specs_are_rejected() -> None:
+def test_inconsistent_specs_are_rejected(tmp_path: Path) -> None:
     spec = gen.random_spec(random.Random(1), kind="invoice_pdf")
     with pytest.raises(ValidationFailed, match="before"):
         gen.ground_truth(dataclasses.replace(spec, due_date=spec.invoice_date - dt.timedelta(days=1)))
     bad_iban = dataclasses.replace(spec.vendor, iban="DE88370400440532013000")
     with pytest.raises(ValidationFailed, match="mod-97"):
         gen.ground_truth(dataclasses.replace(spec, vendor=bad_iban))
+    total = gen.compute_totals(spec).total
+    with pytest.raises(ValidationFailed, match="prepaid"):
+        gen.ground_truth(dataclasses.replace(spec, prepaid=total + 1))
+    with pytest.raises(ValidationFailed, match="line item"):
+        gen.make_invoice_pdf(dataclasses.replace(spec, items=()), tmp_path / "out" / "empty.pdf")
+    assert not (tmp_path / "out").exists()  # nothing is written for a rejected spec
 
 
 @pytest.mark.parametrize("kind", ["invoice_pdf", "receipt_pdf", "invoice_scan", "receipt_scan"])
