@@ -175,6 +175,32 @@ def test_table_continues_over_pages_with_repeated_header_footer_and_carried_colu
     assert result.table_bbox[1][3] < 800 and result.table_bbox[3][1] >= 100
 
 
+def test_page_subtotal_at_the_foot_of_a_page_does_not_end_the_table() -> None:
+    p1 = (
+        en_header(200)
+        + en_row(220, "Item one", "1", "1.00", "20%", "1.00")
+        + en_row(235, "Item two", "2", "2.00", "20%", "4.00")
+        + row(260, None, [(AMOUNT_R, "5.00")])
+        + words_at(260, [(380, "Subtotal")])
+        + words_at(800, [(260, "Page 1 of 2")])
+    )
+    p2 = (
+        words_at(50, [(40, "ACME GmbH, Invoice 2024-001")], page=2)
+        + en_row(100, "Item three", "3", "3.00", "20%", "9.00", page=2)
+        + row(130, None, [(AMOUNT_R, "14.00")], page=2)
+        + words_at(130, [(380, "Total")], page=2)
+        + words_at(150, [(40, "Payment within 30 days")], page=2)
+    )
+    result = extract_line_items([page_of(1, p1), page_of(2, p2)])
+    assert values(result, "description") == ["Item one", "Item two", "Item three"]
+    # a table closed by its totals with more text after it does not run on to the next page
+    p3 = en_row(100, "Not an item", "1", "1.00", "20%", "1.00", page=3) + words_at(
+        50, [(40, "Terms")], page=3
+    )
+    result = extract_line_items([page_of(1, p1), page_of(2, p2), page_of(3, p3)])
+    assert values(result, "description") == ["Item one", "Item two", "Item three"]
+
+
 def test_missing_columns_description_and_amount_only() -> None:
     words = (
         words_at(100, [(40, "Description")])
@@ -348,6 +374,24 @@ def test_quantity_first_and_description_above_the_numbers() -> None:
     result = extract_line_items([page_of(1, words)])
     assert values(result, "description") == ["SR 100100000060- 4 VEGE", "SR 100100000006- PORK"]
     assert values(result, "amount") == ["5.50", "2.70"]
+
+
+def test_position_code_and_service_columns() -> None:
+    words = (
+        words_at(100, [(20, "Pos"), (45, "Item #"), (110, "Description")])
+        + words_at(100, [(330, "Hours"), (410, "Rate (EUR)"), (550, "Amount €")], right=True)
+        + words_at(120, [(25, "1"), (45, "SRV-01"), (110, "Design work")])
+        + words_at(120, [(330, "12.5"), (410, "80.00"), (550, "1,000.00")], right=True)
+        + words_at(135, [(25, "2"), (45, "SRV-02"), (110, "Review")])
+        + words_at(135, [(330, "2"), (410, "80.00"), (550, "160.00")], right=True)
+        + words_at(160, [(400, "Total")])
+        + words_at(160, [(550, "1,160.00")], right=True)
+    )
+    result = extract_line_items([page_of(1, words)])
+    assert values(result, "description") == ["Design work", "Review"]
+    assert values(result, "product_code") == ["SRV-01", "SRV-02"]
+    assert values(result, "quantity") == ["12.5", "2"]
+    assert values(result, "amount") == ["1000.00", "160.00"]
 
 
 def test_headerless_statement_rows_kept_only_when_they_add_up() -> None:

@@ -362,10 +362,6 @@ class Column:
     x1: float
     label: str
 
-    @property
-    def cx(self) -> float:
-        return (self.x0 + self.x1) / 2
-
 
 @dataclass
 class _Chunk:
@@ -423,11 +419,6 @@ class _Item:
     before: list[_Row] = field(default_factory=list)
     after: list[_Row] = field(default_factory=list)
     attributes: list[_Row] = field(default_factory=list)
-
-    @property
-    def bottom(self) -> float:
-        rows = [self.row, *self.after, *self.attributes]
-        return max(r.bottom for r in rows)
 
     @property
     def last_y(self) -> float:
@@ -907,7 +898,8 @@ def _body_rows(
             item_tops.append(row.top)
         last_bottom = row.bottom
         i += 1
-    return rows, i, closed, layout
+    # a single total as the last thing on a page may be a page subtotal: the table may go on
+    return rows, i, closed and since_close > 0, layout
 
 
 def _leading(rows: Sequence[_Row]) -> float:
