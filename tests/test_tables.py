@@ -425,6 +425,75 @@ def test_page_without_table_gives_empty_result() -> None:
     assert extract_line_items([]).items == []
 
 
+def _reportlab_invoice(path: Path, rows: int, repeat_header: bool) -> list[str]:
+    """A born-digital invoice whose item table runs over pages; returns the printed amounts."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    c = canvas.Canvas(str(path), pagesize=A4)
+    height = A4[1]
+    amounts: list[str] = []
+
+    def header(y: float) -> None:
+        c.setFont("Helvetica-Bold", 9)
+        c.drawString(40, y, "Omschrijving")
+        for x, label in ((330, "Aantal"), (410, "Stukprijs"), (470, "BTW"), (550, "Bedrag")):
+            c.drawRightString(x, y, label)
+        c.setFont("Helvetica", 9)
+
+    page, y = 1, height - 120
+    c.setFont("Helvetica", 12)
+    c.drawString(40, height - 60, "FACTUUR 2024-17")
+    header(y)
+    for i in range(rows):
+        y -= 16
+        if y < 90:
+            c.drawString(260, 40, f"Pagina {page} van 2")
+            c.showPage()
+            page, y = page + 1, height - 80
+            c.setFont("Helvetica", 9)
+            c.drawString(40, height - 50, "FACTUUR 2024-17 (vervolg)")
+            if repeat_header:
+                header(y)
+                y -= 16
+        qty = i % 4 + 1
+        price = f"{(i + 1) * 125.5:,.2f}".replace(",", " ").replace(".", ",")
+        amount = f"{qty * (i + 1) * 125.5:,.2f}".replace(",", "X").replace(".", ",").replace("X", ".")
+        amounts.append(amount)
+        c.drawString(40, y, f"Artikel nummer {i + 1}")
+        c.drawRightString(330, y, str(qty))
+        c.drawRightString(410, y, f"€ {price}")
+        c.drawRightString(470, y, "21%")
+        c.drawRightString(550, y, f"€ {amount}")
+    y -= 30
+    c.drawString(400, y, "Subtotaal")
+    c.drawRightString(550, y, "€ 1,00")
+    c.drawString(400, y - 14, "Totaal")
+    c.drawRightString(550, y - 14, "€ 1,21")
+    c.drawString(260, 40, f"Pagina {page} van 2")
+    c.save()
+    return amounts
+
+
+@pytest.mark.parametrize("repeat_header", [True, False])
+def test_generated_pdf_table_over_two_pages(tmp_path: Path, repeat_header: bool) -> None:
+    pdf = tmp_path / "invoice.pdf"
+    printed = _reportlab_invoice(pdf, rows=50, repeat_header=repeat_header)
+    pages = _pdf_pages(pdf)
+    assert len(pages) == 2
+    result = extract_line_items(pages)
+    from docvlm.parsers import parse_amount
+
+    assert values(result, "amount") == [str(parse_amount(a)) for a in printed]
+    assert values(result, "description") == [f"Artikel nummer {i + 1}" for i in range(50)]
+    assert values(result, "quantity") == [str(i % 4 + 1) for i in range(50)]
+    assert values(result, "unit_price")[6] == "878.50"
+    assert values(result, "unit_price")[-1] == "6275.00"  # printed "€ 6 275,00": space-grouped thousands
+    assert set(values(result, "tax_rate")) == {"21"}
+    assert sorted(result.table_bbox) == [1, 2]
+    assert {result.evidence[f"line_items.{i}.amount"].page for i in range(50)} == {1, 2}
+
+
 # ---------------------------------------------------------------------------------------------
 # Real invoices: line-item F1 with one-to-one matching (DocILE style)
 
