@@ -1052,17 +1052,22 @@ def extract_vendor(pls: Sequence[PageLines], res: HeaderResult, dayfirst: bool) 
     cands: list[tuple[float, str, Evidence, TextLine, tuple[int, int]]] = []
     domains = _domains(pls)
 
+    def name_bonus(text: str) -> float:
+        bonus = 0.0
+        key = re.sub(r"[^a-z0-9]", "", text.lower())
+        if key and any(key == d or (len(d) >= 4 and key.startswith(d)) for d in domains):
+            bonus += 0.35  # the name matches the seller's email or web domain
+        if lx.COMPANY_SUFFIX.search(text):
+            bonus += 0.15
+        return bonus
+
     def add(score: float, tl: TextLine, a: int, b: int, why: str) -> None:
         text = tl.text[a:b].strip().rstrip(",;:")
         if not _name_ok(text):
             return
         if _in_regions(tl.page, tl.box(a, b), regions):
             return
-        key = re.sub(r"[^a-z0-9]", "", text.lower())
-        if key and any(key == d or (len(d) >= 4 and key.startswith(d)) for d in domains):
-            score += 0.35  # the name matches the seller's email or web domain
-        if lx.COMPANY_SUFFIX.search(text):
-            score += 0.15
+        score += name_bonus(text)
         s = a + (len(tl.text[a:b]) - len(tl.text[a:b].lstrip()))
         cands.append((score, text, tl.evidence(s, s + len(text)), tl, (a, b)))
         _log.debug("vendor candidate %.2f %r (%s)", score, text, why)
@@ -1097,7 +1102,7 @@ def extract_vendor(pls: Sequence[PageLines], res: HeaderResult, dayfirst: bool) 
                 text = f"{tl.text[a:b]} {nxt.text[c0:c1]}"
                 if _name_ok(text) and not _in_regions(tl.page, tl.bbox, regions):
                     ev = Evidence(tl.page, union([tl.box(a, b), nxt.box(c0, c1)]), text, 1.0)
-                    cands.append((1.1, text, ev, nxt, (c0, c1)))
+                    cands.append((1.1 + name_bonus(text), text, ev, nxt, (c0, c1)))
                 continue
             add(1.1, tl, a, b, "prominent")
 

@@ -180,7 +180,7 @@ class _Amt:
 
 def _line_amount(pl: PageLines, tl: TextLine, label_end: int) -> tuple[Decimal, Evidence] | None:
     """The last money amount right of the label, else the amount alone on the next line."""
-    amts = [a for a in amount_spans(tl.text) if a.start >= label_end and (a.has_decimals or a.has_currency)]
+    amts = [a for a in amount_spans(tl.text) if a.end > label_end and (a.has_decimals or a.has_currency)]
     if amts:
         a = amts[-1]
         return a.value, tl.evidence(a.start, a.end)
@@ -229,7 +229,7 @@ def extract_receipt_total(pls: Sequence[PageLines], res: HeaderResult) -> None:
     def score(c: _Amt) -> float:
         s = c.strength
         if paid is not None and c.value == paid:
-            s += 0.3  # cash - change = total
+            s += 0.5  # cash - change = total
         if c.value == top:
             s += 0.1
         return s + c.y * 1e-7  # later lines win ties
@@ -248,10 +248,26 @@ def extract_receipt(pls: Sequence[PageLines], res: HeaderResult) -> None:
         res.drop(p)
     extract_merchant(pls, res)
     extract_receipt_total(pls, res)
-    if "invoice_date" not in res.values:
-        for pl in pls:
-            for tl in pl.lines:
-                r = read_date(tl.text, res.dayfirst)
-                if r is not None:
-                    res.put(Candidate("invoice_date", r[0], tl.evidence(r[1], r[2]), 0.6))
-                    return
+    if res.confidence.get("invoice_date", 0.0) < 0.6:
+        _receipt_date(pls, res)
+
+
+_TIME = re.compile(r"(?<!\d)\d{1,2}:\d{2}(?::\d{2})?(?!\d)")
+
+
+def _receipt_date(pls: Sequence[PageLines], res: HeaderResult) -> None:
+    """No labelled date: the till's timestamp (a date with a time on its line), else the first date."""
+    first: Candidate | None = None
+    for pl in pls:
+        for tl in pl.lines:
+            r = read_date(tl.text, res.dayfirst)
+            if r is None:
+                continue
+            cand = Candidate("invoice_date", r[0], tl.evidence(r[1], r[2]), 0.6)
+            if _TIME.search(tl.text[r[2] :]):
+                res.put(cand)
+                return
+            first = first or cand
+    if first is not None and "invoice_date" not in res.values:
+        first.score = 0.5
+        res.put(first)
