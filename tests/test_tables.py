@@ -142,6 +142,49 @@ def test_french_dutch_spanish_headers_are_recognised() -> None:
         assert values(result, "quantity") == ["2"], labels
 
 
+@pytest.mark.parametrize(
+    ("labels", "expected"),
+    [
+        (
+            ["Désignation", "Qté", "Prix unit. HT", "TVA %", "Montant HT"],
+            ["description", "quantity", "unit_price", "tax_rate", "amount"],
+        ),
+        (
+            ["Bezeichnung", "Menge", "Einheit", "E-Preis", "MwSt.-Satz", "Gesamtpreis"],
+            ["description", "quantity", "unit", "unit_price", "tax_rate", "amount"],
+        ),
+        (
+            ["Concepto", "Código", "Uds.", "Precio unit.", "IVA", "Importe"],
+            ["description", "product_code", "quantity", "unit_price", "tax_rate", "amount"],
+        ),
+        (
+            ["Description", "Qty", "Net Price", "VAT %", "Gross"],
+            ["description", "quantity", "unit_price", "tax_rate", "amount"],
+        ),
+        (
+            ["Artikel", "Aantal", "Prijs per stuk", "BTW", "Prijs incl. BTW"],
+            ["description", "quantity", "unit_price", "tax_rate", "amount"],
+        ),
+    ],
+)
+def test_header_terms_name_the_columns(labels: list[str], expected: list[str]) -> None:
+    cells = {"description": "Widget", "quantity": "2", "unit": "pcs", "unit_price": "5,00"}
+    cells |= {"tax_rate": "21%", "amount": "10,00", "product_code": "W-1"}
+    xs = [40.0] + [200.0 + 75 * i for i in range(1, len(labels))]
+    header = words_at(100, [(xs[0], labels[0])]) + words_at(
+        100, list(zip(xs[1:], labels[1:], strict=True)), right=True
+    )
+    body = words_at(120, [(xs[0], cells[expected[0]])])
+    body += words_at(120, [(x, cells[k]) for x, k in zip(xs[1:], expected[1:], strict=True)], right=True)
+    result = extract_line_items([page_of(1, header + body)])
+    assert len(result.items) == 1
+    got = result.items[0]
+    want = {"description": "Widget", "quantity": "2", "unit": "pcs", "unit_price": "5.00"}
+    want |= {"tax_rate": "21", "amount": "10.00", "product_code": "W-1"}
+    for k in expected:
+        assert got[k] == want[k], (labels, k)
+
+
 def test_table_continues_over_pages_with_repeated_header_footer_and_carried_columns() -> None:
     p1 = (
         words_at(50, [(40, "ACME GmbH")])

@@ -106,6 +106,9 @@ _TERMS: dict[str, tuple[str, ...]] = {
         "stk",
         "nb",
         "nombre",
+        "uds",
+        "anz",
+        "aant",
     ),
     UNIT_PRICE: (
         "unit price",
@@ -132,6 +135,14 @@ _TERMS: dict[str, tuple[str, ...]] = {
         "precio",
         "precio unitario",
         "precio unit",
+        "prix unit",
+        "price unit",
+        "price per item",
+        "preis einheit",
+        "prijs st",
+        "net price",
+        "net unit price",
+        "unit net price",
     ),
     AMOUNT: (
         "amount",
@@ -154,6 +165,12 @@ _TERMS: dict[str, tuple[str, ...]] = {
         "totaal",
         "importe",
         "extension",
+        "gross",
+        "gross amount",
+        "net value",
+        "value",
+        "wert",
+        "line amount",
         "ext price",
     ),
     TAX_RATE: (
@@ -200,7 +217,7 @@ _TERMS: dict[str, tuple[str, ...]] = {
         "upc",
         "product id",
     ),
-    UNIT: ("unit", "uom", "unite", "eenheid", "einheit", "unidad", "u m", "me"),
+    UNIT: ("unit", "uom", "unite", "eenheid", "eenh", "einheit", "unidad", "ud", "u m", "me"),
     OTHER: (
         "disc",
         "discount",
@@ -560,9 +577,11 @@ def _header_labels(words: Sequence[Word], height: float) -> list[Column]:
             glue_next = False
             k += n
             continue
-        prev_close = labels and ws[wi].x0 - ws[labels[-1][0][-1]].x1 < 0.6 * height
+        gap = ws[wi].x0 - ws[labels[-1][0][-1]].x1 if labels else float("inf")
+        # "Prijs incl. BTW", "Amount (EUR)": modifiers and currency words stay with the label before them
         if labels and (
-            tok in _MODIFIERS or tok in _CURRENCY_TOKENS or (prev_close and labels[-1][1] == UNKNOWN)
+            (gap < 1.5 * height and (tok in _MODIFIERS or tok in _CURRENCY_TOKENS))
+            or (gap < 0.6 * height and labels[-1][1] == UNKNOWN)
         ):
             labels[-1][0].append(wi)
             glue_next = tok in _MODIFIERS
