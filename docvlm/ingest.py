@@ -261,8 +261,11 @@ def _open_pdf(p: Path, sha: str, options: IngestOptions, ocr: OcrOptions) -> Doc
         handle.close()
         raise IngestError(f"corrupt PDF: {p}: {e}") from e
     if count == 0:
+        repaired = bool(getattr(doc, "is_repaired", False))
         handle.close()
-        raise IngestError(f"PDF has no pages: {p}")
+        # MuPDF "repairs" a broken file into an empty one rather than failing to open it
+        reason = "corrupt PDF (damaged beyond repair, no readable pages)" if repaired else "PDF has no pages"
+        raise IngestError(f"{reason}: {p}")
     if count > options.max_pages:
         handle.close()
         raise IngestError(f"too many pages: {p} has {count}, over the limit of {options.max_pages}")

@@ -238,9 +238,16 @@ def merge_tile_words(tiles_words: Sequence[tuple[Tile, Sequence[Word]]], scale: 
             b_words = [p for p in by_tile.get(b_tile.index, []) if _intersection(p.word.bbox, ov) > 0]
             for pa in a_words:
                 for pb in b_words:
-                    if pa.keep and pb.keep and _same_word(pa.word, pb.word):
-                        loser = pb if _better(pa, pb) else pa
+                    if not (pa.keep and pb.keep):
+                        continue
+                    if pa.cut and pb.cut and _joinable(pa.word, pb.word):
+                        pa.word, pb.keep = _stitch(pa.word, pb.word), False
+                    elif _same_word(pa.word, pb.word):
+                        winner, loser = (pa, pb) if _better(pa, pb) else (pb, pa)
                         loser.keep = False
+                        if winner.cut and loser.cut:
+                            # no tile saw the whole word (wider than the overlap): join the two pieces
+                            winner.word = _stitch(winner.word, loser.word)
     out = [p.word for p in placed if p.keep]
     if scale != 1.0:
         out = [
@@ -257,6 +264,40 @@ def merge_tile_words(tiles_words: Sequence[tuple[Tile, Sequence[Word]]], scale: 
     out.sort(key=lambda w: (w.y0, w.x0))
     _log.debug("merged %d tile words into %d", len(placed), len(out))
     return out
+
+
+def _suffix_prefix(lt: str, rt: str) -> int:
+    """Length of the longest suffix of ``lt`` that starts ``rt`` (case-insensitive)."""
+    lt, rt = lt.casefold(), rt.casefold()
+    for k in range(min(len(lt), len(rt)), 0, -1):
+        if lt[-k:] == rt[:k]:
+            return k
+    return 0
+
+
+def _joinable(a: Word, b: Word) -> bool:
+    """Two cut pieces side by side on one line whose texts overlap: the two halves of one wide word."""
+    left, right = (a, b) if a.x0 <= b.x0 else (b, a)
+    inter_x = min(left.x1, right.x1) - max(left.x0, right.x0)
+    inter_y = min(a.y1, b.y1) - max(a.y0, b.y0)
+    if inter_x <= 0 or inter_y < 0.6 * min(a.height, b.height) or right.x1 <= left.x1:
+        return False
+    return _suffix_prefix(left.text, right.text) >= 2
+
+
+def _stitch(a: Word, b: Word) -> Word:
+    """One word from two pieces of it cut by a vertical seam: text joined on its common part, union box."""
+    left, right = (a, b) if a.x0 <= b.x0 else (b, a)
+    lt, rt = left.text, right.text
+    text = lt if len(lt) >= len(rt) else rt
+    if rt.casefold() not in lt.casefold() and lt.casefold() not in rt.casefold():
+        # the longest suffix of the left piece that starts the right piece was read twice
+        k = _suffix_prefix(lt, rt)
+        if k:
+            text = lt + rt[k:]
+    box = (min(a.x0, b.x0), min(a.y0, b.y0), max(a.x1, b.x1), max(a.y1, b.y1))
+    line = left.line if left.line >= 0 else right.line
+    return Word(text=text, bbox=box, page=left.page, conf=min(a.conf, b.conf), line=line, block=left.block)
 
 
 def _same_word(a: Word, b: Word) -> bool:
