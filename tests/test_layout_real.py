@@ -1,0 +1,185 @@
+"""The layout engine on real labelled documents from ../shared/data, scored as the project scores fields.
+
+The invoice2data PDFs (text layer) run by default and must reach the team's accuracy bar. The
+OCR paths (invoice2data PNGs and the SROIE receipt scans, through ``docvlm.ingest`` and RapidOCR)
+take minutes on a shared CPU, so they are marked ``slow`` and run only with DOCVLM_RUN_SLOW=1:
+
+    DOCVLM_RUN_SLOW=1 python -m pytest tests/test_layout_real.py -s
+
+Each test prints a per-field accuracy table (use ``-s`` to see it).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from docvlm.datamodel import Page
+from docvlm.engines import LayoutOptions, create_engine
+from schemas.invoice import Invoice
+
+evaluation = pytest.importorskip("evaluation.metrics", reason="the evaluation package is not importable")
+readers = pytest.importorskip("evaluation.readers", reason="the evaluation package is not importable")
+
+REPO = Path(__file__).resolve().parents[1]
+RUN_SLOW = os.environ.get("DOCVLM_RUN_SLOW") == "1"
+_skip_slow = pytest.mark.skipif(
+    not RUN_SLOW, reason="OCR over the real scans takes minutes; set DOCVLM_RUN_SLOW=1"
+)
+
+
+def slow(fn: Any) -> Any:
+    """Mark a test as slow (pytest -m slow) and skip it unless DOCVLM_RUN_SLOW=1."""
+    return pytest.mark.slow(_skip_slow(fn))
+
+
+@pytest.fixture(scope="module")
+def data_dir() -> Path:
+    d = (REPO / ".." / "shared" / "data").resolve()
+    if not d.is_dir():
+        pytest.skip(f"the shared labelled data is not at {d}")
+    return d
+
+
+def pdf_pages(path: Path) -> list[Page]:
+    """Pages of a born-digital PDF through the project's ingest (text layer, no OCR)."""
+    from docvlm.ingest import open_document
+
+    doc = open_document(path)
+    try:
+        return list(doc.pages())
+    finally:
+        doc.close()
+
+
+def _get(data: dict[str, Any], path: str) -> Any:
+    node: Any = data
+    for part in path.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
+def score_documents(docs: Iterable[tuple[str, list[Page], dict[str, Any]]]) -> dict[str, list[bool]]:
+    """Run the engine on each document and compare every labelled field; prints a table."""
+    engine = create_engine(LayoutOptions())
+    per_field: dict[str, list[bool]] = defaultdict(list)
+    rows: list[str] = []
+    for name, pages, gold in docs:
+        out = engine.extract(pages, Invoice)
+        for path, want in gold.items():
+            if want is None:
+                continue  # labelled empty (e.g. a SROIE total left blank): not scored
+            got = _get(out.data, path)
+            ok = evaluation.values_match(path, got, want)
+            per_field[path].append(ok)
+            if not ok:
+                rows.append(f"  miss {name:28s} {path:16s} got={got!r} want={want!r}")
+    print()
+    print(f"  {'field':16s} {'right':>5s} {'of':>3s} {'acc':>6s}")
+    for path, oks in per_field.items():
+        print(f"  {path:16s} {sum(oks):5d} {len(oks):3d} {sum(oks) / len(oks):6.1%}")
+    allv = [ok for oks in per_field.values() for ok in oks]
+    print(f"  {'all':16s} {sum(allv):5d} {len(allv):3d} {sum(allv) / max(1, len(allv)):6.1%}")
+    print("\n".join(rows))
+    return per_field
+
+
+def _accuracy(oks: Iterable[bool]) -> float:
+    lst = list(oks)
+    return sum(lst) / len(lst) if lst else 0.0
+
+
+def test_invoice2data_pdfs_reach_90_percent(data_dir: Path) -> None:
+    folder = data_dir / "invoices" / "invoice2data"
+    docs = []
+    for label in sorted(folder.glob("*.json")):
+        pdf = label.with_suffix(".pdf")
+        if pdf.exists():
+            docs.append((pdf.name, pdf_pages(pdf), readers.read_invoice2data_label(label).fields))
+    assert len(docs) == 7
+    per_field = score_documents(docs)
+    overall = _accuracy(ok for oks in per_field.values() for ok in oks)
+    assert overall >= 0.90, f"header accuracy {overall:.1%} is under the 90% bar"
+    # the arithmetic-checked amounts and the dates are the fields a user relies on most
+    assert _accuracy(per_field["total"]) == 1.0
+    assert _accuracy(per_field["invoice_date"]) == 1.0
+
+
+def test_invoice2data_pdfs_are_fast(data_dir: Path) -> None:
+    import time
+
+    folder = data_dir / "invoices" / "invoice2data"
+    docs = [pdf_pages(p) for p in sorted(folder.glob("*.pdf"))]
+    engine = create_engine(LayoutOptions())
+    engine.extract(docs[0], Invoice)  # warm the regex and import caches
+    n_pages = sum(len(d) for d in docs)
+    t0 = time.process_time()  # CPU time: the machine is shared, wall time is noisy
+    for _ in range(3):
+        for d in docs:
+            engine.extract(d, Invoice)
+    per_page = (time.process_time() - t0) / (3 * n_pages)
+    print(
+        f"\n  layout engine (header + tables): {per_page * 1000:.1f} ms CPU per page, {1 / per_page:.0f} pages/s"
+    )
+    # the bar is 50 pages/s with the text layer; allow 2x for a loaded CI machine
+    assert per_page < 0.040
+
+
+# ---------------------------------------------------------------------------------------------
+# OCR paths (slow)
+
+
+def _ocr_pages(path: Path) -> list[Page]:
+    from docvlm.ingest import open_document
+
+    doc = open_document(path)
+    try:
+        return list(doc.pages())
+    finally:
+        doc.close()
+
+
+@slow
+def test_invoice2data_pngs_reach_80_percent(data_dir: Path) -> None:
+    folder = data_dir / "invoices" / "invoice2data"
+    docs = []
+    for png in sorted(folder.glob("*.png")):
+        label = png.with_suffix(".json")
+        docs.append((png.name, _ocr_pages(png), readers.read_invoice2data_label(label).fields))
+    assert len(docs) == 4
+    per_field = score_documents(docs)
+    overall = _accuracy(ok for oks in per_field.values() for ok in oks)
+    assert overall >= 0.80, f"OCR header accuracy {overall:.1%} is under the 80% bar"
+
+
+@pytest.fixture(scope="module")
+def sroie_scores(data_dir: Path) -> dict[str, list[bool]]:
+    folder = data_dir / "receipts" / "sroie"
+    docs = []
+    for key in sorted((folder / "key").glob("*.json")):
+        img = folder / "img" / (key.stem + ".jpg")
+        docs.append((img.name, _ocr_pages(img), readers.read_sroie_label(key).fields))
+    assert len(docs) == 20
+    return score_documents(docs)
+
+
+@slow
+def test_sroie_total_date_company(sroie_scores: dict[str, list[bool]]) -> None:
+    assert _accuracy(sroie_scores["total"]) >= 0.90
+    assert _accuracy(sroie_scores["invoice_date"]) >= 0.90
+    assert _accuracy(sroie_scores["vendor.name"]) >= 0.70
+
+
+@slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="exact address match is bounded by OCR: RapidOCR changes spacing/punctuation in most address "
+    "lines (e.g. 'BAHRU, JOHOR' for 'BAHRU,JOHOR'); the same rules reach 12/20 on the human transcripts",
+)
+def test_sroie_address_reaches_60_percent(sroie_scores: dict[str, list[bool]]) -> None:
+    assert _accuracy(sroie_scores["vendor.address"]) >= 0.60
