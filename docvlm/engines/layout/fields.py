@@ -839,7 +839,9 @@ def _block_below(
     for nxt in pl.lines[tl.index + 1 :]:
         if len(lines) >= max_lines:
             break
-        if nxt.bbox[1] - prev_bottom > 1.6 * max(h, nxt.height):
+        # a letterhead name may sit a little further above its address than lines of a block do
+        limit = 1.6 if lines and lines[-1][0] is not tl else 2.2
+        if nxt.bbox[1] - prev_bottom > limit * max(h, nxt.height):
             break
         seg = None
         for a0, b0 in nxt.segments:
@@ -915,7 +917,9 @@ def extract_customer(pls: Sequence[PageLines], res: HeaderResult, dayfirst: bool
                 label_end = m.end()
                 # the rest of the label phrase ("Address:") is part of the label
                 extra = re.match(
-                    r"(?:address|adresse|adres|details?)\s*:?\s*", tl.text[label_end:b0], re.IGNORECASE
+                    r"(?:address|adresse|adres|details?|name|nom|naam|nombre)\s*:?\s*",
+                    tl.text[label_end:b0],
+                    re.IGNORECASE,
                 )
                 if extra:
                     label_end += extra.end()
@@ -932,6 +936,16 @@ def extract_customer(pls: Sequence[PageLines], res: HeaderResult, dayfirst: bool
         return
     found.sort(key=lambda x: x[0])
     _party_from_block(found[0][1], "customer", 0.7, res, dayfirst)
+    if "customer.address" not in res.values:
+        # a "Customer name:" line has no address under it; take the bill-to (else ship-to) block's
+        for _, block in found[1:]:
+            tmp = HeaderResult()
+            _party_from_block(block, "customer", 0.6, tmp, dayfirst)
+            if "customer.address" in tmp.values:
+                res.values["customer.address"] = tmp.values["customer.address"]
+                res.evidence["customer.address"] = tmp.evidence["customer.address"]
+                res.confidence["customer.address"] = tmp.confidence["customer.address"]
+                break
 
 
 def _domains(pls: Sequence[PageLines]) -> list[str]:
