@@ -199,6 +199,8 @@ def test_table_continues_over_pages_with_repeated_header_footer_and_carried_colu
         + en_header(100, page=2)
         + row(118, "Carried forward", [(AMOUNT_R, "5.00")], page=2)
         + en_row(135, "Item three", "3", "3.00", "20%", "9.00", page=2)
+        + row(150, "Office suite licence", [(AMOUNT_R, "99.00")], page=2)
+        + row(165, "Transport to site", [(AMOUNT_R, "50.00")], page=2)
         + words_at(800, [(260, "Page 2 of 3")], page=2)
     )
     # page 3 has no repeated header: the columns of page 2 still hold
@@ -210,9 +212,16 @@ def test_table_continues_over_pages_with_repeated_header_footer_and_carried_colu
         + words_at(800, [(260, "Page 3 of 3")], page=3)
     )
     result = extract_line_items([page_of(1, p1), page_of(2, p2), page_of(3, p3)])
-    assert values(result, "description") == ["Item one", "Item two", "Item three", "Item four"]
-    assert values(result, "amount") == ["1.00", "4.00", "9.00", "16.00"]
-    assert [result.evidence[f"line_items.{i}.amount"].page for i in range(4)] == [1, 1, 2, 3]
+    assert values(result, "description") == [
+        "Item one",
+        "Item two",
+        "Item three",
+        "Office suite licence",
+        "Transport to site",
+        "Item four",
+    ]
+    assert values(result, "amount") == ["1.00", "4.00", "9.00", "99.00", "50.00", "16.00"]
+    assert [result.evidence[f"line_items.{i}.amount"].page for i in range(6)] == [1, 1, 2, 2, 2, 3]
     assert sorted(result.table_bbox) == [1, 2, 3]
     # the footer and letterhead stay outside the table region
     assert result.table_bbox[1][3] < 800 and result.table_bbox[3][1] >= 100

@@ -276,8 +276,13 @@ _STRONG_TOTALS = re.compile(
 )
 # Lines that are page furniture inside a running table.
 _PAGE_FOOTER = re.compile(
-    r"\b(?:page|seite|pagina|blad|pag)\.?\s*:?\s*\d+\s*(?:of|/|von|de|van|sur|di)\s*\d+"
-    r"|^\d+\s*/\s*\d+$|\b(?:continued|fortsetzung|vervolg|continuacion)\b|\bsuite\b"
+    r"\b(?:page|seite|pagina|blad|pag)\.?\s*:?\s*\d+\s*(?:of|/|von|de|van|sur|di)\s*\d+|^\d+\s*/\s*\d+$"
+)
+# "(continued)", "Suite", "Fortsetzung": only on lines without an amount (a description may say "suite").
+_CONTINUED = re.compile(r"\b(?:continued|cont'd|fortsetzung|vervolg|continuacion|suite)\b")
+# Words that may follow a carried-forward label: "Ubertrag von Seite 1", "Report page 2".
+_CARRIED_TAIL = frozenset(
+    {"von", "seite", "page", "from", "de", "la", "van", "pagina", "vorige", "previous", "to", "naar", "next"}
 )
 _CARRIED = re.compile(
     r"^(?:carried\s+forward|brought\s+forward|c/f|b/f|ubertrag|uebertrag|a\s+reporter|report"
@@ -813,6 +818,16 @@ def _is_totals_label(text: str) -> bool:
     return all(tok in _TOTALS_TAIL or tok in MONTHS for tok in rest)
 
 
+def _is_carried(chunks: Sequence[_Chunk]) -> bool:
+    """A carried-forward line: "Carried forward", "Übertrag von Seite 1", "À reporter" (not "Transport to site")."""
+    text = " ".join(_fold(c.text) for c in chunks if not c.numeric).strip(" *:.")
+    m = _CARRIED.match(text)
+    if not m:
+        return False
+    rest = re.findall(r"[a-z]+", text[m.end() :])
+    return all(tok in _CARRIED_TAIL for tok in rest)
+
+
 def _totals_with_amount(chunks: Sequence[_Chunk]) -> bool:
     """A text cell that is a totals label with its amount set close by ("Subtotal $ 112.00")."""
     for c in chunks:
@@ -832,9 +847,10 @@ def _classify(line: Line, layout: _Layout, page: int) -> _Row:
     numbers = {k: cs for k, cs in numbers.items() if cs}
     folded = _line_fold(line)
     has_qty_price = bool(numbers.get(QUANTITY)) and bool(numbers.get(UNIT_PRICE))
-    if (_PAGE_FOOTER.search(folded) or _CARRIED.match(folded)) and not has_qty_price:
-        return _Row("skip", line, page, cells, layout=layout)
     money = [c for k in (AMOUNT, UNIT_PRICE) for c in numbers.get(k, []) if _money(c.text) is not None]
+    furniture = _PAGE_FOOTER.search(folded) or (_CONTINUED.search(folded) and not money)
+    if (furniture or _is_carried(text_chunks)) and not has_qty_price:
+        return _Row("skip", line, page, cells, layout=layout)
     labelled = bool(text_chunks) and all(_is_totals_label(c.text) for c in text_chunks)
     # a totals word that opens a description ("Tax consulting") is an item; set under the numbers it is a total
     right_label = _chunk_starts_totals([c for c in text_chunks if c.x0 >= layout.description_right])
