@@ -162,6 +162,14 @@ def test_french_dutch_spanish_headers_are_recognised() -> None:
             ["description", "quantity", "unit_price", "tax_rate", "amount"],
         ),
         (
+            ["Tätigkeit", "Menge", "Preis", "Betrag"],  # a description word the lexicon lacks
+            ["description", "quantity", "unit_price", "amount"],
+        ),
+        (
+            ["Activity", "Qty", "Rate", "Amount"],
+            ["description", "quantity", "unit_price", "amount"],
+        ),
+        (
             ["Artikel", "Aantal", "Prijs per stuk", "BTW", "Prijs incl. BTW"],
             ["description", "quantity", "unit_price", "tax_rate", "amount"],
         ),

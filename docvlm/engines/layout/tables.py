@@ -82,6 +82,12 @@ _TERMS: dict[str, tuple[str, ...]] = {
         "producto",
         "name",
         "title",
+        "activity",
+        "detail",
+        "beschrijving",
+        "leistungsbeschreibung",
+        "artikelbeschreibung",
+        "goods",
         "product name",
         "item name",
     ),
@@ -620,7 +626,12 @@ def _is_header_line(line: Line) -> list[Column] | None:
     height = _word_height(words)
     cols = _header_labels(words, height)
     kinds = {c.kind for c in cols}
-    if DESCRIPTION not in kinds or not kinds & {QUANTITY, UNIT_PRICE, AMOUNT}:
+    priced = kinds & {QUANTITY, UNIT_PRICE, AMOUNT}
+    if DESCRIPTION not in kinds and len(priced) >= 2 and cols[0].kind == UNKNOWN and len(cols) >= 3:
+        # "Leistung | Menge | Preis | Betrag" with a description word the lexicon lacks: the first column
+        cols[0].kind = DESCRIPTION
+        kinds.add(DESCRIPTION)
+    if DESCRIPTION not in kinds or not priced:
         return None
     known = sum(len(c.label.split()) for c in cols if c.kind != UNKNOWN)
     if known < 0.6 * len(words):
@@ -803,9 +814,10 @@ def _chunk_starts_totals(chunks: Sequence[_Chunk]) -> bool:
 
 
 def _opens_with_total(chunks: Sequence[_Chunk]) -> bool:
-    """The line's text holds a total word ("TOTAL QTY:", "Subtotal (excl. VAT)", "TAKEOUT TOTAL")."""
+    """The line's text opens with a total word, as its first or second word ("TOTAL QTY:", "TAKEOUT TOTAL")."""
     text = " ".join(_fold(c.text) for c in sorted(chunks, key=lambda c: c.x0) if not c.numeric)
-    return any(_STRONG_TOTALS.match(text[m.start() :]) for m in re.finditer(r"\b\w", text))
+    starts = [m.start() for m in re.finditer(r"(?:^|\s)\S", text)][:2]  # first or second word
+    return any(_STRONG_TOTALS.match(text[i:].lstrip()) for i in starts)
 
 
 def _is_totals_label(text: str) -> bool:
