@@ -40,6 +40,7 @@ LABEL_MATCH_THRESHOLD = 84.0
 CACHE_SIZE = 16
 
 MONTH_WORDS = frozenset(MONTHS)
+_DATE_SHAPE = re.compile(r"(?<!\d)\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}(?!\d)")
 MONEY_FIELDS = frozenset({"total", "subtotal", "tax_total", "amount_due"})
 DATE_FIELDS = frozenset({"invoice_date", "due_date"})
 
@@ -683,17 +684,22 @@ def _answer_by_label(
     if not words:
         return None
     text = " ".join(w.text for w in words).lstrip(":#-– ").strip()
+    typed = 1.0
     if field is not None:
-        span = printed_span(field, text)
         # a typed field needs a value of its type next to the label, else it is not the answer
         if field in DATE_FIELDS and not find_dates(text):
+            # OCR may cut a date short ("20/03/201"); the date-shaped token is still what is printed
+            m = _DATE_SHAPE.search(text)
+            if m is None:
+                return None
+            text, typed = m.group(0), 0.6
+        elif field in MONEY_FIELDS and not find_amounts(text):
             return None
-        if field in MONEY_FIELDS and not find_amounts(text):
-            return None
-        text = span
+        else:
+            text = printed_span(field, text)
     if not text:
         return None
-    ocr_conf = sum(w.conf for w in words) / len(words)
+    ocr_conf = typed * sum(w.conf for w in words) / len(words)
     return Answer(
         answer=text[:500],
         page=label.page,

@@ -237,3 +237,10 @@ def test_unlabelled_single_date_answers_the_date_question() -> None:
     assert (
         answer_question([two], "What is the date?", engine=CountingEngine(EngineOutput(data={}))).answer == ""
     )
+
+
+def test_date_cut_short_by_ocr_is_answered_as_printed() -> None:
+    page = make_page([(20, 20, "SHOP A"), (20, 40, "RECEIPT CS0001 DATE: 20/03/201"), (20, 60, "TOTAL 5.00")])
+    ans = answer_question([page], "What is the date?", engine=CountingEngine(EngineOutput(data={})))
+    assert ans.answer == "20/03/201"
+    assert 0 < ans.confidence < 0.5
