@@ -282,14 +282,17 @@ def test_sections_notes_and_attribute_lines_stay_out_of_items() -> None:
         + words_at(120, [(40, "--- Food ---")])
         + en_row(140, "[OIL-1] Olive oil", "1", "5.00", "6%", "5.00")
         + words_at(151, [(40, "Serial no: X123")])  # tight, but an attribute of the row
+        + words_at(158, [(40, "Price includes a deposit of 0.10")], size=6.0)  # small print: a note
         + words_at(170, [(40, "Delivered in a re-usable glass bottle")])  # a loose note
         + en_row(190, "Bread", "2", "1.50", "6%", "3.00")
-        + row(215, None, [(AMOUNT_R, "8.00")])
-        + words_at(215, [(380, "Subtotal")])
+        + en_row(205, "Butter", "1", "2.50", "6%", "incl.")  # no amount printed: still an item
+        + row(230, None, [(AMOUNT_R, "8.00")])
+        + words_at(230, [(380, "Subtotal")])
     )
     result = extract_line_items([page_of(1, words)])
-    assert values(result, "description") == ["Olive oil", "Bread"]
-    assert values(result, "product_code") == ["OIL-1", None]
+    assert values(result, "description") == ["Olive oil", "Bread", "Butter"]
+    assert values(result, "product_code") == ["OIL-1", None, None]
+    assert values(result, "amount") == ["5.00", "3.00", None]
 
 
 def test_section_subtotal_inside_table_does_not_end_it() -> None:

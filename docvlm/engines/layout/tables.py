@@ -873,9 +873,8 @@ def _classify(line: Line, layout: _Layout, page: int) -> _Row:
     ):
         return _Row("total", line, page, cells, layout=layout)
     amount_ok = any(_money(c.text) is not None for c in numbers.get(AMOUNT, []))
-    is_item = (
-        amount_ok or (has_qty_price and not layout.has(AMOUNT)) or (not layout.has(AMOUNT) and bool(money))
-    )
+    # a row with quantity and price but no printed amount ("incl.", "-") is still an item
+    is_item = amount_ok or has_qty_price or (not layout.has(AMOUNT) and bool(money))
     if is_item:
         desc = cells.get(DESCRIPTION, [])
         strong = bool(desc) and sum(1 for cs in numbers.values() if cs) >= 2
@@ -1030,8 +1029,12 @@ def _is_section(row: _Row) -> bool:
 
 def _add_text(item: _Item, row: _Row) -> None:
     """Append a text line under ``item``: to its description, or as an attribute line."""
-    desc = " ".join(c.text for c in _desc_chunks(row, whole_line=True))
-    if _ATTRIBUTE.match(desc.strip()) or _is_section(row):
+    chunks = _desc_chunks(row, whole_line=True)
+    desc = " ".join(c.text for c in chunks)
+    own = [w for c in _desc_chunks(item.row, whole_line=True) for w in c.words]
+    # a line in a clearly smaller type than the item's own text is a note ("Price is inclusive of ...")
+    smaller = bool(own) and _word_height([w for c in chunks for w in c.words]) < 0.75 * _word_height(own)
+    if _ATTRIBUTE.match(desc.strip()) or _is_section(row) or smaller:
         item.attributes.append(row)  # part of the row's extent, not of its description
     else:
         item.after.append(row)
