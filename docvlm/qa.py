@@ -560,7 +560,14 @@ def printed_span(field: str, text: str, value: object = None) -> str:
             if target_amt is None or amt == target_amt:
                 return _strip_currency(raw)
         return _strip_currency(amounts[-1][1]) if amounts else _strip_currency(text)
-    return " ".join(text.split())
+    printed = " ".join(text.split())
+    if isinstance(value, str) and value.strip():
+        # evidence that also holds its label ("client: FR124...") is cut to the value as printed
+        wanted = " ".join(value.split())
+        at = printed.casefold().find(wanted.casefold())
+        if at >= 0:
+            return printed[at : at + len(wanted)]
+    return printed
 
 
 def _answer_from_evidence(field: str, ev: Evidence, value: object, confidence: float) -> Answer:

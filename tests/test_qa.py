@@ -133,6 +133,8 @@ def test_printed_span() -> None:
     )  # a glued symbol is printed with it
     assert printed_span("total", "Total 1.234,50 EUR", "1234.50") == "1.234,50"
     assert printed_span("vendor.name", "  ACME   Ltd ") == "ACME Ltd"
+    assert printed_span("vendor.tax_id", "TVA: FR12402917553", "fr12402917553") == "FR12402917553"
+    assert printed_span("vendor.name", "ACME Ltd", "Other") == "ACME Ltd"
 
 
 def test_field_answers_use_printed_evidence_and_cache() -> None:
