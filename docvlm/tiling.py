@@ -25,7 +25,7 @@ _log = logging.getLogger(__name__)
 SEAM_MARGIN_PX = 2.0
 # boxes of two words from different tiles overlapping this much (IoU) are the same word
 DUPLICATE_IOU = 0.5
-# a box covered this much by a longer word's box is a truncated copy of that word
+# a box spanned this much (horizontally) by a longer word's box is a truncated copy of that word
 CONTAINED_FRACTION = 0.7
 
 
@@ -160,8 +160,12 @@ def _intersection(a: tuple[float, float, float, float], b: tuple[float, float, f
 def _touches_inner_edge(
     box: tuple[float, float, float, float], tile: Tile, page: tuple[int, int, int, int]
 ) -> bool:
-    """True if the box reaches an edge of ``tile`` that is not also an edge of the page."""
-    m = SEAM_MARGIN_PX
+    """True if the box comes near an edge of ``tile`` that is not also an edge of the page.
+
+    "Near" is half the box height: OCR drops the sliver of a cut letter, so a truncated word's
+    box often ends a few pixels before the seam.
+    """
+    m = max(SEAM_MARGIN_PX, 0.5 * (box[3] - box[1]))
     return (
         (tile.x0 > page[0] and box[0] <= tile.x0 + m)
         or (tile.y0 > page[1] and box[1] <= tile.y0 + m)
@@ -171,14 +175,23 @@ def _touches_inner_edge(
 
 
 def _covers(whole: Word, piece: Word) -> bool:
-    """True if ``whole``'s box covers most of ``piece``'s box."""
-    a = _area(piece.bbox)
-    return a > 0 and _intersection(whole.bbox, piece.bbox) / a >= CONTAINED_FRACTION
+    """True if ``whole`` spans most of ``piece`` horizontally on the same line.
+
+    Boxes of one word read in two tiles differ in height (a cut piece often gets a taller box),
+    so the test is horizontal coverage of the piece plus a same-line vertical overlap.
+    """
+    w = piece.x1 - piece.x0
+    if w <= 0:
+        return False
+    inter_x = min(whole.x1, piece.x1) - max(whole.x0, piece.x0)
+    inter_y = min(whole.y1, piece.y1) - max(whole.y0, piece.y0)
+    return inter_x / w >= CONTAINED_FRACTION and inter_y >= 0.5 * min(whole.height, piece.height)
 
 
 def _better(a: _Placed, b: _Placed) -> bool:
-    """Should ``a`` be kept over its duplicate ``b``: un-truncated first, then longer text, then confidence."""
-    return (not a.cut, len(a.word.text), a.word.conf) > (not b.cut, len(b.word.text), b.word.conf)
+    """Should ``a`` be kept over its duplicate ``b``: the longer (un-truncated) text, then not cut, then confidence."""
+    # duplicates share text, so the longer reading is the one a seam did not truncate
+    return (len(a.word.text), not a.cut, a.word.conf) > (len(b.word.text), not b.cut, b.word.conf)
 
 
 def merge_tile_words(tiles_words: Sequence[tuple[Tile, Sequence[Word]]], scale: float = 1.0) -> list[Word]:
@@ -309,12 +322,9 @@ def _same_word(a: Word, b: Word) -> bool:
     union = area_a + area_b - inter
     if union > 0 and inter / union >= DUPLICATE_IOU:
         return True
-    small, large = (a, b) if area_a <= area_b else (b, a)
-    small_area = min(area_a, area_b)
+    small, large = (a, b) if (a.x1 - a.x0) <= (b.x1 - b.x0) else (b, a)
     # a piece of a word cut by a seam lies inside the full word and spells part of it
-    return (
-        small_area > 0 and inter / small_area >= CONTAINED_FRACTION and _shares_text(small.text, large.text)
-    )
+    return _covers(large, small) and _shares_text(small.text, large.text)
 
 
 def _shares_text(piece: str, whole: str) -> bool:

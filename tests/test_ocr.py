@@ -1,0 +1,158 @@
+"""OCR on generated images with known text: words, boxes, rotation, skew, tiles, backends."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from docvlm import ocr as ocr_mod
+from docvlm.errors import OcrError
+from docvlm.ocr import OcrOptions, _quad_to_words, get_ocr, line_stats, ocr_image, ocr_page, to_rgb, upright
+
+LINES = ["INVOICE 2024-117", "Total due: 123.45 EUR", "Thank you for shopping"]
+EXPECTED = " ".join(LINES).split()
+
+
+@pytest.fixture(scope="module")
+def font_path() -> str:
+    from matplotlib import font_manager
+
+    path = font_manager.findfont("DejaVu Sans", fallback_to_default=True)
+    if not path:
+        pytest.skip("no TTF font found on this machine")
+    return path
+
+
+def draw_lines(
+    font_path: str, lines: list[str], size: tuple[int, int] = (720, 300), top: int = 30, step: int = 80
+) -> Image.Image:
+    font = ImageFont.truetype(font_path, 28)
+    img = Image.new("RGB", size, "white")
+    d = ImageDraw.Draw(img)
+    for i, t in enumerate(lines):
+        d.text((30, top + i * step), t, fill="black", font=font)
+    return img
+
+
+@pytest.fixture(scope="module")
+def text_image(font_path: str) -> Image.Image:
+    return draw_lines(font_path, LINES)
+
+
+def _texts(words) -> list[str]:
+    return [w.text for w in sorted(words, key=lambda w: (w.line, w.x0))]
+
+
+def test_rapidocr_reads_known_text_with_word_boxes(text_image):
+    words, rotation, up = ocr_image(text_image, OcrOptions(auto_rotate=False, deskew=False))
+    assert rotation == 0 and up.size == text_image.size
+    assert _texts(words) == EXPECTED
+    # one line id per printed line, and word boxes inside the image, left to right on each line
+    assert len({w.line for w in words}) == 3
+    for w in words:
+        assert 0 <= w.x0 < w.x1 <= text_image.width and 0 <= w.y0 < w.y1 <= text_image.height
+        assert 0.0 < w.conf <= 1.0
+    first = next(w for w in words if w.text == "INVOICE")
+    # the word "INVOICE" is drawn from x=30 at y=30..60 with a 28 px font
+    assert abs(first.x0 - 30) < 12 and abs(first.y0 - 35) < 12 and first.x1 < 170
+
+
+@pytest.mark.parametrize("angle", [90, 180, 270])
+def test_rotated_page_is_detected_and_read_upright(text_image, angle):
+    turned = text_image.rotate(angle, expand=True)
+    words, rotation, up = ocr_image(turned, OcrOptions())
+    assert (rotation + angle) % 360 == 0
+    assert up.size == text_image.size
+    assert _texts(words) == EXPECTED
+
+
+def test_small_skew_is_measured_and_removed(font_path):
+    img = draw_lines(font_path, [*LINES, "Subtotal 100.00", "Tax 23.45"], size=(760, 480), step=80)
+    tilted = img.rotate(-3, expand=False, fillcolor="white", resample=Image.BICUBIC)  # 3 degrees clockwise
+    assert line_stats(tilted).skew == pytest.approx(3.0, abs=0.5)
+    assert abs(line_stats(img).skew) < 0.2
+    res = ocr_page(tilted, OcrOptions(auto_rotate=False))
+    assert res.skew == pytest.approx(3.0, abs=0.5)
+    assert _texts(res.words)[:7] == EXPECTED[:7]
+    # words of one printed line are level after deskew
+    line_words = [w for w in res.words if w.text in {"Total", "EUR"}]
+    assert abs(line_words[0].cy - line_words[1].cy) < 6
+    # re-rendering applies the same correction
+    assert np.array_equal(np.asarray(upright(tilted, res.rotation, res.skew)), np.asarray(res.image))
+
+
+def test_large_page_is_ocrd_in_tiles_without_duplicates(font_path):
+    lines = [
+        "ALPHA BRAVO CHARLIE",
+        "DELTA ECHO FOXTROT",
+        "GOLF HOTEL INDIA",
+        "JULIET KILO LIMA",
+        "MIKE NOVEMBER OSCAR",
+    ]
+    img = draw_lines(font_path, lines, size=(700, 1400), top=40, step=270)
+    opts = OcrOptions(auto_rotate=False, deskew=False, max_side=600, tile_min_text_px=0)
+    words, _, _ = ocr_image(img, opts)
+    got = [w.text for w in sorted(words, key=lambda w: (round(w.cy / 50), w.x0))]
+    assert got == " ".join(lines).split()
+
+
+def test_large_page_with_big_text_is_shrunk_instead_of_tiled(font_path, monkeypatch):
+    img = draw_lines(font_path, LINES, size=(720, 300)).resize((1440, 600))
+    calls = []
+    monkeypatch.setattr(ocr_mod, "recognize_tiled", lambda *a, **k: calls.append(a) or [])
+    words, _, up = ocr_image(
+        img, OcrOptions(auto_rotate=False, deskew=False, max_side=800, tile_min_text_px=16)
+    )
+    assert not calls, "56 px text shrunk to 800/1440 stays legible: no tiling expected"
+    assert _texts(words) == EXPECTED
+    assert up.size == img.size and max(w.x1 for w in words) > 700  # boxes are in the full-size image
+
+
+def test_quad_split_is_proportional_and_follows_the_slope():
+    quad = np.array([[0, 0], [100, 10], [100, 30], [0, 20]], dtype=float)
+    words = _quad_to_words("ab cdefgh", quad, 0.9, line=4)
+    assert [w.text for w in words] == ["ab", "cdefgh"]
+    # "ab" is characters 0..2 of 9, "cdefgh" 3..9
+    assert words[0].bbox == pytest.approx((0, 0, 200 / 9, 20 + 20 / 9))
+    assert words[1].bbox == pytest.approx((300 / 9, 300 / 90, 100, 30))
+    assert all(w.line == 4 and w.conf == 0.9 for w in words)
+
+
+def test_backend_is_cached_per_process():
+    assert get_ocr(OcrOptions()) is get_ocr(OcrOptions())
+
+
+def test_none_backend_reads_nothing(text_image):
+    words, rotation, up = ocr_image(text_image, OcrOptions(backend="none"))
+    assert words == [] and rotation == 0 and up.size == text_image.size
+
+
+def test_to_rgb_handles_16_bit_and_alpha():
+    a = (np.arange(64 * 64, dtype=np.uint16).reshape(64, 64) * 16).astype(np.uint16)
+    img16 = Image.fromarray(a)
+    assert img16.mode.startswith("I;16")
+    rgb = to_rgb(img16)
+    assert rgb.mode == "RGB" and np.asarray(rgb).max() == 255
+    rgba = Image.new("RGBA", (8, 8), (0, 0, 0, 0))
+    assert to_rgb(rgba).getpixel((0, 0)) == (255, 255, 255)
+
+
+def test_missing_tesseract_is_a_clear_ocr_error(monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    ocr_mod._cached_backend.cache_clear()
+    try:
+        with pytest.raises(OcrError, match="tesseract"):
+            get_ocr(OcrOptions(backend="tesseract", tesseract_lang="eng+missing-cache-key"))
+    finally:
+        ocr_mod._cached_backend.cache_clear()
+
+
+@pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract binary not installed")
+def test_tesseract_reads_known_text(text_image):
+    words, rotation, _ = ocr_image(text_image, OcrOptions(backend="tesseract", auto_rotate=False))
+    assert rotation == 0
+    assert _texts(words) == EXPECTED
+    assert len({w.line for w in words}) == 3
