@@ -263,7 +263,11 @@ def read_phone(text: str, dayfirst: bool = True) -> tuple[str, int, int] | None:
     raw = m.group(0).strip()
     if sum(ch.isdigit() for ch in raw) < 7:
         return None
-    return raw, m.start(), m.start() + len(raw)
+    start = m.start()
+    if start > 0 and text[start - 1] in "(+":
+        start -= 1  # "(303) 555-0147": the pattern starts at a digit
+        raw = text[start] + raw
+    return raw, start, start + len(raw)
 
 
 def read_text(text: str, dayfirst: bool = True) -> tuple[str, int, int] | None:
@@ -376,19 +380,23 @@ def find_value(
     for nxt in pl.lines[tl.index + 1 : tl.index + 6]:
         if nxt.bbox[1] - tl.bbox[3] > 2.5 * max(tl.height, nxt.height):
             break
+        # the segment under the label: the one overlapping the label's column most, nearest left edge on ties
+        best_seg: tuple[float, float, int, int] | None = None
         for a0, b0 in nxt.segments:
             sbox = nxt.box(a0, b0)
-            if sbox[2] < lbox[0] - tol or sbox[0] > lbox[2] + 2 * tol:
+            overlap = min(sbox[2], lbox[2] + 2 * tol) - max(sbox[0], lbox[0] - tol)
+            if overlap <= 0:
                 continue
-            if h_overlap((lbox[0] - tol, 0, lbox[2] + 2 * tol, 1), sbox) <= 0:
-                continue
-            seg_text = nxt.text[a0:b0]
-            r = reader(seg_text, dayfirst)
+            key = (overlap, -abs(sbox[0] - lbox[0]))
+            if best_seg is None or key > best_seg[:2]:
+                best_seg = (key[0], key[1], a0, b0)
+        if best_seg is not None:
+            a0, b0 = best_seg[2], best_seg[3]
+            r = reader(nxt.text[a0:b0], dayfirst)
             if r is not None:
                 v, a, b = r
                 return v, nxt.evidence(a0 + a, a0 + b), "below"
             seen += 1
-            break
         if seen >= below_lines:
             return None
     return None
@@ -620,10 +628,11 @@ def amount_candidates(
                 if _is_money(a) or a.value == 0 or len(str(abs(a.value))) <= 6
             ]
             for label_text, label_start, group in _label_groups(tl, amts):
-                if tbox is not None and _in_regions(
+                # inside the line-item table a "Total" is more likely a column or a row total
+                in_table = tbox is not None and _in_regions(
                     tl.page, tl.box(label_start, label_start + 1), [(tl.page, tbox)]
-                ):
-                    continue
+                )
+                factor = 0.8 if in_table else 1.0
                 chosen = group[-1]
                 # integers only on this line: accept them only when a currency is printed
                 if (
@@ -635,7 +644,9 @@ def amount_candidates(
                 for path, strength in classify_amount_label(label_text):
                     ev = tl.evidence(chosen.start, chosen.end)
                     out.append(
-                        AmountCandidate(path, chosen.value, strength, ev, tl.page, tl.bbox[1], tl.text)
+                        AmountCandidate(
+                            path, chosen.value, strength * factor, ev, tl.page, tl.bbox[1], tl.text
+                        )
                     )
     return out
 
@@ -822,7 +833,10 @@ def _label_value_span(tl: TextLine, label_end: int, seg_end: int) -> tuple[int, 
     si = tl.seg_at(label_end - 1)
     if si + 1 < len(tl.segments):
         a0, b0 = tl.segments[si + 1]
-        if not _is_label_segment(tl.text[a0:b0]):
+        text = tl.text[a0:b0]
+        # without a colon the label may be one of several column headers ("BILL TO   PAYMENT DETAILS")
+        colon = ":" in tl.text[tl.segments[si][0] : label_end]
+        if not _is_label_segment(text) and (colon or not text.isupper()):
             return a0, b0
     return None
 
@@ -887,6 +901,11 @@ def _party_from_block(block: Block, prefix: str, score: float, res: HeaderResult
                 res.put(Candidate(f"{prefix}.email", r[0], tl.evidence(a + r[1], a + r[2]), 0.8))
             break
         if re.match(r"(?:" + lx.PHONE_LABELS + r")\b", low) or _URL.search(text):
+            break
+        if not _LETTERS.search(text) and (r := read_phone(text)) is not None:
+            # a bare phone number under the name belongs to the party, not to its address
+            if f"{prefix}.phone" not in res.values:
+                res.put(Candidate(f"{prefix}.phone", r[0], tl.evidence(a + r[1], a + r[2]), 0.7))
             break
         if lx.TAX_ID_LABEL_RE.match(text) or re.match(r"(?:iban|bic|swift)\b", low):
             break
@@ -1228,7 +1247,7 @@ def extract_vendor(pls: Sequence[PageLines], res: HeaderResult, dayfirst: bool) 
             block.lines.insert(0, (tl, a, b))
             _party_from_block(block, "vendor", score, tmp, dayfirst)
             if "vendor.address" in tmp.values:
-                for k in ("vendor.address", "vendor.email"):
+                for k in ("vendor.address", "vendor.email", "vendor.phone"):
                     if k in tmp.values and k not in res.values:
                         res.values[k] = tmp.values[k]
                         res.evidence[k] = tmp.evidence[k]
@@ -1257,7 +1276,12 @@ def extract_party_ids(pls: Sequence[PageLines], res: HeaderResult, dayfirst: boo
                         if found is None:
                             continue
                         value, ev, _ = found
-                        owner = "customer" if _in_regions(tl.page, ev.bbox, regions) else "vendor"
+                        # "BTW-nummer klant:" names the buyer even outside the bill-to block
+                        customer_label = field_name == "tax_id" and bool(
+                            lx.CUSTOMER_WORD_RE.search(m.group(0))
+                        )
+                        in_block = _in_regions(tl.page, ev.bbox, regions)
+                        owner = "customer" if in_block or customer_label else "vendor"
                         if owner == "customer" and field_name != "tax_id":
                             continue
                         path = f"{owner}.{field_name}"

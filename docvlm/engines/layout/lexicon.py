@@ -68,7 +68,11 @@ HEADER_LABELS: dict[str, list[tuple[str, float]]] = {
     "purchase_order": [
         (rf"p\.?\s?o\.?\s*{_NO}", 1.0),
         (r"purchase\s+order(?:\s*" + _NO + r")?", 1.0),
-        (r"your\s+(?:order|ref(?:erence)?)", 0.7),
+        (r"your\s+(?:order|ref(?:erence)?)(?:\s*" + _NO + r")?", 0.7),
+        (r"uw\s+(?:referentie|kenmerk|order(?:nummer)?|bestelling)", 0.7),
+        (r"ihre\s+(?:bestellung|referenz|zeichen|auftragsnummer)", 0.7),
+        (r"votre\s+(?:r[ée]f[ée]rence|commande)", 0.7),
+        (r"su\s+(?:referencia|pedido)", 0.7),
         (r"bestell(?:nummer|nr\.?|ung)", 0.8),
         (r"(?:bon\s+de\s+)?commande(?:\s*" + _NO + r")?", 0.7),
         (r"inkoop(?:order)?(?:nummer)?", 0.8),
@@ -91,7 +95,7 @@ CUSTOMER_LABELS = (
     r"bill\s+to\s+address|ship\s+to|shipping\s+address|deliver(?:y|ed)?\s+to|recipient|attn|"
     r"rechnungsadresse|rechnungsempf[äa]nger|kunde|empf[äa]nger|lieferadresse|"
     r"factur[ée]\s+[àa]|adresse\s+de\s+facturation|destinataire|livr[ée]\s+[àa]|acheteur|"
-    r"factuuradres|klant|afnemer|geleverd\s+aan|"
+    r"factuuradres|factuur\s+aan|klant|afnemer|geleverd\s+aan|rechnung\s+an|"
     r"facturar\s+a|cliente|comprador|enviar\s+a|destinatario|"
     r"guest\s+name"
 )
@@ -99,8 +103,8 @@ CUSTOMER_LABELS = (
 SHIP_LABELS = r"ship\s+to|shipping\s+address|deliver(?:y|ed)?\s+to|lieferadresse|livr[ée]\s+[àa]|enviar\s+a"
 
 TAX_ID_LABELS = (
-    r"vat\s*(?:reg(?:istration)?\.?\s*)?(?:no\.?|number|id|#)|vat/tin|tva\s+intracom\w*|"
-    r"n[º°o]\.?\s*(?:de\s+)?tva|n[º°o]\.?\s*tva|tva|"
+    r"vat\s*(?:reg(?:istration)?\.?\s*)?(?:no\.?|number|id|#)|vat/tin|"
+    r"(?:n[º°o]\.?\s*(?:de\s+)?)?tva(?:\s+intra[\w.]*)?|"
     r"ust[\s.-]*id[\s.-]*nr\.?|ust[\s.-]*idnr\.?|ust[\s.-]*id|umsatzsteuer[\s-]*id(?:entifikationsnummer)?|"
     r"steuer[\s-]*(?:nr\.?|nummer)|st\.?[\s-]*nr\.?|"
     r"btw[\s-]*(?:nummer|nr\.?|id)|btw|vat|"
@@ -325,7 +329,9 @@ HEADER_PATTERNS: dict[str, list[tuple[re.Pattern[str], float]]] = {
 VENDOR_LABEL_RE = compile_label(VENDOR_LABELS)
 CUSTOMER_LABEL_RE = compile_label(CUSTOMER_LABELS)
 SHIP_LABEL_RE = compile_label(SHIP_LABELS)
-TAX_ID_LABEL_RE = compile_label(TAX_ID_LABELS)
+TAX_ID_LABEL_RE = compile_label(
+    rf"(?:{TAX_ID_LABELS})(?:\s+(?:klant|client|cliente|customer|kunde|acheteur))?"
+)
 IBAN_LABEL_RE = compile_label(IBAN_LABELS)
 EMAIL_LABEL_RE = compile_label(EMAIL_LABELS)
 PHONE_LABEL_RE = compile_label(PHONE_LABELS)
@@ -339,3 +345,7 @@ ANY_HEADER_LABEL_RE = re.compile(
 )
 # any identifier / date / reference label of HEADER_LABELS, as one pattern (one search per line)
 FIELD_LABEL_RE = compile_label("|".join(frag for entries in HEADER_LABELS.values() for frag, _ in entries))
+# a tax-id label naming the customer ("BTW-nummer klant", "N° TVA client", "NIF cliente")
+CUSTOMER_WORD_RE = re.compile(
+    r"\b(?:klant|client|cliente|customer|kunde|buyer|acheteur|afnemer)\b", re.IGNORECASE
+)
