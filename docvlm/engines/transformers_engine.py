@@ -1,0 +1,494 @@
+"""The local VLM engine: any ``AutoModelForImageTextToText`` through Hugging Face transformers.
+
+In: the pages of one or more documents (words, sizes, lazy image renderers) and a target schema.
+Out: one ``EngineOutput`` per document, whose ``generated`` paths grounding must verify.
+
+Per page the engine renders the image within the model's pixel budget (tiling pages that exceed
+it), builds the OCR-grounded prompt (``docvlm.prompts``), generates JSON under an xgrammar
+constraint compiled from the bounded schema (``docvlm.constrain``), and validates it; a failed
+reply is re-asked with the error at a higher temperature and finally falls back to the layout
+engine (``docvlm.decode.run_with_reask``). Pages (and tiles sent as separate calls) are merged
+at document level by ``merge_page_outputs``. First attempts are generated in left-padded batches
+across pages and documents; re-asks run one prompt at a time.
+
+Family differences (prompt format, image placeholders, pixel budget) live in
+``docvlm.engines.vlm_families``; processors that need torchvision are replaced by image-only
+subclasses from ``docvlm.engines.image_processors`` where the stock ones cannot be built.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import logging
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from docvlm.datamodel import EngineOutput, Page
+from docvlm.engines import LayoutOptions, TransformersOptions, create_engine
+from docvlm.engines import merge as _merge
+from docvlm.engines.base import BaseEngine
+from docvlm.errors import DecodeError, EngineError, MissingDependency
+from schemas.docvqa import Answer
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from docvlm.prompts import Prompt
+
+_log = logging.getLogger(__name__)
+
+#: highest dpi pages are rendered at; text is legible well below it
+RENDER_DPI = 150
+#: lowest dpi worth sending (below it small print is unreadable even to a strong model)
+MIN_DPI = 36
+#: most image tiles sent for one page; beyond it the page is rendered at a lower dpi instead
+MAX_TILES_PER_PAGE = 6
+#: overlap between neighbouring tiles, as a fraction of the tile side
+TILE_OVERLAP = 0.1
+
+
+def _import_vlm() -> tuple[Any, Any]:
+    try:
+        import torch
+        import transformers
+    except ImportError as exc:  # the VLM stack is an optional extra
+        raise MissingDependency(exc.name or "transformers", "vlm") from exc
+    return torch, transformers
+
+
+def choose_device(requested: str | None) -> str:
+    """The device to run on: the requested one, else cuda > mps > cpu."""
+    torch, _ = _import_vlm()
+    if requested:
+        return requested
+    if torch.cuda.is_available():
+        return "cuda"
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def choose_dtype(device: str, requested: str | None) -> Any:
+    """The torch dtype: the requested one, else bfloat16 on a CUDA device that supports it, else float32."""
+    torch, _ = _import_vlm()
+    if requested:
+        dtype = getattr(torch, requested, None)
+        if not isinstance(dtype, torch.dtype):
+            raise EngineError(f"unknown dtype {requested!r}; use bfloat16, float16 or float32")
+        return dtype
+    if device.startswith("cuda") and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return torch.float32
+
+
+# ---------------------------------------------------------------------------------------------
+# Document-level merge
+
+
+def _item_key(item: Any) -> tuple[tuple[str, str], ...] | None:
+    """A comparable form of a list item (non-null fields, case and space folded); None when empty."""
+    if not isinstance(item, dict):
+        return None if item is None else (("", " ".join(str(item).lower().split())),)
+    pairs = tuple(
+        sorted((k, " ".join(str(v).lower().split())) for k, v in item.items() if v not in (None, ""))
+    )
+    return pairs or None
+
+
+def _remove_items(out: EngineOutput, key: str, drop: set[int]) -> EngineOutput:
+    """A copy of ``out`` without items ``drop`` of list ``key``, with annotation paths re-indexed."""
+    items = out.data.get(key) or []
+    new_index = {}
+    for i in range(len(items)):
+        if i not in drop:
+            new_index[i] = len(new_index)
+    pruned = copy.copy(out)
+    pruned.data = dict(out.data)
+    pruned.data[key] = [copy.deepcopy(it) for i, it in enumerate(items) if i not in drop]
+
+    def rename(path: str) -> str | None:
+        head, _, rest = path.partition(".")
+        if head != key:
+            return path
+        index, _, tail = rest.partition(".")
+        if not index.isdigit():
+            return path
+        new = new_index.get(int(index))
+        if new is None:
+            return None
+        return f"{key}.{new}" + (f".{tail}" if tail else "")
+
+    pruned.evidence = {n: v for p, v in out.evidence.items() if (n := rename(p)) is not None}
+    pruned.confidence = {n: v for p, v in out.confidence.items() if (n := rename(p)) is not None}
+    pruned.generated = {n for p in out.generated if (n := rename(p)) is not None}
+    return pruned
+
+
+def merge_page_outputs(outputs: Sequence[EngineOutput]) -> EngineOutput:
+    """One document-level output from per-page (or per-tile) outputs, in page order.
+
+    List items (line items) are concatenated in order; an item that repeats an item of the
+    previous output (a row seen on two overlapping tiles, or carried over at a page break) is
+    dropped. Header scalars come from the output that supports them best (highest confidence;
+    ties: totals from later pages, the rest from earlier ones), via ``docvlm.engines.merge``.
+    """
+    if len(outputs) <= 1:
+        return outputs[0] if outputs else EngineOutput(data={})
+    pruned: list[EngineOutput] = [outputs[0]]
+    for prev, cur in itertools.pairwise(outputs):
+        for key, items in cur.data.items():
+            prev_items = prev.data.get(key)
+            if not isinstance(items, list) or not isinstance(prev_items, list):
+                continue
+            seen = {k for it in prev_items if (k := _item_key(it)) is not None}
+            drop = {i for i, it in enumerate(items) if _item_key(it) in seen}
+            if drop:
+                _log.debug("dropping %d repeated %s item(s)", len(drop), key)
+                cur = _remove_items(cur, key, drop)
+        pruned.append(cur)
+    return _merge.merge_page_outputs(pruned)
+
+
+# ---------------------------------------------------------------------------------------------
+# The engine
+
+
+@dataclass
+class _Job:
+    """One generation unit: a page (or one tile of it) of one document."""
+
+    doc: int
+    page: Page
+    images: list[Image.Image]
+    prompt: Prompt
+
+
+class TransformersEngine(BaseEngine):
+    """A local image-text-to-text model; see the module docstring for the flow."""
+
+    name = "transformers"
+    needs_images = True
+
+    def __init__(self, options: TransformersOptions) -> None:
+        torch, transformers = _import_vlm()
+        from docvlm.engines.image_processors import load_processor
+        from docvlm.engines.vlm_families import adapter_for
+
+        self.options = options
+        self._torch = torch
+        self.device = choose_device(options.device)
+        self.dtype = choose_dtype(self.device, options.dtype)
+        started = time.perf_counter()
+        kwargs: dict[str, Any] = {"trust_remote_code": options.trust_remote_code}
+        try:
+            self.config = transformers.AutoConfig.from_pretrained(options.model, **kwargs)
+            self.processor = load_processor(options.model, self.config.model_type, **kwargs)
+            self.model = transformers.AutoModelForImageTextToText.from_pretrained(
+                options.model, dtype=self.dtype, **kwargs
+            )
+        except (OSError, ValueError, KeyError) as exc:
+            raise EngineError(f"could not load model {options.model!r}: {exc}") from exc
+        self.model.to(self.device)
+        self.model.eval()
+        self.family = adapter_for(self.config.model_type)(self.config, self.processor)
+        self.family.configure(options.max_pixels)
+        self.tokenizer = self.family.tokenizer
+        self.tokenizer.padding_side = "left"  # generation appends on the right, so pads go left
+        self.vocab_size = int(self.model.get_output_embeddings().weight.shape[0])
+        if self.vocab_size != len(self.tokenizer):
+            _log.info("model vocab %d != tokenizer length %d", self.vocab_size, len(self.tokenizer))
+        self.stop_token_ids = self._stop_ids()
+        self.pad_token_id = (
+            self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.stop_token_ids[0]
+        )
+        self._image_token_ids = self.family.image_token_ids()
+        self._fallback_engine: BaseEngine | None = None
+        self.load_s = time.perf_counter() - started
+        _log.info(
+            "loaded %s (%s, %s family) on %s/%s in %.1f s",
+            options.model,
+            self.config.model_type,
+            type(self.family).__name__,
+            self.device,
+            str(self.dtype).removeprefix("torch."),
+            self.load_s,
+        )
+
+    def _stop_ids(self) -> list[int]:
+        ids: list[int] = []
+        gen_eos = getattr(self.model.generation_config, "eos_token_id", None)
+        for value in (gen_eos, self.tokenizer.eos_token_id):
+            for v in value if isinstance(value, list) else [value]:
+                if isinstance(v, int) and v not in ids and v < self.vocab_size:
+                    ids.append(v)
+        if not ids:
+            raise EngineError(f"{self.options.model}: no end-of-sequence token id; generation could not stop")
+        return ids
+
+    # ---- images -------------------------------------------------------------------------------
+    def page_images(self, page: Page) -> list[Image.Image]:
+        """The page as one image or several tiles, each within the model's pixel budget.
+
+        PDF pages are rendered at the dpi that fits ``MAX_TILES_PER_PAGE`` tiles (at most
+        ``RENDER_DPI``); raster pages are downscaled to that area when they exceed it.
+        """
+        from docvlm.tiling import crop, plan_tiles
+
+        budget, max_side = self.family.pixel_budget()
+        area_cap = budget * MAX_TILES_PER_PAGE
+        if page.unit == "pt":
+            inches = max(page.width / 72.0, 1e-3) * max(page.height / 72.0, 1e-3)
+            dpi = int(min(RENDER_DPI, math.sqrt(area_cap / inches)))
+            image = page.image(max(dpi, MIN_DPI))
+        else:
+            image = page.image(RENDER_DPI)
+        if image.width * image.height > area_cap:
+            scale = math.sqrt(area_cap / (image.width * image.height))
+            image = image.resize((max(1, int(image.width * scale)), max(1, int(image.height * scale))))
+        image = image.convert("RGB")
+        tiles = plan_tiles(image.width, image.height, budget, overlap=TILE_OVERLAP, max_side=max_side)
+        if len(tiles) == 1:
+            return [image]
+        return [crop(image, t) for t in tiles]
+
+    # ---- generation ---------------------------------------------------------------------------
+    def _generate_many(
+        self, prompts: Sequence[Prompt], temperature: float
+    ) -> list[tuple[str, dict[str, int]]]:
+        """Generate one reply per prompt in one left-padded batch; returns ``(text, usage)`` each.
+
+        Prompts with a ``json_schema`` are constrained to it (all prompts of a call must share it).
+        Raises ``BadReply`` through the caller when a reply was cut at ``max_new_tokens``.
+        """
+        from transformers import LogitsProcessorList
+
+        from docvlm.constrain import make_logits_processor
+
+        torch = self._torch
+        texts = [self.family.build_text(p, len(p.images)) for p in prompts]
+        inputs = self.processor(
+            **self.family.processor_inputs(texts, [p.images for p in prompts]),
+            padding=True,
+            return_tensors="pt",
+        )
+        inputs = inputs.to(self.device)
+        if "pixel_values" in inputs and inputs["pixel_values"].is_floating_point():
+            inputs["pixel_values"] = inputs["pixel_values"].to(self.dtype)
+        schemas = {json.dumps(p.json_schema) for p in prompts}
+        processors = LogitsProcessorList()
+        if self.options.constrained and prompts[0].json_schema is not None:
+            if len(schemas) != 1:
+                raise EngineError("a constrained batch needs one schema for all its prompts")
+            processors.append(
+                make_logits_processor(
+                    prompts[0].json_schema,
+                    self.tokenizer,
+                    self.vocab_size,
+                    self.stop_token_ids,
+                    max_new_tokens=self.options.max_new_tokens,
+                )
+            )
+        sampling: dict[str, Any] = {"do_sample": False}
+        if temperature > 0:
+            sampling = {"do_sample": True, "temperature": temperature, "top_k": 0, "top_p": 1.0}
+        with torch.inference_mode():
+            out = self.model.generate(
+                **inputs,
+                max_new_tokens=self.options.max_new_tokens,
+                logits_processor=processors,
+                eos_token_id=self.stop_token_ids,
+                pad_token_id=self.pad_token_id,
+                **sampling,
+            )
+        input_ids = inputs["input_ids"]
+        new_tokens = out[:, input_ids.shape[1] :].tolist()
+        mask = inputs["attention_mask"]
+        results: list[tuple[str, dict[str, int]]] = []
+        for row, tokens in enumerate(new_tokens):
+            cut = len(tokens)
+            stopped = False
+            for i, t in enumerate(tokens):
+                if t in self.stop_token_ids:
+                    cut, stopped = i, True
+                    break
+            text = self.tokenizer.decode(tokens[:cut], skip_special_tokens=True)
+            ids_row = input_ids[row][mask[row].bool()].tolist()
+            image_tokens = sum(1 for t in ids_row if t in self._image_token_ids)
+            usage = {
+                "prompt_tokens": len(ids_row),
+                "image_tokens": image_tokens,
+                "completion_tokens": cut + (1 if stopped else 0),
+                "calls": 1,
+            }
+            if not stopped:
+                usage["truncated"] = 1
+            results.append((text, usage))
+        return results
+
+    def _generate_batched(self, prompts: Sequence[Prompt], temperature: float) -> list[Any]:
+        """``_generate_many`` over chunks of ``batch_size``; a failing chunk yields its exception per prompt."""
+        results: list[Any] = []
+        size = max(1, self.options.batch_size)
+        for start in range(0, len(prompts), size):
+            chunk = prompts[start : start + size]
+            try:
+                results.extend(self._generate_many(chunk, temperature))
+            except EngineError as exc:
+                results.extend([exc] * len(chunk))
+            except (RuntimeError, ValueError) as exc:  # torch/processor failures: one chunk, not the batch
+                _log.warning("generation failed for %d prompt(s): %s", len(chunk), exc)
+                results.extend([EngineError(f"generation failed: {exc}")] * len(chunk))
+        return results
+
+    def _generate_one(
+        self, prompt: Prompt, temperature: float, previous_error: str | None
+    ) -> tuple[str, dict[str, int]]:
+        from docvlm.decode import BadReply
+
+        if previous_error:
+            _log.debug("re-asking at temperature %.2f after: %s", temperature, previous_error[:120])
+        text, usage = self._generate_many([prompt], temperature)[0]
+        if usage.get("truncated"):
+            raise BadReply(f"the reply was cut at max_new_tokens={self.options.max_new_tokens}", text, usage)
+        return text, usage
+
+    def _fallback(self, pages: Sequence[Page], schema: type[BaseModel]) -> EngineOutput:
+        if self._fallback_engine is None:
+            self._fallback_engine = create_engine(LayoutOptions())
+        return self._fallback_engine.extract(pages, schema)
+
+    # ---- extraction ---------------------------------------------------------------------------
+    def _jobs(self, docs: Sequence[Sequence[Page]], schema: type[BaseModel]) -> list[_Job]:
+        from docvlm.prompts import build_extraction_prompt
+
+        jobs: list[_Job] = []
+        for d, pages in enumerate(docs):
+            for page in pages:
+                images = self.page_images(page)
+                groups = [images] if self.family.multi_image else [[img] for img in images]
+                for group in groups:
+                    prompt = build_extraction_prompt(
+                        [page], schema, max_words=self.options.max_prompt_words, images=group
+                    )
+                    jobs.append(_Job(doc=d, page=page, images=group, prompt=prompt))
+        return jobs
+
+    def extract(self, pages: Sequence[Page], schema: type[BaseModel]) -> EngineOutput:
+        """Extract ``schema`` from the pages of one document."""
+        return self.extract_batch([pages], schema)[0]
+
+    def extract_batch(self, docs: Sequence[Sequence[Page]], schema: type[BaseModel]) -> list[EngineOutput]:
+        """Extract several documents; first attempts are batched across all their pages."""
+        from docvlm.decode import BadReply, run_with_reask
+
+        if any(not pages for pages in docs):
+            raise EngineError("a document has no pages")
+        started = time.perf_counter()
+        jobs = self._jobs(docs, schema)
+        first = self._generate_batched([j.prompt for j in jobs], self.options.temperature)
+        per_doc: list[list[EngineOutput]] = [[] for _ in docs]
+        for job, result in zip(jobs, first, strict=True):
+            pending: list[Any] = [result]
+
+            def generate(
+                prompt: Prompt, temperature: float, previous_error: str | None, pending: list[Any] = pending
+            ) -> tuple[str, dict[str, int]]:
+                if pending:  # the batched first attempt
+                    res = pending.pop()
+                    if isinstance(res, BaseException):
+                        raise res
+                    text, usage = res
+                    if usage.get("truncated"):
+                        raise BadReply(
+                            f"the reply was cut at max_new_tokens={self.options.max_new_tokens}", text, usage
+                        )
+                    return text, usage
+                return self._generate_one(prompt, temperature, previous_error)
+
+            page = job.page
+
+            def fallback(page: Page = page) -> EngineOutput:
+                return self._fallback([page], schema)
+
+            out = run_with_reask(
+                generate,
+                job.prompt,
+                schema,
+                max_attempts=self.options.max_attempts,
+                temperature=self.options.temperature,
+                temperature_step=self.options.temperature_step,
+                fallback=fallback,
+            )
+            _log.info(
+                "page %d: %d image(s), %d image tokens, %d prompt tokens, %d attempt(s)%s",
+                page.number,
+                len(job.images),
+                out.usage.get("image_tokens", 0) // max(1, len(out.attempts) if not out.fallback else 1),
+                out.usage.get("prompt_tokens", 0) // max(1, out.usage.get("calls", 1)),
+                len(out.attempts),
+                " -> layout fallback" if out.fallback else "",
+            )
+            per_doc[job.doc].append(out)
+        merged = [merge_page_outputs(outs) for outs in per_doc]
+        _log.debug("extracted %d document(s) in %.2f s", len(docs), time.perf_counter() - started)
+        return merged
+
+    # ---- question answering -------------------------------------------------------------------
+    def answer(self, pages: Sequence[Page], question: str) -> Answer:
+        """Answer ``question`` from the pages: constrained ``{"answer": ...}`` reply, grounded on the words."""
+        from docvlm.decode import run_with_reask
+        from docvlm.ground import find_evidence
+        from docvlm.prompts import build_qa_prompt
+
+        if not pages:
+            raise EngineError("no pages to answer from")
+        images: list[Image.Image] = []
+        for page in pages:
+            page_imgs = self.page_images(page)
+            if not self.family.multi_image:
+                images = page_imgs[:1]
+                break
+            if images and len(images) + len(page_imgs) > MAX_TILES_PER_PAGE:
+                break
+            images.extend(page_imgs)
+        prompt = build_qa_prompt(pages, question, max_words=self.options.max_prompt_words, images=images)
+        try:
+            out = run_with_reask(
+                self._generate_one,
+                prompt,
+                Answer,
+                max_attempts=self.options.max_attempts,
+                temperature=self.options.temperature,
+                temperature_step=self.options.temperature_step,
+                fallback=None,
+            )
+        except DecodeError as exc:
+            _log.warning("no usable answer for %r: %s", question[:80], exc)
+            return Answer()
+        text = " ".join(str(out.data.get("answer") or "").split())
+        if not text:
+            return Answer()
+        ev = find_evidence(text, "answer", pages)
+        if ev is None:
+            # an answer not printed on the page is unsupported: keep it, with no confidence
+            return Answer(answer=text, confidence=0.0)
+        return Answer(answer=ev.text or text, page=ev.page, bbox=list(ev.bbox), confidence=round(ev.score, 4))
+
+    def close(self) -> None:
+        """Drop the model and free accelerator memory."""
+        self.model = None
+        if self.device.startswith("cuda"):
+            self._torch.cuda.empty_cache()
+        if self._fallback_engine is not None:
+            self._fallback_engine.close()
+
+
+__all__ = ["TransformersEngine", "choose_device", "choose_dtype", "merge_page_outputs"]
