@@ -514,7 +514,9 @@ def _load_frame(p: Path, index: int, options: IngestOptions) -> Image.Image:
         with _pixel_limit(options.max_megapixels):
             img.load()
         frame = ImageOps.exif_transpose(img) if index == 0 else img
-        return to_rgb(frame if frame is not None else img)
+        out = to_rgb(frame if frame is not None else img)
+        # the file handle is closed below, so the page must own its pixels
+        return out.copy() if out is img else out
     except IngestError:
         raise
     except Image.DecompressionBombError as e:
