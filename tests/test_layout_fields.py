@@ -274,6 +274,38 @@ def test_title_words_are_not_a_vendor_name() -> None:
     assert data["vendor"]["name"] != "TAX INVOICE"
 
 
+def test_bill_to_wins_over_ship_to_side_by_side() -> None:
+    data, _, _, _ = run(
+        [
+            (40, 40, "Pine Street Bakery", 20),
+            (40, 120, "Bill To:           Ship To:"),
+            (40, 132, "Lena Ortiz         Ortiz Catering Warehouse"),
+            (40, 144, "9 Elm Road         400 Dock Street"),
+            (400, 120, "Invoice #  A-1009"),
+        ]
+    )
+    assert data["customer"]["name"] == "Lena Ortiz"
+    assert data["customer"]["address"] == "9 Elm Road"
+    assert data["invoice_number"] == "A-1009"
+    assert data["vendor"]["name"] == "Pine Street Bakery"
+
+
+def test_previous_balance_and_payment_date_are_not_this_invoice() -> None:
+    data, _, _, _ = run(
+        [
+            (40, 40, "Utility Power Co", 20),
+            (40, 100, "Payment date:  01/02/2024"),
+            (40, 115, "Invoice date:  15/02/2024"),
+            (350, 600, "Previous balance  $80.00"),
+            (350, 615, "Total  $45.00"),
+            (350, 630, "Total due  $125.00"),
+        ]
+    )
+    assert data["invoice_date"] == "2024-02-15"
+    assert data["total"] == "45.00"
+    assert data["amount_due"] == "125.00"
+
+
 def test_identifier_readers() -> None:
     assert read_tax_id("NL810433941B01")[0] == "NL810433941B01"  # type: ignore[index]
     assert read_tax_id("21%") is None

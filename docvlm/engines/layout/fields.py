@@ -591,7 +591,8 @@ def _inside_other_label(text: str, start: int, end: int, label: str) -> bool:
     """'Date' inside 'Due Date', 'Order Date', 'Date of birth'... is not the invoice date."""
     before = text[max(0, start - 12) : start].lower()
     if re.search(
-        r"(?:due|order|delivery|ship\w*|check[\s-]?(?:in|out)|start|end|print\w*|lever\w*|liefer\w*|bestell\w*)\s*$",
+        r"(?:due|order|delivery|ship\w*|check[\s-]?(?:in|out)|start|end|print\w*|lever\w*|liefer\w*|bestell\w*|"
+        r"payment|paid|service|supply|leistungs|birth|expiry|valid\w*)\s*$",
         before,
     ):
         return True

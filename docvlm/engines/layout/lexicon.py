@@ -125,6 +125,8 @@ AMOUNT_EXCLUDE = re.compile(
     r"rounding|round(?:ing)?\s*adj\w*|adjustment|disc(?:ount)?|voucher|deposit|points?|credits?|"
     r"paid|payment\s+received|received|visa|master\s*card|card|"
     r"rabatt|remise|korting|descuento|"
+    r"previous\s+balance|opening\s+balance|balance\s+(?:forward|brought\s+forward)|carried\s+forward|"
+    r"brought\s+forward|[üu]bertrag|[àa]\s+reporter|acompte|anzahlung|vorauszahlung|aanbetaling|anticipo|"
     r"unit\s+price|price|rate|prix|preis|prijs|precio)\b",
     re.IGNORECASE,
 )
