@@ -37,7 +37,7 @@ _log = logging.getLogger(__name__)
 FIELD_MATCH_THRESHOLD = 88.0
 LABEL_MATCH_THRESHOLD = 84.0
 #: engine outputs cached per pages object, so several questions on one document run the engine once
-CACHE_SIZE = 16
+CACHE_SIZE = 4
 
 MONTH_WORDS = frozenset(MONTHS)
 _DATE_SHAPE = re.compile(r"(?<!\d)\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}(?!\d)")

@@ -52,7 +52,8 @@ def anls_similarity(prediction: str | None, gold: str | None, threshold: float =
     """``1 - NL`` between one prediction and one gold answer, 0 when NL >= ``threshold``.
 
     NL is the Levenshtein distance divided by the longer length. Both empty -> 1; exactly one
-    empty -> 0.
+    empty -> 0. The cut is the DocVQA paper's (0 when NL >= tau); the RRC script's
+    ``1 - NL < tau`` keeps 0.5 at exactly NL = 0.5, the only case where the two differ.
     """
     a, b = normalize_answer(prediction), normalize_answer(gold)
     if not a and not b:
