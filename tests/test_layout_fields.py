@@ -225,6 +225,8 @@ def test_day_first_and_month_first_inference() -> None:
     data, _, _, _ = run([*base, (40, 300, "742 Evergreen Terrace, Springfield, IL 62704")])
     assert data["invoice_date"] == "2024-03-04"
     assert infer_dayfirst("Date 04/25/2024", None) is False
+    assert infer_dayfirst("Date 03/04/2024 Total $5.00", "USD") is False  # a bare $ reads as US
+    assert infer_dayfirst("Date 03/04/2024 GST 10% Total $5.00", "USD") is True  # ...unless GST says AU/CA/SG
     assert infer_dayfirst("Datum 25.04.2024", None) is True
     # an explicit option wins over inference
     out = LayoutEngine(LayoutOptions(dayfirst=False)).extract(

@@ -411,8 +411,19 @@ def _in_regions(page: int, box: BBox, regions: Sequence[tuple[int, BBox]]) -> bo
 # Document-level inference
 
 
+_OTHER_DOLLAR = re.compile(
+    r"\b(?:GST|HST|PST|QST|ABN|ACN|NZBN|SST|RM|Malaysia|Singapore|Australia|Canada|New Zealand|Hong Kong|"
+    r"Jalan|Sdn\.?\s*Bhd|Pte\.?\s*Ltd|Pty\.?\s*Ltd)\b",
+    re.IGNORECASE,
+)
+
+
 def infer_dayfirst(text: str, currency: str | None) -> bool:
-    """Day-first unless an unambiguous month-first date or a US address / explicit USD says otherwise."""
+    """Day-first unless an unambiguous month-first date, a US address or US dollars say otherwise.
+
+    Unambiguous dates on the page (13/04 vs 04/13) decide first; then a US state + ZIP, "USA" or
+    "USD"/"US$"; a bare "$" counts as US unless the page shows another dollar country.
+    """
     day, month = 0, 0
     for m in _DATE_NUMERIC.finditer(text):
         a, b = int(m.group(1)), int(m.group(2))
@@ -424,7 +435,12 @@ def infer_dayfirst(text: str, currency: str | None) -> bool:
         return day > month
     if lx.US_STATE_ZIP.search(text) or re.search(r"\b(?:USA|United States|U\.S\.A\.|US Dollars?)\b", text):
         return False
-    return not (currency == "USD" and re.search(r"\bUSD\b|US\$", text))
+    if currency != "USD":
+        return True
+    if re.search(r"\bUSD\b|US\$", text):
+        return False
+    # a bare "$" is US unless the page shows another dollar country (GST/HST/ABN, RM, place names)
+    return bool(_OTHER_DOLLAR.search(text))
 
 
 def detect_document_currency(pls: Sequence[PageLines]) -> tuple[str, Evidence] | None:
