@@ -462,7 +462,7 @@ _WHERE = (" where ", " located ", " wo ", " ou se ", " waar ", " donde ", " situ
 
 
 def _where_means_address(folded: str, match: FieldMatch) -> FieldMatch:
-    """ "Where is the company located?" names the company but asks for its address."""
+    """A "where" question that names a party asks for its address ("Where is the company located?")."""
     if match.field.endswith(".name") and any(w in folded for w in _WHERE):
         return FieldMatch(match.field.replace(".name", ".address"), match.phrase, match.score)
     return match
