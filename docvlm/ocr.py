@@ -39,6 +39,8 @@ MAX_SKEW_DEG = 10.0
 LAYOUT_SIDE = 1024
 # text-line crops compared upright vs upside down to tell 0 from 180 degrees
 ORIENTATION_CROPS = 8
+# tesseract OSD orientation confidence below which its answer is ignored
+OSD_MIN_CONFIDENCE = 2.0
 # tiles overlap by this fraction of their side: more than a text line, so every line is whole in one tile
 TILE_OVERLAP = 0.1
 
@@ -480,10 +482,19 @@ class TesseractBackend(OcrBackend):
             # OSD refuses pages with too little text; that is "unknown", not a failure
             _log.debug("tesseract OSD gave no orientation: %s", e)
             return 0
-        rotate = 0
+        rotate, conf = 0, 0.0
         for ln in out.splitlines():
-            if ln.startswith("Rotate:"):
-                rotate = int(ln.split(":", 1)[1].strip())
+            key, _, val = ln.partition(":")
+            if key == "Rotate":
+                rotate = int(val.strip())
+            elif key == "Orientation confidence":
+                conf = float(val.strip())
+        if conf < OSD_MIN_CONFIDENCE:
+            # measured on receipts: OSD answers below ~1 are often wrong, so they mean "unknown"
+            _log.debug(
+                "tesseract OSD unsure (rotate %d, confidence %.2f): keeping the page as is", rotate, conf
+            )
+            return 0
         # OSD's "Rotate" is clockwise; PIL rotates counter-clockwise
         return (360 - rotate) % 360
 

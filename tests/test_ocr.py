@@ -156,3 +156,13 @@ def test_tesseract_reads_known_text(text_image):
     assert rotation == 0
     assert _texts(words) == EXPECTED
     assert len({w.line for w in words}) == 3
+
+
+@pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract binary not installed")
+def test_tesseract_orientation_detection(font_path):
+    # OSD needs a fair amount of text to decide
+    lines = [f"Line {i}: the quick brown fox jumps over the lazy dog" for i in range(8)]
+    img = draw_lines(font_path, lines, size=(900, 700), step=80)
+    backend = get_ocr(OcrOptions(backend="tesseract"))
+    for angle in (90, 180, 270):
+        assert (backend.detect_rotation(img.rotate(angle, expand=True)) + angle) % 360 == 0
