@@ -86,22 +86,21 @@ def build_text_lines(lines: Sequence[Line]) -> list[TextLine]:
         segs: list[tuple[int, int]] = []
         pos = 0
         for seg in ln.segments:
-            seg_start = pos
+            seg_first: int | None = None
             for w in seg:
                 t = parsers.normalize_text(w.text)
                 if not t:
                     continue
                 if parts:
-                    pos += 1
-                    if not words or words[-1] is not w:
-                        pass
+                    pos += 1  # the joining space
+                if seg_first is None:
+                    seg_first = pos
                 starts.append(pos)
                 parts.append(t)
                 words.append(Word(t, w.bbox, w.page, w.conf, w.line, w.block))
                 pos += len(t)
-            if pos > seg_start:
-                # a segment starts after the joining space
-                segs.append((seg_start + (1 if segs else 0), pos))
+            if seg_first is not None:
+                segs.append((seg_first, pos))
         if not words:
             continue
         text = " ".join(parts)
@@ -533,6 +532,11 @@ _FIELD_READERS: dict[str, Reader] = {
 }
 
 
+_TITLE_NUMBER = re.compile(
+    r"(?:invoice|factuur|facture|rechnung|factura|fattura|#)\s*[:#]?\s*", re.IGNORECASE
+)
+
+
 def extract_keyed_fields(pls: Sequence[PageLines], res: HeaderResult, dayfirst: bool) -> None:
     """invoice_number, invoice_date, due_date and purchase_order from their labels."""
     best: dict[str, Candidate] = {}
@@ -567,20 +571,11 @@ def extract_keyed_fields(pls: Sequence[PageLines], res: HeaderResult, dayfirst: 
     if "invoice_number" not in best:
         for pl in pls[:1]:
             for tl in pl.lines:
-                m = re.match(
-                    r"\s*(?:invoice|factuur|facture|rechnung|factura|fattura|#)\s*[:#]?\s*",
-                    tl.text[tl.segments[0][0] :],
-                    re.IGNORECASE,
-                )
                 for a0, _b0 in tl.segments:
-                    m = re.match(
-                        r"(?:invoice|factuur|facture|rechnung|factura|fattura|#)\s*[:#]?\s*",
-                        tl.text[a0:],
-                        re.IGNORECASE,
-                    )
+                    m = _TITLE_NUMBER.match(tl.text, a0)
                     if not m:
                         continue
-                    found = find_value(pl, tl, a0, a0 + m.end(), read_id, dayfirst, allow_below=False)
+                    found = find_value(pl, tl, a0, m.end(), read_id, dayfirst, allow_below=False)
                     if found:
                         value, ev, _ = found
                         best["invoice_number"] = Candidate("invoice_number", value, ev, 0.6, tl)
