@@ -119,7 +119,9 @@ def _downscale(image: Image.Image, side: int) -> tuple[Image.Image, float]:
     f = min(1.0, side / max(image.size))
     if f >= 1.0:
         return image, 1.0
-    return image.resize((max(1, round(image.width * f)), max(1, round(image.height * f))), Image.BILINEAR), f
+    return image.resize(
+        (max(1, round(image.width * f)), max(1, round(image.height * f))), Image.Resampling.BILINEAR
+    ), f
 
 
 def _background(image: Image.Image) -> tuple[int, int, int]:
@@ -134,7 +136,7 @@ def deskew(image: Image.Image, angle: float) -> Image.Image:
     """Rotate by ``angle`` degrees counter-clockwise about the centre, same size, paper-coloured corners."""
     if angle == 0:
         return image
-    return image.rotate(angle, resample=Image.BICUBIC, expand=False, fillcolor=_background(image))
+    return image.rotate(angle, resample=Image.Resampling.BICUBIC, expand=False, fillcolor=_background(image))
 
 
 def upright(image: Image.Image, rotation: int, skew: float) -> Image.Image:
@@ -350,7 +352,7 @@ class RapidOcrBackend(OcrBackend):
         lines: dict[int, list[Word]] = {}
         for w in words:
             lines.setdefault(w.line, []).append(w)
-        boxes = []
+        boxes: list[tuple[int, int, int, int]] = []
         for lid, lw in lines.items():
             if lid < 0:
                 boxes.extend(_int_box(w.bbox, image.size) for w in lw)
@@ -548,7 +550,9 @@ def _recognize_page(
     f = options.max_side / long_side
     if options.tile_min_text_px and line_height * f >= options.tile_min_text_px:
         # large text at high resolution: one pass on a smaller copy reads as well as many tiles, much faster
-        small = image.resize((max(1, round(image.width * f)), max(1, round(image.height * f))), Image.LANCZOS)
+        small = image.resize(
+            (max(1, round(image.width * f)), max(1, round(image.height * f))), Image.Resampling.LANCZOS
+        )
         sx, sy = image.width / small.width, image.height / small.height
         _log.debug("OCR of a %dx%d page shrunk by %.2f (text lines ~%.0f px)", *image.size, f, line_height)
         return [

@@ -266,12 +266,12 @@ def merge_tile_words(tiles_words: Sequence[tuple[Tile, Sequence[Word]]], scale: 
         out = [
             Word(
                 text=w.text,
-                bbox=tuple(v * scale for v in w.bbox),
+                bbox=(w.x0 * scale, w.y0 * scale, w.x1 * scale, w.y1 * scale),
                 page=w.page,
                 conf=w.conf,
                 line=w.line,
                 block=w.block,
-            )  # type: ignore[arg-type]
+            )
             for w in out
         ]
     out.sort(key=lambda w: (w.y0, w.x0))

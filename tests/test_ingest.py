@@ -349,6 +349,16 @@ def test_pdf2image_rasterizer_matches_pymupdf(tmp_path):
     doc.close()
 
 
+def test_missing_pdf2image_names_the_extra(tmp_path, monkeypatch):
+    import sys
+
+    from docvlm.errors import MissingDependency
+
+    monkeypatch.setitem(sys.modules, "pdf2image", None)  # makes "import pdf2image" fail
+    with pytest.raises(MissingDependency, match=r"docvlm\[pdf2image\]"):
+        open_document(make_pdf(tmp_path / "p.pdf"), IngestOptions(rasterizer="pdf2image"), NO_OCR)
+
+
 def test_real_invoices_have_text_layers(shared_data):
     pdfs = sorted((shared_data / "invoices" / "invoice2data").glob("*.pdf"))
     assert pdfs

@@ -71,7 +71,9 @@ def test_rotated_page_is_detected_and_read_upright(text_image, angle):
 
 def test_small_skew_is_measured_and_removed(font_path):
     img = draw_lines(font_path, [*LINES, "Subtotal 100.00", "Tax 23.45"], size=(760, 480), step=80)
-    tilted = img.rotate(-3, expand=False, fillcolor="white", resample=Image.BICUBIC)  # 3 degrees clockwise
+    tilted = img.rotate(
+        -3, expand=False, fillcolor="white", resample=Image.Resampling.BICUBIC
+    )  # 3 degrees clockwise
     assert line_stats(tilted).skew == pytest.approx(3.0, abs=0.5)
     assert abs(line_stats(img).skew) < 0.2
     res = ocr_page(tilted, OcrOptions(auto_rotate=False))
