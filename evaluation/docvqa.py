@@ -44,7 +44,7 @@ class GroupScore:
 
 @dataclass
 class DocVQAResult:
-    """Scores and predictions of one DocVQA run."""
+    """Scores and predictions of one DocVQA run; ``n`` counts the questions with gold answers."""
 
     dataset: str
     anls: float
@@ -70,6 +70,8 @@ class DocVQAResult:
 
     def summary(self) -> str:
         """Human-readable lines: overall, per question type, per document."""
+        if self.n == 0:
+            return f"{len(self.predictions)} questions answered; the dataset has no gold answers to score"
         out = [f"ANLS {self.anls:.4f} over {self.n} questions ({self.dataset}, {self.seconds:.1f} s)"]
         if self.per_type:
             out.append("per question type:")
@@ -149,13 +151,15 @@ def run_docvqa(
     for i, it in enumerate(items):
         q = it.question
         ans = answers.get(i, Answer())
-        s = anls_score(ans.answer, q.answers)
-        scores.append(s)
         predictions.append(Prediction(questionId=q.questionId, answer=ans.answer))
-        for t in q.question_types:
-            by_type[t].append(s)
-        doc_key = str(q.docId) if q.docId is not None else it.document.name
-        by_doc[doc_key].append(s)
+        # a test split has no gold answers: those questions get predictions but no score
+        s: float | None = anls_score(ans.answer, q.answers) if q.answers else None
+        if s is not None:
+            scores.append(s)
+            for t in q.question_types:
+                by_type[t].append(s)
+            doc_key = str(q.docId) if q.docId is not None else it.document.name
+            by_doc[doc_key].append(s)
         details.append(
             {
                 "questionId": q.questionId,
@@ -163,7 +167,7 @@ def run_docvqa(
                 "document": str(it.document),
                 "answer": ans.answer,
                 "answers": q.answers,
-                "anls": round(s, 4),
+                "anls": None if s is None else round(s, 4),
                 "field": ans.field,
                 "page": ans.page,
                 "bbox": ans.bbox,

@@ -231,3 +231,52 @@ def test_docvqa_on_one_sroie_receipt(shared_data: Path, tmp_path: Path) -> None:
     assert all(x["page"] == 1 and x["bbox"] for x in d["details"] if x["answer"])
     # a loose floor (the full set measured 0.99): catches a broken OCR -> engine -> QA chain
     assert d["anls"] >= 0.5
+
+
+def test_run_docvqa_groups_failures_and_unlabelled(tmp_path: Path) -> None:
+    from docvlm.datamodel import Page
+    from docvlm.errors import IngestError
+    from evaluation.docvqa import run_docvqa
+    from schemas.docvqa import Answer
+
+    for name in ("ok.png", "broken.png", "test.png"):
+        (tmp_path / name).write_bytes(b"x")
+    data = [
+        {
+            "questionId": 1,
+            "question": "q",
+            "image": "ok.png",
+            "docId": "ok",
+            "answers": ["abcd"],
+            "question_types": ["t1"],
+        },
+        {
+            "questionId": 2,
+            "question": "q",
+            "image": "ok.png",
+            "docId": "ok",
+            "answers": ["zz"],
+            "question_types": ["t2"],
+        },
+        {"questionId": 3, "question": "q", "image": "broken.png", "docId": "broken", "answers": ["x"]},
+        {"questionId": 4, "question": "q", "image": "test.png", "docId": "test", "answers": []},
+    ]
+    ds = tmp_path / "qa.json"
+    ds.write_text(json.dumps({"data": data}), encoding="utf-8")
+    opened: list[str] = []
+
+    def load(path: Path) -> list[Page]:
+        opened.append(path.name)
+        if path.name == "broken.png":
+            raise IngestError("corrupt")
+        return [Page(number=1, width=10, height=10, unit="px")]
+
+    res = run_docvqa(ds, tmp_path, load, lambda pages, q: Answer(answer="abce"))
+    assert opened == ["ok.png", "broken.png", "test.png"]  # each document opened once
+    assert [p.answer for p in res.predictions] == ["abce", "abce", "", "abce"]
+    assert res.n == 3  # question 4 has no gold answers
+    assert res.anls == pytest.approx((0.75 + 0 + 0) / 3)
+    assert res.per_type["t1"].anls == pytest.approx(0.75) and res.per_type["t2"].anls == 0.0
+    assert res.per_document["ok"].n == 2 and "test" not in res.per_document
+    assert list(res.failed_documents) == [str(tmp_path / "broken.png")]
+    assert "ANLS 0.2500 over 3 questions" in res.summary()
