@@ -64,6 +64,11 @@ HEADER_LABELS: dict[str, list[tuple[str, float]]] = {
         (r"vervaldatum|vervaldag|uiterste\s+betaaldatum", 1.0),
         (r"(?:fecha\s+de\s+)?vencimiento", 1.0),
         (r"scadenza|data\s+de\s+vencimento", 1.0),
+        (
+            r"zahlungsziel|date\s+limite(?:\s+de\s+paiement)?|betalen\s+(?:voor|v[óo][óo]r)|fecha\s+l[íi]mite",
+            0.9,
+        ),
+        (r"due", 0.6),
     ],
     "purchase_order": [
         (rf"p\.?\s?o\.?\s*{_NO}", 1.0),
