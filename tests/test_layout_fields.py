@@ -100,6 +100,22 @@ def test_label_above_value_in_columns() -> None:
     assert ev["due_date"].bbox[1] == pytest.approx(215)
 
 
+def test_labels_do_not_run_across_column_headers() -> None:
+    # "INVOICE DATE  DUE DATE" must not read as a "DATE DUE" label
+    data, _, _, _ = run(
+        [
+            (40, 40, "Thornbury Joinery Ltd", 20),
+            (40, 200, "INVOICE NO.      INVOICE DATE      DUE DATE"),
+            (40, 215, "TJ-0942          14 March 2024     28 March 2024"),
+        ]
+    )
+    assert (data["invoice_number"], data["invoice_date"], data["due_date"]) == (
+        "TJ-0942",
+        "2024-03-14",
+        "2024-03-28",
+    )
+
+
 @pytest.mark.parametrize(
     ("lines", "expected"),
     [

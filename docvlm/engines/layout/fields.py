@@ -540,33 +540,33 @@ _TITLE_NUMBER = re.compile(
 def extract_keyed_fields(pls: Sequence[PageLines], res: HeaderResult, dayfirst: bool) -> None:
     """invoice_number, invoice_date, due_date and purchase_order from their labels."""
     best: dict[str, Candidate] = {}
-    taken: set[tuple[int, int, int]] = (
-        set()
-    )  # (page, line, start) of label spans already used by a stronger field
+    # (page, line) -> label spans already used by another field ("DUE DATE" is not an "INVOICE DATE")
+    taken: dict[tuple[int, int], list[tuple[int, int]]] = {}
     for path in ("due_date", "invoice_number", "purchase_order", "invoice_date"):
         reader = _FIELD_READERS[path]
         for pl in pls:
             for tl in pl.lines:
-                for pat, strength in lx.HEADER_PATTERNS[path]:
-                    for m in pat.finditer(tl.text):
-                        key = (tl.page, tl.index, m.start())
-                        if any(k[:2] == key[:2] and abs(k[2] - m.start()) < 3 for k in taken):
-                            continue
-                        if path == "invoice_date" and _inside_other_label(
-                            tl.text, m.start(), m.end(), m.group(0)
-                        ):
-                            continue
-                        found = find_value(pl, tl, m.start(), m.end(), reader, dayfirst)
-                        if found is None:
-                            continue
-                        value, ev, where = found
-                        pos_bonus = 0.05 if tl.page == 1 else 0.0
-                        score = 0.55 + 0.35 * strength + pos_bonus + (0.04 if where == "right" else 0.0)
-                        cand = Candidate(path, value, ev, score, tl)
-                        if path not in best or cand.score > best[path].score:
-                            best[path] = cand
-                        taken.add(key)
-                        break
+                used = taken.setdefault((tl.page, tl.index), [])
+                for a0, b0 in tl.segments:  # a label never spans two segments
+                    for pat, strength in lx.HEADER_PATTERNS[path]:
+                        for m in pat.finditer(tl.text, a0, b0):
+                            if any(s < m.end() and m.start() < e for s, e in used):
+                                continue
+                            if path == "invoice_date" and _inside_other_label(
+                                tl.text, m.start(), m.end(), m.group(0)
+                            ):
+                                continue
+                            found = find_value(pl, tl, m.start(), m.end(), reader, dayfirst)
+                            if found is None:
+                                continue
+                            value, ev, where = found
+                            pos_bonus = 0.05 if tl.page == 1 else 0.0
+                            score = 0.55 + 0.35 * strength + pos_bonus + (0.04 if where == "right" else 0.0)
+                            cand = Candidate(path, value, ev, score, tl)
+                            if path not in best or cand.score > best[path].score:
+                                best[path] = cand
+                            used.append((m.start(), m.end()))
+                            break
     # an invoice title followed by an identifier ("Invoice INV/2023/0008"), or a lone "# 123" near the title
     if "invoice_number" not in best:
         for pl in pls[:1]:
