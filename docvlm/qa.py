@@ -56,6 +56,9 @@ FIELD_PHRASES: dict[str, tuple[str, ...]] = {
         "total due",
         "total price",
         "final amount",
+        "amount charged",
+        "total cost",
+        "total sum",
         "sum total",
         "total to pay",
         "net total",
@@ -277,6 +280,9 @@ FIELD_PHRASES: dict[str, tuple[str, ...]] = {
     ),
     "vendor.address": (
         "address",
+        "location",
+        "store location",
+        "street address",
         "vendor address",
         "company address",
         "store address",
@@ -375,6 +381,8 @@ WEAK_CUES: tuple[tuple[str, str], ...] = (
     ("betaald", "total"),
     ("pagado", "total"),
     ("when", "invoice_date"),
+    ("what day", "invoice_date"),
+    ("which day", "invoice_date"),
     ("wann", "invoice_date"),
     ("quand", "invoice_date"),
     ("wanneer", "invoice_date"),
@@ -442,7 +450,7 @@ def map_question(question: str) -> FieldMatch | None:
     folded = f" {_fold(question)} "
     for phrase, fld in _FOLDED_PHRASES:
         if f" {phrase} " in folded:
-            return _where_means_address(folded, FieldMatch(fld, phrase, 1.0))
+            return _question_word_kind(folded, FieldMatch(fld, phrase, 1.0))
     subject = question_subject(question)
     if len(subject) >= 3:
         best: FieldMatch | None = None
@@ -459,12 +467,22 @@ def map_question(question: str) -> FieldMatch | None:
 
 
 _WHERE = (" where ", " located ", " wo ", " ou se ", " waar ", " donde ", " situe ", " gelegen ")
+_HOW_MUCH = (" how much ", " wie viel ", " wieviel ", " combien ", " hoeveel ", " cuanto ")
+_WHEN = (" when ", " what day ", " which day ", " wann ", " quand ", " wanneer ", " cuando ")
 
 
-def _where_means_address(folded: str, match: FieldMatch) -> FieldMatch:
-    """A "where" question that names a party asks for its address ("Where is the company located?")."""
+def _question_word_kind(folded: str, match: FieldMatch) -> FieldMatch:
+    """The question word decides the kind of answer when the named field is of another kind.
+
+    "Where is the company located?" names the company but asks for its address; "How much did
+    the customer pay?" names the customer but asks for an amount; "When..." asks for a date.
+    """
     if match.field.endswith(".name") and any(w in folded for w in _WHERE):
         return FieldMatch(match.field.replace(".name", ".address"), match.phrase, match.score)
+    if match.field not in MONEY_FIELDS and any(w in folded for w in _HOW_MUCH):
+        return FieldMatch("total", match.phrase, 0.8)
+    if match.field not in DATE_FIELDS and any(w in folded for w in _WHEN):
+        return FieldMatch("invoice_date", match.phrase, 0.8)
     return match
 
 

@@ -104,6 +104,11 @@ def _fresh_cache() -> None:
         ("Wie hoch ist die MwSt?", "tax_total"),
         ("What is the totl amount?", "total"),  # fuzzy: a typo still maps
         ("When was this receipt issued?", "invoice_date"),
+        ("How much did the customer pay?", "total"),
+        ("How much tax was charged?", "tax_total"),
+        ("What is the store's location?", "vendor.address"),
+        ("When is the payment due?", "due_date"),
+        ("Wann wurde die Rechnung vom Lieferanten ausgestellt?", "invoice_date"),
     ],
 )
 def test_map_question(question: str, field: str) -> None:
