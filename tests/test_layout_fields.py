@@ -413,6 +413,23 @@ def test_invoice_is_not_a_receipt() -> None:
     assert not receipt_signal([page_lines(page)]).is_receipt
 
 
+def test_full_page_invoice_with_receipt_words_is_not_a_receipt() -> None:
+    page = make_page(
+        [
+            (40, 40, "Harbour Tools Pty Ltd", 20),
+            (40, 100, "Tax Invoice 5531"),
+            (40, 300, "Item  Qty  Price  Amount"),
+            (40, 315, "Hammer  2  10.00  20.00"),
+            (400, 600, "Subtotal  20.00"),
+            (400, 615, "GST  2.00"),
+            (400, 630, "Total  22.00"),
+            (40, 700, "Paid by cash. Thank you for your purchase."),
+            (40, 780, "Harbour Tools Pty Ltd  ABN 12 345 678 901  1 Quay Street, Sydney NSW 2000"),
+        ]
+    )
+    assert not receipt_signal([page_lines(page)]).is_receipt
+
+
 # ---------------------------------------------------------------------------------------------
 # engine contract
 

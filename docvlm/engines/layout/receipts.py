@@ -49,7 +49,11 @@ class ReceiptSignal:
 
 
 def receipt_signal(pls: Sequence[PageLines]) -> ReceiptSignal:
-    """Receipt when the printed area is narrow and tall and receipt words outnumber invoice words."""
+    """Receipt when the printed area is a tall strip, receipt words are printed and no invoice-only words are.
+
+    Invoices set on A4 or Letter have a text block about 1.3-1.6 times as tall as wide that spans
+    most of the page; a receipt's is taller (1.7+) or a slim column on a wider scan.
+    """
     if not pls or not pls[0].lines or len(pls) > 2:
         return ReceiptSignal(False, 0.0, 0, 0)
     tb = pls[0].text_box
@@ -61,8 +65,16 @@ def receipt_signal(pls: Sequence[PageLines]) -> ReceiptSignal:
         for tl in pl.lines:
             cues += len(lx.RECEIPT_CUES.findall(tl.text))
             inv += len(_INVOICE_ONLY.findall(tl.text))
-    narrow = aspect >= 1.4 or (pls[0].page.height / max(1.0, pls[0].page.width)) >= 2.0
-    yes = inv == 0 and ((narrow and cues >= 3) or cues >= 8)
+    # a till strip: taller than any A4/Letter text block, or a slim column on a wide scan
+    page_w = max(1.0, pls[0].page.width)
+    page = pls[0].page
+    narrow = (
+        aspect >= 1.7
+        or (aspect >= 1.4 and width / page_w <= 0.6)
+        or page.height / page_w >= 2.0  # a long strip image
+        or (page.unit == "pt" and page.width <= 300)  # a PDF on till-roll paper (80 mm is 227 pt)
+    )
+    yes = inv == 0 and ((narrow and cues >= 3) or cues >= 10)
     return ReceiptSignal(yes, round(aspect, 3), cues, inv)
 
 
