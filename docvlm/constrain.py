@@ -151,6 +151,7 @@ def minimal_instance(schema: dict[str, Any]) -> Any:
     Used to size the closing reserve: from any point, finishing the JSON costs at most about
     this many bytes plus one array item. Strings with a pattern get a 12-character stand-in.
     """
+    schema = strict_schema(schema)  # the shortest value of the grammar actually compiled
     defs = schema.get("$defs", {})
 
     def walk(node: Any) -> Any:
@@ -180,6 +181,7 @@ def minimal_instance(schema: dict[str, Any]) -> Any:
         if "integer" in types or "number" in types:
             return 0
         if "string" in types:
+            # a pattern string gets a stand-in of typical pattern length (a date is 10 characters)
             return "x" * (12 if "pattern" in node else int(node.get("minLength", 0)))
         return None
 
@@ -280,7 +282,7 @@ def cache_info() -> dict[str, int]:
 class ClosingTokens:
     """Token ids the closing phase favours: by their bytes, from the grammar's own view of the vocab."""
 
-    quotes: torch.Tensor  # tokens starting with '"': inside a string they end it
+    quotes: torch.Tensor  # tokens starting with their only '"': inside a string they end it
     brackets: torch.Tensor  # tokens made only of ']' and '}': they close arrays and objects
     nulls: torch.Tensor  # the pieces of 'null': the shortest value
     token_bytes: list[bytes]  # bytes of every token, to follow whether a row is inside a string
@@ -300,7 +302,9 @@ def closing_tokens(info: xgr.TokenizerInfo) -> ClosingTokens:
         if not raw or tid in special:
             continue
         if raw.startswith(b'"'):
-            quotes.append(tid)
+            # a token like '":"' would end a string only to open the next one
+            if raw.count(b'"') == 1:
+                quotes.append(tid)
         elif set(raw) <= _BRACKET_BYTES:
             brackets.append(tid)
         elif raw in _NULL_PARTS:
@@ -416,10 +420,6 @@ class JsonSchemaLogitsProcessor(LogitsProcessor):
                 scores[row, closing.brackets.to(scores.device)] += 2 * _CLOSE_BONUS
             if closing.nulls.numel():
                 scores[row, closing.nulls.to(scores.device)] += _CLOSE_BONUS
-
-    def all_terminated(self) -> bool:
-        """Whether every row reached the end of the grammar (the JSON is complete)."""
-        return bool(self.matchers) and all(m.is_terminated() for m in self.matchers)
 
 
 def make_logits_processor(

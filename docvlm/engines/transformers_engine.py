@@ -50,6 +50,8 @@ RENDER_DPI = 150
 MIN_DPI = 36
 #: most image tiles sent for one page; beyond it the page is rendered at a lower dpi instead
 MAX_TILES_PER_PAGE = 6
+#: most separate calls for one page, for families that take one image per prompt
+MAX_CALLS_PER_PAGE = 2
 #: overlap between neighbouring tiles, as a fraction of the tile side
 TILE_OVERLAP = 0.1
 
@@ -243,7 +245,9 @@ class TransformersEngine(BaseEngine):
         from docvlm.tiling import crop, plan_tiles
 
         budget, max_side = self.family.pixel_budget()
-        area_cap = budget * MAX_TILES_PER_PAGE
+        max_tiles = MAX_TILES_PER_PAGE if self.family.multi_image else MAX_CALLS_PER_PAGE
+        # tiles overlap, so the page area that fits max_tiles tiles is a little smaller than their sum
+        area_cap = int(budget * max_tiles * (1 - TILE_OVERLAP) ** 2)
         if page.unit == "pt":
             inches = max(page.width / 72.0, 1e-3) * max(page.height / 72.0, 1e-3)
             dpi = int(min(RENDER_DPI, math.sqrt(area_cap / inches)))

@@ -50,9 +50,14 @@ _QWEN_SPECIALS = [
 
 def _training_text() -> list[str]:
     """Local text for the BPE: schema keys, JSON punctuation, digits, dates and shared invoice text."""
+    from docvlm.prompts import bounded_json_schema
     from schemas.invoice import Invoice
 
+    prompts_dir = Path(__file__).resolve().parents[2] / "docvlm" / "prompts"
     lines = [
+        # the prompt templates and the bounded schema make up most of every prompt: merging them keeps prompts short
+        *(path.read_text(encoding="utf-8") for path in sorted(prompts_dir.glob("*.txt"))),
+        json.dumps(bounded_json_schema(Invoice), separators=(",", ":")),
         json.dumps(Invoice.model_json_schema()),
         json.dumps(Invoice().model_dump(mode="json")),
         '0123456789 0 1 2 3 4 5 6 7 8 9 10 100 1000 .,:;-/ {} [] "" null true false',
