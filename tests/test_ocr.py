@@ -167,4 +167,6 @@ def test_tesseract_orientation_detection(font_path):
     img = draw_lines(font_path, lines, size=(900, 700), step=80)
     backend = get_ocr(OcrOptions(backend="tesseract"))
     for angle in (90, 180, 270):
-        assert (backend.detect_rotation(img.rotate(angle, expand=True)) + angle) % 360 == 0
+        turned = img.rotate(angle, expand=True)
+        assert (backend.detect_rotation_osd(turned) + angle) % 360 == 0
+        assert (backend.detect_rotation(turned) + angle) % 360 == 0
