@@ -25,7 +25,7 @@ from docvlm.engines.layout.receipts import extract_receipt, receipt_signal
 from docvlm.errors import EngineError
 from docvlm.parsers import parse_amount
 from schemas.docvqa import Answer
-from schemas.invoice import HEADER_FIELDS, LINE_ITEM_FIELDS
+from schemas.invoice import HEADER_FIELDS, LINE_ITEM_FIELDS, Invoice
 
 _log = logging.getLogger(__name__)
 
@@ -56,8 +56,8 @@ class LayoutEngine(BaseEngine):
 
     def extract(self, pages: Sequence[Page], schema: type[BaseModel]) -> EngineOutput:
         """Read header fields, receipt fields and line items from ``pages`` (one document)."""
-        if schema.__name__ not in ("Invoice",):
-            raise EngineError(f"the layout engine extracts invoices and receipts, not {schema.__name__}")
+        if not (isinstance(schema, type) and issubclass(schema, Invoice)):
+            raise EngineError(f"the layout engine extracts invoices and receipts, not {schema!r}")
         t0 = time.perf_counter()
         pls: list[PageLines] = [page_lines(p) for p in pages]
         table = self._tables(pages)
