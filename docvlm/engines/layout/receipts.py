@@ -117,6 +117,18 @@ def _stop_line(text: str) -> bool:
     return bool(t.startswith("(") and re.search(r"\d{4,}", t))
 
 
+def _all_words_right(lines: Sequence[TextLine]) -> float:
+    """Chance that every word of the lines was read exactly: the product of the OCR word confidences.
+
+    Text-layer words have confidence 1.0, so this only lowers the confidence of OCR'd text.
+    """
+    p = 1.0
+    for tl in lines:
+        for w in tl.words:
+            p *= max(0.0, min(1.0, w.conf))
+    return p
+
+
 def extract_merchant(pls: Sequence[PageLines], res: HeaderResult) -> None:
     """Merchant name = the top line with a company legal form (else the first text line);
     address = the address-like lines after it, up to the first phone / tax id / date line."""
@@ -146,7 +158,7 @@ def extract_merchant(pls: Sequence[PageLines], res: HeaderResult) -> None:
         name_lines.append(head[name_i + 1])
     name = " ".join(tl.text.strip() for tl in name_lines)
     ev = Evidence(head[name_i].page, union(tl.bbox for tl in name_lines), name, 1.0)
-    conf = 0.8 if lx.COMPANY_SUFFIX.search(name) else 0.6
+    conf = (0.8 if lx.COMPANY_SUFFIX.search(name) else 0.6) * _all_words_right(name_lines)
     res.put(Candidate("vendor.name", name, ev, conf))
 
     addr: list[TextLine] = []
@@ -173,7 +185,7 @@ def extract_merchant(pls: Sequence[PageLines], res: HeaderResult) -> None:
     if addr:
         text = " ".join(tl.text.strip() for tl in addr)
         aev = Evidence(addr[0].page, union(tl.bbox for tl in addr), text, 1.0)
-        res.put(Candidate("vendor.address", text, aev, 0.7))
+        res.put(Candidate("vendor.address", text, aev, 0.75 * _all_words_right(addr)))
     else:
         res.drop("vendor.address")
 
