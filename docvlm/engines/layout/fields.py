@@ -476,15 +476,20 @@ def detect_document_currency(pls: Sequence[PageLines]) -> tuple[str, Evidence] |
             )
             if m:
                 word = m.group(0).lower()
-                code = next(c for k, c in names.items() if k in word)
-                return code, tl.evidence(m.start(), m.end(), 0.8)
+                named = next(c for k, c in names.items() if k in word)
+                return named, tl.evidence(m.start(), m.end(), 0.8)
             # a currency printed on its own, e.g. a column header "Amount (RM)" or "Total (EUR)"
             for cm in _STANDALONE_CURRENCY.finditer(tl.text):
                 tok = cm.group(1)
                 local = tok in ("RM", "Rs", "Rs.")
-                code = parsers.CURRENCY_SYMBOLS.get(tok.lower()) if local else tok
-                if code in _iso() and code not in _NOT_CURRENCY and (local or "(" in cm.group(0)):
-                    return code, tl.evidence(cm.start(1), cm.end(1), 0.7)
+                iso = parsers.CURRENCY_SYMBOLS.get(tok.lower()) if local else tok
+                if (
+                    iso is not None
+                    and iso in _iso()
+                    and iso not in _NOT_CURRENCY
+                    and (local or "(" in cm.group(0))
+                ):
+                    return iso, tl.evidence(cm.start(1), cm.end(1), 0.7)
     return None
 
 
@@ -572,10 +577,10 @@ def extract_keyed_fields(pls: Sequence[PageLines], res: HeaderResult, dayfirst: 
         for pl in pls[:1]:
             for tl in pl.lines:
                 for a0, _b0 in tl.segments:
-                    m = _TITLE_NUMBER.match(tl.text, a0)
-                    if not m:
+                    tm = _TITLE_NUMBER.match(tl.text, a0)
+                    if not tm:
                         continue
-                    found = find_value(pl, tl, a0, m.end(), read_id, dayfirst, allow_below=False)
+                    found = find_value(pl, tl, a0, tm.end(), read_id, dayfirst, allow_below=False)
                     if found:
                         value, ev, _ = found
                         best["invoice_number"] = Candidate("invoice_number", value, ev, 0.6, tl)
@@ -723,12 +728,12 @@ def choose_amounts(
             lst.append(c)
         elif c.strength > same.strength or (c.strength == same.strength and c.y > same.y):
             lst[lst.index(same)] = c
-    totals = sorted(by["total"], key=lambda c: -c.strength)[:8]
+    totals: list[AmountCandidate | None] = [*sorted(by["total"], key=lambda c: -c.strength)[:8]] or [None]
     subs: list[AmountCandidate | None] = [None, *sorted(by["subtotal"], key=lambda c: -c.strength)[:8]]
     taxes: list[AmountCandidate | None] = [None, *sorted(by["tax_total"], key=lambda c: -c.strength)[:8]]
     best: tuple[float, AmountCandidate | None, AmountCandidate | None, AmountCandidate | None] | None = None
-    max_total = max((c.value for c in totals), default=None)
-    for t in totals or [None]:
+    max_total = max((c.value for c in totals if c is not None), default=None)
+    for t in totals:
         for s in subs:
             for x in taxes:
                 score = (
@@ -757,18 +762,18 @@ def choose_amounts(
                     best = (score, t, s, x)
     if best is None:
         return
-    _, t, s, x = best
+    _, bt, bs, bx = best
     consistent = (
-        t is not None and s is not None and x is not None and abs(s.value + x.value - t.value) <= _CENT
+        bt is not None and bs is not None and bx is not None and abs(bs.value + bx.value - bt.value) <= _CENT
     )
-    for path, c in (("total", t), ("subtotal", s), ("tax_total", x)):
-        if c is None:
+    for path, chosen in (("total", bt), ("subtotal", bs), ("tax_total", bx)):
+        if chosen is None:
             continue
-        conf = 0.55 + 0.3 * c.strength + (0.12 if consistent else 0.0)
-        res.put(Candidate(path, _fmt(c.value), c.evidence, conf, number=c.value))
-    if t is not None and s is None and x is not None:
-        _derive_subtotal(t, [c for c in cands if c.path == "tax_total" and c.value == x.value], pls, res)
-    if t is None:
+        conf = 0.55 + 0.3 * chosen.strength + (0.12 if consistent else 0.0)
+        res.put(Candidate(path, _fmt(chosen.value), chosen.evidence, conf, number=chosen.value))
+    if bt is not None and bs is None and bx is not None:
+        _derive_subtotal(bt, [c for c in cands if c.path == "tax_total" and c.value == bx.value], pls, res)
+    if bt is None:
         _fallback_total(pls, res)
     dues = sorted(by["amount_due"], key=lambda c: (-c.strength, -c.y))
     if dues:
@@ -1177,18 +1182,23 @@ def extract_vendor(pls: Sequence[PageLines], res: HeaderResult, dayfirst: bool) 
 
     # 2b. the top line of the block holding the seller's tax id or IBAN
     for path in ("vendor.tax_id", "vendor.iban"):
-        ev = res.evidence.get(path)
-        if ev is None:
+        id_ev = res.evidence.get(path)
+        if id_ev is None:
             continue
-        p = next((x for x in pls if x.page.number == ev.page), None)
-        if p is None:
+        id_page = next((x for x in pls if x.page.number == id_ev.page), None)
+        if id_page is None:
             continue
         start = next(
-            (tl for tl in p.lines if tl.bbox[1] <= ev.bbox[1] + 1 and tl.bbox[3] >= ev.bbox[3] - 1), None
+            (
+                tl
+                for tl in id_page.lines
+                if tl.bbox[1] <= id_ev.bbox[1] + 1 and tl.bbox[3] >= id_ev.bbox[3] - 1
+            ),
+            None,
         )
         if start is None:
             continue
-        top_seg = _block_top(p, start, ev.bbox[0], ev.bbox[2])
+        top_seg = _block_top(id_page, start, id_ev.bbox[0], id_ev.bbox[2])
         if top_seg is not None:
             add(0.7, top_seg[0], top_seg[1], top_seg[2], "id block")
 
@@ -1316,9 +1326,9 @@ def extract_party_ids(pls: Sequence[PageLines], res: HeaderResult, dayfirst: boo
                         res.put(Candidate("vendor.iban", compact, tl.evidence(m.start(), m.end()), 0.75))
                         break
             if "vendor.email" not in res.values:
-                m = parsers.EMAIL_PATTERN.search(tl.text)
-                if m and not _in_regions(tl.page, tl.box(m.start(), m.end()), regions):
-                    res.put(Candidate("vendor.email", m.group(0), tl.evidence(m.start(), m.end()), 0.5))
+                em = parsers.EMAIL_PATTERN.search(tl.text)
+                if em and not _in_regions(tl.page, tl.box(em.start(), em.end()), regions):
+                    res.put(Candidate("vendor.email", em.group(0), tl.evidence(em.start(), em.end()), 0.5))
 
 
 def extract_header(
