@@ -287,6 +287,18 @@ def test_vendor_from_seller_label_when_no_letterhead() -> None:
     assert data["vendor"]["name"] == "Quiet Lake Trading Pvt. Ltd."
 
 
+def test_vendor_from_the_footer_when_the_header_has_no_name() -> None:
+    data, _, _, _ = run(
+        [
+            (40, 100, "Rechnungsnr.:  RE-5"),
+            (350, 600, "Gesamtbetrag  119,00 €"),
+            (40, 780, "Nordwind Technik GmbH    USt-IdNr.: DE123456789    IBAN: DE89 3704 0044 0532 0130 00"),
+        ]
+    )
+    assert data["vendor"]["name"] == "Nordwind Technik GmbH"
+    assert data["vendor"]["tax_id"] == "DE123456789"
+
+
 def test_title_words_are_not_a_vendor_name() -> None:
     data, _, _, _ = run([(200, 40, "TAX INVOICE", 24), (40, 100, "Invoice No:  9")])
     assert data["vendor"]["name"] != "TAX INVOICE"

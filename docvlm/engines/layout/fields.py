@@ -1231,6 +1231,11 @@ def extract_vendor(pls: Sequence[PageLines], res: HeaderResult, dayfirst: bool) 
                 and tl.bbox[1] - prev.bbox[3] < 2 * tl.height
             ):
                 add(0.7, prev, 0, len(prev.text), "footer")
+        # a footer segment that is a company name with its legal form ("Muster GmbH | USt-IdNr ...")
+        for a0, b0 in tl.segments:
+            seg = tl.text[a0:b0].strip()
+            if lx.COMPANY_SUFFIX.search(seg) and len(seg.split()) <= 6:
+                add(0.4, tl, a0, b0, "footer legal form")
 
     # 5. the top-most text line that can be a name
     for tl in lines[:6]:
