@@ -1011,7 +1011,7 @@ def _name_ok(text: str) -> bool:
         return False
     if re.match(r"^\d", t) or (lx.ADDRESS_WORDS.search(t) and not lx.COMPANY_SUFFIX.search(t)):
         return False
-    if _sentence_like(t) or classify_amount_label(t):
+    if _sentence_like(t) or (classify_amount_label(t) and not lx.COMPANY_SUFFIX.search(t)):
         return False  # a slogan, or an amount label such as "Gesamtbetrag"
     return not amount_spans(t) or bool(lx.COMPANY_SUFFIX.search(t))
 
