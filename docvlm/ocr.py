@@ -1,9 +1,10 @@
-"""OCR: page image in, words with pixel boxes out, after orientation and skew correction.
+"""OCR: page image in, words with pixel boxes out, after skew and orientation correction.
 
 Backends: RapidOCR (default; its wheel bundles PP-OCR ONNX models, so nothing is downloaded)
-and the Tesseract binary (optional). ``ocr_image`` detects a 90/180/270 page rotation and a small
-skew, corrects both, OCRs the upright image (in tiles when it is larger than ``max_side``) and
-returns the words on that upright image with the rotation it applied.
+and the Tesseract binary (optional). ``ocr_image`` removes a small skew, reads the page, checks
+from the lines it found whether the page is turned 90/180/270 degrees (and if so reads it again
+upright), and returns the words on the upright image with the rotation it applied. Pages longer
+than ``max_side`` are shrunk when their text stays legible, otherwise OCR'd in overlapping tiles.
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ LAYOUT_SIDE = 1024
 ORIENTATION_CROPS = 8
 # tesseract OSD orientation confidence below which its answer is ignored
 OSD_MIN_CONFIDENCE = 2.0
+# a proposed page turn is kept unless the turned page reads with less than this share of the evidence;
+# not 1.0: RapidOCR turns tall line crops itself, so a sideways page can read almost as well unturned
+KEEP_TURN_RATIO = 0.9
 # tiles overlap by this fraction of their side: more than a text line, so every line is whole in one tile
 TILE_OVERLAP = 0.1
 
@@ -52,7 +56,7 @@ class OcrOptions(BaseModel):
     backend: Literal["rapidocr", "tesseract", "none"] = "rapidocr"
     threads: int = Field(default=1, ge=1, description="intra-op threads of onnxruntime (or tesseract)")
     auto_rotate: bool = Field(
-        default=True, description="detect a 90/180/270 page rotation and fix it before OCR"
+        default=True, description="detect a 90/180/270 page rotation and read the page upright"
     )
     deskew: bool = Field(default=True, description="correct a small skew angle before OCR")
     max_side: int = Field(default=2000, ge=64, description="pages with a longer side are OCR'd in tiles")
@@ -592,8 +596,8 @@ def ocr_page(image: Image.Image, options: OcrOptions | None = None) -> OcrResult
     """Deskew, OCR, and fix the orientation of one page image; see ``ocr_image``. Also returns the skew.
 
     The page is read once as it is; only when its lines say it is sideways or upside down is it
-    turned and read again (and the turn kept only if it reads better), so upright pages (the
-    common case) pay for one OCR pass.
+    turned and read again (the turn is dropped if the page reads clearly worse that way), so
+    upright pages (the common case) pay for one OCR pass.
     """
     options = options or OcrOptions()
     backend = get_ocr(options)
@@ -612,8 +616,8 @@ def ocr_page(image: Image.Image, options: OcrOptions | None = None) -> OcrResult
     if rotation:
         turned = img.rotate(rotation, expand=True)
         turned_words = _recognize_page(backend, turned, options, line_height)
-        # keep the turn only if the page reads better that way (orientation detectors can be wrong)
-        if _evidence(turned_words) > _evidence(words):
+        # keep the turn unless the page reads clearly worse that way (orientation detectors can be wrong)
+        if _evidence(turned_words) >= KEEP_TURN_RATIO * _evidence(words):
             img, words = turned, turned_words
         else:
             _log.debug("rotation %d proposed but the page read better as it was; kept upright", rotation)

@@ -98,6 +98,27 @@ def measure_ocr(data: Path, options: OcrOptions, limit: int | None = None) -> di
     }
 
 
+def measure_orientation(data: Path, options: OcrOptions, limit: int | None = None) -> dict[str, float]:
+    """Accuracy of the full OCR path's page-turn detection on the receipts turned by 0/90/180/270."""
+    images = sorted((data / "receipts" / "sroie" / "img").glob("*.jpg"))[:limit]
+    right = total = 0
+    t0 = time.perf_counter()
+    for img_path in images:
+        with Image.open(img_path) as im:
+            image = im.convert("RGB")
+        for angle in (0, 90, 180, 270):
+            rotation = ocr_page(image.rotate(angle, expand=True), options).rotation
+            ok = (rotation + angle) % 360 == 0
+            right, total = right + ok, total + 1
+            if not ok:
+                print(f"  {img_path.name} turned {angle}: detected rotation {rotation} (wrong)")
+    return {
+        "cases": total,
+        "accuracy": right / max(1, total),
+        "s_per_case": (time.perf_counter() - t0) / max(1, total),
+    }
+
+
 def measure_text_layer(data: Path, repeats: int = 3) -> dict[str, float]:
     """Pages per second of ``open_document`` + text-layer words on the invoice2data PDFs."""
     pdfs = sorted((data / "invoices" / "invoice2data").glob("*.pdf"))
@@ -131,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-rotate", action="store_true")
     ap.add_argument("--no-deskew", action="store_true")
     ap.add_argument("--skip-text-layer", action="store_true")
+    ap.add_argument("--orientation", action="store_true", help="also score page-turn detection (4x the OCR)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     if not args.data.is_dir():
@@ -157,6 +179,11 @@ def main(argv: list[str] | None = None) -> int:
             f"CER_casefold_nospace={r['cer_casefold_nospace']:.4f} "
             f"s/page={r['s_per_page']:.2f} cpu_s/page={r['cpu_s_per_page']:.2f}"
         )
+        if args.orientation:
+            o = measure_orientation(args.data, opts, args.limit)
+            print(
+                f"{backend}: orientation {o['cases']} cases accuracy={o['accuracy']:.3f} s/case={o['s_per_case']:.2f}"
+            )
     if not args.skip_text_layer:
         t = measure_text_layer(args.data)
         print(
