@@ -254,11 +254,23 @@ class TransformersEngine(BaseEngine):
             image = page.image(max(dpi, MIN_DPI))
         else:
             image = page.image(RENDER_DPI)
-        if image.width * image.height > area_cap:
-            scale = math.sqrt(area_cap / (image.width * image.height))
-            image = image.resize((max(1, int(image.width * scale)), max(1, int(image.height * scale))))
         image = image.convert("RGB")
-        tiles = plan_tiles(image.width, image.height, budget, overlap=TILE_OVERLAP, max_side=max_side)
+        width, height = image.width, image.height
+        if width * height > area_cap:
+            scale = math.sqrt(area_cap / (width * height))
+            width, height = max(1, int(width * scale)), max(1, int(height * scale))
+        tiles = plan_tiles(width, height, budget, overlap=TILE_OVERLAP, max_side=max_side)
+        # the page's aspect can need more tiles than its area suggests: shrink until the count fits
+        for _ in range(12):
+            if len(tiles) <= max_tiles:
+                break
+            width, height = max(1, int(width * 0.9)), max(1, int(height * 0.9))
+            tiles = plan_tiles(width, height, budget, overlap=TILE_OVERLAP, max_side=max_side)
+        if (width, height) != image.size:
+            image = image.resize((width, height))
+        _log.debug(
+            "page %d: %dx%d px in %d tile(s) of <= %d px", page.number, width, height, len(tiles), budget
+        )
         if len(tiles) == 1:
             return [image]
         return [crop(image, t) for t in tiles]

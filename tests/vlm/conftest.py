@@ -60,6 +60,17 @@ def make_page(number: int = 1, lines: list[str] | None = None, width: int = 620,
     )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_torch_thread():
+    """Tiny models run fastest on one thread; on a shared CPU, OpenMP spinning makes them 10-30x slower."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture
 def pages() -> list[Page]:
     return [make_page(1)]

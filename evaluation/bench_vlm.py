@@ -1,0 +1,181 @@
+"""Benchmark of the transformers engine: token counts, constraint cost and pipeline overhead.
+
+In: a model folder or id (default: a tiny random-weight Qwen2.5-VL built offline into a temp dir)
+and pages (default: generated invoice pages; or ``--pdf`` files). Out: a printed report with
+
+- prompt tokens and image tokens per page;
+- constraint overhead per generated token: constrained vs unconstrained ``generate`` forced to
+  produce the same number of tokens;
+- pipeline overhead: ``engine.extract`` wall time minus a bare ``model.generate`` call on the same
+  inputs with the same constraint and token count (target: <= 10% of engine time).
+
+Run: ``python -m evaluation.bench_vlm [--model DIR] [--family qwen2_5_vl] [--repeats 3]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+_log = logging.getLogger(__name__)
+
+
+def _timed(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
+    """Median wall time of ``fn`` over ``repeats`` runs (after one warm-up) and its last result."""
+    result = fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def _pages(pdfs: list[Path]) -> list[Any]:
+    if not pdfs:
+        from tests.vlm.conftest import make_page
+
+        return [make_page(1)]
+    from docvlm.ingest import open_document
+
+    pages = []
+    for pdf in pdfs:
+        pages.extend(open_document(pdf).pages())
+    return pages
+
+
+def run(
+    model: str, pages: list[Any], repeats: int, max_new_tokens: int, max_prompt_words: int
+) -> dict[str, float]:
+    """Measure one model on ``pages``; returns the numbers it prints."""
+    import torch
+    from transformers import LogitsProcessorList
+
+    from docvlm.constrain import make_logits_processor
+    from docvlm.engines import TransformersOptions, create_engine
+    from docvlm.prompts import build_extraction_prompt
+    from schemas.invoice import Invoice
+
+    options = TransformersOptions(
+        model=model, max_new_tokens=max_new_tokens, max_prompt_words=max_prompt_words, batch_size=1
+    )
+    engine: Any = create_engine(options)
+    results: dict[str, float] = {}
+    print(f"model: {model} ({engine.config.model_type}, {type(engine.family).__name__}) on {engine.device}")
+
+    # 1. tokens per page
+    for page in pages:
+        images = engine.page_images(page)
+        prompt = build_extraction_prompt([page], Invoice, max_words=max_prompt_words, images=images)
+        text = engine.family.build_text(prompt, len(images))
+        inputs = engine.processor(**engine.family.processor_inputs([text], [images]), return_tensors="pt")
+        ids = inputs["input_ids"][0].tolist()
+        image_tokens = sum(1 for t in ids if t in engine._image_token_ids)
+        print(
+            f"page {page.number}: {len(images)} image(s) {images[0].size[0]}x{images[0].size[1]}, "
+            f"prompt tokens {len(ids)}, image tokens {image_tokens}, text tokens {len(ids) - image_tokens}"
+        )
+    page = pages[0]
+    images = engine.page_images(page)
+    prompt = build_extraction_prompt([page], Invoice, max_words=max_prompt_words, images=images)
+    text = engine.family.build_text(prompt, len(images))
+    inputs = engine.processor(**engine.family.processor_inputs([text], [images]), return_tensors="pt").to(
+        engine.device
+    )
+    n_in = inputs["input_ids"].shape[1]
+
+    def generate(constrained: bool, n_tokens: int | None = None) -> Any:
+        procs = LogitsProcessorList()
+        if constrained:
+            procs.append(
+                make_logits_processor(
+                    prompt.json_schema or {},
+                    engine.tokenizer,
+                    engine.vocab_size,
+                    engine.stop_token_ids,
+                    max_new_tokens=max_new_tokens,
+                )
+            )
+        extra: dict[str, Any] = {"max_new_tokens": n_tokens or max_new_tokens}
+        if n_tokens is not None:
+            extra["min_new_tokens"] = n_tokens  # the same token count with and without the grammar
+        with torch.inference_mode():
+            return engine.model.generate(
+                **inputs,
+                logits_processor=procs,
+                eos_token_id=engine.stop_token_ids,
+                pad_token_id=engine.pad_token_id,
+                do_sample=False,
+                **extra,
+            )
+
+    # 2. constraint overhead per token, same number of tokens
+    _, out = _timed(lambda: generate(True), 0)
+    n_gen = int(out.shape[1] - n_in)
+    t_con, _ = _timed(lambda: generate(True, n_gen), repeats)
+    t_free, _ = _timed(lambda: generate(False, n_gen), repeats)
+    per_token_ms = (t_con - t_free) / max(1, n_gen) * 1000
+    print(
+        f"generate {n_gen} tokens: constrained {t_con:.3f} s, unconstrained {t_free:.3f} s; "
+        f"constraint overhead {per_token_ms:.3f} ms/token ({(t_con - t_free) / t_free * 100:+.1f}%)"
+    )
+    results.update(
+        tokens=n_gen, constrained_s=t_con, unconstrained_s=t_free, constraint_ms_per_token=per_token_ms
+    )
+
+    # 3. pipeline overhead: the whole engine call vs the bare generate inside it
+    t_engine, output = _timed(lambda: engine.extract([page], Invoice), repeats)
+    if output.fallback or len(output.attempts) != 1:
+        print(f"note: the engine needed {len(output.attempts)} attempt(s) (fallback={output.fallback})")
+    engine_tokens = int(output.usage.get("completion_tokens", n_gen))
+    t_bare, _ = _timed(lambda: generate(True, max(1, engine_tokens)), repeats)
+    overhead = t_engine - t_bare
+    print(
+        f"engine.extract {t_engine:.3f} s vs bare model.generate {t_bare:.3f} s ({engine_tokens} tokens): "
+        f"pipeline overhead {overhead:.3f} s = {overhead / t_engine * 100:.1f}% of engine time (target <= 10%)"
+    )
+    results.update(engine_s=t_engine, bare_generate_s=t_bare, pipeline_overhead_pct=overhead / t_engine * 100)
+    engine.close()
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--model", help="model folder or id (default: a tiny random-weight model)")
+    parser.add_argument("--family", default="qwen2_5_vl", help="tiny model family when --model is not given")
+    parser.add_argument("--pdf", type=Path, action="append", default=[], help="PDF(s) to take pages from")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--max-new-tokens", type=int, default=1024)
+    parser.add_argument("--max-prompt-words", type=int, default=600)
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch CPU threads (tiny models: 1 is fastest)"
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    pages = _pages(args.pdf)
+    if args.model:
+        run(args.model, pages, args.repeats, args.max_new_tokens, args.max_prompt_words)
+        return 0
+    from tests.vlm.tiny_models import build_tiny_model
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = build_tiny_model(args.family, Path(tmp) / args.family)
+        run(str(folder), pages, args.repeats, args.max_new_tokens, args.max_prompt_words)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
