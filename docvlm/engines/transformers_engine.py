@@ -413,6 +413,8 @@ class TransformersEngine(BaseEngine):
         per_doc: list[list[EngineOutput]] = [[] for _ in docs]
         for job, result in zip(jobs, first, strict=True):
             pending: list[Any] = [result]
+            # token counts of the page's first call (re-asks carry the same page)
+            first_usage: dict[str, int] = result[1] if isinstance(result, tuple) else {}
 
             def generate(
                 prompt: Prompt, temperature: float, previous_error: str | None, pending: list[Any] = pending
@@ -447,8 +449,8 @@ class TransformersEngine(BaseEngine):
                 "page %d: %d image(s), %d image tokens, %d prompt tokens, %d attempt(s)%s",
                 page.number,
                 len(job.images),
-                out.usage.get("image_tokens", 0) // max(1, len(out.attempts) if not out.fallback else 1),
-                out.usage.get("prompt_tokens", 0) // max(1, out.usage.get("calls", 1)),
+                first_usage.get("image_tokens", 0),
+                first_usage.get("prompt_tokens", 0),
                 len(out.attempts),
                 " -> layout fallback" if out.fallback else "",
             )

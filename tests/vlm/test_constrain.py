@@ -201,6 +201,13 @@ def test_model_vocab_larger_than_tokenizer(tokenizer, stop_ids) -> None:
     assert torch.isinf(scores[0, len(tokenizer) :]).all()
 
 
+def test_model_vocab_smaller_than_tokenizer(tokenizer, stop_ids) -> None:
+    """Tokenizer entries the model has no logits for are never needed by the mask."""
+    vocab = len(tokenizer) - 5
+    texts, _ = _random_decode(QA_JSON_SCHEMA, tokenizer, stop_ids, max_new_tokens=100, seed=2, vocab=vocab)
+    assert "answer" in json.loads(texts[0])
+
+
 def test_needs_a_stop_token(tokenizer) -> None:
     with pytest.raises(EngineError, match="stop token"):
         constrain.make_logits_processor(QA_JSON_SCHEMA, tokenizer, len(tokenizer), [])

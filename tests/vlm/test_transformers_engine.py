@@ -52,12 +52,12 @@ def test_constrained_outputs_always_validate(tiny_model_dir, family: str) -> Non
     )
     try:
         # two documents, three pages: first attempts are batched across both documents
+        short = make_page(1, lines=["Receipt 7", "Total 3.50"])  # a shorter prompt: the batch is left-padded
         docs = (
-            [[make_page(1), make_page(2)], [make_page(1)]]
-            if family == "qwen2_5_vl"
-            else [[make_page(1)], [make_page(2)]]
+            [[make_page(1), make_page(2)], [short]] if family == "qwen2_5_vl" else [[make_page(1)], [short]]
         )
         outputs = engine.extract_batch(docs, Invoice)
+        assert engine.tokenizer.padding_side == "left"
     finally:
         engine.close()
     assert len(outputs) == 2
@@ -72,6 +72,7 @@ def test_constrained_outputs_always_validate(tiny_model_dir, family: str) -> Non
         assert out.usage["completion_tokens"] > 0
     if family == "qwen2_5_vl":
         assert len(outputs[0].attempts) == 2  # one per page of the two-page document, merged
+    assert outputs[0].usage["prompt_tokens"] != outputs[1].usage["prompt_tokens"]
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -124,6 +125,21 @@ def test_image_only_processor_replaces_the_stock_one(tiny_model_dir) -> None:
     assert getattr(processor, "image_processor", None) is not None
     if not torchvision_available():
         assert isinstance(processor, ImageOnlyQwen2_5_VLProcessor)
+
+
+def test_device_and_dtype_choice() -> None:
+    import torch
+
+    from docvlm.engines.transformers_engine import choose_device, choose_dtype
+    from docvlm.errors import EngineError
+
+    assert choose_device("cpu") == "cpu"
+    if not torch.cuda.is_available() and not torch.backends.mps.is_available():
+        assert choose_device(None) == "cpu"
+    assert choose_dtype("cpu", None) is torch.float32  # no bf16 default off CUDA
+    assert choose_dtype("cpu", "bfloat16") is torch.bfloat16  # the option overrides
+    with pytest.raises(EngineError, match="dtype"):
+        choose_dtype("cpu", "float7")
 
 
 def test_adapter_registry() -> None:
