@@ -119,6 +119,45 @@ def measure_orientation(data: Path, options: OcrOptions, limit: int | None = Non
     }
 
 
+def measure_invoice_rasters(data: Path, options: OcrOptions) -> dict[str, float]:
+    """Word agreement of OCR on the invoice2data PNG rasters with the text layer of the same PDFs.
+
+    Words are compared as case-folded multisets (order-free); recall = OCR words that match a
+    text-layer word / text-layer words.
+    """
+    from collections import Counter
+
+    folder = data / "invoices" / "invoice2data"
+    matched = ref_total = hyp_total = 0
+    total_s = 0.0
+    pngs = [p for p in sorted(folder.glob("*.png")) if p.with_suffix(".pdf").exists()]
+    for png in pngs:
+        pdf_doc = open_document(png.with_suffix(".pdf"), ocr=OcrOptions(backend="none"))
+        ref = Counter(w.text.casefold() for w in next(pdf_doc.pages()).words)
+        pdf_doc.close()
+        t0 = time.perf_counter()
+        page = next(open_document(png, ocr=options).pages())
+        dt = time.perf_counter() - t0
+        hyp = Counter(w.text.casefold() for w in page.words)
+        m = sum((ref & hyp).values())
+        matched, ref_total, hyp_total, total_s = (
+            matched + m,
+            ref_total + sum(ref.values()),
+            hyp_total + sum(hyp.values()),
+            total_s + dt,
+        )
+        print(
+            f"  {png.name} {int(page.width)}x{int(page.height)} words recall={m / max(1, sum(ref.values())):.3f} "
+            f"precision={m / max(1, sum(hyp.values())):.3f} s={dt:.2f}"
+        )
+    return {
+        "pages": len(pngs),
+        "recall": matched / max(1, ref_total),
+        "precision": matched / max(1, hyp_total),
+        "s_per_page": total_s / max(1, len(pngs)),
+    }
+
+
 def measure_text_layer(data: Path, repeats: int = 3) -> dict[str, float]:
     """Pages per second of ``open_document`` + text-layer words on the invoice2data PDFs."""
     pdfs = sorted((data / "invoices" / "invoice2data").glob("*.pdf"))
@@ -153,6 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-deskew", action="store_true")
     ap.add_argument("--skip-text-layer", action="store_true")
     ap.add_argument("--orientation", action="store_true", help="also score page-turn detection (4x the OCR)")
+    ap.add_argument(
+        "--invoice-rasters", action="store_true", help="also compare OCR of the invoice PNGs to their PDFs"
+    )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     if not args.data.is_dir():
@@ -179,6 +221,12 @@ def main(argv: list[str] | None = None) -> int:
             f"CER_casefold_nospace={r['cer_casefold_nospace']:.4f} "
             f"s/page={r['s_per_page']:.2f} cpu_s/page={r['cpu_s_per_page']:.2f}"
         )
+        if args.invoice_rasters:
+            v = measure_invoice_rasters(args.data, opts)
+            print(
+                f"{backend}: invoice rasters {v['pages']} pages word recall={v['recall']:.3f} "
+                f"precision={v['precision']:.3f} s/page={v['s_per_page']:.2f}"
+            )
         if args.orientation:
             o = measure_orientation(args.data, opts, args.limit)
             print(
