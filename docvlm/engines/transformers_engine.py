@@ -50,6 +50,8 @@ RENDER_DPI = 150
 MIN_DPI = 36
 #: most image tiles sent for one page; beyond it the page is rendered at a lower dpi instead
 MAX_TILES_PER_PAGE = 6
+#: most image tokens for one page across its tiles (keeps prompts inside common context windows)
+MAX_IMAGE_TOKENS_PER_PAGE = 6144
 #: most separate calls for one page, for families that take one image per prompt
 MAX_CALLS_PER_PAGE = 2
 #: overlap between neighbouring tiles, as a fraction of the tile side
@@ -246,8 +248,15 @@ class TransformersEngine(BaseEngine):
 
         budget, max_side = self.family.pixel_budget()
         max_tiles = MAX_TILES_PER_PAGE if self.family.multi_image else MAX_CALLS_PER_PAGE
+        per_image = self.family.tokens_per_image()
+        if self.family.multi_image and per_image:
+            # several fixed-cost images share one prompt: keep their tokens within the page budget
+            max_tiles = min(max_tiles, max(1, MAX_IMAGE_TOKENS_PER_PAGE // per_image))
         # tiles overlap, so the page area that fits max_tiles tiles is a little smaller than their sum
         area_cap = int(budget * max_tiles * (1 - TILE_OVERLAP) ** 2)
+        per_token = self.family.pixels_per_token()
+        if per_token:
+            area_cap = min(area_cap, MAX_IMAGE_TOKENS_PER_PAGE * per_token)
         if page.unit == "pt":
             inches = max(page.width / 72.0, 1e-3) * max(page.height / 72.0, 1e-3)
             dpi = int(min(RENDER_DPI, math.sqrt(area_cap / inches)))

@@ -69,6 +69,14 @@ class ChatTemplateAdapter:
             return int(edge) * int(edge), int(edge)
         return DEFAULT_MAX_PIXELS, None
 
+    def tokens_per_image(self) -> int | None:
+        """Image tokens one full-budget image costs in the prompt; None when unknown."""
+        return None
+
+    def pixels_per_token(self) -> int | None:
+        """Pixels per image token for families whose token count follows the image size; else None."""
+        return None
+
     # ---- text ---------------------------------------------------------------------------------
     def image_placeholder_parts(self, n_images: int) -> list[dict[str, str]]:
         return [{"type": "image"} for _ in range(n_images)]
@@ -139,6 +147,16 @@ class QwenVLAdapter(ChatTemplateAdapter):
         max_pixels = size.get("longest_edge") or getattr(ip, "max_pixels", None) or DEFAULT_MAX_PIXELS
         return int(max_pixels), None
 
+    def pixels_per_token(self) -> int | None:
+        ip = self.processor.image_processor
+        # one token per merge_size x merge_size block of patch_size pixels
+        side = int(getattr(ip, "patch_size", 14) or 14) * int(getattr(ip, "merge_size", 2) or 2)
+        return side * side
+
+    def tokens_per_image(self) -> int | None:
+        ppt = self.pixels_per_token()
+        return self.pixel_budget()[0] // ppt if ppt else None
+
 
 class LlavaNextAdapter(ChatTemplateAdapter):
     """LLaVA-NeXT: AnyRes picks the best grid pinpoint; the largest one bounds the detail."""
@@ -161,6 +179,16 @@ class LlavaNextAdapter(ChatTemplateAdapter):
             raise EngineError("LLaVA-NeXT processor has no image_grid_pinpoints")
         return [(int(p[0]), int(p[1])) for p in raw]
 
+    def tokens_per_image(self) -> int | None:
+        # base image + the crops of the largest grid, each (crop / patch)^2 tokens
+        ip = self.processor.image_processor
+        crop = getattr(ip, "crop_size", None) or {}
+        side = int(crop.get("height") or crop.get("shortest_edge") or 336)
+        patch = int(getattr(self.processor, "patch_size", None) or 14)
+        per_crop = (side // patch) ** 2
+        largest = max(h * w for h, w in self._pinpoints())
+        return per_crop * (1 + max(1, largest // (side * side)))
+
     def pixel_budget(self) -> tuple[int, int | None]:
         override = getattr(self, "_budget_override", None)
         if override is not None:
@@ -182,6 +210,10 @@ class PaliGemmaAdapter(ChatTemplateAdapter):
         image_token = getattr(self.processor, "image_token", "<image>")
         # the processor expands each image token to image_seq_length placeholders and adds BOS
         return image_token * n_images + "\n\n".join(p.strip() for p in parts if p.strip())
+
+    def tokens_per_image(self) -> int | None:
+        value = getattr(self.processor, "image_seq_length", None)
+        return int(value) if value else None
 
     def processor_inputs(
         self, texts: Sequence[str], images: Sequence[Sequence[Image.Image]]
@@ -207,8 +239,15 @@ class InternVLAdapter(ChatTemplateAdapter):
 
     def pixel_budget(self) -> tuple[int, int | None]:
         side = self._side()
-        patches = int(getattr(self.processor.image_processor, "max_patches", 12) or 12)
-        return side * side * patches, None
+        return side * side * self._max_patches(), None
+
+    def _max_patches(self) -> int:
+        return int(getattr(self.processor.image_processor, "max_patches", 12) or 12)
+
+    def tokens_per_image(self) -> int | None:
+        per_patch = getattr(self.processor, "image_seq_length", None)
+        # the patches plus a thumbnail of the whole image when it is cut
+        return int(per_patch) * (self._max_patches() + 1) if per_patch else None
 
 
 #: config.model_type -> adapter class; anything else uses ChatTemplateAdapter

@@ -151,6 +151,37 @@ def test_adapter_registry() -> None:
     assert adapter_for("some_new_vlm") is ChatTemplateAdapter
 
 
+def test_image_token_costs_of_stock_processors() -> None:
+    """With the hub defaults, a page's tiles stay within the per-page image-token budget."""
+    from types import SimpleNamespace
+
+    from transformers import LlavaNextImageProcessorPil, Qwen2VLImageProcessorPil
+
+    from docvlm.engines.transformers_engine import MAX_IMAGE_TOKENS_PER_PAGE
+
+    tok = SimpleNamespace()
+    qwen = QwenVLAdapter(
+        SimpleNamespace(model_type="qwen2_5_vl"),
+        SimpleNamespace(image_processor=Qwen2VLImageProcessorPil(), tokenizer=tok),
+    )
+    assert qwen.pixels_per_token() == 28 * 28
+    assert qwen.tokens_per_image() == qwen.pixel_budget()[0] // 784
+    llava = LlavaNextAdapter(
+        SimpleNamespace(model_type="llava_next"),
+        SimpleNamespace(
+            # as in llava-hf/llava-v1.6-* checkpoints
+            image_processor=LlavaNextImageProcessorPil(
+                size={"shortest_edge": 336}, crop_size={"height": 336, "width": 336}
+            ),
+            tokenizer=tok,
+            patch_size=14,
+        ),
+    )
+    # 336 px crops of 24x24 patches: the base image plus the 2x2 grid of the largest pinpoint
+    assert llava.tokens_per_image() == 576 * 5
+    assert MAX_IMAGE_TOKENS_PER_PAGE // llava.tokens_per_image() == 2
+
+
 def test_pixel_budget_override_and_tiles(tiny_model_dir) -> None:
     path = str(tiny_model_dir("qwen2_5_vl"))
     engine = create_engine(TransformersOptions(model=path, max_pixels=28 * 28 * 16))
