@@ -391,7 +391,9 @@ class TransformersEngine(BaseEngine):
         return self._fallback_engine.extract(pages, schema)
 
     # ---- extraction ---------------------------------------------------------------------------
-    def _jobs(self, docs: Sequence[Sequence[Page]], schema: type[BaseModel]) -> list[_Job]:
+    def _jobs(
+        self, docs: Sequence[Sequence[Page]], schema: type[BaseModel], fields: Sequence[str] | None = None
+    ) -> list[_Job]:
         from docvlm.prompts import build_extraction_prompt
 
         jobs: list[_Job] = []
@@ -401,7 +403,7 @@ class TransformersEngine(BaseEngine):
                 groups = [images] if self.family.multi_image else [[img] for img in images]
                 for group in groups:
                     prompt = build_extraction_prompt(
-                        [page], schema, max_words=self.options.max_prompt_words, images=group
+                        [page], schema, max_words=self.options.max_prompt_words, images=group, fields=fields
                     )
                     jobs.append(_Job(doc=d, page=page, images=group, prompt=prompt))
         return jobs
@@ -410,14 +412,29 @@ class TransformersEngine(BaseEngine):
         """Extract ``schema`` from the pages of one document."""
         return self.extract_batch([pages], schema)[0]
 
+    def extract_fields(
+        self, pages: Sequence[Page], schema: type[BaseModel], fields: Sequence[str] | None
+    ) -> EngineOutput:
+        """Like ``extract`` but asks the model only for ``fields`` (dotted paths; None: all).
+
+        The hybrid engine uses it to ask only for what the layout engine missed; the grammar is
+        compiled from the restricted schema, so the model cannot answer anything else.
+        """
+        return self._extract_docs([pages], schema, fields)[0]
+
     def extract_batch(self, docs: Sequence[Sequence[Page]], schema: type[BaseModel]) -> list[EngineOutput]:
         """Extract several documents; first attempts are batched across all their pages."""
+        return self._extract_docs(docs, schema, None)
+
+    def _extract_docs(
+        self, docs: Sequence[Sequence[Page]], schema: type[BaseModel], fields: Sequence[str] | None
+    ) -> list[EngineOutput]:
         from docvlm.decode import BadReply, run_with_reask
 
         if any(not pages for pages in docs):
             raise EngineError("a document has no pages")
         started = time.perf_counter()
-        jobs = self._jobs(docs, schema)
+        jobs = self._jobs(docs, schema, fields)
         first = self._generate_batched([j.prompt for j in jobs], self.options.temperature)
         per_doc: list[list[EngineOutput]] = [[] for _ in docs]
         for job, result in zip(jobs, first, strict=True):

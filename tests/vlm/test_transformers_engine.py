@@ -104,6 +104,24 @@ def test_unconstrained_reasks_then_falls_back(tiny_model_dir, family: str) -> No
     assert not out.generated
 
 
+def test_extract_fields_asks_only_for_those_fields(tiny_model_dir) -> None:
+    """The hybrid engine's entry point: the grammar admits only the requested paths."""
+    engine = create_engine(
+        TransformersOptions(model=str(tiny_model_dir("qwen2_5_vl")), max_new_tokens=256, max_prompt_words=40)
+    )
+    try:
+        out = engine.extract_fields([make_page(1)], Invoice, ["total", "vendor.name"])
+    finally:
+        engine.close()
+    assert not out.fallback
+    import json
+
+    raw = json.loads(out.attempts[-1].raw)
+    assert set(raw) == {"total", "vendor"} and set(raw["vendor"]) == {"name"}
+    Invoice.model_validate(out.data)
+    assert out.generated <= {"total", "vendor.name"}
+
+
 def test_image_only_processor_replaces_the_stock_one(tiny_model_dir) -> None:
     from transformers import AutoProcessor
 
