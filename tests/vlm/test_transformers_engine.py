@@ -7,6 +7,7 @@ validation, re-ask and fallback, merge, and QA.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -114,7 +115,6 @@ def test_extract_fields_asks_only_for_those_fields(tiny_model_dir) -> None:
     finally:
         engine.close()
     assert not out.fallback
-    import json
 
     raw = json.loads(out.attempts[-1].raw)
     assert set(raw) == {"total", "vendor"} and set(raw["vendor"]) == {"name"}
