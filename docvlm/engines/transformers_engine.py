@@ -246,6 +246,10 @@ class TransformersEngine(BaseEngine):
         """
         from docvlm.tiling import crop, plan_tiles
 
+        if page.render is None:
+            raise EngineError(
+                f"page {page.number} has no image; the transformers engine needs rendered pages"
+            )
         budget, max_side = self.family.pixel_budget()
         max_tiles = MAX_TILES_PER_PAGE if self.family.multi_image else MAX_CALLS_PER_PAGE
         per_image = self.family.tokens_per_image()

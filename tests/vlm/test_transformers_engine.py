@@ -269,6 +269,19 @@ def test_merge_drops_repeated_rows_and_reindexes() -> None:
     assert len(same_page.data["line_items"]) == 2
 
 
+def test_page_without_image_is_an_engine_error(tiny_model_dir) -> None:
+    from docvlm.errors import EngineError
+
+    engine = create_engine(TransformersOptions(model=str(tiny_model_dir("qwen2_5_vl"))))
+    page = make_page(1)
+    page.render = None
+    try:
+        with pytest.raises(EngineError, match="no image"):
+            engine.extract([page], Invoice)
+    finally:
+        engine.close()
+
+
 def test_missing_model_is_an_engine_error(tmp_path: Path) -> None:
     from docvlm.errors import EngineError
 
