@@ -383,7 +383,8 @@ class JsonSchemaLogitsProcessor(LogitsProcessor):
         if self._closing_phase(input_ids.shape[1]):
             self.closing_steps += 1
             self._favour_closers(work)
-        return work if work is scores else work.to(scores.device)
+        result = work if work is scores else work.to(scores.device)
+        return result  # type: ignore[return-value]
 
     def _track(self, row: int, token: int) -> None:
         """Follow whether ``row`` is inside a JSON string, from the bytes of its accepted token."""

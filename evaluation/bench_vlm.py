@@ -45,7 +45,7 @@ def _pages(pdfs: list[Path]) -> list[Any]:
         return [make_page(1)]
     from docvlm.ingest import open_document
 
-    pages = []
+    pages: list[Any] = []
     for pdf in pdfs:
         pages.extend(open_document(pdf).pages())
     return pages

@@ -95,7 +95,7 @@ def register_image_only_processors() -> None:
     _registered = True
 
 
-def image_only_processor_for(model_type: str) -> type | None:
+def image_only_processor_for(model_type: str) -> Any:
     """The image-only processor class for ``model_type``, or None if the family needs none."""
     entry = IMAGE_ONLY_PROCESSORS.get(model_type)
     return entry[1] if entry else None

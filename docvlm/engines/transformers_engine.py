@@ -110,7 +110,7 @@ def _item_key(item: Any) -> tuple[tuple[str, str], ...] | None:
 def _remove_items(out: EngineOutput, key: str, drop: set[int]) -> EngineOutput:
     """A copy of ``out`` without items ``drop`` of list ``key``, with annotation paths re-indexed."""
     items = out.data.get(key) or []
-    new_index = {}
+    new_index: dict[int, int] = {}
     for i in range(len(items)):
         if i not in drop:
             new_index[i] = len(new_index)

@@ -36,7 +36,7 @@ def make_page(number: int = 1, lines: list[str] | None = None, width: int = 620,
     words: list[Word] = []
     y = 40
     for li, line in enumerate(lines):
-        x = 40
+        x: float = 40
         for token in line.split():
             box = draw.textbbox((x, y), token, font=font)
             draw.text((x, y), token, fill="black", font=font)

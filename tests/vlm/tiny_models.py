@@ -122,7 +122,7 @@ def _qwen_tokenizer() -> Any:
     return tok
 
 
-def _qwen_common(tok: Any) -> dict[str, int]:
+def _qwen_common(tok: Any) -> dict[str, Any]:
     return {
         "image_token_id": tok.convert_tokens_to_ids("<|image_pad|>"),
         "video_token_id": tok.convert_tokens_to_ids("<|video_pad|>"),
@@ -318,7 +318,7 @@ def _build_paligemma(out_dir: Path, version: int) -> Path:
     )
     image_seq_length = 16  # (56 / 14) ** 2 patches
     image_processor = SiglipImageProcessorPil(size={"height": 56, "width": 56})
-    image_processor.image_seq_length = image_seq_length
+    image_processor.image_seq_length = image_seq_length  # type: ignore[attr-defined]
     # the processor adds the <loc>/<seg> tokens, so the vocabulary size is read after it is built
     processor = PaliGemmaProcessor(image_processor=image_processor, tokenizer=tok)
     vocab = len(processor.tokenizer)
