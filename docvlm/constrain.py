@@ -345,6 +345,7 @@ class JsonSchemaLogitsProcessor(LogitsProcessor):
         self.in_string: list[bool] = []
         self.escaped: list[bool] = []
         self.bitmask: torch.Tensor | None = None
+        self._batch_matcher: xgr.BatchGrammarMatcher | None = None
         self.prompt_len = 0
         self.steps = 0
         self.closing_steps = 0
@@ -373,11 +374,21 @@ class JsonSchemaLogitsProcessor(LogitsProcessor):
         bitmask = self.bitmask
         if bitmask is None:  # unreachable after the first call; keeps the type checker honest
             raise EngineError("bitmask not allocated")
+        active: list[int] = []
         for i, matcher in enumerate(self.matchers):
             if matcher.is_terminated():
                 bitmask[i].fill_(-1)  # all bits set: nothing masked for a finished (padded) row
             else:
-                matcher.fill_next_token_bitmask(bitmask, i)
+                active.append(i)
+        if len(active) == 1:
+            self.matchers[active[0]].fill_next_token_bitmask(bitmask, active[0])
+        elif active:
+            # rows are filled in parallel threads (xgrammar sizes the pool to the machine)
+            if self._batch_matcher is None:
+                self._batch_matcher = xgr.BatchGrammarMatcher()
+            self._batch_matcher.batch_fill_next_token_bitmask(
+                [self.matchers[i] for i in active], bitmask, indices=active
+            )
         work = scores if scores.device.type in ("cpu", "cuda") else scores.cpu()
         xgr.apply_token_bitmask_inplace(work, bitmask.to(work.device), vocab_size=self.vocab_size)
         if self._closing_phase(input_ids.shape[1]):
