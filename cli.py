@@ -43,12 +43,19 @@ class OcrKind(str, Enum):
 
 EngineOpt = Annotated[EngineKind, typer.Option("--engine", "-e", help="Extraction engine.")]
 ModelOpt = Annotated[
-    str | None, typer.Option("--model", "-m", help="Model id or local folder (transformers), or served model name (openai).")
+    str | None,
+    typer.Option(
+        "--model", "-m", help="Model id or local folder (transformers), or served model name (openai)."
+    ),
 ]
-BaseUrlOpt = Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible server, e.g. http://localhost:8000/v1")]
+BaseUrlOpt = Annotated[
+    str | None, typer.Option("--base-url", help="OpenAI-compatible server, e.g. http://localhost:8000/v1")
+]
 ApiKeyEnvOpt = Annotated[str, typer.Option("--api-key-env", help="Env var that holds the API key.")]
 DeviceOpt = Annotated[str | None, typer.Option("--device", help="cuda, mps or cpu (default: choose).")]
-DtypeOpt = Annotated[str | None, typer.Option("--dtype", help="bfloat16, float16 or float32 (default: choose).")]
+DtypeOpt = Annotated[
+    str | None, typer.Option("--dtype", help="bfloat16, float16 or float32 (default: choose).")
+]
 DpiOpt = Annotated[int, typer.Option("--dpi", min=50, max=600, help="Raster resolution for OCR and VLMs.")]
 OcrOpt = Annotated[OcrKind, typer.Option("--ocr", help="OCR backend for pages without a text layer.")]
 VerboseOpt = Annotated[int, typer.Option("--verbose", "-v", count=True, help="-v info, -vv debug.")]
@@ -74,7 +81,11 @@ def build_engine_options(
         raise typer.BadParameter(f"--engine {engine.value} needs --model", param_hint="--model")
     vlm: TransformersOptions | OpenAIOptions
     if engine is EngineKind.OPENAI or (engine is EngineKind.HYBRID and base_url):
-        vlm = OpenAIOptions(model=model, base_url=base_url or OpenAIOptions.model_fields["base_url"].default, api_key_env=api_key_env)
+        vlm = OpenAIOptions(
+            model=model,
+            base_url=base_url or OpenAIOptions.model_fields["base_url"].default,
+            api_key_env=api_key_env,
+        )
     else:
         vlm = TransformersOptions(model=model, device=device, dtype=dtype)
     if engine is EngineKind.HYBRID:
@@ -84,9 +95,15 @@ def build_engine_options(
 
 @app.command()
 def extract(
-    inputs: Annotated[list[str], typer.Argument(help="Files, folders (walked recursively) or glob patterns.")],
-    output: Annotated[str, typer.Option("--output", "-o", help="Output file, or - for JSONL on stdout.")] = "-",
-    fmt: Annotated[OutputFormat | None, typer.Option("--format", "-f", help="jsonl, csv or parquet (default: from -o).")] = None,
+    inputs: Annotated[
+        list[str], typer.Argument(help="Files, folders (walked recursively) or glob patterns.")
+    ],
+    output: Annotated[
+        str, typer.Option("--output", "-o", help="Output file, or - for JSONL on stdout.")
+    ] = "-",
+    fmt: Annotated[
+        OutputFormat | None, typer.Option("--format", "-f", help="jsonl, csv or parquet (default: from -o).")
+    ] = None,
     engine: EngineOpt = EngineKind.LAYOUT,
     model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
@@ -95,10 +112,16 @@ def extract(
     dtype: DtypeOpt = None,
     dpi: DpiOpt = 200,
     ocr: OcrOpt = OcrKind.RAPIDOCR,
-    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Worker processes (layout engine).")] = 1,
+    workers: Annotated[
+        int, typer.Option("--workers", "-w", min=1, help="Worker processes (layout engine).")
+    ] = 1,
     schema: Annotated[str, typer.Option("--schema", help="Document type schema.")] = "invoice",
-    resume: Annotated[bool, typer.Option("--resume", help="Skip documents an interrupted run already wrote.")] = False,
-    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")] = True,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Skip documents an interrupted run already wrote.")
+    ] = False,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")
+    ] = True,
     verbose: VerboseOpt = 0,
 ) -> None:
     """Extract header fields and line items: one record per input document."""
@@ -180,7 +203,9 @@ def ask(
 
 
 @app.command()
-def schema(name: Annotated[str, typer.Argument(help="invoice, receipt, form or docvqa_answer")] = "invoice") -> None:
+def schema(
+    name: Annotated[str, typer.Argument(help="invoice, receipt, form or docvqa_answer")] = "invoice",
+) -> None:
     """Print the JSON Schema of a document type."""
     from schemas import json_schema_text
 

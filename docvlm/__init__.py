@@ -47,4 +47,19 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'docvlm' has no attribute {name!r}")
 
 
-__all__ = sorted(_LAZY)
+__all__ = [
+    "DocvlmError",
+    "Evidence",
+    "Extraction",
+    "HybridOptions",
+    "LayoutOptions",
+    "OpenAIOptions",
+    "Page",
+    "Pipeline",
+    "PipelineOptions",
+    "TransformersOptions",
+    "Word",
+    "create_engine",
+    "create_sink",
+    "extract",
+]

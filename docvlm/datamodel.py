@@ -149,7 +149,12 @@ class Attempt:
     temperature: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"number": self.number, "raw": self.raw[:2000], "error": self.error, "temperature": self.temperature}
+        return {
+            "number": self.number,
+            "raw": self.raw[:2000],
+            "error": self.error,
+            "temperature": self.temperature,
+        }
 
 
 @dataclass
@@ -194,7 +199,12 @@ class Extraction:
 
     @classmethod
     def from_error(
-        cls, source: str, exc: BaseException, sha256: str | None = None, engine: str = "layout", pages: int = 0
+        cls,
+        source: str,
+        exc: BaseException,
+        sha256: str | None = None,
+        engine: str = "layout",
+        pages: int = 0,
     ) -> Extraction:
         return cls(
             source=source,
@@ -222,7 +232,9 @@ class Extraction:
                 for k, v in (rec.get("evidence") or {}).items()
             },
             confidence=dict(rec.get("confidence") or {}),
-            warnings=[RecordWarning(w["code"], w["message"], w.get("field")) for w in rec.get("warnings") or []],
+            warnings=[
+                RecordWarning(w["code"], w["message"], w.get("field")) for w in rec.get("warnings") or []
+            ],
             error=rec.get("error"),
             timings=dict(rec.get("timings") or {}),
             attempts=[Attempt(**a) for a in rec.get("attempts") or []],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from docvlm.datamodel import BBox, Word
 
@@ -111,7 +112,7 @@ def split_segments(words: Sequence[Word], gap_factor: float = 1.6) -> list[list[
         return []
     h = median([w.height for w in words]) or 1.0
     segs: list[list[Word]] = [[words[0]]]
-    for prev, w in zip(words, words[1:], strict=False):
+    for prev, w in pairwise(words):
         if w.x0 - prev.x1 > gap_factor * h:
             segs.append([w])
         else:

@@ -73,7 +73,9 @@ class PageIndex:
 
 
 def _evidence(page: int, words: Sequence[Word], score: float) -> Evidence:
-    return Evidence(page=page, bbox=union(w.bbox for w in words), text=" ".join(w.text for w in words), score=score)
+    return Evidence(
+        page=page, bbox=union(w.bbox for w in words), text=" ".join(w.text for w in words), score=score
+    )
 
 
 def _runs(words: Sequence[Word], max_len: int) -> Iterator[tuple[int, int]]:
@@ -165,7 +167,10 @@ def find_evidence(value: Any, path: str, pages: Sequence[Page] | PageIndex) -> E
 
 
 def ground(
-    record_data: dict[str, Any], output: EngineOutput, pages: Sequence[Page], rule_warnings: Sequence[RecordWarning]
+    record_data: dict[str, Any],
+    output: EngineOutput,
+    pages: Sequence[Page],
+    rule_warnings: Sequence[RecordWarning],
 ) -> tuple[dict[str, Evidence], dict[str, float], list[RecordWarning]]:
     """Evidence and confidence for every emitted leaf of ``record_data`` (the validated, JSON-mode data).
 
@@ -194,7 +199,9 @@ def ground(
             confidence[path] = UNGROUNDED_CONFIDENCE
             if path in output.generated:
                 warnings.append(
-                    RecordWarning("ungrounded", f"{path}={value!r} is not supported by any text on the page", path)
+                    RecordWarning(
+                        "ungrounded", f"{path}={value!r} is not supported by any text on the page", path
+                    )
                 )
     for w in rule_warnings:
         if w.field and w.field in confidence:

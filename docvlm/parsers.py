@@ -124,11 +124,11 @@ def parse_amount(text: str | float | int | Decimal | None) -> Decimal | None:
     if not _NUMBER.match(t):
         return None
     t = re.sub(r"[ '\u00a0\u202f]", "", t)
-    t = _resolve_separators(t)
-    if t is None:
+    plain = _resolve_separators(t)
+    if plain is None:
         return None
     try:
-        value = Decimal(t)
+        value = Decimal(plain)
     except InvalidOperation:
         return None
     return -value if negative else value

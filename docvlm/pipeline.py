@@ -111,7 +111,9 @@ class Pipeline:
             ex.warnings.append(RecordWarning("page_error", f"page {len(pages) + 1}: {exc}"))
         except Exception as exc:
             _log.exception("unexpected error reading a page of %s", source)
-            ex.warnings.append(RecordWarning("page_error", f"page {len(pages) + 1}: {type(exc).__name__}: {exc}"))
+            ex.warnings.append(
+                RecordWarning("page_error", f"page {len(pages) + 1}: {type(exc).__name__}: {exc}")
+            )
         finally:
             doc.close()
         if not pages:
@@ -150,7 +152,9 @@ class Pipeline:
                 else:
                     self._finish(ex, out, pages)
         for ex, _ in loaded:
-            ex.timings["total_s"] = sum(v for k, v in ex.timings.items() if k in {"ingest_s", "engine_s", "post_s"})
+            ex.timings["total_s"] = sum(
+                v for k, v in ex.timings.items() if k in {"ingest_s", "engine_s", "post_s"}
+            )
         return [ex for ex, _ in loaded]
 
     def _safe_extract(self, pages: list[Page]) -> EngineOutput | BaseException:
@@ -208,7 +212,9 @@ class Pipeline:
         if chunk:
             yield from self._extract_many(chunk)
 
-    def _run_parallel(self, sources: Iterator[str], on_source: Callable[[str], None] | None) -> Iterator[Extraction]:
+    def _run_parallel(
+        self, sources: Iterator[str], on_source: Callable[[str], None] | None
+    ) -> Iterator[Extraction]:
         import multiprocessing as mp
 
         n = self.options.workers

@@ -254,7 +254,9 @@ def create_sink(path: str | Path, fmt: OutputFormat | str | None = None, resume:
     return CsvSink(path) if fmt is OutputFormat.CSV else ParquetSink(path)
 
 
-def write_records(records: Iterable[dict[str, Any]], path: str | Path, fmt: OutputFormat | str | None = None) -> int:
+def write_records(
+    records: Iterable[dict[str, Any]], path: str | Path, fmt: OutputFormat | str | None = None
+) -> int:
     """Write all records atomically; returns how many were written."""
     with create_sink(path, fmt) as sink:
         for rec in records:

@@ -67,7 +67,9 @@ def validate_data(data: dict[str, Any], schema: type[BaseModel]) -> tuple[BaseMo
                 if _drop(work, err["loc"], remove=err["type"] == "extra_forbidden"):
                     progressed = True
                     warnings.append(
-                        RecordWarning("invalid_value", f"{path}: {err['msg']} (got {err.get('input')!r:.80})", path)
+                        RecordWarning(
+                            "invalid_value", f"{path}: {err['msg']} (got {err.get('input')!r:.80})", path
+                        )
                     )
             if not progressed:
                 break
@@ -107,25 +109,41 @@ def check_rules(inv: Invoice) -> list[RecordWarning]:
     if amounts and len(amounts) == len(inv.line_items):
         s = sum(amounts, Decimal(0))
         tol = Decimal("0.011") * max(1, len(amounts))
-        target = inv.subtotal if inv.subtotal is not None else (inv.total if inv.tax_total in (None, 0) else None)
-        if target is not None and not _close(s, target, tol) and not (inv.total is not None and _close(s, inv.total, tol)):
+        target = (
+            inv.subtotal if inv.subtotal is not None else (inv.total if inv.tax_total in (None, 0) else None)
+        )
+        if (
+            target is not None
+            and not _close(s, target, tol)
+            and not (inv.total is not None and _close(s, inv.total, tol))
+        ):
             name = "subtotal" if inv.subtotal is not None else "total"
-            out.append(RecordWarning("line_sum_mismatch", f"line amounts sum to {s}, {name} is {target}", name))
-    if inv.subtotal is not None and inv.tax_total is not None and inv.total is not None:
-        if not _close(inv.subtotal + inv.tax_total, inv.total, Decimal("0.021")):
             out.append(
-                RecordWarning(
-                    "total_mismatch",
-                    f"subtotal {inv.subtotal} + tax {inv.tax_total} = {inv.subtotal + inv.tax_total}, total is {inv.total}",
-                    "total",
-                )
+                RecordWarning("line_sum_mismatch", f"line amounts sum to {s}, {name} is {target}", name)
             )
+    if (
+        inv.subtotal is not None
+        and inv.tax_total is not None
+        and inv.total is not None
+        and not _close(inv.subtotal + inv.tax_total, inv.total, Decimal("0.021"))
+    ):
+        out.append(
+            RecordWarning(
+                "total_mismatch",
+                f"subtotal {inv.subtotal} + tax {inv.tax_total} = {inv.subtotal + inv.tax_total}, total is {inv.total}",
+                "total",
+            )
+        )
     if inv.invoice_date and inv.due_date and inv.due_date < inv.invoice_date:
         out.append(
-            RecordWarning("due_before_issue", f"due date {inv.due_date} is before {inv.invoice_date}", "due_date")
+            RecordWarning(
+                "due_before_issue", f"due date {inv.due_date} is before {inv.invoice_date}", "due_date"
+            )
         )
     if inv.vendor.iban and not iban_is_valid(inv.vendor.iban):
-        out.append(RecordWarning("iban_checksum", f"IBAN {inv.vendor.iban} fails the mod-97 check", "vendor.iban"))
+        out.append(
+            RecordWarning("iban_checksum", f"IBAN {inv.vendor.iban} fails the mod-97 check", "vendor.iban")
+        )
     return out
 
 

@@ -55,13 +55,14 @@ def _to_date(v: Any) -> Any:
     return v
 
 
+# The before-validators wrap the whole optional type, so "" and "  " become None instead of failing.
 Money = Annotated[
-    Decimal,
+    Decimal | None,
     BeforeValidator(_to_decimal),
-    PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json"),
+    PlainSerializer(lambda d: None if d is None else format(d, "f"), return_type=str | None, when_used="json"),
 ]
-Text = Annotated[str, BeforeValidator(_blank_to_none)]
-IsoDate = Annotated[dt.date, BeforeValidator(_to_date)]
+Text = Annotated[str | None, BeforeValidator(_blank_to_none)]
+IsoDate = Annotated[dt.date | None, BeforeValidator(_to_date)]
 
 
 class Party(BaseModel):
@@ -69,12 +70,12 @@ class Party(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Text | None = None
-    address: Text | None = None
-    tax_id: Text | None = None
-    iban: Text | None = None
-    email: Text | None = None
-    phone: Text | None = None
+    name: Text = None
+    address: Text = None
+    tax_id: Text = None
+    iban: Text = None
+    email: Text = None
+    phone: Text = None
 
     @field_validator("iban")
     @classmethod
@@ -87,13 +88,13 @@ class LineItem(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    description: Text | None = None
-    quantity: Money | None = None
-    unit: Text | None = None
-    unit_price: Money | None = None
-    amount: Money | None = None
-    tax_rate: Money | None = Field(default=None, description="percent, e.g. 21 for 21%")
-    product_code: Text | None = None
+    description: Text = None
+    quantity: Money = None
+    unit: Text = None
+    unit_price: Money = None
+    amount: Money = None
+    tax_rate: Money = Field(default=None, description="percent, e.g. 21 for 21%")
+    product_code: Text = None
 
 
 class Invoice(BaseModel):
@@ -101,17 +102,17 @@ class Invoice(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    invoice_number: Text | None = None
-    invoice_date: IsoDate | None = None
-    due_date: IsoDate | None = None
-    purchase_order: Text | None = None
-    currency: Text | None = Field(default=None, description="ISO 4217 code")
+    invoice_number: Text = None
+    invoice_date: IsoDate = None
+    due_date: IsoDate = None
+    purchase_order: Text = None
+    currency: Text = Field(default=None, description="ISO 4217 code")
     vendor: Party = Field(default_factory=Party)
     customer: Party = Field(default_factory=Party)
-    subtotal: Money | None = None
-    tax_total: Money | None = None
-    total: Money | None = None
-    amount_due: Money | None = None
+    subtotal: Money = None
+    tax_total: Money = None
+    total: Money = None
+    amount_due: Money = None
     line_items: list[LineItem] = Field(default_factory=list)
 
     @field_validator("currency")

@@ -37,7 +37,12 @@ def write_huge_png(path: Path, width: int, height: int) -> Path:
     """A valid, tiny-on-disk PNG of ``width x height`` grey pixels (a decompression bomb)."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     comp = zlib.compressobj(9)
     row = b"\x00" + b"\x00" * width

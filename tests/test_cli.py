@@ -12,7 +12,9 @@ runner = CliRunner()
 
 def test_extract_jsonl_and_exit_code_for_errors(tmp_path, invoice_pdf, bad_inputs):
     out = tmp_path / "out.jsonl"
-    res = runner.invoke(app, ["extract", str(invoice_pdf), str(bad_inputs["empty"]), "-o", str(out), "--no-progress"])
+    res = runner.invoke(
+        app, ["extract", str(invoice_pdf), str(bad_inputs["empty"]), "-o", str(out), "--no-progress"]
+    )
     assert res.exit_code == 1, res.output  # one record is an error
     recs = [json.loads(x) for x in out.read_text().splitlines()]
     assert [r["status"] == "error" for r in recs] == [False, True]

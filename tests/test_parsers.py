@@ -63,7 +63,10 @@ def test_month_first_when_asked():
 
 
 def test_find_dates_and_amounts_in_a_line():
-    assert [d for d, _ in find_dates("Date: 14/03/2018 Due: 28/03/2018")] == [dt.date(2018, 3, 14), dt.date(2018, 3, 28)]
+    assert [d for d, _ in find_dates("Date: 14/03/2018 Due: 28/03/2018")] == [
+        dt.date(2018, 3, 14),
+        dt.date(2018, 3, 28),
+    ]
     assert [a for a, _ in find_amounts("Total RM 37.10 Cash 50.00")] == [Decimal("37.10"), Decimal("50.00")]
 
 

@@ -18,7 +18,14 @@ def test_good_invoice_end_to_end(invoice_pdf):
 
 
 def test_bad_inputs_become_error_records_and_the_batch_goes_on(invoice_pdf, bad_inputs):
-    order = [bad_inputs["corrupt"], invoice_pdf, bad_inputs["encrypted"], bad_inputs["empty"], bad_inputs["not_pdf"], bad_inputs["huge"]]
+    order = [
+        bad_inputs["corrupt"],
+        invoice_pdf,
+        bad_inputs["encrypted"],
+        bad_inputs["empty"],
+        bad_inputs["not_pdf"],
+        bad_inputs["huge"],
+    ]
     records = [ex.to_record() for ex in Pipeline().run(order)]
     assert [r["source"] for r in records] == [str(p) for p in order]
     by_name = {r["source"].rsplit("/", 1)[-1]: r for r in records}

@@ -25,7 +25,13 @@ REC_OK = {
     "error": None,
     "timings": {},
 }
-REC_ERR = {**REC_OK, "source": "b.pdf", "status": "error", "data": None, "error": {"type": "IngestError", "message": "bad"}}
+REC_ERR = {
+    **REC_OK,
+    "source": "b.pdf",
+    "status": "error",
+    "data": None,
+    "error": {"type": "IngestError", "message": "bad"},
+}
 
 
 def test_jsonl_roundtrip(tmp_path):
@@ -64,7 +70,9 @@ def test_tables(tmp_path, fmt):
     assert list(docs["status"]) == ["ok", "error"]
     assert docs.loc[1, "error_type"] == "IngestError"
     assert list(items["source"]) == ["a.pdf"]
-    assert str(items.loc[0, "amount"]) == "10.00" if fmt == "parquet" else float(items.loc[0, "amount"]) == 10.0
+    assert (
+        str(items.loc[0, "amount"]) == "10.00" if fmt == "parquet" else float(items.loc[0, "amount"]) == 10.0
+    )
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 

@@ -40,7 +40,13 @@ def test_each_business_rule_fires():
         }
     )
     ws = check_rules(inv)
-    assert _codes(ws) == {"line_amount_mismatch", "line_sum_mismatch", "total_mismatch", "due_before_issue", "iban_checksum"}
+    assert _codes(ws) == {
+        "line_amount_mismatch",
+        "line_sum_mismatch",
+        "total_mismatch",
+        "due_before_issue",
+        "iban_checksum",
+    }
     fields = {w.code: w.field for w in ws}
     assert fields["total_mismatch"] == "total"
     assert fields["line_amount_mismatch"] == "line_items.0.amount"
@@ -54,7 +60,9 @@ def test_gross_line_amounts_may_sum_to_the_total():
 
 
 def test_invalid_values_are_dropped_not_fatal():
-    model, ws = validate_data({"currency": "XXZ", "total": "abc", "invoice_number": "A-1", "bogus": 1}, Invoice)
+    model, ws = validate_data(
+        {"currency": "XXZ", "total": "abc", "invoice_number": "A-1", "bogus": 1}, Invoice
+    )
     assert model.invoice_number == "A-1"
     assert model.currency is None and model.total is None
     assert {w.field for w in ws} == {"currency", "total", "bogus"}
@@ -70,5 +78,9 @@ def test_locale_amounts_and_dates_are_normalised():
 
 
 def test_blank_strings_become_null():
-    model, _ = validate_data({"invoice_number": "  ", "vendor": {"name": ""}}, Invoice)
+    model, warnings = validate_data(
+        {"invoice_number": "  ", "vendor": {"name": ""}, "total": "", "invoice_date": " "}, Invoice
+    )
     assert model.invoice_number is None and model.vendor.name is None
+    assert model.total is None and model.invoice_date is None
+    assert warnings == []  # blanks are absent values, not invalid ones
