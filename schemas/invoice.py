@@ -59,7 +59,9 @@ def _to_date(v: Any) -> Any:
 Money = Annotated[
     Decimal | None,
     BeforeValidator(_to_decimal),
-    PlainSerializer(lambda d: None if d is None else format(d, "f"), return_type=str | None, when_used="json"),
+    PlainSerializer(
+        lambda d: None if d is None else format(d, "f"), return_type=str | None, when_used="json"
+    ),
 ]
 Text = Annotated[str | None, BeforeValidator(_blank_to_none)]
 IsoDate = Annotated[dt.date | None, BeforeValidator(_to_date)]
