@@ -59,7 +59,13 @@ class OcrOptions(BaseModel):
         default=True, description="detect a 90/180/270 page rotation and read the page upright"
     )
     deskew: bool = Field(default=True, description="correct a small skew angle before OCR")
-    max_side: int = Field(default=2000, ge=64, description="pages with a longer side are OCR'd in tiles")
+    max_side: int = Field(
+        default=1024,
+        ge=64,
+        description="pages with a longer side are shrunk or OCR'd in tiles; the text detector needs about "
+        "300 MB per megapixel of input, so this bounds peak memory (on the SROIE receipts 2000 reads "
+        "5.3% CER instead of 5.9% for ~200 MB more)",
+    )
     tile_min_text_px: int = Field(
         default=16,
         ge=0,
@@ -254,12 +260,54 @@ def _quad_to_words(
 # ---------------------------------------------------------------- RapidOCR
 
 
+@lru_cache(maxsize=1)
+def _libc() -> Any:
+    import ctypes
+    import ctypes.util
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return libc if hasattr(libc, "malloc_trim") else None
+    except OSError:
+        return None
+
+
+@lru_cache(maxsize=1)
+def map_large_buffers() -> None:
+    """Serve allocations of 4 MB and more with mmap, so the OS gets them back as soon as they are freed.
+
+    With glibc's heap, the detector's activation tensors fragment it and a page's peak grows
+    (measured on 30 scans at max_side 1024: high-water mark 509 MB on the heap, 358 MB with this).
+    The price is page faults on every big tensor: ~2.8 s instead of ~2.0 s a receipt. A smaller
+    threshold costs more speed for little memory (2 MB: 343 MB, 3.0 s).
+    """
+    libc = _libc()
+    if libc is not None:
+        m_mmap_threshold = -3  # from <malloc.h>
+        libc.mallopt(m_mmap_threshold, 4 * 1024 * 1024)
+
+
+def trim_heap() -> None:
+    """Hand freed heap memory back to the OS (glibc ``malloc_trim``); a no-op elsewhere.
+
+    The detector's activations are hundreds of MB per page. glibc keeps freed blocks and the heap
+    fragments, so without this RSS creeps up over a batch of scans (measured: 455 -> 800 MB over 30
+    scans); trimming once per page keeps it flat at the single-page peak for ~1 ms.
+    """
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)
+
+
 class RapidOcrBackend(OcrBackend):
     """PP-OCR detection + recognition through RapidOCR's bundled ONNX models (offline, CPU)."""
 
     name = "rapidocr"
 
-    def __init__(self, threads: int = 1, max_side: int = 2000) -> None:
+    def __init__(self, threads: int = 1, max_side: int = 1024) -> None:
         try:
             from rapidocr import RapidOCR
         except ImportError as e:  # a core dependency, but say clearly what is missing
@@ -294,6 +342,9 @@ class RapidOcrBackend(OcrBackend):
                 )
             except Exception as e:  # onnxruntime / OpenCV failures become one typed error
                 raise OcrError(f"RapidOCR failed on a {array.shape[1]}x{array.shape[0]} image: {e}") from e
+            finally:
+                if det:
+                    trim_heap()  # detector activations are the big, fragmenting allocations
 
     def recognize(self, image: Image.Image) -> list[Word]:
         # no per-line 0/180 classifier: the page orientation is fixed beforehand, and on the SROIE
@@ -599,6 +650,7 @@ def ocr_page(image: Image.Image, options: OcrOptions | None = None) -> OcrResult
     turned and read again (the turn is dropped if the page reads clearly worse that way), so
     upright pages (the common case) pay for one OCR pass.
     """
+    map_large_buffers()  # before the first big allocation of the page, once per process
     options = options or OcrOptions()
     backend = get_ocr(options)
     img = to_rgb(image)
@@ -623,6 +675,7 @@ def ocr_page(image: Image.Image, options: OcrOptions | None = None) -> OcrResult
             _log.debug("rotation %d proposed but the page read better as it was; kept upright", rotation)
             rotation = 0
     _log.debug("OCR: %d words, rotation %d, skew %.2f", len(words), rotation, skew)
+    trim_heap()
     return OcrResult(words=words, rotation=rotation, skew=skew, image=img)
 
 

@@ -38,6 +38,18 @@ def peak_rss_mb() -> tuple[float, float]:
     return own, children
 
 
+def current_rss_mb() -> float | None:
+    """Resident set size of this process now, in MiB (Linux); None where /proc is missing."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
 @dataclass
 class BenchmarkResult:
     """What one benchmark run measured."""
@@ -51,6 +63,8 @@ class BenchmarkResult:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     score: ExtractionScore | None = None
     workers: int = 1
+    #: RSS after each tenth of the batch: flat numbers mean memory does not grow with batch size
+    rss_trace_mb: list[float] = field(default_factory=list)
 
     @property
     def pages_per_s(self) -> float:
@@ -72,6 +86,7 @@ class BenchmarkResult:
             "peak_rss_mb": round(self.peak_rss_mb, 1),
             "peak_rss_children_mb": round(self.peak_rss_children_mb, 1),
             "stage_seconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
+            "rss_trace_mb": [round(v, 1) for v in self.rss_trace_mb],
         }
         if self.score is not None:
             s = self.score
@@ -88,6 +103,10 @@ class BenchmarkResult:
             f"wall {self.seconds:.2f} s  {self.pages_per_s:.3f} pages/s  {self.s_per_page:.3f} s/page",
             f"peak RSS {self.peak_rss_mb:.0f} MiB (largest worker {self.peak_rss_children_mb:.0f} MiB)",
         ]
+        if self.rss_trace_mb:
+            lines.append(
+                "RSS after each tenth of the batch (MiB): " + " ".join(f"{v:.0f}" for v in self.rss_trace_mb)
+            )
         if self.stage_seconds:
             lines.append("stages: " + "  ".join(f"{k} {v:.2f} s" for k, v in self.stage_seconds.items()))
         if self.score is not None:
@@ -137,16 +156,20 @@ def run_benchmark(
             _log.warning("no document found for labels: %s", ", ".join(missing))
         sources: list[str | Path] = [p for p in inputs if p is not None]
     else:
-        sources = [data]
-    if limit is not None and labels is not None:
+        from docvlm.ingest import iter_sources
+
+        sources = list(iter_sources([data]))
+    if limit is not None:
         sources = sources[:limit]
     records: dict[str, dict[str, Any]] = {}
     pages = errors = n_docs = 0
     stage: dict[str, float] = {}
+    trace: list[float] = []
+    expected = len(sources)
     t0 = time.perf_counter()
     with contextlib.ExitStack() as stack:
         out_fh = stack.enter_context(Path(output).open("w", encoding="utf-8")) if output else None
-        for i, ex in enumerate(pipeline.run(sources)):
+        for ex in pipeline.run(sources):
             rec = ex.to_record()
             n_docs += 1
             pages += int(rec.get("pages") or 0)
@@ -159,8 +182,10 @@ def run_benchmark(
                 out_fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
             if on_record is not None:
                 on_record(rec)
-            if limit is not None and labels is None and i + 1 >= limit:
-                break
+            if expected and (n_docs * 10) // expected > len(trace):
+                rss = current_rss_mb()
+                if rss is not None:
+                    trace.append(rss)
     seconds = time.perf_counter() - t0
     own, children = peak_rss_mb()
     score = None
@@ -177,6 +202,7 @@ def run_benchmark(
         stage_seconds=dict(sorted(stage.items())),
         score=score,
         workers=pipeline.options.workers,
+        rss_trace_mb=trace,
     )
 
 

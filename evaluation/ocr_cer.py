@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the shared data folder")
     ap.add_argument("--backend", action="append", choices=["rapidocr", "tesseract"], help="repeatable")
     ap.add_argument("--limit", type=int, default=None, help="only the first N receipts")
-    ap.add_argument("--max-side", type=int, default=2000)
+    ap.add_argument("--max-side", type=int, default=OcrOptions().max_side)
     ap.add_argument("--tile-min-text-px", type=int, default=16, help="0: always tile pages over --max-side")
     ap.add_argument("--no-rotate", action="store_true")
     ap.add_argument("--no-deskew", action="store_true")
