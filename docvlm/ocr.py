@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
@@ -45,6 +46,9 @@ OSD_MIN_CONFIDENCE = 2.0
 # a proposed page turn is kept unless the turned page reads with less than this share of the evidence;
 # not 1.0: RapidOCR turns tall line crops itself, so a sideways page can read almost as well unturned
 KEEP_TURN_RATIO = 0.9
+# a recognition pass this confident over at least this many level lines is taken as upright
+UPRIGHT_MIN_CONF = 0.88
+UPRIGHT_MIN_LINES = 5
 # tiles overlap by this fraction of their side: more than a text line, so every line is whole in one tile
 TILE_OVERLAP = 0.1
 
@@ -414,6 +418,8 @@ class RapidOcrBackend(OcrBackend):
                 boxes.extend(_int_box(w.bbox, image.size) for w in lw)
             else:
                 boxes.append(_int_box(_union([w.bbox for w in lw]), image.size))
+        if _reads_upright(lines.values()):
+            return 0  # a confident reading of level lines: neither sideways nor upside down
         return self._decide(image, boxes)
 
     def _decide(self, image: Image.Image, boxes: list[tuple[int, int, int, int]]) -> int:
@@ -443,6 +449,26 @@ class RapidOcrBackend(OcrBackend):
         upright_score, flipped_score = self._orientation_score(image, wide[:ORIENTATION_CROPS])
         _log.debug("orientation: upright %.2f vs flipped %.2f", upright_score, flipped_score)
         return 180 if flipped_score > upright_score * 1.1 else 0
+
+
+def _reads_upright(lines: Iterable[list[Word]]) -> bool:
+    """Whether a recognition pass read many level lines with high confidence.
+
+    Upside-down text still yields characters, but with low confidence (on SROIE receipts the
+    character-weighted mean was 0.61-0.75 turned vs 0.92-0.99 upright), so a confident pass makes
+    the per-crop upside-down test (16 extra recognition calls, ~0.4 s a page) unnecessary.
+    """
+    num = den = 0.0
+    n_lines = 0
+    for lw in lines:
+        box = _union([w.bbox for w in lw])
+        chars = sum(len(w.text) for w in lw)
+        if chars < 4 or (box[2] - box[0]) < 2 * (box[3] - box[1]):
+            continue
+        n_lines += 1
+        num += sum(w.conf * len(w.text) for w in lw)
+        den += chars
+    return n_lines >= UPRIGHT_MIN_LINES and den > 0 and num / den >= UPRIGHT_MIN_CONF
 
 
 def _union(boxes: list[BBox]) -> BBox:
