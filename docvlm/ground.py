@@ -21,6 +21,7 @@ from rapidfuzz import fuzz
 from docvlm.datamodel import EngineOutput, Evidence, Page, RecordWarning, Word
 from docvlm.geometry import group_lines, union
 from docvlm.parsers import detect_currency, find_dates, normalize_text, parse_amount, parse_date
+from docvlm.paths import iter_leaves
 
 _log = logging.getLogger(__name__)
 
@@ -35,18 +36,6 @@ RULE_PENALTY = 0.6
 FUZZY_THRESHOLD = 80.0
 
 _ALPHA = re.compile(r"[^\W\d_]{2,}")
-
-
-def iter_leaves(data: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
-    """Dotted paths and values of the non-null leaves of a JSON-like record."""
-    if isinstance(data, dict):
-        for k, v in data.items():
-            yield from iter_leaves(v, f"{prefix}{k}.")
-    elif isinstance(data, list):
-        for i, v in enumerate(data):
-            yield from iter_leaves(v, f"{prefix}{i}.")
-    elif data is not None:
-        yield prefix[:-1], data
 
 
 @dataclass

@@ -18,6 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+from docvlm.paths import get_path
 from schemas.invoice import HEADER_FIELDS, LINE_ITEM_FIELDS
 
 _log = logging.getLogger(__name__)
@@ -27,15 +28,6 @@ class OutputFormat(str, enum.Enum):
     JSONL = "jsonl"
     CSV = "csv"
     PARQUET = "parquet"
-
-
-def _dig(data: dict[str, Any] | None, path: str) -> Any:
-    node: Any = data
-    for key in path.split("."):
-        if not isinstance(node, dict):
-            return None
-        node = node.get(key)
-    return node
 
 
 def document_row(rec: dict[str, Any]) -> dict[str, Any]:
@@ -52,7 +44,7 @@ def document_row(rec: dict[str, Any]) -> dict[str, Any]:
         "pages": rec.get("pages"),
     }
     for path in HEADER_FIELDS:
-        row[path] = _dig(data, path)
+        row[path] = get_path(data, path)
     row["line_item_count"] = len((data or {}).get("line_items") or [])
     row["min_confidence"] = min(conf.values()) if conf else None
     row["warnings"] = ";".join(w.get("code", "") for w in rec.get("warnings") or [])

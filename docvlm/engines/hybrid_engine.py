@@ -32,6 +32,7 @@ from docvlm.datamodel import EngineOutput, Evidence, Page, RecordWarning
 from docvlm.engines import HybridOptions, LayoutOptions, create_engine
 from docvlm.engines.base import BaseEngine
 from docvlm.errors import DecodeError, EngineError
+from docvlm.paths import get_path, iter_leaves, set_path
 from schemas.docvqa import Answer
 from schemas.invoice import HEADER_FIELDS, Invoice
 
@@ -60,38 +61,6 @@ LINE_ITEMS_GROUNDED_SHARE = 0.8
 class _Doubt:
     path: str
     reason: str
-
-
-def _get(data: Any, path: str) -> Any:
-    node = data
-    for part in path.split("."):
-        if isinstance(node, dict):
-            node = node.get(part)
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            return None
-    return node
-
-
-def _put(data: dict[str, Any], path: str, value: Any) -> None:
-    parts = path.split(".")
-    node = data
-    for part in parts[:-1]:
-        nxt = node.get(part)
-        if not isinstance(nxt, dict):
-            nxt = {}
-            node[part] = nxt
-        node = nxt
-    node[parts[-1]] = value
-
-
-def _leaves(data: Any, prefix: str = "") -> list[tuple[str, Any]]:
-    if isinstance(data, dict):
-        return [kv for k, v in data.items() for kv in _leaves(v, f"{prefix}{k}.")]
-    if isinstance(data, list):
-        return [kv for i, v in enumerate(data) for kv in _leaves(v, f"{prefix}{i}.")]
-    return [] if data is None else [(prefix[:-1], data)]
 
 
 def _same(a: Any, b: Any, path: str) -> bool:
@@ -161,12 +130,12 @@ class HybridEngine(BaseEngine):
                 value = out.data.get(name)
                 if value in (None, [], {}, ""):
                     doubt(name, "missing")
-            for path, _ in _leaves(out.data):
+            for path, _ in iter_leaves(out.data):
                 if self._confidence(out, path) < self.options.min_confidence:
                     doubt(path.split(".", 1)[0], "low confidence")
             return doubts, optional
         for path in HEADER_FIELDS:
-            value = _get(out.data, path)
+            value = get_path(out.data, path)
             if value is None:
                 if path in CORE_FIELDS:
                     doubt(path, "missing")
@@ -179,7 +148,7 @@ class HybridEngine(BaseEngine):
             optional.append("line_items")
         elif any(
             self._confidence(out, p) < self.options.min_confidence
-            for p, _ in _leaves(items, "line_items.")
+            for p, _ in iter_leaves(items, "line_items.")
             if p in out.confidence or p in out.evidence
         ):
             doubt("line_items", "low confidence")
@@ -270,16 +239,16 @@ class HybridEngine(BaseEngine):
         invoice = issubclass(schema, Invoice)
         failing = self._failing(out.data) if invoice else set()
         for fld in fields:
-            if fld == "line_items" or (not invoice and isinstance(_get(vout.data, fld), list)):
+            if fld == "line_items" or (not invoice and isinstance(get_path(vout.data, fld), list)):
                 failing = self._merge_list(out, vout, fld, index, failing, invoice)
                 continue
-            new = _get(vout.data, fld)
+            new = get_path(vout.data, fld)
             if isinstance(new, dict):
-                candidates = [(f"{fld}.{p}", v) for p, v in _leaves(new)]
+                candidates = [(f"{fld}.{p}", v) for p, v in iter_leaves(new)]
             else:
                 candidates = [(fld, new)] if new is not None else []
             for path, value in candidates:
-                old = _get(out.data, path)
+                old = get_path(out.data, path)
                 if old is not None and _same(old, value, path):
                     out.confidence[path] = max(self._confidence(out, path), AGREEMENT_CONFIDENCE)
                     continue
@@ -292,7 +261,7 @@ class HybridEngine(BaseEngine):
                     )
                     continue
                 trial = copy.deepcopy(out.data)
-                _put(trial, path, value)
+                set_path(trial, path, value)
                 if invoice:
                     broken = self._failing(trial) - failing
                     if broken:
@@ -320,10 +289,10 @@ class HybridEngine(BaseEngine):
         """Take the VLM's whole list (line items) when its values are on the page and no rule breaks."""
         from docvlm.ground import find_evidence
 
-        items = _get(vout.data, fld) or []
+        items = get_path(vout.data, fld) or []
         if not items:
             return failing
-        leaves = _leaves(items, f"{fld}.")
+        leaves = list(iter_leaves(items, f"{fld}."))
         found: dict[str, Evidence] = {}
         missing_numbers = 0
         for path, value in leaves:

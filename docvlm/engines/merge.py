@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from docvlm.datamodel import EngineOutput, Evidence
+from docvlm.paths import get_path, set_path
 
 _log = logging.getLogger(__name__)
 
@@ -56,27 +57,6 @@ def _list_paths(data: Any, prefix: str = "") -> list[str]:
     return out
 
 
-def _get(data: dict[str, Any], path: str) -> Any:
-    node: Any = data
-    for part in path.split("."):
-        if not isinstance(node, dict):
-            return None
-        node = node.get(part)
-    return node
-
-
-def _put(data: dict[str, Any], path: str, value: Any) -> None:
-    parts = path.split(".")
-    node = data
-    for part in parts[:-1]:
-        nxt = node.get(part)
-        if not isinstance(nxt, dict):
-            nxt = {}
-            node[part] = nxt
-        node = nxt
-    node[parts[-1]] = value
-
-
 def _scalar_paths(data: Any, prefix: str = "") -> list[str]:
     """Dotted paths of the scalar (non-dict, non-list) leaves, nulls included."""
     out: list[str] = []
@@ -97,16 +77,16 @@ def merge_page_outputs(outputs: Sequence[EngineOutput]) -> EngineOutput:
         return outputs[0]
     merged = EngineOutput(data=copy.deepcopy(outputs[0].data), document_type=outputs[0].document_type)
     for path in _list_paths(merged.data):
-        _put(merged.data, path, [])
+        set_path(merged.data, path, [])
     best: dict[str, tuple[float, int]] = {}  # scalar path -> (confidence, page position) of the kept value
     for pos, out in enumerate(outputs):
         offsets: dict[str, int] = {}
         for path in _list_paths(out.data):
-            items = _get(out.data, path) or []
-            target = _get(merged.data, path)
+            items = get_path(out.data, path) or []
+            target = get_path(merged.data, path)
             if not isinstance(target, list):
                 target = []
-                _put(merged.data, path, target)
+                set_path(merged.data, path, target)
             offsets[path] = len(target)
             target.extend(copy.deepcopy(items))
 
@@ -118,7 +98,7 @@ def merge_page_outputs(outputs: Sequence[EngineOutput]) -> EngineOutput:
 
         scalar_winners: set[str] = set()
         for path in _scalar_paths(out.data):
-            value = _get(out.data, path)
+            value = get_path(out.data, path)
             if value is None:
                 continue
             conf = out.confidence.get(path, DEFAULT_CONFIDENCE)
@@ -126,7 +106,7 @@ def merge_page_outputs(outputs: Sequence[EngineOutput]) -> EngineOutput:
             late = path.rsplit(".", 1)[-1] in LATE_LEAVES
             if kept is None or conf > kept[0] or (conf == kept[0] and late):
                 best[path] = (conf, pos)
-                _put(merged.data, path, copy.deepcopy(value))
+                set_path(merged.data, path, copy.deepcopy(value))
                 scalar_winners.add(path)
         _take_annotations(merged, out, rename, scalar_winners)
         merged.warnings.extend(out.warnings)
@@ -137,7 +117,7 @@ def merge_page_outputs(outputs: Sequence[EngineOutput]) -> EngineOutput:
     # a scalar that no page filled must not keep a stale value from the deepcopy of page 1
     for path in _scalar_paths(merged.data):
         if path not in best:
-            _put(merged.data, path, None)
+            set_path(merged.data, path, None)
     _log.debug("merged %d page outputs", len(outputs))
     return merged
 

@@ -1,0 +1,47 @@
+"""Dotted paths into schema-shaped JSON data (``vendor.name``, ``line_items.3.amount``).
+
+Evidence, confidence, warnings and the engines' merge logic all address values this way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+
+def get_path(data: Any, path: str) -> Any:
+    """The value at ``path``, or None when any step is missing."""
+    node = data
+    for part in path.split("."):
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    return node
+
+
+def set_path(data: dict[str, Any], path: str, value: Any) -> None:
+    """Set the value at ``path``, creating the objects on the way."""
+    parts = path.split(".")
+    node = data
+    for part in parts[:-1]:
+        nxt = node.get(part)
+        if not isinstance(nxt, dict):
+            nxt = {}
+            node[part] = nxt
+        node = nxt
+    node[parts[-1]] = value
+
+
+def iter_leaves(data: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """Dotted paths and values of the non-null leaves, list items included."""
+    if isinstance(data, dict):
+        for k, v in data.items():
+            yield from iter_leaves(v, f"{prefix}{k}.")
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            yield from iter_leaves(v, f"{prefix}{i}.")
+    elif data is not None:
+        yield prefix[:-1], data
