@@ -49,6 +49,9 @@ KEEP_TURN_RATIO = 0.9
 # a recognition pass this confident over at least this many level lines is taken as upright
 UPRIGHT_MIN_CONF = 0.88
 UPRIGHT_MIN_LINES = 5
+# a tile holds at most this share of max_side squared: the area of a page shrunk to max_side (A4
+# ratio), so tiling never needs more detector memory than shrinking
+TILE_AREA = 0.71
 # tiles overlap by this fraction of their side: more than a text line, so every line is whole in one tile
 TILE_OVERLAP = 0.1
 
@@ -629,7 +632,11 @@ def recognize_tiled(backend: OcrBackend, image: Image.Image, max_side: int) -> l
     if max(image.size) <= max_side:
         return backend.recognize(image)
     tiles = plan_tiles(
-        image.width, image.height, max_pixels=max_side * max_side, overlap=TILE_OVERLAP, max_side=max_side
+        image.width,
+        image.height,
+        max_pixels=int(max_side * max_side * TILE_AREA),
+        overlap=TILE_OVERLAP,
+        max_side=max_side,
     )
     _log.debug("OCR of a %dx%d image in %d tiles", image.width, image.height, len(tiles))
     return merge_tile_words([(t, backend.recognize(crop(image, t))) for t in tiles])
