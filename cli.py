@@ -12,8 +12,6 @@ from typing import Annotated
 import typer
 
 from docvlm.engines import HybridOptions, LayoutOptions, OpenAIOptions, TransformersOptions
-from docvlm.ingest import IngestOptions
-from docvlm.ocr import OcrOptions
 from docvlm.pipeline import Pipeline, PipelineOptions
 from docvlm.sinks import OutputFormat, create_sink
 from evaluation.cli import eval_app
@@ -56,8 +54,14 @@ DeviceOpt = Annotated[str | None, typer.Option("--device", help="cuda, mps or cp
 DtypeOpt = Annotated[
     str | None, typer.Option("--dtype", help="bfloat16, float16 or float32 (default: choose).")
 ]
-DpiOpt = Annotated[int, typer.Option("--dpi", min=50, max=600, help="Raster resolution for OCR and VLMs.")]
-OcrOpt = Annotated[OcrKind, typer.Option("--ocr", help="OCR backend for pages without a text layer.")]
+DpiOpt = Annotated[
+    int | None,
+    typer.Option("--dpi", min=50, max=600, help="Raster resolution for OCR and VLMs [default: 200]."),
+]
+OcrOpt = Annotated[
+    OcrKind | None,
+    typer.Option("--ocr", help="OCR backend for pages without a text layer [default: rapidocr]."),
+]
 VerboseOpt = Annotated[int, typer.Option("--verbose", "-v", count=True, help="-v info, -vv debug.")]
 
 
@@ -110,11 +114,12 @@ def extract(
     api_key_env: ApiKeyEnvOpt = "OPENAI_API_KEY",
     device: DeviceOpt = None,
     dtype: DtypeOpt = None,
-    dpi: DpiOpt = 200,
-    ocr: OcrOpt = OcrKind.RAPIDOCR,
+    dpi: DpiOpt = None,
+    ocr: OcrOpt = None,
     workers: Annotated[
-        int, typer.Option("--workers", "-w", min=1, help="Worker processes (layout engine).")
-    ] = 1,
+        int | None,
+        typer.Option("--workers", "-w", min=1, help="Worker processes (layout engine) [default: 1]."),
+    ] = None,
     schema: Annotated[str, typer.Option("--schema", help="Document type schema.")] = "invoice",
     resume: Annotated[
         bool, typer.Option("--resume", help="Skip documents an interrupted run already wrote.")
@@ -128,10 +133,10 @@ def extract(
     _setup_logging(verbose)
     options = PipelineOptions.from_settings(
         engine=build_engine_options(engine, model, base_url, api_key_env, device, dtype),
-        ingest=IngestOptions(dpi=dpi),
-        ocr=OcrOptions(backend=ocr.value),
-        schema_name=schema,
+        dpi=dpi,
+        ocr_backend=ocr.value if ocr else None,
         workers=workers,
+        schema_name=schema,
     )
     try:
         sink = create_sink(output, fmt, resume=resume)
@@ -178,8 +183,8 @@ def ask(
     api_key_env: ApiKeyEnvOpt = "OPENAI_API_KEY",
     device: DeviceOpt = None,
     dtype: DtypeOpt = None,
-    dpi: DpiOpt = 200,
-    ocr: OcrOpt = OcrKind.RAPIDOCR,
+    dpi: DpiOpt = None,
+    ocr: OcrOpt = None,
     verbose: VerboseOpt = 0,
 ) -> None:
     """Answer a question about one document: the printed answer, its page, box and confidence."""
@@ -188,8 +193,8 @@ def ask(
 
     options = PipelineOptions.from_settings(
         engine=build_engine_options(engine, model, base_url, api_key_env, device, dtype),
-        ingest=IngestOptions(dpi=dpi),
-        ocr=OcrOptions(backend=ocr.value),
+        dpi=dpi,
+        ocr_backend=ocr.value if ocr else None,
     )
     pipe = Pipeline(options)
     try:

@@ -45,16 +45,25 @@ class PipelineOptions(BaseModel):
     workers: int = Field(default=1, ge=1)
 
     @classmethod
-    def from_settings(cls, **overrides: Any) -> PipelineOptions:
+    def from_settings(
+        cls,
+        dpi: int | None = None,
+        ocr_backend: str | None = None,
+        workers: int | None = None,
+        **overrides: Any,
+    ) -> PipelineOptions:
+        """Options from ``DOCVLM_*`` settings; arguments that are not None (CLI flags) win over them."""
         from docvlm.settings import DocvlmSettings
 
         s = DocvlmSettings()
-        base = cls(
-            ingest=IngestOptions(dpi=s.dpi, max_megapixels=s.max_megapixels, max_file_mb=s.max_file_mb),
-            ocr=OcrOptions(backend=s.ocr_backend, threads=s.ocr_threads),  # type: ignore[arg-type]
-            workers=s.workers,
+        return cls(
+            ingest=IngestOptions(
+                dpi=dpi or s.dpi, max_megapixels=s.max_megapixels, max_file_mb=s.max_file_mb
+            ),
+            ocr=OcrOptions(backend=ocr_backend or s.ocr_backend, threads=s.ocr_threads),  # type: ignore[arg-type]
+            workers=workers or s.workers,
+            **overrides,
         )
-        return base.model_copy(update=overrides)
 
 
 class Pipeline:

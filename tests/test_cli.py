@@ -66,3 +66,14 @@ def test_console_script_entry_point(invoice_pdf, tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert pd.read_parquet(out).loc[0, "invoice_number"] == "RE-2024-0042"
+
+
+def test_env_settings_apply_unless_a_flag_overrides(monkeypatch):
+    from docvlm.pipeline import PipelineOptions
+
+    monkeypatch.setenv("DOCVLM_DPI", "150")
+    monkeypatch.setenv("DOCVLM_OCR_BACKEND", "tesseract")
+    opts = PipelineOptions.from_settings()
+    assert opts.ingest.dpi == 150 and opts.ocr.backend == "tesseract"
+    opts = PipelineOptions.from_settings(dpi=300, ocr_backend="rapidocr", workers=2)
+    assert opts.ingest.dpi == 300 and opts.ocr.backend == "rapidocr" and opts.workers == 2
