@@ -53,9 +53,9 @@ def _check_labels(labels: str) -> str:
 
 def _pipeline(dpi: int, workers: int = 1) -> Pipeline:
     # imported here so that --help does not load the pipeline
-    from docvlm.pipeline import IngestOptions, Pipeline, PipelineOptions
+    from docvlm.pipeline import Pipeline, PipelineOptions
 
-    options = PipelineOptions.from_settings(ingest=IngestOptions(dpi=dpi), workers=workers)
+    options = PipelineOptions.from_settings(dpi=dpi, workers=workers)
     return Pipeline(options)
 
 
