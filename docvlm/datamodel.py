@@ -63,6 +63,19 @@ class Word:
     def height(self) -> float:
         return self.bbox[3] - self.bbox[1]
 
+    def scaled(self, sx: float, sy: float | None = None, page: int | None = None) -> Word:
+        """A copy with the box scaled (e.g. OCR pixels to PDF points), optionally on another page."""
+        sy = sx if sy is None else sy
+        x0, y0, x1, y1 = self.bbox
+        return Word(
+            text=self.text,
+            bbox=(x0 * sx, y0 * sy, x1 * sx, y1 * sy),
+            page=self.page if page is None else page,
+            conf=self.conf,
+            line=self.line,
+            block=self.block,
+        )
+
 
 @dataclass
 class Page:

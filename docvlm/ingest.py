@@ -416,17 +416,7 @@ def _iter_pdf_pages(
         res = ocr_page(image, ocr)
         timings["ocr_s"] = time.perf_counter() - t2
         scale = 72.0 / dpi
-        ocr_words = [
-            Word(
-                text=w.text,
-                bbox=(w.x0 * scale, w.y0 * scale, w.x1 * scale, w.y1 * scale),
-                page=number,
-                conf=w.conf,
-                line=w.line,
-                block=w.block,
-            )
-            for w in res.words
-        ]
+        ocr_words = [w.scaled(scale, page=number) for w in res.words]
         width, height = res.image.width * scale, res.image.height * scale
         _log.debug("page %d of %s: no usable text layer, %d OCR words", number, handle.path, len(ocr_words))
         yield Page(

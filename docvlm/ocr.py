@@ -657,17 +657,7 @@ def _recognize_page(
         )
         sx, sy = image.width / small.width, image.height / small.height
         _log.debug("OCR of a %dx%d page shrunk by %.2f (text lines ~%.0f px)", *image.size, f, line_height)
-        return [
-            Word(
-                text=w.text,
-                bbox=(w.x0 * sx, w.y0 * sy, w.x1 * sx, w.y1 * sy),
-                page=w.page,
-                conf=w.conf,
-                line=w.line,
-                block=w.block,
-            )
-            for w in backend.recognize(small)
-        ]
+        return [w.scaled(sx, sy) for w in backend.recognize(small)]
     return recognize_tiled(backend, image, options.max_side)
 
 

@@ -263,17 +263,7 @@ def merge_tile_words(tiles_words: Sequence[tuple[Tile, Sequence[Word]]], scale: 
                             winner.word = _stitch(winner.word, loser.word)
     out = [p.word for p in placed if p.keep]
     if scale != 1.0:
-        out = [
-            Word(
-                text=w.text,
-                bbox=(w.x0 * scale, w.y0 * scale, w.x1 * scale, w.y1 * scale),
-                page=w.page,
-                conf=w.conf,
-                line=w.line,
-                block=w.block,
-            )
-            for w in out
-        ]
+        out = [w.scaled(scale) for w in out]
     out.sort(key=lambda w: (w.y0, w.x0))
     _log.debug("merged %d tile words into %d", len(placed), len(out))
     return out
