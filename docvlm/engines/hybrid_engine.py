@@ -262,17 +262,10 @@ class HybridEngine(BaseEngine):
                     continue
                 trial = copy.deepcopy(out.data)
                 set_path(trial, path, value)
-                if invoice:
-                    broken = self._failing(trial) - failing
-                    if broken:
-                        out.warnings.append(
-                            RecordWarning(
-                                "vlm_rejected",
-                                f"VLM value {value!r} for {path} would break {', '.join(sorted(c for c, _ in broken))}",
-                                path,
-                            )
-                        )
-                        continue
+                if invoice and self._breaks_rules(
+                    trial, failing, out, f"VLM value {value!r} for {path}", path
+                ):
+                    continue
                     failing = self._failing(trial)
                 self._accept(out, path, value, ev)
                 out.data = trial
@@ -317,17 +310,8 @@ class HybridEngine(BaseEngine):
             return failing
         trial = copy.deepcopy(out.data)
         trial[fld] = items
-        if invoice:
-            broken = self._failing(trial) - failing
-            if broken:
-                out.warnings.append(
-                    RecordWarning(
-                        "vlm_rejected",
-                        f"VLM {fld} would break {', '.join(sorted(c for c, _ in broken))}",
-                        fld,
-                    )
-                )
-                return failing
+        if invoice and self._breaks_rules(trial, failing, out, f"VLM {fld}", fld):
+            return failing
         # the old rows' annotations do not describe the new rows
         for mapping in (out.evidence, out.confidence):
             for key in [k for k in mapping if k.startswith(fld + ".")]:
@@ -351,6 +335,24 @@ class HybridEngine(BaseEngine):
 
     def _failing(self, data: dict[str, Any]) -> set[tuple[str, str | None]]:
         return {(w.code, w.field) for w in self._rule_failures(data)}
+
+    def _breaks_rules(
+        self,
+        trial: dict[str, Any],
+        failing: set[tuple[str, str | None]],
+        out: EngineOutput,
+        what: str,
+        path: str,
+    ) -> bool:
+        """Whether ``trial`` fails a rule the current values pass; if so, warn ``vlm_rejected`` on ``out``."""
+        broken = self._failing(trial) - failing
+        if broken:
+            out.warnings.append(
+                RecordWarning(
+                    "vlm_rejected", f"{what} would break {', '.join(sorted(c for c, _ in broken))}", path
+                )
+            )
+        return bool(broken)
 
     # ---- question answering --------------------------------------------------------------
 
