@@ -326,3 +326,20 @@ def _shares_text(piece: str, whole: str) -> bool:
     # truncated OCR pieces often differ by a misread boundary character
     core = p[1:-1] if len(p) > 3 else p
     return bool(core) and core in w
+
+
+def plan_strips(length: int, max_rows: int, overlap: int) -> list[tuple[int, int]]:
+    """Cut ``length`` rows into ``(top, bottom)`` strips of at most ``max_rows`` that overlap by at least ``overlap``.
+
+    As few strips as that allows, all ``max_rows`` high and spread evenly from the top row to the
+    last. Multiples of 32 in give multiples of 32 out (what convolutional detectors need).
+    """
+    if max_rows <= overlap or overlap < 0:
+        raise DocvlmError(f"strips of {max_rows} rows cannot overlap by {overlap}")
+    if length <= max_rows:
+        return [(0, length)]
+    n = math.ceil((length - overlap) / (max_rows - overlap))
+    spread = (length - max_rows) / (n - 1)
+    # tops are rounded down to the 32-row grid; the gap between two never exceeds max_rows - overlap
+    tops = [int(k * spread) // 32 * 32 for k in range(n - 1)] + [length - max_rows]
+    return [(top, top + max_rows) for top in tops]

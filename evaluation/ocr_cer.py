@@ -187,7 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--backend", action="append", choices=["rapidocr", "tesseract"], help="repeatable")
     ap.add_argument("--limit", type=int, default=None, help="only the first N receipts")
     ap.add_argument("--max-side", type=int, default=OcrOptions().max_side)
-    ap.add_argument("--tile-min-text-px", type=int, default=16, help="0: always tile pages over --max-side")
+    ap.add_argument(
+        "--tile-min-text-px", type=int, default=OcrOptions().tile_min_text_px, help="0: never tile"
+    )
     ap.add_argument("--no-rotate", action="store_true")
     ap.add_argument("--no-deskew", action="store_true")
     ap.add_argument("--skip-text-layer", action="store_true")

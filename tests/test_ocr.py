@@ -86,7 +86,7 @@ def test_small_skew_is_measured_and_removed(font_path):
     assert np.array_equal(np.asarray(upright(tilted, res.rotation, res.skew)), np.asarray(res.image))
 
 
-def test_large_page_is_ocrd_in_tiles_without_duplicates(font_path):
+def test_small_print_on_a_large_page_is_ocrd_in_tiles_without_duplicates(font_path, monkeypatch):
     lines = [
         "ALPHA BRAVO CHARLIE",
         "DELTA ECHO FOXTROT",
@@ -95,22 +95,63 @@ def test_large_page_is_ocrd_in_tiles_without_duplicates(font_path):
         "MIKE NOVEMBER OSCAR",
     ]
     img = draw_lines(font_path, lines, size=(700, 1400), top=40, step=270)
-    opts = OcrOptions(auto_rotate=False, deskew=False, max_side=600, tile_min_text_px=0)
+    # the detector would see this page at ~0.5 scale: ~14 px lines, under the 20 px asked for here
+    opts = OcrOptions(auto_rotate=False, deskew=False, max_side=600, tile_min_text_px=20)
+    tiled = []
+    real = ocr_mod.recognize_tiled
+    monkeypatch.setattr(ocr_mod, "recognize_tiled", lambda *a, **k: tiled.append(1) or real(*a, **k))
     words, _, _ = ocr_image(img, opts)
+    assert tiled, "text under tile_min_text_px at the detector's scale must be tiled"
     got = [w.text for w in sorted(words, key=lambda w: (round(w.cy / 50), w.x0))]
     assert got == " ".join(lines).split()
 
 
-def test_large_page_with_big_text_is_shrunk_instead_of_tiled(font_path, monkeypatch):
-    img = draw_lines(font_path, LINES, size=(720, 300)).resize((1440, 600))
-    calls = []
-    monkeypatch.setattr(ocr_mod, "recognize_tiled", lambda *a, **k: calls.append(a) or [])
-    words, _, up = ocr_image(
-        img, OcrOptions(auto_rotate=False, deskew=False, max_side=800, tile_min_text_px=16)
-    )
-    assert not calls, "56 px text shrunk to 800/1440 stays legible: no tiling expected"
+def test_large_page_is_detected_within_budget_and_read_at_full_resolution(font_path, monkeypatch):
+    small = draw_lines(font_path, LINES, size=(720, 300))
+    img = small.resize((2160, 900))  # ~84 px text
+    opts = OcrOptions(auto_rotate=False, deskew=False, max_side=800)
+    backend = ocr_mod.get_ocr(opts)
+    det_inputs: list[tuple[int, ...]] = []
+    rec_inputs: list[tuple[int, ...]] = []
+    real_det, real_rec = backend._det.session, backend._rec
+    monkeypatch.setattr(backend._det, "session", lambda a: det_inputs.append(a.shape[2:]) or real_det(a))
+    monkeypatch.setattr(backend, "_rec", lambda r: rec_inputs.extend(i.shape for i in r.img) or real_rec(r))
+    monkeypatch.setattr(ocr_mod, "recognize_tiled", lambda *a, **k: pytest.fail("big text needs no tiles"))
+    words, _, up = ocr_image(img, opts)
     assert _texts(words) == EXPECTED
-    assert up.size == img.size and max(w.x1 for w in words) > 700  # boxes are in the full-size image
+    # detection ran on a copy no larger than the budget (800 x 0.71*800 px), in strips of one width
+    (width,) = {w for _, w in det_inputs}
+    assert width * (width * 900 / 2160) <= 800 * 800 * ocr_mod.TILE_AREA
+    assert all(h * w <= 1.2 * ocr_mod.DET_STRIP_PIXELS for h, w in det_inputs)
+    # recognition crops come from the full-size page: taller than the whole shrunk line would be
+    assert min(h for h, *_ in rec_inputs) > 84 * det_inputs[0][0] / 900
+    # boxes are in the full-size image: three times those read on the original drawing
+    ref, _, _ = ocr_image(small, OcrOptions(auto_rotate=False, deskew=False))
+    assert up.size == img.size
+    assert max(w.x1 for w in words) == pytest.approx(3 * max(w.x1 for w in ref), rel=0.05)
+    assert max(w.y1 for w in words) == pytest.approx(3 * max(w.y1 for w in ref), rel=0.05)
+
+
+def test_lines_at_the_seams_of_detector_strips_are_read_once_and_whole(font_path, monkeypatch):
+    words_in = ["ALPHA", "BRAVO", "CHARLIE", "DELTA", "ECHO", "FOXTROT", "GOLF", "HOTEL", "INDIA", "JULIET"]
+    lines = [f"{i:02d} {words_in[i % 10]} {words_in[(i * 3 + 1) % 10]} {100 + 7 * i}" for i in range(20)]
+    img = draw_lines(font_path, lines, size=(720, 1000), top=20, step=48)
+    backend = ocr_mod.get_ocr(OcrOptions())
+    runs: list[int] = []
+    real = backend._det.session
+    monkeypatch.setattr(backend._det, "session", lambda a: runs.append(a.shape[2]) or real(a))
+    words, _, _ = ocr_image(img, OcrOptions(auto_rotate=False, deskew=False))
+    assert len(runs) >= 2, "the page should be detected in strips"
+    got = [w.text for w in sorted(words, key=lambda w: (round(w.cy / 48), w.x0))]
+    assert got == " ".join(lines).split()
+
+
+@pytest.mark.parametrize("size", [(400, 900), (1654, 2339), (2481, 3508), (20000, 300)])
+def test_detector_input_stays_within_its_pixel_budget(size):
+    backend = ocr_mod.get_ocr(OcrOptions())
+    f = backend.detection_scale(*size)
+    assert size[0] * size[1] * f * f <= backend.det_pixels * 1.0001
+    assert f <= ocr_mod.MAX_DET_UPSCALE
 
 
 def test_quad_split_is_proportional_and_follows_the_slope():

@@ -10,7 +10,7 @@ from PIL import Image
 
 from docvlm.datamodel import Word
 from docvlm.errors import DocvlmError
-from docvlm.tiling import Tile, crop, merge_tile_words, plan_tiles
+from docvlm.tiling import Tile, crop, merge_tile_words, plan_strips, plan_tiles
 
 
 def _coverage(width: int, height: int, tiles: list[Tile]) -> np.ndarray:
@@ -176,3 +176,23 @@ def test_merge_makes_line_ids_unique_per_tile():
 
 def test_merge_of_nothing_is_empty():
     assert merge_tile_words([]) == []
+
+
+@pytest.mark.parametrize(
+    ("length", "max_rows", "overlap"), [(1024, 576, 128), (992, 576, 128), (4992, 256, 96), (300, 576, 128)]
+)
+def test_strips_cover_every_row_with_the_overlap_asked(length, max_rows, overlap):
+    strips = plan_strips(length, max_rows, overlap)
+    assert strips[0][0] == 0 and strips[-1][1] == length
+    assert all(b - t <= max_rows for t, b in strips)
+    assert all(t % 32 == 0 for t, _ in strips)  # multiples of 32 in, multiples of 32 out
+    for (t0, b0), (t1, _) in itertools.pairwise(strips):
+        assert t0 < t1 and b0 - t1 >= overlap  # neighbours overlap by at least `overlap` rows
+    # no more strips than needed: one fewer could not cover the rows with that overlap
+    n = len(strips)
+    assert n == 1 or (n - 1) * max_rows - (n - 2) * overlap < length
+
+
+def test_strips_refuse_an_overlap_as_tall_as_the_strip():
+    with pytest.raises(DocvlmError):
+        plan_strips(1000, 128, 128)
