@@ -79,7 +79,7 @@ class OcrOptions(BaseModel):
         default=1024,
         ge=64,
         description="the text detector sees each page resampled to the area of a max_side x 0.71 max_side "
-        "image (an A4 page max_side px high); its activations cost about 250 MB per megapixel, so this "
+        "image (an A4 page max_side px high); its activations cost about 150 MB per megapixel, so this "
         "bounds peak memory. Lines are recognised at full resolution whatever this is",
     )
     tile_min_text_px: int = Field(
@@ -328,7 +328,7 @@ class RapidOcrBackend(OcrBackend):
 
     Detection and recognition run at two scales. The text detector sees the page resampled to a
     fixed pixel budget (``max_side`` squared times ``TILE_AREA``): its activations cost about
-    250 MB per megapixel, so this bounds memory whatever the page size. Recognition then reads
+    150 MB per megapixel, so this bounds memory whatever the page size. Recognition then reads
     each detected line from the full-resolution page, where small print is sharpest. One
     detection pass replaces the 6-8 tiles a 200 dpi A4 page needed when both steps shared a scale.
     """
