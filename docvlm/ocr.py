@@ -50,8 +50,8 @@ KEEP_TURN_RATIO = 0.9
 # a recognition pass this confident over at least this many level lines is taken as upright
 UPRIGHT_MIN_CONF = 0.88
 UPRIGHT_MIN_LINES = 5
-# a tile holds at most this share of max_side squared: the area of a page shrunk to max_side (A4
-# ratio), so tiling never needs more detector memory than shrinking
+# the detector's pixel budget is this share of max_side squared: an A4-shaped page max_side px
+# high. Tiles (for small print) hold no more, so tiling never needs more detector memory either
 TILE_AREA = 0.71
 # a page's detector input is cut into full-width strips, one per this many pixels: one detector run
 # holds ~150 MB of activations per megapixel (PP-OCRv6 small); two strips of the default budget
@@ -263,7 +263,6 @@ def _quad_to_words(
             out.append(Word(text=tok, bbox=box, conf=float(pconf), line=line))
         return out
     q = np.asarray(quad, dtype=np.float64).reshape(4, 2)
-    tl, tr, br, bl = q
     n = len(text)
     words: list[Word] = []
     pos = 0
@@ -271,8 +270,7 @@ def _quad_to_words(
         start = text.index(tok, pos)
         end = start + len(tok)
         pos = end
-        f0, f1 = start / n, end / n
-        pts = np.array([tl + (tr - tl) * f0, tl + (tr - tl) * f1, bl + (br - bl) * f0, bl + (br - bl) * f1])
+        pts = sub_quad(q, start / n, end / n, 0.0, 1.0)
         box = (float(pts[:, 0].min()), float(pts[:, 1].min()), float(pts[:, 0].max()), float(pts[:, 1].max()))
         words.append(Word(text=tok, bbox=box, conf=conf, line=line))
     return words
@@ -361,7 +359,7 @@ class RapidOcrBackend(OcrBackend):
         except Exception as e:  # any model-loading failure becomes one typed error
             raise OcrError(f"could not load the RapidOCR models: {e}") from e
         self.det_pixels = max(64, max_side) ** 2 * TILE_AREA
-        # the detector swaps its preprocessing per call, so calls must not interleave
+        # one model run at a time: concurrent runs from threads would add up their activations
         self._lock = threading.Lock()
 
     def detection_scale(self, width: int, height: int) -> float:
@@ -377,8 +375,9 @@ class RapidOcrBackend(OcrBackend):
 
         The resampled copy is run through the detector in as many full-width horizontal strips as
         ``DET_STRIP_PIXELS`` asks for, overlapping by ``DET_STRIP_OVERLAP`` rows, so one run
-        holds the activations of a strip instead of the whole page. A line belongs to the strip that holds its centre past the middle of the
-        overlap; any line up to half the overlap high lies whole inside that strip.
+        holds the activations of a strip instead of the whole page. A line belongs to the strip
+        that holds its centre past the middle of the overlap; any line up to half the overlap high
+        lies whole inside that strip.
         """
         import cv2
 
@@ -459,7 +458,12 @@ class RapidOcrBackend(OcrBackend):
         # crops come from the full-resolution page; tall crops are turned to read as a line
         crops = [get_rotate_crop_image(array, q.copy()) for q in quads]
         rows = [_ink_rows(c) for c in crops]
-        quads = np.stack([_cut_rows(q, r, c.shape[0]) for q, r, c in zip(quads, rows, crops, strict=True)])
+        quads = np.stack(
+            [
+                sub_quad(q, 0.0, 1.0, r[0] / c.shape[0], r[1] / c.shape[0])
+                for q, r, c in zip(quads, rows, crops, strict=True)
+            ]
+        )
         res = self._read(crops, quads, [c[r[0] : r[1]] for c, r in zip(crops, rows, strict=True)])
         txts = res.txts or ()
         scores = list(res.scores or [])
@@ -579,13 +583,16 @@ def _ink_rows(crop_img: np.ndarray) -> tuple[int, int]:
     return max(0, round(top - 0.25 * cap)), min(h, round(base + 0.45 * cap))
 
 
-def _cut_rows(quad: np.ndarray, rows: tuple[int, int], h: int) -> np.ndarray:
-    """The part of a line's quadrilateral between crop rows ``rows`` (of a crop ``h`` rows high)."""
-    t0, t1 = rows[0] / h, rows[1] / h
-    tl, tr, br, bl = np.asarray(quad, dtype=np.float32)
-    return np.array(
-        [tl + (bl - tl) * t0, tr + (br - tr) * t0, tr + (br - tr) * t1, tl + (bl - tl) * t1], dtype=np.float32
-    )
+def sub_quad(quad: np.ndarray, u0: float, u1: float, v0: float, v1: float) -> np.ndarray:
+    """The part of a quadrilateral (tl, tr, br, bl) between fractions ``u0..u1`` along its top and
+    bottom edges and ``v0..v1`` down its sides, as (tl, tr, br, bl) in ``quad``'s dtype."""
+    tl, tr, br, bl = np.asarray(quad)
+
+    def at(u: float, v: float) -> np.ndarray:
+        top, bottom = tl + (tr - tl) * u, bl + (br - bl) * u
+        return top + (bottom - top) * v
+
+    return np.stack([at(u0, v0), at(u1, v0), at(u1, v1), at(u0, v1)]).astype(np.asarray(quad).dtype)
 
 
 def _reads_upright(lines: Iterable[list[Word]]) -> bool:
