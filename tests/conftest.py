@@ -33,8 +33,8 @@ def make_text_pdf(path: Path, lines: list[tuple[float, float, str]], pages: int 
     return path
 
 
-def write_huge_png(path: Path, width: int, height: int) -> Path:
-    """A valid, tiny-on-disk PNG of ``width x height`` grey pixels (a decompression bomb)."""
+def write_huge_png(path: Path, width: int, height: int, bit_depth: int = 8) -> Path:
+    """A valid, tiny-on-disk PNG of ``width x height`` black greyscale pixels (a decompression bomb)."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return (
@@ -45,9 +45,9 @@ def write_huge_png(path: Path, width: int, height: int) -> Path:
         )
 
     comp = zlib.compressobj(9)
-    row = b"\x00" + b"\x00" * width
+    row = b"\x00" * (1 + (width * bit_depth + 7) // 8)  # filter byte, then the packed pixels
     body = b"".join(comp.compress(row) for _ in range(height)) + comp.flush()
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    ihdr = struct.pack(">IIBBBBB", width, height, bit_depth, 0, 0, 0, 0)
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", body) + chunk(b"IEND", b""))
     return path
 

@@ -15,14 +15,6 @@ from evaluation.cli import eval_app
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def shared_data() -> Path:
-    root = (Path(__file__).parents[1] / "../shared/data").resolve()
-    if not root.is_dir():
-        pytest.skip(f"shared data not found at {root}")
-    return root
-
-
 def _make_invoice(path: Path, number: str, total: str) -> None:
     doc = pymupdf.open()
     page = doc.new_page(width=595, height=842)

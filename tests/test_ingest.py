@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import struct
 import types
-import zlib
 from pathlib import Path
 
 import pymupdf
@@ -16,17 +14,9 @@ from docvlm.datamodel import WordSource
 from docvlm.errors import IngestError
 from docvlm.ingest import SUPPORTED_SUFFIXES, IngestOptions, iter_sources, open_document
 from docvlm.ocr import OcrOptions
+from tests.conftest import write_huge_png
 
-REPO = Path(__file__).resolve().parents[1]
 NO_OCR = OcrOptions(backend="none")
-
-
-@pytest.fixture(scope="session")
-def shared_data() -> Path:
-    path = (REPO / ".." / "shared" / "data").resolve()
-    if not path.is_dir():
-        pytest.skip(f"the shared labelled data is not at {path}")
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -68,25 +58,6 @@ def make_pdf(path: Path, rotation: int = 0) -> Path:
     )
     doc.save(path)
     doc.close()
-    return path
-
-
-def png_header_only(path: Path, width: int, height: int, bit_depth: int = 1) -> Path:
-    """A valid, tiny-on-disk PNG of ``width x height`` black pixels (1-bit rows compress to nothing)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data))
-            + kind
-            + data
-            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-        )
-
-    row = b"\x00" * (1 + (width * bit_depth + 7) // 8)
-    comp = zlib.compressobj(1)
-    body = b"".join(comp.compress(row) for _ in range(height)) + comp.flush()
-    ihdr = struct.pack(">IIBBBBB", width, height, bit_depth, 0, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", body) + chunk(b"IEND", b""))
     return path
 
 
@@ -272,7 +243,7 @@ def _forbid_decoding(monkeypatch):
 
 
 def test_image_over_max_megapixels_is_rejected_without_decoding(tmp_path, monkeypatch):
-    path = png_header_only(tmp_path / "huge.png", 11_000, 10_000)  # 110 MP, ~15 KB on disk
+    path = write_huge_png(tmp_path / "huge.png", 11_000, 10_000, bit_depth=1)  # 110 MP, ~15 KB on disk
     assert path.stat().st_size < 100_000
     _forbid_decoding(monkeypatch)
     with pytest.raises(IngestError, match=r"11000x10000 = 110 megapixels, over the 100 MP limit"):
@@ -280,7 +251,7 @@ def test_image_over_max_megapixels_is_rejected_without_decoding(tmp_path, monkey
 
 
 def test_decompression_bomb_png_is_rejected(tmp_path, monkeypatch):
-    path = png_header_only(tmp_path / "bomb.png", 40_000, 40_000)  # 1.6 gigapixels
+    path = write_huge_png(tmp_path / "bomb.png", 40_000, 40_000, bit_depth=1)  # 1.6 gigapixels
     _forbid_decoding(monkeypatch)
     with pytest.raises(IngestError, match="image too large"):
         open_document(path)

@@ -26,7 +26,6 @@ from schemas.invoice import Invoice
 evaluation = pytest.importorskip("evaluation.metrics", reason="the evaluation package is not importable")
 readers = pytest.importorskip("evaluation.readers", reason="the evaluation package is not importable")
 
-REPO = Path(__file__).resolve().parents[1]
 RUN_SLOW = os.environ.get("DOCVLM_RUN_SLOW") == "1"
 _skip_slow = pytest.mark.skipif(
     not RUN_SLOW, reason="OCR over the real scans takes minutes; set DOCVLM_RUN_SLOW=1"
@@ -36,14 +35,6 @@ _skip_slow = pytest.mark.skipif(
 def slow(fn: Any) -> Any:
     """Mark a test as slow (pytest -m slow) and skip it unless DOCVLM_RUN_SLOW=1."""
     return pytest.mark.slow(_skip_slow(fn))
-
-
-@pytest.fixture(scope="module")
-def data_dir() -> Path:
-    d = (REPO / ".." / "shared" / "data").resolve()
-    if not d.is_dir():
-        pytest.skip(f"the shared labelled data is not at {d}")
-    return d
 
 
 def pdf_pages(path: Path) -> list[Page]:
@@ -94,8 +85,8 @@ def _accuracy(oks: Iterable[bool]) -> float:
     return sum(lst) / len(lst) if lst else 0.0
 
 
-def test_invoice2data_pdfs_reach_90_percent(data_dir: Path) -> None:
-    folder = data_dir / "invoices" / "invoice2data"
+def test_invoice2data_pdfs_reach_90_percent(shared_data: Path) -> None:
+    folder = shared_data / "invoices" / "invoice2data"
     docs = []
     for label in sorted(folder.glob("*.json")):
         pdf = label.with_suffix(".pdf")
@@ -110,10 +101,10 @@ def test_invoice2data_pdfs_reach_90_percent(data_dir: Path) -> None:
     assert _accuracy(per_field["invoice_date"]) == 1.0
 
 
-def test_invoice2data_pdfs_are_fast(data_dir: Path) -> None:
+def test_invoice2data_pdfs_are_fast(shared_data: Path) -> None:
     import time
 
-    folder = data_dir / "invoices" / "invoice2data"
+    folder = shared_data / "invoices" / "invoice2data"
     docs = [pdf_pages(p) for p in sorted(folder.glob("*.pdf"))]
     engine = create_engine(LayoutOptions())
     engine.extract(docs[0], Invoice)  # warm the regex and import caches
@@ -145,8 +136,8 @@ def _ocr_pages(path: Path) -> list[Page]:
 
 
 @slow
-def test_invoice2data_pngs_reach_80_percent(data_dir: Path) -> None:
-    folder = data_dir / "invoices" / "invoice2data"
+def test_invoice2data_pngs_reach_80_percent(shared_data: Path) -> None:
+    folder = shared_data / "invoices" / "invoice2data"
     docs = []
     for png in sorted(folder.glob("*.png")):
         label = png.with_suffix(".json")
@@ -158,8 +149,8 @@ def test_invoice2data_pngs_reach_80_percent(data_dir: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def sroie_scores(data_dir: Path) -> dict[str, list[bool]]:
-    folder = data_dir / "receipts" / "sroie"
+def sroie_scores(shared_data: Path) -> dict[str, list[bool]]:
+    folder = shared_data / "receipts" / "sroie"
     docs = []
     for key in sorted((folder / "key").glob("*.json")):
         img = folder / "img" / (key.stem + ".jpg")

@@ -22,14 +22,6 @@ from evaluation.readers import (
 from evaluation.score import score_extraction
 
 
-@pytest.fixture(scope="module")
-def shared_data() -> Path:
-    root = (Path(__file__).parents[1] / "../shared/data").resolve()
-    if not root.is_dir():
-        pytest.skip(f"shared data not found at {root}")
-    return root
-
-
 def _write(path: Path, obj: object) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(obj), encoding="utf-8")

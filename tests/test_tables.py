@@ -557,13 +557,8 @@ def test_generated_pdf_table_over_two_pages(tmp_path: Path, repeat_header: bool)
 
 
 @pytest.fixture(scope="module")
-def invoice2data_dir() -> Path:
-    path = (
-        Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "invoices" / "invoice2data"
-    ).resolve()
-    if not path.is_dir():
-        pytest.skip(f"the shared labelled invoices are not at {path}")
-    return path
+def invoice2data_dir(shared_data: Path) -> Path:
+    return shared_data / "invoices" / "invoice2data"
 
 
 def _pdf_pages(path: Path) -> list[Page]:

@@ -90,11 +90,3 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory):
         return built[family]
 
     return get
-
-
-@pytest.fixture(scope="session")
-def shared_data() -> Path:
-    path = (Path(__file__).parents[2] / ".." / "shared" / "data").resolve()
-    if not path.is_dir():
-        pytest.skip(f"shared data not found at {path}")
-    return path
