@@ -234,7 +234,7 @@ def _weighted_median(values: list[float], weights: list[float]) -> float:
     return float(v[int(np.searchsorted(cum, cum[-1] / 2))])
 
 
-def _quad_to_words(
+def quad_to_words(
     text: str,
     quad: np.ndarray,
     conf: float,
@@ -477,7 +477,7 @@ class RapidOcrBackend(OcrBackend):
             pieces = None
             if word_results is not None and all(len(p) == 3 and p[2] is not None for p in word_results[i]):
                 pieces = [(p[0], float(p[1]), np.asarray(p[2])) for p in word_results[i]]
-            words.extend(_quad_to_words(text, quad, float(score), i, pieces))
+            words.extend(quad_to_words(text, quad, float(score), i, pieces))
         return words
 
     def _detect_quads(self, image: Image.Image) -> np.ndarray:

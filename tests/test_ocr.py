@@ -10,7 +10,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from docvlm import ocr as ocr_mod
 from docvlm.errors import OcrError
-from docvlm.ocr import OcrOptions, _quad_to_words, get_ocr, line_stats, ocr_image, ocr_page, to_rgb, upright
+from docvlm.ocr import OcrOptions, get_ocr, line_stats, ocr_image, ocr_page, quad_to_words, to_rgb, upright
 
 LINES = ["INVOICE 2024-117", "Total due: 123.45 EUR", "Thank you for shopping"]
 EXPECTED = " ".join(LINES).split()
@@ -156,7 +156,7 @@ def test_detector_input_stays_within_its_pixel_budget(size):
 
 def test_quad_split_is_proportional_and_follows_the_slope():
     quad = np.array([[0, 0], [100, 10], [100, 30], [0, 20]], dtype=float)
-    words = _quad_to_words("ab cdefgh", quad, 0.9, line=4)
+    words = quad_to_words("ab cdefgh", quad, 0.9, line=4)
     assert [w.text for w in words] == ["ab", "cdefgh"]
     # "ab" is characters 0..2 of 9, "cdefgh" 3..9
     assert words[0].bbox == pytest.approx((0, 0, 200 / 9, 20 + 20 / 9))
