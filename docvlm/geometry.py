@@ -67,30 +67,48 @@ def median(xs: Sequence[float]) -> float:
 def group_lines(words: Sequence[Word], gap_factor: float = 1.6) -> list[Line]:
     """Group words into visual lines by vertical overlap, top to bottom.
 
-    Words are assigned to the line whose vertical band they overlap most (>= 50% of the shorter
-    height). Each line is then split into segments where the horizontal gap exceeds
-    ``gap_factor`` times the line height, which separates label/value columns on one row.
+    Words that share a text-line id (``Word.line``: a PDF text line, an OCR detector line) move
+    together: a source that saw them as one line is not second-guessed, so a line of larger type
+    between two rows of small type is not split between them. Each such unit (or word without an
+    id) joins the line whose vertical band it overlaps most (>= 50% of the shorter height). Each
+    line is then split into segments where the horizontal gap exceeds ``gap_factor`` times the
+    line height, which separates label/value columns on one row.
     """
     if not words:
         return []
-    ws = sorted(words, key=lambda w: (w.cy, w.x0))
+    by_id: dict[tuple[int, int, int], list[Word]] = {}
+    units: list[list[Word]] = []
+    for w in words:
+        if w.line < 0:
+            units.append([w])
+        elif (key := (w.page, w.block, w.line)) in by_id:
+            by_id[key].append(w)
+        else:
+            by_id[key] = [w]
+            units.append(by_id[key])
+    # an id whose words do not share a row is not a line: its words are placed one by one
+    units = [part for u in units for part in ([u] if _one_row(u) else [[w] for w in u])]
+    boxes = [union(w.bbox for w in u) for u in units]
+    order = sorted(range(len(units)), key=lambda i: ((boxes[i][1] + boxes[i][3]) / 2, boxes[i][0]))
     lines: list[list[Word]] = []
     bands: list[list[float]] = []  # [y0, y1] of each open line
-    for w in ws:
+    for i in order:
+        unit, box = units[i], boxes[i]
         best, best_ov = -1, 0.5
-        # only the last few lines can overlap since words are sorted by centre y
-        for i in range(max(0, len(lines) - 4), len(lines)):
-            ov = v_overlap((0, bands[i][0], 1, bands[i][1]), w.bbox)
-            if ov >= best_ov and not _collides(lines[i], w):
-                best, best_ov = i, ov
+        # only the last few lines can overlap since units are sorted by centre y
+        for j in range(max(0, len(lines) - 4), len(lines)):
+            ov = v_overlap((0, bands[j][0], 1, bands[j][1]), box)
+            if ov >= best_ov and not any(_collides(lines[j], w) for w in unit):
+                best, best_ov = j, ov
         if best < 0:
-            lines.append([w])
-            bands.append([w.y0, w.y1])
+            lines.append(list(unit))
+            bands.append([box[1], box[3]])
         else:
-            lines[best].append(w)
             # keep the band at the median height so a tall word does not swallow the next line
-            bands[best][0] = min(bands[best][0], w.y0) if len(lines[best]) < 3 else bands[best][0]
-            bands[best][1] = max(bands[best][1], w.y1) if len(lines[best]) < 3 else bands[best][1]
+            lines[best].extend(unit)
+            if len(lines[best]) < 3:
+                bands[best][0] = min(bands[best][0], box[1])
+                bands[best][1] = max(bands[best][1], box[3])
     out: list[Line] = []
     for lw in lines:
         lw.sort(key=lambda w: w.x0)
@@ -99,6 +117,14 @@ def group_lines(words: Sequence[Word], gap_factor: float = 1.6) -> list[Line]:
         out.append(line)
     out.sort(key=lambda ln: (ln.bbox[1], ln.bbox[0]))
     return out
+
+
+def _one_row(words: Sequence[Word]) -> bool:
+    """Whether every word overlaps the middle word's height by half (of the shorter height)."""
+    if len(words) < 2:
+        return True
+    mid = sorted(words, key=lambda w: w.cy)[len(words) // 2].bbox
+    return all(v_overlap(mid, w.bbox) >= 0.5 for w in words)
 
 
 def _collides(line_words: list[Word], w: Word) -> bool:

@@ -571,16 +571,49 @@ def _ink_rows(crop_img: np.ndarray) -> tuple[int, int]:
     gray = crop_img.min(axis=2) if crop_img.ndim == 3 else crop_img
     _, ink = cv2.threshold(np.ascontiguousarray(gray), 0, 1, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
     count = ink.sum(axis=1)
-    rows = np.nonzero(count > max(1.0, 0.01 * w))[0]
-    if len(rows) < 2:
+    band = _line_band(count > max(1.0, 0.01 * w), count)
+    if band is None:
         return 0, h
+    lo, hi = band
     # the bottom is the baseline: descenders are sparse ink, and counting them would make a line
     # with a "g" or "y" taller than an all-capitals line of the same type size
-    top, base = int(rows[0]), int(np.nonzero(count > 0.2 * count.max())[0][-1]) + 1
+    core = np.nonzero(count[lo:hi] > 0.2 * count[lo:hi].max())[0]
+    top, base = lo, lo + int(core[-1]) + 1
     # grown to the em box a PDF text layer reports (ascender to descender, ~1.7x the height of
     # capitals), so OCR'd and born-digital pages give the layout rules words of the same size
     cap = base - top
     return max(0, round(top - 0.25 * cap)), min(h, round(base + 0.45 * cap))
+
+
+def _line_band(inked: np.ndarray, count: np.ndarray) -> tuple[int, int] | None:
+    """Rows ``[lo, hi)`` of a crop's own text line, from its inked rows; None when under 2 rows.
+
+    Detector boxes are grown by a margin, so a crop often holds the descenders of the line above
+    or the tops of the line below, cut by its edge. The line is the run of inked rows holding the
+    most ink, joined with runs across gaps of up to a quarter of its height (the dots of "i" and
+    "j", accents); runs cut by the crop's edge past such a gap belong to the neighbours.
+    """
+    runs: list[list[int]] = []
+    for r in map(int, np.nonzero(inked)[0]):
+        if runs and r == runs[-1][1]:
+            runs[-1][1] = r + 1
+        else:
+            runs.append([r, r + 1])
+    if not runs or sum(b - a for a, b in runs) < 2:
+        return None
+    main = max(range(len(runs)), key=lambda i: int(count[runs[i][0] : runs[i][1]].sum()))
+    lo, hi = runs[main]
+    n = len(inked)
+    up, down = main - 1, main + 1
+    while up >= 0 or down < len(runs):
+        gap = 0.25 * (hi - lo)
+        if up >= 0 and lo - runs[up][1] <= gap and runs[up][0] > 0:
+            lo, up = runs[up][0], up - 1
+        elif down < len(runs) and runs[down][0] - hi <= gap and runs[down][1] < n:
+            hi, down = runs[down][1], down + 1
+        else:
+            break
+    return lo, hi
 
 
 def sub_quad(quad: np.ndarray, u0: float, u1: float, v0: float, v1: float) -> np.ndarray:

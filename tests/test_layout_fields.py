@@ -320,6 +320,21 @@ def test_bill_to_wins_over_ship_to_side_by_side() -> None:
     assert data["vendor"]["name"] == "Pine Street Bakery"
 
 
+@pytest.mark.parametrize("other", ["TOTAL AMOUNT DUE ON August 3, 2014", "Amount due  $4.11"])
+def test_another_columns_field_on_the_bill_to_line_is_not_the_customer(other: str) -> None:
+    data, _, _, _ = run(
+        [
+            (40, 40, "Pine Street Bakery", 20),
+            (40, 120, "Bill to Address:                " + other),
+            (40, 132, "ATTN: Lena Ortiz"),
+            (40, 144, "9 Elm Road"),
+            (40, 156, "Portland, ME 04101"),
+        ]
+    )
+    assert data["customer"]["name"] == "Lena Ortiz"
+    assert data["customer"]["address"] == "9 Elm Road, Portland, ME 04101"
+
+
 def test_previous_balance_and_payment_date_are_not_this_invoice() -> None:
     data, _, _, _ = run(
         [

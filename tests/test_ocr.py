@@ -164,6 +164,45 @@ def test_quad_split_is_proportional_and_follows_the_slope():
     assert all(w.line == 4 and w.conf == 0.9 for w in words)
 
 
+def _line_crop(
+    font_path: str, text: str, above: str | None, below: str | None
+) -> tuple[np.ndarray, int, int]:
+    """A 28 px line cut with the edges of its neighbours, as a loose detector box cuts it;
+    also the rows of its capitals' top and its baseline, measured on the line drawn alone."""
+    font = ImageFont.truetype(font_path, 28)
+    img = Image.new("RGB", (600, 150), "white")
+    d = ImageDraw.Draw(img)
+    for y, t in ((26, above), (60, text), (94, below)):  # single-spaced, 34 px apart
+        if t:
+            d.text((10, y), t, fill="black", font=font)
+    alone = Image.new("RGB", (600, 150), "white")
+    ImageDraw.Draw(alone).text((10, 60), "H", fill="black", font=font)
+    rows = np.nonzero((np.asarray(alone.convert("L")) < 128).any(axis=1))[0]
+    # the crop: 14 rows above the capitals and 16 below the baseline reach into both neighbours
+    top, base = int(rows[0]), int(rows[-1]) + 1
+    crop = np.asarray(img)[top - 14 : base + 16]
+    return crop, 14, 14 + base - top
+
+
+@pytest.mark.parametrize(
+    "above,below", [(None, None), ("gjpqy gjpqy gjpqy", None), (None, "HTKLB HTKLB"), ("gjpy", "HTLB")]
+)
+def test_line_box_is_measured_on_its_own_ink_not_its_neighbours(font_path, above, below):
+    crop, cap_top, baseline = _line_crop(font_path, "Limited iViveLabs", above, below)
+    top, bottom = ocr_mod._ink_rows(crop)
+    cap = baseline - cap_top
+    # the em box: a quarter of the capital height above the capitals, 0.45 of it below the baseline
+    assert abs(top - (cap_top - 0.25 * cap)) <= 2
+    assert abs(bottom - (baseline + 0.45 * cap)) <= 2
+
+
+def test_dots_and_accents_stay_on_their_line():
+    # rows: an i-dot run (3 rows), a 2-row gap, then the 20-row body; a neighbour cut at the bottom edge
+    count = np.zeros(40)
+    count[5:8], count[10:30], count[37:40] = 5, 100, 50
+    assert ocr_mod._line_band(count > 0, count) == (5, 30)
+
+
 def test_backend_is_cached_per_process():
     assert get_ocr(OcrOptions()) is get_ocr(OcrOptions())
 

@@ -853,7 +853,11 @@ def _label_value_span(tl: TextLine, label_end: int, seg_end: int) -> tuple[int, 
         text = tl.text[a0:b0]
         # without a colon the label may be one of several column headers ("BILL TO   PAYMENT DETAILS")
         colon = ":" in tl.text[tl.segments[si][0] : label_end]
-        if not _is_label_segment(text) and (colon or not text.isupper()):
+        # a date, or an amount label with its amount, there is another column's field
+        # ("TOTAL AMOUNT DUE ON August 3, 2014", "Amount due   $4.11")
+        rest = tl.text[a0:]
+        other_field = bool(parsers.find_dates(text) or (classify_amount_label(text) and amount_spans(rest)))
+        if not _is_label_segment(text) and not other_field and (colon or not text.isupper()):
             return a0, b0
     return None
 
