@@ -335,6 +335,65 @@ def test_another_columns_field_on_the_bill_to_line_is_not_the_customer(other: st
     assert data["customer"]["address"] == "9 Elm Road, Portland, ME 04101"
 
 
+def test_unlabelled_addressee_block_of_a_letter_style_invoice() -> None:
+    data, ev, conf, _ = run(
+        [
+            (40, 40, "Azure Interior", 14),
+            (40, 60, "4557 De Silva St"),
+            (40, 72, "Fremont CA 94538"),
+            (350, 140, "YourCompany, Mitchell Admin"),
+            (350, 152, "215 Vine St"),
+            (350, 164, "Scranton PA 18503"),
+            (350, 176, "United States"),
+            (40, 210, "Invoice INV/2023/03/0008", 16),
+            (40, 240, "Invoice Date:  03/20/2023"),
+            (40, 300, "Description  Amount"),
+            (40, 312, "Office chair  70.00"),
+            (380, 340, "Total  $ 70.00"),
+        ]
+    )
+    assert data["vendor"]["name"] == "Azure Interior"
+    assert data["customer"]["name"] == "YourCompany, Mitchell Admin"
+    assert data["customer"]["address"] == "215 Vine St, Scranton PA 18503, United States"
+    assert ev["customer.name"].bbox[0] >= 350
+    assert conf["customer.name"] < conf["vendor.name"]  # an unlabelled block is a weaker reading
+
+
+def test_addressee_block_stops_at_the_fields_under_it_and_skips_a_title_above() -> None:
+    data, _, _, _ = run(
+        [
+            (40, 40, "FACTUUR.", 10),
+            (40, 52, "Pino Bluebird"),
+            (40, 64, "Sessamestreet 32"),
+            (40, 76, "1025 RX Amsterdam"),
+            (40, 88, "Factuurnummer: 993548900"),
+            (40, 100, "Factuurdatum: 19 april 2014"),
+            (400, 40, "Coolblue B.V.", 14),
+            (400, 58, "Weena 664"),
+            (400, 70, "3012 CN Rotterdam"),
+        ]
+    )
+    assert data["customer"]["name"] == "Pino Bluebird"
+    assert data["customer"]["address"] == "Sessamestreet 32, 1025 RX Amsterdam"
+    assert data["vendor"]["name"] == "Coolblue B.V."
+
+
+def test_the_sellers_own_block_is_not_taken_for_the_addressee() -> None:
+    data, _, _, _ = run(
+        [
+            (40, 40, "Harbour Tools Ltd", 14),
+            (40, 58, "12 Dock Road"),
+            (40, 70, "Bristol BS1 4QA"),
+            (40, 82, "United Kingdom"),
+            (40, 130, "Invoice No: 5521"),
+            (40, 142, "Date: 2024-02-01"),
+            (380, 300, "Total  £ 40.00"),
+        ]
+    )
+    assert data["vendor"]["name"] == "Harbour Tools Ltd"
+    assert data["customer"]["name"] is None and data["customer"]["address"] is None
+
+
 def test_previous_balance_and_payment_date_are_not_this_invoice() -> None:
     data, _, _, _ = run(
         [

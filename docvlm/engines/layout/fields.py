@@ -874,8 +874,14 @@ def _block_below(
     for nxt in pl.lines[tl.index + 1 :]:
         if len(lines) >= max_lines:
             break
-        # a letterhead name may sit a little further above its address than lines of a block do
-        limit = 1.6 if lines and lines[-1][0] is not tl else 2.2
+        # a label may sit a little further above its block, and a letterhead name (larger type)
+        # above its address, than the lines of a block sit apart
+        if not lines:
+            limit = 2.2
+        elif lines[-1][0] is tl:
+            limit = 2.2 if tl.height > 1.15 * nxt.height else 1.6
+        else:
+            limit = 1.6
         if nxt.bbox[1] - prev_bottom > limit * max(h, nxt.height):
             break
         seg = None
@@ -986,6 +992,75 @@ def extract_customer(pls: Sequence[PageLines], res: HeaderResult, dayfirst: bool
                 res.evidence["customer.address"] = tmp.evidence["customer.address"]
                 res.confidence["customer.address"] = tmp.confidence["customer.address"]
                 break
+
+
+def _field_or_contact(text: str) -> bool:
+    return bool(
+        _is_label_segment(text)
+        or lx.FIELD_LABEL_RE.search(text)
+        or ":" in text
+        or parsers.EMAIL_PATTERN.search(text)
+        or _URL.search(text)
+    )
+
+
+def _boxes_meet(a: BBox, b: BBox) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _postal_line(text: str) -> bool:
+    """A postcode-and-town line ("69100 Villeurbanne", "Scranton PA 18503", "1025 RX Amsterdam")."""
+    if parsers.find_dates(text) or any(a.has_currency for a in amount_spans(text)):
+        return False
+    m = lx.US_STATE_ZIP.search(text) or lx.POSTCODE.search(text)
+    return m is not None and len(_LETTERS.findall(text.replace(m.group(0), ""))) >= 3
+
+
+def extract_unlabelled_customer(pls: Sequence[PageLines], res: HeaderResult, dayfirst: bool) -> None:
+    """The addressee block of a letter-style invoice that names no "Bill to": a stack of 3-6
+    lines in the upper half of page 1 that starts with a name and holds a postcode-and-town line,
+    carries no labels, dates or amounts, and is not the seller's block (run after the vendor).
+    """
+    if "customer.name" in res.values or not pls or not pls[0].lines:
+        return
+    pl = pls[0]
+    top, bottom = pl.text_box[1], pl.text_box[3]
+    limit = top + 0.5 * (bottom - top)
+    seller = [res.evidence[k] for k in ("vendor.name", "vendor.address") if k in res.evidence]
+    for tl in pl.lines:
+        if tl.bbox[1] > limit:
+            break
+        for a, b in tl.segments:
+            box = tl.box(a, b)
+            # every segment may start the block: a slogan or title may sit right above the name
+            block = _block_below(pl, tl, box[0], box[2], (a, b))
+            texts = [line.text[s:e].strip() for line, s, e in block.lines]
+            # the block ends at the first label, field, contact or sentence under it, or where
+            # the type size changes (a slogan, a title)
+            h0 = block.lines[0][0].height
+            n = next(
+                (
+                    i
+                    for i, (t, (line, _, _)) in enumerate(zip(texts, block.lines, strict=True))
+                    if _field_or_contact(t) or _sentence_like(t) or not 0.77 <= line.height / h0 <= 1.3
+                ),
+                len(texts),
+            )
+            block, texts = Block(block.lines[:n]), texts[:n]
+            if not 3 <= len(texts) <= 6 or not _name_ok(texts[0]):
+                continue
+            if _strip_title_words(texts[0]) != (0, len(texts[0])) or texts[0] == res.values.get(
+                "vendor.name"
+            ):
+                continue  # "FACTUUR.", or the seller's own name
+            if not any(_postal_line(t) for t in texts[1:]):
+                continue
+            page, region = block.region()
+            if any(ev.page == page and _boxes_meet(ev.bbox, region) for ev in seller):
+                continue
+            _party_from_block(block, "customer", 0.5, res, dayfirst)
+            res.customer_regions.append((page, region))
+            return
 
 
 def _domains(pls: Sequence[PageLines]) -> list[str]:
@@ -1364,5 +1439,6 @@ def extract_header(
     extract_customer(pls, res, res.dayfirst)
     extract_party_ids(pls, res, res.dayfirst)
     extract_vendor(pls, res, res.dayfirst)
+    extract_unlabelled_customer(pls, res, res.dayfirst)
     choose_amounts(amount_candidates(pls, table_boxes), res, line_sum, pls)
     return res
