@@ -470,6 +470,81 @@ def test_receipt_detection_and_fields() -> None:
     assert conf["total"] >= 0.9  # rounded-total label and cash - change agree
 
 
+def test_receipt_items_with_quantity_columns() -> None:
+    data, ev, conf, _ = run(RECEIPT, width=240, height=400)
+    assert [
+        (it["description"], it["quantity"], it["unit_price"], it["amount"]) for it in data["line_items"]
+    ] == [
+        ("MILO 1KG", "2", "15.90", "31.80"),
+        ("BREAD", "1", "3.20", "3.20"),
+    ]
+    assert ev["line_items.0.unit_price"].text == "15.90"
+    assert ev["line_items.1.amount"].text == "3.20"
+    assert 0 < conf["line_items.0.amount"] <= 1
+
+
+TILL_ROLL = [
+    (40, 20, "CORNER MARKET", 12),
+    (40, 36, "218 W Harmon St"),
+    (40, 50, "Fairview, OR 97024"),
+    (20, 70, "Date: 03/14/2024 17:42"),
+    (20, 100, "ORGANIC BANANAS  1.29"),
+    (20, 114, "SOURDOUGH LOAF  6.38 T"),
+    (30, 128, "2 x 3.19"),
+    (20, 142, "GREEK YOGURT 4 @ 1.25  5.00"),
+    (20, 156, "DISH SOAP  2.89"),
+    (20, 180, "SUBTOTAI  15.56"),  # an OCR slip in the label must not make it an item
+    (20, 194, "SALES TAX 4.5%  0.70"),
+    (20, 208, "TOTAL  $16.26"),
+    (20, 222, "CASH  20.00"),
+    (20, 236, "CHANGE  3.74"),
+    (40, 260, "THANK YOU FOR SHOPPING"),
+]
+
+
+def test_till_roll_items_without_a_table_header() -> None:
+    data, ev, _, doc_type = run(TILL_ROLL, width=240, height=300)
+    assert doc_type == "receipt"
+    assert [
+        (it["description"], it["quantity"], it["unit_price"], it["amount"]) for it in data["line_items"]
+    ] == [
+        ("ORGANIC BANANAS", None, None, "1.29"),
+        ("SOURDOUGH LOAF", "2", "3.19", "6.38"),
+        ("GREEK YOGURT", "4", "1.25", "5.00"),
+        ("DISH SOAP", None, None, "2.89"),
+    ]
+    assert ev["line_items.1.quantity"].bbox[1] > ev["line_items.1.amount"].bbox[1]  # read from the line below
+
+
+def test_till_roll_amounts_that_do_not_reconcile_are_not_items() -> None:
+    # the amount lines add up to neither the subtotal nor most of the total: not an item list
+    lines = [ln for ln in TILL_ROLL if not str(ln[2]).startswith(("SOURDOUGH", "GREEK"))]
+    data, _, _, doc_type = run(lines, width=240, height=300)
+    assert doc_type == "receipt" and data["total"] == "16.26"
+    assert data["line_items"] == []
+
+
+def test_a_number_column_before_every_item_name_is_the_quantity() -> None:
+    lines = [
+        (40, 20, "BREWERY TAP SDN BHD", 12),
+        (40, 36, "LOT 5, JALAN PJU 9/1, 52000 KL"),
+        (20, 70, "1 Tiger Bucket - HH  95.00 SR"),
+        (20, 84, "2 Chicken wings  22.00 SR"),
+        (20, 98, "1 French Fries  12.00 SR"),
+        (20, 120, "4 SubTotal  129.00"),
+        (20, 134, "GST @6%  7.74"),
+        (20, 148, "Net Total  136.74"),
+        (20, 162, "CASH  150.00"),
+    ]
+    data, ev, _, _ = run(lines, width=240, height=200)
+    assert [(it["quantity"], it["description"], it["amount"]) for it in data["line_items"]] == [
+        ("1", "Tiger Bucket - HH", "95.00"),
+        ("2", "Chicken wings", "22.00"),
+        ("1", "French Fries", "12.00"),
+    ]
+    assert ev["line_items.1.quantity"].bbox[2] <= ev["line_items.1.description"].bbox[0]
+
+
 def test_receipt_total_prefers_cash_minus_change_among_total_lines() -> None:
     lines = [
         (40, 40, "WARUNG SEDAP ENTERPRISE", 12),

@@ -21,7 +21,7 @@ from docvlm.datamodel import BBox, EngineOutput, Evidence, Page
 from docvlm.engines import LayoutOptions
 from docvlm.engines.base import BaseEngine
 from docvlm.engines.layout.fields import HeaderResult, PageLines, extract_header, page_lines
-from docvlm.engines.layout.receipts import extract_receipt, receipt_signal
+from docvlm.engines.layout.receipts import extract_receipt, extract_receipt_items, receipt_signal
 from docvlm.errors import EngineError
 from docvlm.parsers import parse_amount
 from schemas.docvqa import Answer
@@ -69,6 +69,9 @@ class LayoutEngine(BaseEngine):
         doc_type = "receipt" if signal.is_receipt else "invoice"
         if signal.is_receipt:
             extract_receipt(pls, header)
+            if not items:  # a till roll without a table header: one item per amount line
+                table = extract_receipt_items(pls, header)
+                items = table.items
         data = _empty_data()
         for path, value in header.values.items():
             if "." in path:

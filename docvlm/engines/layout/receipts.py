@@ -19,11 +19,13 @@ from docvlm import parsers
 from docvlm.datamodel import Evidence
 from docvlm.engines.layout import lexicon as lx
 from docvlm.engines.layout.fields import (
+    AmountSpan,
     Candidate,
     HeaderResult,
     PageLines,
     TextLine,
     amount_spans,
+    classify_amount_label,
     read_date,
 )
 from docvlm.geometry import union
@@ -262,6 +264,213 @@ def extract_receipt_total(pls: Sequence[PageLines], res: HeaderResult) -> None:
     conf = min(0.97, 0.55 + 0.35 * best.strength + (0.1 if paid is not None and best.value == paid else 0.0))
     value = format(best.value.quantize(Decimal("0.01")), "f")
     res.put(Candidate("total", value, best.evidence, conf, number=best.value))
+
+
+# ---------------------------------------------------------------------------------------------
+# Items
+
+
+# "2 x 3.19", "3 @ 0.89", "2 X $1.79": quantity and unit price printed under (or in) an item line
+_QTY_PRICE = re.compile(
+    r"(?<![\w.])(\d{1,4}(?:[.,]\d{1,3})?)\s*(?:x|@|×|\*)\s*[.,]?\s*(?:[$€£]|rm\s*)?(\d{1,7}[.,]\d{2})(?![\d])",
+    re.IGNORECASE,
+)
+# the same as bare columns at the end of a description: "2  15.90"
+_QTY_PRICE_COLS = re.compile(
+    r"(?<![\w.])(\d{1,4}(?:[.,]\d{1,3})?)\s+(?:[$€£]|rm\s*)?(\d{1,7}[.,]\d{2})\s*$", re.IGNORECASE
+)
+# a tax or department flag after a receipt line's amount ("4.49 T", "7.10 SR", "3.99 *")
+_FLAG = re.compile(r"^\s*(?:[A-Z]{1,2}|\*)?\s*$")
+
+
+@dataclass
+class ReceiptItems:
+    """Item lines of a receipt, in the ``TableResult`` shape the engine merges."""
+
+    items: list[dict[str, str | None]]
+    evidence: dict[str, Evidence]
+    confidence: dict[str, float]
+
+
+# words of the totals block, matched with one OCR slip allowed ("Subtotai", "T0TAL")
+_TOTAL_WORDS = ("subtotal", "total", "rounding", "balance", "change", "tendered", "amount")
+
+
+def _totals_word(text: str) -> bool:
+    from rapidfuzz.distance import Levenshtein
+
+    return any(
+        Levenshtein.distance(tok, w, score_cutoff=1) <= 1
+        for tok in re.findall(r"[^\W_]{4,}", text.casefold())
+        for w in _TOTAL_WORDS
+    )
+
+
+def _ends_totals(text: str) -> bool:
+    """A line that starts the totals block (subtotal, tax, total, payment, change, item count)."""
+    return bool(
+        _totals_word(text)
+        or classify_amount_label(text)
+        or any(pat.search(text) for pat, _ in lx.RECEIPT_TOTAL_LABELS)
+        or lx.CASH_LABEL.search(text)
+        or lx.CHANGE_LABEL.search(text)
+        or re.search(r"\b(?:items?\s+sold|no\.?\s+of\s+items?|total\s+qty)\b", text, re.IGNORECASE)
+    )
+
+
+def _item_amount(tl: TextLine) -> tuple[AmountSpan, str, re.Match[str] | None] | None:
+    """The amount that ends an item line, the item's name before it, and the quantity-and-price
+    run between them if any; None for other lines."""
+    amts = [a for a in amount_spans(tl.text) if a.has_decimals]
+    if not amts:
+        return None
+    a = amts[-1]
+    if not _FLAG.match(tl.text[a.end :]):
+        return None
+    desc = tl.text[: a.start].rstrip()
+    # a quantity-and-price run before the amount is not the name: "SOURDOUGH 2 @ 3.19   6.38", or
+    # bare columns "MILO 1KG  2  15.90  31.80" when they multiply to the amount
+    qp = _QTY_PRICE.search(desc)
+    if qp is None and (cols := _QTY_PRICE_COLS.search(desc)) and _multiplies(cols, a.value):
+        qp = cols
+    name = (desc[: qp.start()] if qp else desc).strip(" -:")
+    letters = len(_LETTERS.findall(name))
+    # a name is mostly letters; "2597 1.00 PCS 48.00" is a row of a table's number columns
+    if (
+        letters < 3
+        or letters < 0.4 * len(name.replace(" ", ""))
+        or parsers.find_dates(desc)
+        or _stop_line(name)
+    ):
+        return None
+    return a, name, qp
+
+
+def _multiplies(m: re.Match[str], amount: Decimal) -> bool:
+    qty, price = parsers.parse_amount(m.group(1)), parsers.parse_amount(m.group(2))
+    return qty is not None and price is not None and abs(qty * price - amount) <= Decimal("0.011")
+
+
+def extract_receipt_items(pls: Sequence[PageLines], res: HeaderResult) -> ReceiptItems:
+    """Item lines of a till receipt without a table header: a description and an amount per line,
+    between the header and the totals block; a "2 x 3.19" line under an item (or inside it) gives
+    its quantity and unit price when they multiply to its amount. The list is kept only when its
+    amounts reconcile with the receipt's subtotal or total (``res``, read before)."""
+    items: list[dict[str, str | None]] = []
+    evidence: dict[str, Evidence] = {}
+    confidence: dict[str, float] = {}
+    last: int | None = None  # index of the item a quantity line may belong to
+    for pl in pls:
+        for tl in pl.lines:
+            text = tl.text.strip()
+            if items and _ends_totals(text):
+                break
+            qp = _QTY_PRICE.search(text)
+            if qp and last is not None and len(_LETTERS.findall(text)) <= 1:
+                _set_qty(items[last], evidence, confidence, last, qp, tl)
+                last = None
+                continue
+            got = _item_amount(tl)
+            if got is None or (not items and _ends_totals(text)):
+                continue
+            a, name, qp = got
+            i = len(items)
+            items.append(
+                {
+                    "description": name,
+                    "quantity": None,
+                    "unit": None,
+                    "unit_price": None,
+                    "amount": format(a.value, "f"),
+                    "tax_rate": None,
+                    "product_code": None,
+                }
+            )
+            start = tl.text.index(name)
+            evidence[f"line_items.{i}.description"] = tl.evidence(start, start + len(name))
+            evidence[f"line_items.{i}.amount"] = tl.evidence(a.start, a.end)
+            confidence[f"line_items.{i}.description"] = 0.6 * _all_words_right([tl])
+            confidence[f"line_items.{i}.amount"] = 0.7 * _all_words_right([tl])
+            last = i
+            if qp:
+                _set_qty(items[i], evidence, confidence, i, qp, tl)
+                last = None
+        else:
+            continue
+        break
+    if not _reconciles(items, res):
+        return ReceiptItems([], {}, {})
+    _leading_column(items, evidence, confidence)
+    return ReceiptItems(items, evidence, confidence)
+
+
+_LEADING_NUMBER = re.compile(r"^(\d{1,14})\s+(?=.*[^\W\d_])")
+
+
+def _leading_column(
+    items: list[dict[str, str | None]], evidence: dict[str, Evidence], confidence: dict[str, float]
+) -> None:
+    """A number that starts every description is a column: up to three digits the quantity
+    ("1 Chicken wings"), more an article code ("2597 Cable ties")."""
+    found = [_LEADING_NUMBER.match(it["description"] or "") for it in items]
+    if len(items) < 2 or not all(found):
+        return
+    short = all(len(m.group(1)) <= 3 for m in found if m)
+    long = all(len(m.group(1)) >= 4 for m in found if m)
+    if not (short or long):
+        return
+    field = "quantity" if short else "product_code"
+    for i, (it, m) in enumerate(zip(items, found, strict=True)):
+        if m is None or it[field] is not None:
+            continue
+        desc = it["description"] or ""
+        it[field], it["description"] = m.group(1), desc[m.end() :]
+        ev = evidence.get(f"line_items.{i}.description")
+        if ev is not None:  # the description's evidence box is shared out by characters
+            x0, y0, x1, y1 = ev.bbox
+            cut = x0 + (x1 - x0) * m.end() / max(1, len(desc))
+            evidence[f"line_items.{i}.{field}"] = Evidence(ev.page, (x0, y0, cut, y1), m.group(1), ev.score)
+            evidence[f"line_items.{i}.description"] = Evidence(
+                ev.page, (cut, y0, x1, y1), desc[m.end() :], ev.score
+            )
+            confidence[f"line_items.{i}.{field}"] = confidence.get(f"line_items.{i}.description", 0.5)
+
+
+def _reconciles(items: Sequence[dict[str, str | None]], res: HeaderResult) -> bool:
+    """Whether the item amounts add up to the receipt's subtotal, or to its total less at most a
+    fifth (tax, service charge, rounding): amount lines that do not are not the item list."""
+    amounts = [parsers.parse_amount(it["amount"]) for it in items]
+    if not amounts or any(a is None for a in amounts):
+        return False
+    line_sum = sum(a for a in amounts if a is not None)
+    cent = Decimal("0.011")
+    subtotal = parsers.parse_amount(res.values.get("subtotal"))
+    if subtotal is not None and abs(line_sum - subtotal) <= cent:
+        return True
+    total = parsers.parse_amount(res.values.get("total"))
+    return total is not None and Decimal("0.8") * total - cent <= line_sum <= total + cent
+
+
+def _set_qty(
+    item: dict[str, str | None],
+    evidence: dict[str, Evidence],
+    confidence: dict[str, float],
+    i: int,
+    qp: re.Match[str],
+    tl: TextLine,
+) -> None:
+    """Quantity and unit price from a "2 x 3.19" match, kept only when they make the item's amount."""
+    qty = parsers.parse_amount(qp.group(1))
+    price = parsers.parse_amount(qp.group(2))
+    amount = parsers.parse_amount(item["amount"])
+    if qty is None or price is None or amount is None or not _multiplies(qp, amount):
+        return
+    item["quantity"] = format(qty.normalize(), "f")
+    item["unit_price"] = format(price, "f")
+    evidence[f"line_items.{i}.quantity"] = tl.evidence(qp.start(1), qp.end(1))
+    evidence[f"line_items.{i}.unit_price"] = tl.evidence(qp.start(2), qp.end(2))
+    for f in ("quantity", "unit_price"):
+        confidence[f"line_items.{i}.{f}"] = 0.8 * _all_words_right([tl])
 
 
 def extract_receipt(pls: Sequence[PageLines], res: HeaderResult) -> None:
