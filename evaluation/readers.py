@@ -469,6 +469,7 @@ def read_predictions(paths: str | Path | Iterable[str | Path]) -> dict[str, dict
     """
     files = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
     out: dict[str, dict[str, Any]] = {}
+    sources: dict[str, str] = {}
     for f in files:
         if not f.is_file():
             raise DatasetError(f"prediction file not found: {f}")
@@ -482,7 +483,17 @@ def read_predictions(paths: str | Path | Iterable[str | Path]) -> dict[str, dict
                     raise DatasetError(f"{f}:{lineno}: not JSON: {exc}") from exc
                 if not isinstance(rec, dict) or "source" not in rec:
                     raise DatasetError(f"{f}:{lineno}: a record needs a 'source'")
-                out[doc_key(rec["source"])] = rec
+                key = doc_key(rec["source"])
+                if key in sources and sources[key] != rec["source"]:
+                    # e.g. invoice.pdf and invoice.png in one folder: only one can be scored
+                    _log.warning(
+                        "%s and %s share the key %r; the later record is scored",
+                        sources[key],
+                        rec["source"],
+                        key,
+                    )
+                sources[key] = rec["source"]
+                out[key] = rec
     return out
 
 

@@ -297,6 +297,21 @@ def test_read_predictions_and_score(tmp_path: Path) -> None:
         read_predictions(bad)
 
 
+def test_two_sources_with_one_key_are_flagged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    f = tmp_path / "out.jsonl"
+    recs = [
+        {"source": "in/a.pdf", "data": {"total": "1.00"}},
+        {"source": "in/a.png", "data": {"total": "2.00"}},
+        {"source": "in/a.png", "data": {"total": "3.00"}},  # a resumed run: the same source again
+    ]
+    f.write_text("\n".join(json.dumps(r) for r in recs), encoding="utf-8")
+    with caplog.at_level("WARNING", logger="evaluation.readers"):
+        preds = read_predictions(f)
+    assert preds["a"]["data"]["total"] == "3.00"
+    warned = [r.getMessage() for r in caplog.records]
+    assert len(warned) == 1 and "in/a.pdf" in warned[0] and "in/a.png" in warned[0]
+
+
 # ---- the real shared files -----------------------------------------------------------------
 
 
