@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 
 import pytest
 
@@ -224,6 +225,23 @@ def test_amount_due_and_total_are_both_read() -> None:
     )
     assert data["total"] == "500.00"
     assert data["amount_due"] == "300.00"
+
+
+@pytest.mark.parametrize("adjust", ["0.01", "-0.02"])
+def test_a_printed_rounding_adjustment_closes_subtotal_plus_tax(adjust: str) -> None:
+    # 179.00 + 10.74 = 189.74; the till rounds the total to 5 cents and prints the adjustment
+    total = str(Decimal("189.74") + Decimal(adjust))
+    data, _, conf, _ = run(
+        [
+            (40, 40, "Example Corp", 20),
+            (350, 600, "4 SubTotal  179.00"),  # a count of items before the label
+            (350, 615, "GST @6%:  10.74"),
+            (350, 630, f"Rounding Adj  {adjust}"),
+            (350, 645, f"Net Total  {total}"),
+        ]
+    )
+    assert (data["subtotal"], data["tax_total"], data["total"]) == ("179.00", "10.74", total)
+    assert conf["subtotal"] > 0.9  # the three agree
 
 
 def test_fallback_total_is_the_largest_amount_low_on_the_page() -> None:

@@ -684,6 +684,9 @@ def _label_groups(tl: TextLine, amts: list[AmountSpan]) -> list[tuple[str, int, 
         if words:
             if cur_label is not None and cur:
                 groups.append((cur_label, cur_start, cur))
+            # the label's amounts follow its words; a count before them ("4 SubTotal") is not one
+            first_word = a0 + stripped.index(words[0])
+            seg_amts = [a for a in seg_amts if a.start > first_word]
             # label text is what precedes the segment's last amount
             last_end = seg_amts[-1].start if seg_amts else b0
             cur_label = tl.text[a0:last_end]
@@ -716,6 +719,26 @@ def classify_amount_label(label: str) -> list[tuple[str, float]]:
     return []
 
 
+_ROUNDING = re.compile(
+    r"\b(?:round(?:ing)?\s*(?:adj\w*|diff\w*)?|rundung\w*|arrondi\w*|redondeo|afronding|pembundaran)\b",
+    re.IGNORECASE,
+)
+
+
+def _rounding_adjustments(pls: Sequence[PageLines]) -> set[Decimal]:
+    """Amounts of a few cents on rounding-adjustment lines ("Rounding Adj  -0.02"), both signs."""
+    out: set[Decimal] = set()
+    for pl in pls:
+        for tl in pl.lines:
+            m = _ROUNDING.search(tl.text)
+            if m is None or re.search(r"\btotal\b", tl.text, re.IGNORECASE):
+                continue
+            for a in amount_spans(tl.text[m.end() :]):
+                if abs(a.value) <= Decimal("0.10"):
+                    out.update({a.value, -a.value})
+    return out
+
+
 def choose_amounts(
     cands: list[AmountCandidate], res: HeaderResult, line_sum: Decimal | None, pls: Sequence[PageLines]
 ) -> None:
@@ -733,6 +756,12 @@ def choose_amounts(
     taxes: list[AmountCandidate | None] = [None, *sorted(by["tax_total"], key=lambda c: -c.strength)[:8]]
     best: tuple[float, AmountCandidate | None, AmountCandidate | None, AmountCandidate | None] | None = None
     max_total = max((c.value for c in totals if c is not None), default=None)
+    # a printed rounding adjustment (cash rounded to 5 cents) also closes subtotal + tax = total
+    offsets = {Decimal(0), *_rounding_adjustments(pls)}
+
+    def adds_up(s: AmountCandidate, x: AmountCandidate, t: AmountCandidate) -> bool:
+        return any(abs(s.value + x.value + r - t.value) <= _CENT for r in offsets)
+
     for t in totals:
         for s in subs:
             for x in taxes:
@@ -749,7 +778,7 @@ def choose_amounts(
                     if x is not None and x.value >= t.value and t.value > 0:
                         score -= 2.0
                     if s is not None and x is not None:
-                        score += 2.0 if abs(s.value + x.value - t.value) <= _CENT else -1.0
+                        score += 2.0 if adds_up(s, x, t) else -1.0
                     elif s is not None and s.value == t.value:
                         score += 0.3
                 if s is not None and line_sum is not None and abs(line_sum - s.value) <= _CENT:
@@ -763,9 +792,7 @@ def choose_amounts(
     if best is None:
         return
     _, bt, bs, bx = best
-    consistent = (
-        bt is not None and bs is not None and bx is not None and abs(bs.value + bx.value - bt.value) <= _CENT
-    )
+    consistent = bt is not None and bs is not None and bx is not None and adds_up(bs, bx, bt)
     for path, chosen in (("total", bt), ("subtotal", bs), ("tax_total", bx)):
         if chosen is None:
             continue
