@@ -9,6 +9,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from docvlm import ocr as ocr_mod
+from docvlm.datamodel import Word
 from docvlm.errors import OcrError
 from docvlm.ocr import OcrOptions, get_ocr, line_stats, ocr_image, ocr_page, quad_to_words, to_rgb, upright
 
@@ -67,6 +68,16 @@ def test_rotated_page_is_detected_and_read_upright(text_image, angle):
     assert (rotation + angle) % 360 == 0
     assert up.size == text_image.size
     assert _texts(words) == EXPECTED
+
+
+def test_a_few_level_lines_do_not_make_a_sideways_page_upright():
+    # a sideways receipt read line by line: many confident tall lines, and five short level ones
+    tall = [[Word("TOTAL", (100 + 30 * i, 50, 120 + 30 * i, 400), conf=0.99, line=i)] for i in range(20)]
+    level = [
+        [Word("12.50 RM", (10, 500 + 20 * i, 80, 512 + 20 * i), conf=0.99, line=20 + i)] for i in range(5)
+    ]
+    assert not ocr_mod._reads_upright(tall + level)
+    assert ocr_mod._reads_upright(level)
 
 
 def test_small_skew_is_measured_and_removed(font_path):

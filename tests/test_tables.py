@@ -331,6 +331,22 @@ def test_two_line_header_and_unit_column() -> None:
     assert values(result, "amount") == ["12.00"]
 
 
+def test_quantity_that_lands_in_the_unit_column_is_split_off() -> None:
+    # on a scan, boxes shared out along an OCR line "40 Stk" can put the digits under "Einheit"
+    words = (
+        words_at(90, [(40, "Bezeichnung")])
+        + words_at(90, [(300, "Menge"), (350, "Einheit"), (440, "Einzelpreis"), (550, "Gesamt")], right=True)
+        + row(110, "Passfeder DIN 6885", [(350, "40 Stk"), (440, "0,85"), (550, "34,00")])
+        + row(125, "Montage", [(350, "3,5 Std."), (440, "62,00"), (550, "217,00")])
+        + row(140, "Zuschnitt", [(300, "2"), (350, "Stk"), (440, "5,00"), (550, "10,00")])
+    )
+    result = extract_line_items([page_of(1, words)])
+    assert values(result, "quantity") == ["40", "3.5", "2"]
+    assert values(result, "unit") == ["Stk", "Std.", "Stk"]
+    assert result.evidence["line_items.0.quantity"].text == "40"
+    assert result.evidence["line_items.0.unit"].text == "Stk"
+
+
 def test_quantity_with_unit_and_currency_sign_cells() -> None:
     words = (
         en_header(100)

@@ -1113,7 +1113,22 @@ def _item_values(item: _Item, layout_kinds: set[str]) -> dict[str, tuple[str, li
                 out[UNIT] = (m.group(2).strip(), unit_words or qcell.words, m.group(2).strip())
     ucell = _cell(row, UNIT)
     if ucell is not None and ucell.text.strip():
-        out[UNIT] = (ucell.text.strip(), ucell.words, ucell.text)
+        um = _QTY_UNIT.match(ucell.text)
+        uqty = parse_amount(um.group(1).strip()) if um and um.group(2) else None
+        if (
+            um
+            and um.group(2)
+            and uqty is not None
+            and out.get(QUANTITY, (None,))[0] in (None, _format_decimal(uqty))
+        ):
+            # "40 Stk" under the unit header: on a scan, word boxes shared out along an OCR line
+            # can put the quantity's digits past the column edge; the number is the quantity
+            num_words = [w for w in ucell.words if re.search(r"\d", w.text)]
+            unit_words = [w for w in ucell.words if not re.search(r"\d", w.text)]
+            out[QUANTITY] = (_format_decimal(uqty), num_words or ucell.words, um.group(1).strip())
+            out[UNIT] = (um.group(2).strip(), unit_words or ucell.words, um.group(2).strip())
+        else:
+            out[UNIT] = (ucell.text.strip(), ucell.words, ucell.text)
     tcell = _cell(row, TAX_RATE)
     if tcell is not None:
         pm = _PERCENT.search(tcell.text)
