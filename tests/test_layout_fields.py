@@ -317,6 +317,33 @@ def test_vendor_from_the_footer_when_the_header_has_no_name() -> None:
     assert data["vendor"]["tax_id"] == "DE123456789"
 
 
+def test_a_logo_word_is_completed_by_the_printed_name() -> None:
+    # OCR reads the logo "azure" in larger type above the letterhead "Azure Interior"
+    data, _, _, _ = run(
+        [
+            (40, 30, "azure", 20),
+            (40, 60, "Azure Interior"),
+            (40, 72, "4557 De Silva St"),
+            (40, 84, "Fremont CA 94538"),
+            (40, 780, "azure.interior24@example.com  http://www.azure-interior.com"),
+        ]
+    )
+    assert data["vendor"]["name"] == "Azure Interior"
+    assert data["vendor"]["address"] == "4557 De Silva St, Fremont CA 94538"
+
+
+def test_a_slogan_under_the_logo_is_not_the_sellers_address() -> None:
+    data, _, _, _ = run(
+        [
+            (60, 30, "PUBLICATION ANNONCE LEGALE", 18),
+            (60, 52, "Annonces légales et formalités en ligne", 12),
+            (380, 110, "Facture n° 2022089083"),
+        ]
+    )
+    assert data["vendor"]["name"] == "PUBLICATION ANNONCE LEGALE"
+    assert data["vendor"]["address"] is None
+
+
 def test_title_words_are_not_a_vendor_name() -> None:
     data, _, _, _ = run([(200, 40, "TAX INVOICE", 24), (40, 100, "Invoice No:  9")])
     assert data["vendor"]["name"] != "TAX INVOICE"

@@ -965,12 +965,24 @@ def _party_from_block(block: Block, prefix: str, score: float, res: HeaderResult
             break
         if lx.FIELD_LABEL_RE.search(text):
             break  # "Order ID: ...", "Invoice Date: ..." end the address
+        if (
+            prefix == "vendor"
+            and not addr
+            and _sentence_like(text)
+            and not (_HAS_DIGIT.search(text) or lx.ADDRESS_WORDS.search(text))
+        ):
+            break  # a slogan right under the seller's logo ("Annonces légales et formalités en ligne")
         m = re.match(
             r"[\w ]{0,20}(?:address|adresse|adres|anschrift|direcci[óo]n)\s*:\s*", text, re.IGNORECASE
         )
         if m:
             a += m.end() + (len(tl.text[a:b]) - len(tl.text[a:b].lstrip()))
         addr.append((tl, a, b))
+    # an address has a house number, a postcode or a street word somewhere
+    if addr and not any(
+        _HAS_DIGIT.search(tl.text[a:b]) or lx.ADDRESS_WORDS.search(tl.text[a:b]) for tl, a, b in addr
+    ):
+        addr = []
     if addr:
         text = ", ".join(tl.text[a:b].strip().rstrip(",") for tl, a, b in addr)
         box = union(tl.box(a, b) for tl, a, b in addr)
@@ -1363,6 +1375,17 @@ def extract_vendor(pls: Sequence[PageLines], res: HeaderResult, dayfirst: bool) 
     for c in cands:
         merged.setdefault(c[1].lower(), []).append(c)
     ranked = sorted(merged.values(), key=lambda cs: -(max(c[0] for c in cs) + 0.1 * (len(cs) - 1)))
+    # a logo often shows only the first word(s) of the name ("azure" over "Azure Interior"): a
+    # candidate that completes the winner's words is the name
+    head = re.findall(r"\w+", ranked[0][0][1].lower())
+    for cs in ranked[1:]:
+        words = re.findall(r"\w+", cs[0][1].lower())
+        # the same name with its legal form added ("Amazon Web Services, Inc.") is not a completion
+        core = re.findall(r"\w+", lx.COMPANY_SUFFIX.sub("", cs[0][1]).lower())
+        if len(core) > len(head) and words[: len(head)] == head and max(c[0] for c in cs) >= 0.4:
+            ranked.remove(cs)
+            ranked.insert(0, cs)
+            break
     group = ranked[0]
     best = max(group, key=lambda c: c[0])
     score = min(0.95, 0.35 + 0.5 * best[0] + 0.05 * (len(group) - 1))
