@@ -606,9 +606,12 @@ def _line_band(inked: np.ndarray, count: np.ndarray) -> tuple[int, int] | None:
             runs.append([r, r + 1])
     if not runs or sum(b - a for a, b in runs) < 2:
         return None
-    main = max(range(len(runs)), key=lambda i: int(count[runs[i][0] : runs[i][1]].sum()))
-    lo, hi = runs[main]
+    # a table rule crossing the crop is a thin run with much ink: runs that cannot be a line of
+    # text (under a quarter of the crop high) are passed over when a taller one exists
     n = len(inked)
+    tall = [i for i, (a, b) in enumerate(runs) if b - a >= 0.25 * n] or list(range(len(runs)))
+    main = max(tall, key=lambda i: int(count[runs[i][0] : runs[i][1]].sum()))
+    lo, hi = runs[main]
     up, down = main - 1, main + 1
     while up >= 0 or down < len(runs):
         gap = 0.25 * (hi - lo)

@@ -207,6 +207,17 @@ def test_line_box_is_measured_on_its_own_ink_not_its_neighbours(font_path, above
     assert abs(bottom - (baseline + 0.45 * cap)) <= 2
 
 
+def test_a_table_rule_through_the_crop_is_not_taken_for_the_line(font_path):
+    # a digit cell under a header rule: the rule is 3 rows of ink across the whole crop
+    crop, cap_top, baseline = _line_crop(font_path, "120", None, None)
+    crop = crop.copy()
+    crop[4:7, :] = 0
+    top, bottom = ocr_mod._ink_rows(crop)
+    cap = baseline - cap_top
+    assert abs(top - (cap_top - 0.25 * cap)) <= 2
+    assert abs(bottom - (baseline + 0.45 * cap)) <= 2
+
+
 def test_dots_and_accents_stay_on_their_line():
     # rows: an i-dot run (3 rows), a 2-row gap, then the 20-row body; a neighbour cut at the bottom edge
     count = np.zeros(40)

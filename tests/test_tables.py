@@ -347,6 +347,23 @@ def test_quantity_that_lands_in_the_unit_column_is_split_off() -> None:
     assert result.evidence["line_items.0.unit"].text == "Stk"
 
 
+def test_a_continuation_line_within_one_line_height_stays_with_its_item() -> None:
+    # OCR'd line centres jitter: one pair of lines came out 8 apart, so the leading estimate is
+    # 8, and a continuation 11 under its item (less than its 12-high boxes) must still join it
+    words = (
+        en_header(100)
+        + en_row(120, "Conception graphique", "1", "2400.00", "20%", "2400.00")
+        + words_at(131, [(40, "logo, palette et typographies")], size=12)
+        + en_row(150, "Maquettes du site", "12", "180.00", "20%", "2160.00")
+        + words_at(158, [(40, "version mobile")], size=12)
+    )
+    result = extract_line_items([page_of(1, words)])
+    assert values(result, "description") == [
+        "Conception graphique\nlogo, palette et typographies",
+        "Maquettes du site\nversion mobile",
+    ]
+
+
 def test_quantity_with_unit_and_currency_sign_cells() -> None:
     words = (
         en_header(100)

@@ -883,7 +883,11 @@ def _label_value_span(tl: TextLine, label_end: int, seg_end: int) -> tuple[int, 
         # a date, or an amount label with its amount, there is another column's field
         # ("TOTAL AMOUNT DUE ON August 3, 2014", "Amount due   $4.11")
         rest = tl.text[a0:]
-        other_field = bool(parsers.find_dates(text) or (classify_amount_label(text) and amount_spans(rest)))
+        other_field = bool(
+            parsers.find_dates(text)
+            or (classify_amount_label(text) and amount_spans(rest))
+            or len(_LETTERS.findall(text)) < 2  # a bare amount or number ("$4.11")
+        )
         if not _is_label_segment(text) and not other_field and (colon or not text.isupper()):
             return a0, b0
     return None

@@ -969,7 +969,9 @@ def _attach(rows: Sequence[_Row], mode: str) -> list[_Item]:
     leading = _leading(rows)
 
     def tight(dist: float, h: float, slack: float) -> bool:
-        return dist <= min(1.7 * h, slack * leading)
+        # within one line height is tight whatever the leading estimate: OCR'd line centres
+        # jitter by a few pixels, and the leading is the smallest distance between any two lines
+        return dist <= min(1.7 * h, max(slack * leading, h))
 
     def flush(next_row: _Row | None) -> list[_Row]:
         """Hand the pending text lines out; returns those that start ``next_row``'s item."""
