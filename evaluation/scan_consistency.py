@@ -1,40 +1,61 @@
 """Does a scan of a PDF give the same record as the PDF? A label-free check of the OCR path.
 
-Each born-digital PDF is rendered at ``--dpi`` into a multi-page TIFF (a clean scan of every page)
-and extracted twice: from its text layer and, through OCR, from the TIFF. The text-layer record
-stands in for the truth, so any difference is an error of the OCR path (reading, word boxes, line
+Each born-digital PDF is rendered at ``--dpi`` into a multi-page TIFF (a clean scan of every page,
+or with ``--degrade SEED`` a tilted, blurred, noisy, JPEG-compressed one) and extracted twice:
+from its text layer and, through OCR, from the TIFF. The text-layer record stands in for the truth, so any difference is an error of the OCR path (reading, word boxes, line
 grouping) and not of labels. Works on any folder of PDFs, with no labels.
 
 In: folders or files of PDFs. Out: per document the header fields and line items that differ,
 then the share of header fields and of line items that agree, and the OCR seconds per page.
 
-    python evaluation/scan_consistency.py samples/ ../shared/data/invoices/invoice2data --dpi 200
+    python evaluation/scan_consistency.py samples/ ../shared/data/invoices --dpi 200 [--degrade 1]
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import random
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from PIL import Image, ImageFilter
+
 from docvlm.pipeline import Pipeline, PipelineOptions
 from evaluation.readers import flatten_invoice
 
 
-def render_tiff(pdf: Path, out: Path, dpi: int) -> int:
-    """All pages of ``pdf`` at ``dpi`` as one multi-page TIFF; returns the page count."""
+def degrade(image: Image.Image, rng: random.Random) -> Image.Image:
+    """A plausible office scan of a clean render: a small tilt, paper-grey background, blur,
+    sensor noise and JPEG compression (quality 55-75)."""
+    import numpy as np
+
+    angle = rng.uniform(-1.5, 1.5)
+    img = image.convert("L").rotate(angle, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=255)
+    img = img.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 0.8)))
+    a = np.asarray(img, dtype=np.float32) * rng.uniform(0.85, 0.95) + rng.uniform(8, 20)
+    a += np.random.default_rng(rng.randrange(2**32)).normal(0, rng.uniform(4, 9), a.shape)
+    noisy = Image.fromarray(a.clip(0, 255).astype(np.uint8)).convert("RGB")
+    buf = io.BytesIO()
+    noisy.save(buf, "JPEG", quality=rng.randint(55, 75))
+    return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+
+
+def render_tiff(pdf: Path, out: Path, dpi: int, rng: random.Random | None = None) -> int:
+    """All pages of ``pdf`` at ``dpi`` as one multi-page TIFF (degraded like a scan when ``rng`` is
+    given); returns the page count."""
     import pymupdf
-    from PIL import Image
 
     pages: list[Image.Image] = []
     with pymupdf.open(pdf) as doc:
         for page in doc:
             pix = page.get_pixmap(dpi=dpi, alpha=False)
-            pages.append(Image.frombytes("RGB", (pix.width, pix.height), pix.samples))
+            img = Image.frombytes("RGB", (pix.width, pix.height), pix.samples)
+            pages.append(degrade(img, rng) if rng is not None else img)
     pages[0].save(out, save_all=True, append_images=pages[1:], compression="tiff_deflate")
     return len(pages)
 
@@ -77,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("inputs", nargs="+", type=Path, help="PDF files or folders of them")
     ap.add_argument("--dpi", type=int, default=200)
     ap.add_argument("--json", type=Path, help="also write the per-document differences here")
+    ap.add_argument(
+        "--degrade", type=int, metavar="SEED", help="make each render look scanned (tilt, blur, noise, JPEG)"
+    )
     args = ap.parse_args(argv)
     pdfs = sorted(
         {p for i in args.inputs for p in ([i] if i.is_file() else i.rglob("*")) if p.suffix.lower() == ".pdf"}
@@ -91,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for pdf in pdfs:
             tiff = Path(tmp) / f"{pdf.stem}.tiff"
-            pages += render_tiff(pdf, tiff, args.dpi)
+            rng = random.Random(f"{args.degrade}:{pdf.name}") if args.degrade is not None else None
+            pages += render_tiff(pdf, tiff, args.dpi, rng)
             text = pipe.extract(pdf)
             t0 = time.perf_counter()
             scan = pipe.extract(tiff)

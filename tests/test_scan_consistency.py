@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from evaluation.scan_consistency import compare, main, render_tiff
+from evaluation.scan_consistency import compare, degrade, main, render_tiff
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
@@ -42,3 +43,14 @@ def test_a_sample_invoice_reads_the_same_from_its_scan(capsys: pytest.CaptureFix
     header = summary.split("header fields ")[1].split(" ")[0]
     agree, n = (int(v) for v in header.split("/"))
     assert n >= 12 and agree >= n - 1
+
+
+def test_degraded_render_is_tilted_grey_and_noisy_but_keeps_its_text_area() -> None:
+    clean = Image.new("RGB", (400, 300), "white")
+    out = degrade(clean, random.Random(3))
+    assert out.mode == "RGB" and 400 <= out.width <= 420 and 300 <= out.height <= 320  # tilt grows the canvas
+    import numpy as np
+
+    a = np.asarray(out.convert("L"), dtype=np.float32)
+    assert 200 < a.mean() < 250 and a.std() > 2  # grey paper with noise, not a clean white page
+    assert degrade(clean, random.Random(3)).tobytes() == out.tobytes()  # the seed fixes it
