@@ -29,6 +29,7 @@ from docvlm.engines.layout.fields import (
     read_date,
 )
 from docvlm.geometry import union
+from schemas.invoice import LINE_ITEM_FIELDS
 
 _log = logging.getLogger(__name__)
 
@@ -360,44 +361,32 @@ def extract_receipt_items(pls: Sequence[PageLines], res: HeaderResult) -> Receip
     evidence: dict[str, Evidence] = {}
     confidence: dict[str, float] = {}
     last: int | None = None  # index of the item a quantity line may belong to
-    for pl in pls:
-        for tl in pl.lines:
-            text = tl.text.strip()
-            if items and _ends_totals(text):
-                break
-            qp = _QTY_PRICE.search(text)
-            if qp and last is not None and len(_LETTERS.findall(text)) <= 1:
-                _set_qty(items[last], evidence, confidence, last, qp, tl)
-                last = None
-                continue
-            got = _item_amount(tl)
-            if got is None or (not items and _ends_totals(text)):
-                continue
-            a, name, qp = got
-            i = len(items)
-            items.append(
-                {
-                    "description": name,
-                    "quantity": None,
-                    "unit": None,
-                    "unit_price": None,
-                    "amount": format(a.value, "f"),
-                    "tax_rate": None,
-                    "product_code": None,
-                }
-            )
-            start = tl.text.index(name)
-            evidence[f"line_items.{i}.description"] = tl.evidence(start, start + len(name))
-            evidence[f"line_items.{i}.amount"] = tl.evidence(a.start, a.end)
-            confidence[f"line_items.{i}.description"] = 0.6 * _all_words_right([tl])
-            confidence[f"line_items.{i}.amount"] = 0.7 * _all_words_right([tl])
-            last = i
-            if qp:
-                _set_qty(items[i], evidence, confidence, i, qp, tl)
-                last = None
-        else:
+    for tl in (tl for pl in pls for tl in pl.lines):
+        text = tl.text.strip()
+        if items and _ends_totals(text):
+            break
+        qp = _QTY_PRICE.search(text)
+        if qp and last is not None and len(_LETTERS.findall(text)) <= 1:
+            _set_qty(items[last], evidence, confidence, last, qp, tl)
+            last = None
             continue
-        break
+        got = _item_amount(tl)
+        if got is None or (not items and _ends_totals(text)):
+            continue
+        a, name, qp = got
+        i = len(items)
+        item: dict[str, str | None] = dict.fromkeys(LINE_ITEM_FIELDS)
+        item["description"], item["amount"] = name, format(a.value, "f")
+        items.append(item)
+        start = tl.text.index(name)
+        evidence[f"line_items.{i}.description"] = tl.evidence(start, start + len(name))
+        evidence[f"line_items.{i}.amount"] = tl.evidence(a.start, a.end)
+        confidence[f"line_items.{i}.description"] = 0.6 * _all_words_right([tl])
+        confidence[f"line_items.{i}.amount"] = 0.7 * _all_words_right([tl])
+        last = i
+        if qp:
+            _set_qty(item, evidence, confidence, i, qp, tl)
+            last = None
     if not _reconciles(items, res):
         return ReceiptItems([], {}, {})
     _leading_column(items, evidence, confidence)
