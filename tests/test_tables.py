@@ -364,6 +364,23 @@ def test_a_continuation_line_within_one_line_height_stays_with_its_item() -> Non
     ]
 
 
+def test_description_starting_left_of_its_header_under_a_quantity_first_layout() -> None:
+    # "QUANTITY   DESCRIPTION   UNIT PRICE   TOTAL" with the text starting well left of its
+    # centred header, inside the quantity column's zone
+    words = (
+        words_at(100, [(59, "QUANTITY"), (241, "DESCRIPTION")])
+        + words_at(100, [(479, "UNIT PRICE"), (548, "TOTAL")], right=True)
+        + words_at(120, [(42, "1"), (136, "Test for 23 fields")])
+        + words_at(120, [(485, "1"), (570, "$100.00")], right=True)
+        + words_at(135, [(42, "2"), (136, "Cable ties 200mm")])
+        + words_at(135, [(485, "3.50"), (570, "$7.00")], right=True)
+    )
+    result = extract_line_items([page_of(1, words)])
+    assert values(result, "description") == ["Test for 23 fields", "Cable ties 200mm"]
+    assert values(result, "quantity") == ["1", "2"]
+    assert values(result, "amount") == ["100.00", "7.00"]
+
+
 def test_quantity_with_unit_and_currency_sign_cells() -> None:
     words = (
         en_header(100)

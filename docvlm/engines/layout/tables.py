@@ -46,6 +46,7 @@ OTHER = "other"  # a known column that is not a line-item field (discount, posit
 UNKNOWN = "unknown"  # a header word that is no column term
 
 NUMERIC_KINDS = frozenset({QUANTITY, UNIT_PRICE, AMOUNT, TAX_RATE})
+_WORDS = re.compile(r"[^\W\d_]{2,}")  # runs of two or more letters
 MONEY_KINDS = frozenset({UNIT_PRICE, AMOUNT})
 
 # Column terms, written as they read after _tokens(): lower case, accents stripped, split on punctuation.
@@ -747,6 +748,16 @@ class _Layout:
             wordy = not ch.numeric or (re.search(r"[^\W\d_]", ch.text) and not _MONEY_TEXT.search(ch.text))
             if wordy and prev_kind == DESCRIPTION and ch.x0 - prev_x1 < 1.2 * height:
                 kind = DESCRIPTION  # a long description running on under the next column's header
+            elif (
+                not ch.numeric
+                and forced is None
+                and kind in NUMERIC_KINDS
+                and self.has(DESCRIPTION)
+                and len(_WORDS.findall(ch.text)) >= 2
+            ):
+                # words of text left of the description's header, under a narrow number column
+                # ("QUANTITY  DESCRIPTION" over "1  Test for 23 fields"), are the description
+                kind = DESCRIPTION
             out.setdefault(kind, []).append(ch)
             prev_kind, prev_x1 = kind, ch.x1
         # a lone currency sign left of a number belongs to the number's cell
