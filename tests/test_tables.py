@@ -381,6 +381,55 @@ def test_description_starting_left_of_its_header_under_a_quantity_first_layout()
     assert values(result, "amount") == ["100.00", "7.00"]
 
 
+@pytest.mark.parametrize(
+    "net,tax,gross",
+    [("Nettobetrag", "zzgl. MwSt. 19 %", "Gesamtbetrag"), ("Zwischensumme", "inkl. MwSt. 19 %", "Endsumme")],
+)
+def test_german_compound_totals_labels_end_the_table(net: str, tax: str, gross: str) -> None:
+    words = (
+        words_at(90, [(40, "Bezeichnung")])
+        + words_at(90, [(300, "Menge"), (440, "Einzelpreis"), (550, "Gesamt")], right=True)
+        + row(110, "Passfeder DIN 6885", [(300, "40"), (440, "0,85"), (550, "34,00")])
+        + row(125, "Montage", [(300, "2"), (440, "62,00"), (550, "124,00")])
+        + words_at(150, [(335, net)])
+        + words_at(150, [(550, "158,00 €")], right=True)
+        + words_at(165, [(335, tax)])
+        + words_at(165, [(550, "30,02 €")], right=True)
+        + words_at(180, [(335, gross)])
+        + words_at(180, [(550, "188,02 €")], right=True)
+    )
+    result = extract_line_items([page_of(1, words)])
+    assert values(result, "amount") == ["34.00", "124.00"]
+
+
+def test_running_footer_under_a_table_that_goes_on_is_not_an_item() -> None:
+    # the seller's address and bank details under every page, with digits an amount column can
+    # take; page 1 is full down to its footer, so no gap ends the table there
+    footer = [
+        (755, [(40, "Atelier Lumiere SARL")], [(AMOUNT_R, "N TVA FR47851203964")]),
+        (
+            767,
+            [(40, "18 rue des Tanneurs"), (300, "IBAN: FR76 2004")],
+            [(AMOUNT_R, "1010 0505 0012 3456 769")],
+        ),
+        (779, [(40, "69002 Lyon")], []),
+    ]
+
+    def page(n: int, rows: list[tuple[str, str]]) -> Page:
+        ws = en_header(100, n)
+        for i, (desc, amount) in enumerate(rows):
+            ws += en_row(120 + 15 * i, desc, "1", amount, "20%", amount, n)
+        ws += words_at(740, [(470, f"Page {n} / 2")], n)
+        for y, left, right in footer:
+            ws += words_at(y, left, n) + words_at(y, right, n, right=True)
+        return page_of(n, ws)
+
+    first = [(f"Design {i}", f"{10 + i}.00") for i in range(41)]  # rows down to y = 720
+    result = extract_line_items([page(1, first), page(2, [("Archive", "60.00")])])
+    assert values(result, "description") == [d for d, _ in first] + ["Archive"]
+    assert values(result, "amount") == [a for _, a in first] + ["60.00"]
+
+
 def test_quantity_with_unit_and_currency_sign_cells() -> None:
     words = (
         en_header(100)

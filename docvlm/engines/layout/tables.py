@@ -274,12 +274,15 @@ _TOTALS = re.compile(
     r"^(?:sub\s*-?\s*total|total|totaal|subtotaal|grand\s+total|net\s+total|gesamt|zwischensumme|summe"
     r"|endbetrag|rechnungsbetrag|sous\s*-?\s*total|montant\s+(?:total|ht|ttc|du)|net\s+a\s+payer|a\s+payer"
     r"|importe\s+total|base\s+imponible|tax|vat|tva|btw|mwst|ust|iva|gst|igst|cgst|sgst|amount\s+due"
-    r"|balance|te\s+betalen|exclusief\s+btw|excl\.?\s+btw|netto|brutto|shipping|freight|discount)\b"
+    r"|balance|te\s+betalen|exclusief\s+btw|excl\.?\s+btw|netto|brutto|shipping|freight|discount"
+    r"|(?:netto|brutto|gesamt|end|rechnungs|zwischen)(?:betrag|summe)|zzgl\.?|inkl\.?\s+(?:mwst|ust)"
+    r"|totaalbedrag|btw-?bedrag)\b"
 )
 # The words that always mean a total, even with more words after them ("TOTAL QTY", "Subtotal excl. VAT").
 _STRONG_TOTALS = re.compile(
     r"^(?:sub\s*-?\s*total|total|totaal|subtotaal|grand\s+total|gesamt|zwischensumme|endbetrag"
-    r"|rechnungsbetrag|sous\s*-?\s*total|montant\s+total|importe\s+total|amount\s+due|te\s+betalen)\b"
+    r"|rechnungsbetrag|sous\s*-?\s*total|montant\s+total|importe\s+total|amount\s+due|te\s+betalen"
+    r"|(?:netto|brutto|gesamt|end|rechnungs|zwischen)(?:betrag|summe)|totaalbedrag)\b"
 )
 # Lines that are page furniture inside a running table.
 _PAGE_FOOTER = re.compile(
@@ -893,8 +896,27 @@ def _classify(line: Line, layout: _Layout, page: int) -> _Row:
     return _Row("text", line, page, cells, layout=layout)
 
 
+def _running_furniture(pages: Sequence[Page], page_lines: Sequence[Sequence[Line]]) -> frozenset[str]:
+    """Lines printed alike on two or more pages near their top or bottom edge: running heads and
+    footers (the seller's address and bank details under every page), never table rows."""
+    if len(pages) < 2:
+        return frozenset()
+    seen: dict[str, set[int]] = {}
+    for page, lines in zip(pages, page_lines, strict=True):
+        for line in lines:
+            y0, y1 = line.bbox[1], line.bbox[3]
+            if y1 < 0.12 * page.height or y0 > 0.85 * page.height:
+                seen.setdefault(_line_fold(line), set()).add(page.number)
+    return frozenset(text for text, on in seen.items() if len(on) >= 2)
+
+
 def _body_rows(
-    lines: Sequence[Line], start: int, layout: _Layout, page: int, need_strong_start: bool
+    lines: Sequence[Line],
+    start: int,
+    layout: _Layout,
+    page: int,
+    need_strong_start: bool,
+    furniture: frozenset[str] = frozenset(),
 ) -> tuple[list[_Row], int, bool, _Layout]:
     """Classify the lines of one page from ``start`` until the table ends.
 
@@ -920,6 +942,8 @@ def _body_rows(
             i += 1
             continue
         row = _classify(line, layout, page)
+        if _line_fold(line) in furniture:
+            row.kind = "skip"
         if row.kind == "skip":
             i += 1
             continue
@@ -1232,14 +1256,17 @@ def extract_line_items(pages: Sequence[Page]) -> TableResult:
     all_items: list[_Item] = []
     kinds_per_item: list[set[str]] = []
     carry: _Layout | None = None
-    for page in pages:
-        lines = group_lines(_split_runs(page.words))
+    page_lines = [group_lines(_split_runs(page.words)) for page in pages]
+    furniture = _running_furniture(pages, page_lines)
+    for page, lines in zip(pages, page_lines, strict=True):
         pos = 0
         while pos < len(lines):
             start, layout, mode, need_strong = _find_start(lines, pos, carry)
             if layout is None:
                 break
-            rows, end, final, layout_end = _body_rows(lines, start, layout, page.number, need_strong)
+            rows, end, final, layout_end = _body_rows(
+                lines, start, layout, page.number, need_strong, furniture
+            )
             items = _attach(rows, mode)
             if items:
                 header_top = lines[start - 1].bbox if start > 0 and mode == "header" else None
