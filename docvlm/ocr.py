@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
@@ -53,10 +53,10 @@ UPRIGHT_MIN_LINES = 5
 # the detector's pixel budget is this share of max_side squared: an A4-shaped page max_side px
 # high. Tiles (for small print) hold no more, so tiling never needs more detector memory either
 TILE_AREA = 0.71
+DET_BOX_THRESH = 0.3  # mean text probability a detected box needs (RapidOCR's default 0.5)
 # a page's detector input is cut into full-width strips, one per this many pixels: one detector run
 # holds ~150 MB of activations per megapixel (PP-OCRv6 small); two strips of the default budget
 # measured 79 MB at the peak of a page instead of 138 MB, for ~12% more detector time
-DET_BOX_THRESH = 0.3  # mean text probability a detected box needs (RapidOCR's default 0.5)
 DET_STRIP_PIXELS = 400_000
 # rows (at the detector's scale) shared by neighbouring strips; lines up to half this high are never cut
 DET_STRIP_OVERLAP = 128
@@ -536,10 +536,7 @@ class RapidOcrBackend(OcrBackend):
         boxes = [b for b in boxes if b[2] - b[0] >= 4 and b[3] - b[1] >= 4]
         if not boxes:
             return 0
-        w = np.array([b[2] - b[0] for b in boxes], dtype=np.float64)
-        h = np.array([b[3] - b[1] for b in boxes], dtype=np.float64)
-        horizontal = float(np.sum(w[w > 1.5 * h]))
-        vertical = float(np.sum(h[h > 1.5 * w]))
+        horizontal, vertical = _level_and_upright(boxes)
         if vertical > horizontal:
             # sideways: turn a small copy a quarter and detect again, then settle 90 vs 270 below
             small, _ = _downscale(image, LAYOUT_SIDE)
@@ -645,23 +642,27 @@ def _reads_upright(lines: Iterable[list[Word]]) -> bool:
     """
     num = den = 0.0
     n_lines = 0
-    level = tall = 0.0  # summed lengths of level and of upright (sideways) lines
+    boxes: list[BBox] = []
     for lw in lines:
         box = _union([w.bbox for w in lw])
-        bw, bh = box[2] - box[0], box[3] - box[1]
-        if bh > 1.5 * bw:
-            tall += bh
-        elif bw > 1.5 * bh:
-            level += bw
+        boxes.append(box)
         chars = sum(len(w.text) for w in lw)
-        if chars < 4 or bw < 2 * bh:
+        if chars < 4 or box[2] - box[0] < 2 * (box[3] - box[1]):
             continue
         n_lines += 1
         num += sum(w.conf * len(w.text) for w in lw)
         den += chars
     # a sideways page read line by line (the recogniser turns tall crops) has a few short level
     # lines too; they do not make it upright
-    return n_lines >= UPRIGHT_MIN_LINES and level >= tall and den > 0 and num / den >= UPRIGHT_MIN_CONF
+    level, upright = _level_and_upright(boxes)
+    return n_lines >= UPRIGHT_MIN_LINES and level >= upright and den > 0 and num / den >= UPRIGHT_MIN_CONF
+
+
+def _level_and_upright(boxes: Sequence[tuple[float, float, float, float]]) -> tuple[float, float]:
+    """Summed widths of the level text lines and summed heights of the upright (sideways) ones."""
+    w = np.array([b[2] - b[0] for b in boxes], dtype=np.float64)
+    h = np.array([b[3] - b[1] for b in boxes], dtype=np.float64)
+    return float(np.sum(w[w > 1.5 * h])), float(np.sum(h[h > 1.5 * w]))
 
 
 def _union(boxes: list[BBox]) -> BBox:
@@ -862,8 +863,9 @@ def ocr_page(image: Image.Image, options: OcrOptions | None = None) -> OcrResult
     """Deskew, OCR, and fix the orientation of one page image; see ``ocr_image``. Also returns the skew.
 
     The page is read once as it is; only when its lines say it is sideways or upside down is it
-    turned and read again (the turn is dropped if the page reads clearly worse that way), so
-    upright pages (the common case) pay for one OCR pass.
+    turned and read again, so upright pages (the common case) pay for one OCR pass. If the turned
+    page reads clearly worse, an upside-down turn is dropped and a sideways page is turned the
+    other way instead (a third pass) when that reads better.
     """
     map_large_buffers()  # before the first big allocation of the page, once per process
     options = options or OcrOptions()
@@ -880,29 +882,25 @@ def ocr_page(image: Image.Image, options: OcrOptions | None = None) -> OcrResult
     line_height = stats.line_height if stats is not None else 0.0
     words = _recognize_page(backend, img, options, line_height)
     rotation = backend.check_rotation(img, words) if options.auto_rotate and words else 0
-    if rotation in (90, 270):
-        # the lines run down the page, so it is sideways for sure; only the direction can be wrong.
-        # The sideways reading is no yardstick: the recogniser turns each tall line crop itself and
-        # may read it well, but its words sit in the sideways frame where no layout rule works
+    if rotation:
         turned = img.rotate(rotation, expand=True)
         turned_words = _recognize_page(backend, turned, options, line_height)
         if _evidence(turned_words) < KEEP_TURN_RATIO * _evidence(words):
-            other = (rotation + 180) % 360
-            back = img.rotate(other, expand=True)
-            back_words = _recognize_page(backend, back, options, line_height)
-            if _evidence(back_words) > _evidence(turned_words):
-                _log.debug("rotation %d read worse than %d; turned the other way", rotation, other)
-                rotation, turned, turned_words = other, back, back_words
+            if rotation in (90, 270):
+                # the lines run down the page, so it is sideways for sure and only the direction
+                # can be wrong. The sideways reading is no yardstick: the recogniser turns each tall
+                # line crop itself and may read it well, but its words sit in the sideways frame
+                other = (rotation + 180) % 360
+                back = img.rotate(other, expand=True)
+                back_words = _recognize_page(backend, back, options, line_height)
+                if _evidence(back_words) > _evidence(turned_words):
+                    _log.debug("rotation %d read worse than %d; turned the other way", rotation, other)
+                    rotation, turned, turned_words = other, back, back_words
+            else:
+                # an upside-down verdict is dropped when the page reads clearly worse turned
+                _log.debug("rotation %d proposed but the page read better as it was; kept upright", rotation)
+                rotation, turned, turned_words = 0, img, words
         img, words = turned, turned_words
-    elif rotation:
-        turned = img.rotate(rotation, expand=True)
-        turned_words = _recognize_page(backend, turned, options, line_height)
-        # keep the turn unless the page reads clearly worse that way (orientation detectors can be wrong)
-        if _evidence(turned_words) >= KEEP_TURN_RATIO * _evidence(words):
-            img, words = turned, turned_words
-        else:
-            _log.debug("rotation %d proposed but the page read better as it was; kept upright", rotation)
-            rotation = 0
     _log.debug("OCR: %d words, rotation %d, skew %.2f", len(words), rotation, skew)
     trim_heap()
     return OcrResult(words=words, rotation=rotation, skew=skew, image=img)

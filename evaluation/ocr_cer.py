@@ -22,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 from rapidfuzz.distance import Levenshtein
 
@@ -37,20 +38,30 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = (REPO / ".." / "shared" / "data").resolve()
 
 
-def read_transcript(path: Path) -> list[Word]:
-    """The SROIE ``box/NNN.csv`` lines as words (one per transcript line) with axis-aligned boxes."""
-    words: list[Word] = []
+def transcript_lines(path: Path) -> list[tuple[np.ndarray, str]]:
+    """The SROIE ``box/NNN.csv`` lines: each line's quadrilateral (4 x 2, clockwise from top-left)
+    and its NFKC-normalised text; lines without text are left out."""
+    lines: list[tuple[np.ndarray, str]] = []
     with path.open(encoding="utf-8", errors="replace", newline="") as fh:
         for row in csv.reader(fh):
             if len(row) < 9:
                 continue
             # the transcript itself may contain commas, which split it into extra columns
-            xs = [float(v) for v in row[0:8:2]]
-            ys = [float(v) for v in row[1:8:2]]
             text = normalize_text(",".join(row[8:]))
             if text:
-                words.append(Word(text=text, bbox=(min(xs), min(ys), max(xs), max(ys))))
-    return words
+                lines.append((np.asarray([float(v) for v in row[:8]], dtype=np.float64).reshape(4, 2), text))
+    return lines
+
+
+def read_transcript(path: Path) -> list[Word]:
+    """The SROIE ``box/NNN.csv`` lines as words (one per transcript line) with axis-aligned boxes."""
+    return [
+        Word(
+            text=text,
+            bbox=(float(q[:, 0].min()), float(q[:, 1].min()), float(q[:, 0].max()), float(q[:, 1].max())),
+        )
+        for q, text in transcript_lines(path)
+    ]
 
 
 def page_text(words: list[Word]) -> str:

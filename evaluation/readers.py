@@ -469,7 +469,6 @@ def read_predictions(paths: str | Path | Iterable[str | Path]) -> dict[str, dict
     """
     files = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
     out: dict[str, dict[str, Any]] = {}
-    sources: dict[str, str] = {}
     for f in files:
         if not f.is_file():
             raise DatasetError(f"prediction file not found: {f}")
@@ -484,15 +483,14 @@ def read_predictions(paths: str | Path | Iterable[str | Path]) -> dict[str, dict
                 if not isinstance(rec, dict) or "source" not in rec:
                     raise DatasetError(f"{f}:{lineno}: a record needs a 'source'")
                 key = doc_key(rec["source"])
-                if key in sources and sources[key] != rec["source"]:
+                if key in out and out[key]["source"] != rec["source"]:
                     # e.g. invoice.pdf and invoice.png in one folder: only one can be scored
                     _log.warning(
                         "%s and %s share the key %r; the later record is scored",
-                        sources[key],
+                        out[key]["source"],
                         rec["source"],
                         key,
                     )
-                sources[key] = rec["source"]
                 out[key] = rec
     return out
 

@@ -16,20 +16,18 @@ either, with the key, the transcript-based answer and the OCR answer.
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from PIL import Image
 
 from docvlm.datamodel import Page, Word, WordSource
 from docvlm.engines.layout import LayoutEngine
 from docvlm.ocr import quad_to_words
-from docvlm.parsers import normalize_text
 from docvlm.validate import validate
 from evaluation.metrics import values_match
+from evaluation.ocr_cer import transcript_lines
 from evaluation.readers import read_gold, read_predictions, record_fields
 from evaluation.score import score_extraction
 from schemas import Invoice
@@ -41,14 +39,8 @@ DEFAULT_DATA = (REPO / ".." / "shared" / "data").resolve()
 def transcript_page(csv_path: Path, image_path: Path) -> Page:
     """One OCR-like page whose words are the transcript lines split at spaces, boxes shared out by position."""
     words: list[Word] = []
-    with csv_path.open(encoding="utf-8", errors="replace", newline="") as fh:
-        for i, row in enumerate(csv.reader(fh)):
-            if len(row) < 9:
-                continue
-            quad = np.asarray([float(v) for v in row[:8]], dtype=np.float64).reshape(4, 2)
-            # the transcript may contain commas, which split it into extra columns
-            text = normalize_text(",".join(row[8:]))
-            words.extend(quad_to_words(text, quad, 1.0, i))
+    for i, (quad, text) in enumerate(transcript_lines(csv_path)):
+        words.extend(quad_to_words(text, quad, 1.0, i))
     with Image.open(image_path) as im:
         width, height = im.size
     return Page(number=1, width=width, height=height, unit="px", words=words, word_source=WordSource.OCR)

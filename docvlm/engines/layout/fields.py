@@ -18,7 +18,7 @@ from decimal import Decimal
 from docvlm import parsers
 from docvlm.datamodel import BBox, Evidence, Page, Word
 from docvlm.engines.layout import lexicon as lx
-from docvlm.geometry import Line, group_lines, h_overlap, median, union
+from docvlm.geometry import Line, group_lines, h_overlap, median, union, v_overlap
 
 _log = logging.getLogger(__name__)
 
@@ -719,6 +719,19 @@ def classify_amount_label(label: str) -> list[tuple[str, float]]:
     return []
 
 
+def sum_line_amounts(items: Sequence[dict[str, str | None]]) -> Decimal | None:
+    """Sum of the line amounts, or None when there are no items or an amount is missing."""
+    if not items:
+        return None
+    total = Decimal(0)
+    for it in items:
+        v = parsers.parse_amount(it.get("amount"))
+        if v is None:
+            return None
+        total += v
+    return total
+
+
 _ROUNDING = re.compile(
     r"\b(?:round(?:ing)?\s*(?:adj\w*|diff\w*)?|rundung\w*|arrondi\w*|redondeo|afronding|pembundaran)\b",
     re.IGNORECASE,
@@ -1047,10 +1060,6 @@ def _field_or_contact(text: str) -> bool:
     )
 
 
-def _boxes_meet(a: BBox, b: BBox) -> bool:
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
-
-
 def _postal_line(text: str) -> bool:
     """A postcode-and-town line ("69100 Villeurbanne", "Scranton PA 18503", "1025 RX Amsterdam")."""
     if parsers.find_dates(text) or any(a.has_currency for a in amount_spans(text)):
@@ -1099,7 +1108,10 @@ def extract_unlabelled_customer(pls: Sequence[PageLines], res: HeaderResult, day
             if not any(_postal_line(t) for t in texts[1:]):
                 continue
             page, region = block.region()
-            if any(ev.page == page and _boxes_meet(ev.bbox, region) for ev in seller):
+            if any(
+                ev.page == page and h_overlap(ev.bbox, region) > 0 and v_overlap(ev.bbox, region) > 0
+                for ev in seller
+            ):
                 continue
             _party_from_block(block, "customer", 0.5, res, dayfirst)
             res.customer_regions.append((page, region))

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel
@@ -20,10 +19,9 @@ from pydantic import BaseModel
 from docvlm.datamodel import BBox, EngineOutput, Evidence, Page
 from docvlm.engines import LayoutOptions
 from docvlm.engines.base import BaseEngine
-from docvlm.engines.layout.fields import HeaderResult, PageLines, extract_header, page_lines
+from docvlm.engines.layout.fields import HeaderResult, PageLines, extract_header, page_lines, sum_line_amounts
 from docvlm.engines.layout.receipts import extract_receipt, extract_receipt_items, receipt_signal
 from docvlm.errors import EngineError
-from docvlm.parsers import parse_amount
 from schemas.docvqa import Answer
 from schemas.invoice import HEADER_FIELDS, LINE_ITEM_FIELDS, Invoice
 
@@ -63,7 +61,7 @@ class LayoutEngine(BaseEngine):
         table = self._tables(pages)
         table_boxes: dict[int, BBox] = dict(getattr(table, "table_bbox", {}) or {}) if table else {}
         items: list[dict[str, str | None]] = list(getattr(table, "items", []) or []) if table else []
-        line_sum = _sum_amounts(items)
+        line_sum = sum_line_amounts(items)
         header: HeaderResult = extract_header(pls, self.options.dayfirst, table_boxes, line_sum)
         signal = receipt_signal(pls)
         doc_type = "receipt" if signal.is_receipt else "invoice"
@@ -116,16 +114,3 @@ class LayoutEngine(BaseEngine):
         from docvlm.qa import answer_question
 
         return answer_question(pages, question, engine=self)
-
-
-def _sum_amounts(items: Sequence[dict[str, str | None]]) -> Decimal | None:
-    """Sum of the line amounts, or None when there are no items or an amount is missing."""
-    if not items:
-        return None
-    total = Decimal(0)
-    for it in items:
-        v = parse_amount(it.get("amount"))
-        if v is None:
-            return None
-        total += v
-    return total

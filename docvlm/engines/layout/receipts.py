@@ -27,6 +27,7 @@ from docvlm.engines.layout.fields import (
     amount_spans,
     classify_amount_label,
     read_date,
+    sum_line_amounts,
 )
 from docvlm.geometry import union
 from schemas.invoice import LINE_ITEM_FIELDS
@@ -428,10 +429,9 @@ def _leading_column(
 def _reconciles(items: Sequence[dict[str, str | None]], res: HeaderResult) -> bool:
     """Whether the item amounts add up to the receipt's subtotal, or to its total less at most a
     fifth (tax, service charge, rounding): amount lines that do not are not the item list."""
-    amounts = [parsers.parse_amount(it["amount"]) for it in items]
-    if not amounts or any(a is None for a in amounts):
+    line_sum = sum_line_amounts(items)
+    if line_sum is None:
         return False
-    line_sum = sum(a for a in amounts if a is not None)
     cent = Decimal("0.011")
     subtotal = parsers.parse_amount(res.values.get("subtotal"))
     if subtotal is not None and abs(line_sum - subtotal) <= cent:

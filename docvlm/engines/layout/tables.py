@@ -46,8 +46,8 @@ OTHER = "other"  # a known column that is not a line-item field (discount, posit
 UNKNOWN = "unknown"  # a header word that is no column term
 
 NUMERIC_KINDS = frozenset({QUANTITY, UNIT_PRICE, AMOUNT, TAX_RATE})
-_WORDS = re.compile(r"[^\W\d_]{2,}")  # runs of two or more letters
 MONEY_KINDS = frozenset({UNIT_PRICE, AMOUNT})
+_WORDS = re.compile(r"[^\W\d_]{2,}")  # runs of two or more letters
 
 # Column terms, written as they read after _tokens(): lower case, accents stripped, split on punctuation.
 _TERMS: dict[str, tuple[str, ...]] = {
@@ -941,9 +941,10 @@ def _body_rows(
             last_bottom = line.bbox[3]
             i += 1
             continue
+        if furniture and _line_fold(line) in furniture:
+            i += 1
+            continue  # a running head or footer
         row = _classify(line, layout, page)
-        if _line_fold(line) in furniture:
-            row.kind = "skip"
         if row.kind == "skip":
             i += 1
             continue
@@ -1095,6 +1096,22 @@ def _cell(row: _Row, kind: str) -> _Chunk | None:
     return _Chunk([w for c in sorted(chunks, key=lambda c: c.x0) for w in c.words])
 
 
+def _qty_and_unit(
+    cell: _Chunk,
+) -> tuple[tuple[str, list[Word], str] | None, tuple[str, list[Word], str] | None]:
+    """The quantity and the unit of a "40 Stk" cell as (value, words, printed text); None when absent."""
+    m = _QTY_UNIT.match(cell.text)
+    qty = parse_amount(m.group(1).strip()) if m else None
+    if m is None or qty is None:
+        return None, None
+    num_words = [w for w in cell.words if re.search(r"\d", w.text)]
+    quantity = (_format_decimal(qty), num_words or cell.words, m.group(1).strip())
+    if not m.group(2):
+        return quantity, None
+    unit_words = [w for w in cell.words if not re.search(r"\d", w.text)]
+    return quantity, (m.group(2).strip(), unit_words or cell.words, m.group(2).strip())
+
+
 def _item_values(item: _Item, layout_kinds: set[str]) -> dict[str, tuple[str, list[Word], str]]:
     """Field -> (normalised value, supporting words, printed text) for one item."""
     out: dict[str, tuple[str, list[Word], str]] = {}
@@ -1136,34 +1153,18 @@ def _item_values(item: _Item, layout_kinds: set[str]) -> dict[str, tuple[str, li
                 out[kind] = (_format_decimal(value), cell.words, cell.text)
     qcell = _cell(row, QUANTITY)
     if qcell is not None:
-        m = _QTY_UNIT.match(qcell.text)
-        qty = parse_amount(m.group(1).strip()) if m else None
+        qty, unit = _qty_and_unit(qcell)
         if qty is not None:
-            num_words = [w for w in qcell.words if re.search(r"\d", w.text)]
-            out[QUANTITY] = (
-                _format_decimal(qty),
-                num_words or qcell.words,
-                m.group(1).strip() if m else qcell.text,
-            )
-            if m and m.group(2) and UNIT not in layout_kinds and m.group(2).strip().lower() not in {"x", "×"}:
-                unit_words = [w for w in qcell.words if not re.search(r"\d", w.text)]
-                out[UNIT] = (m.group(2).strip(), unit_words or qcell.words, m.group(2).strip())
+            out[QUANTITY] = qty
+            if unit is not None and UNIT not in layout_kinds and unit[0].lower() not in {"x", "×"}:
+                out[UNIT] = unit
     ucell = _cell(row, UNIT)
     if ucell is not None and ucell.text.strip():
-        um = _QTY_UNIT.match(ucell.text)
-        uqty = parse_amount(um.group(1).strip()) if um and um.group(2) else None
-        if (
-            um
-            and um.group(2)
-            and uqty is not None
-            and out.get(QUANTITY, (None,))[0] in (None, _format_decimal(uqty))
-        ):
+        qty, unit = _qty_and_unit(ucell)
+        if qty is not None and unit is not None and out.get(QUANTITY, (None,))[0] in (None, qty[0]):
             # "40 Stk" under the unit header: on a scan, word boxes shared out along an OCR line
             # can put the quantity's digits past the column edge; the number is the quantity
-            num_words = [w for w in ucell.words if re.search(r"\d", w.text)]
-            unit_words = [w for w in ucell.words if not re.search(r"\d", w.text)]
-            out[QUANTITY] = (_format_decimal(uqty), num_words or ucell.words, um.group(1).strip())
-            out[UNIT] = (um.group(2).strip(), unit_words or ucell.words, um.group(2).strip())
+            out[QUANTITY], out[UNIT] = qty, unit
         else:
             out[UNIT] = (ucell.text.strip(), ucell.words, ucell.text)
     tcell = _cell(row, TAX_RATE)
