@@ -40,9 +40,9 @@ def _timed(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
 
 def _pages(pdfs: list[Path]) -> list[Any]:
     if not pdfs:
-        from tests.vlm.conftest import make_page
+        from tests.helpers.pages import make_raster_page
 
-        return [make_page(1)]
+        return [make_raster_page(1)]
     from docvlm.ingest import open_document
 
     pages: list[Any] = []

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import struct
-import zlib
+import os
 from pathlib import Path
 
 import pytest
+
+from tests.helpers.documents import INVOICE_LINES, make_text_pdf, write_huge_png
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = (REPO / ".." / "shared" / "data").resolve()
@@ -17,61 +18,6 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"the shared labelled data is not at {SHARED_DATA}")
     return SHARED_DATA
-
-
-def make_text_pdf(path: Path, lines: list[tuple[float, float, str]], pages: int = 1) -> Path:
-    """A born-digital PDF with ``(x, y, text)`` lines on each page."""
-    import pymupdf
-
-    doc = pymupdf.open()
-    for _ in range(pages):
-        page = doc.new_page(width=595, height=842)
-        for x, y, text in lines:
-            page.insert_text((x, y), text, fontsize=10, fontname="helv")
-    doc.save(path)
-    doc.close()
-    return path
-
-
-def write_huge_png(path: Path, width: int, height: int, bit_depth: int = 8) -> Path:
-    """A valid, tiny-on-disk PNG of ``width x height`` black greyscale pixels (a decompression bomb)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data))
-            + kind
-            + data
-            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-        )
-
-    comp = zlib.compressobj(9)
-    row = b"\x00" * (1 + (width * bit_depth + 7) // 8)  # filter byte, then the packed pixels
-    body = b"".join(comp.compress(row) for _ in range(height)) + comp.flush()
-    ihdr = struct.pack(">IIBBBBB", width, height, bit_depth, 0, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", body) + chunk(b"IEND", b""))
-    return path
-
-
-INVOICE_LINES = [
-    (50, 60, "Nordlicht Werkzeuge GmbH"),
-    (50, 74, "Hafenstrasse 12, 20457 Hamburg"),
-    (350, 120, "Rechnungsnummer: RE-2024-0042"),
-    (350, 134, "Rechnungsdatum: 05.03.2024"),
-    (50, 200, "Beschreibung"),
-    (300, 200, "Menge"),
-    (380, 200, "Einzelpreis"),
-    (480, 200, "Betrag"),
-    (50, 220, "Schraubenschluessel Set"),
-    (300, 220, "2"),
-    (380, 220, "50,00"),
-    (480, 220, "100,00"),
-    (380, 300, "Zwischensumme"),
-    (480, 300, "100,00"),
-    (380, 314, "MwSt 19%"),
-    (480, 314, "19,00"),
-    (380, 328, "Gesamtbetrag EUR"),
-    (480, 328, "119,00"),
-]
 
 
 @pytest.fixture()
@@ -100,3 +46,17 @@ def bad_inputs(tmp_path: Path) -> dict[str, Path]:
     out["not_pdf"].write_text("just some text, not a PDF at all\n" * 10)
     out["huge"] = write_huge_png(bad / "huge.png", 11_000, 10_000)  # 110 megapixels
     return out
+
+
+RUN_SLOW = os.environ.get("DOCVLM_RUN_SLOW") == "1"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``real_data`` is every test under tests/real_data; ``slow`` tests run only with DOCVLM_RUN_SLOW=1."""
+    real_root = Path(__file__).parent / "real_data"
+    skip_slow = pytest.mark.skip(reason="slow (OCR over real scans); set DOCVLM_RUN_SLOW=1 to run it")
+    for item in items:
+        if real_root in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.real_data)
+        if "slow" in item.keywords and not RUN_SLOW:
+            item.add_marker(skip_slow)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from docvlm.datamodel import Page, Word
+from docvlm.datamodel import Page, Word, WordSource
 
 A4 = (595.0, 842.0)
 
@@ -34,7 +34,8 @@ def load_pages(path: Path) -> list[Page]:
 
     doc = pymupdf.open(path)
     out: list[Page] = []
-    for i, p in enumerate(doc):
+    for i in range(doc.page_count):
+        p = doc[i]
         words = [
             Word(text=t, bbox=(x0, y0, x1, y1), page=i + 1, line=ln, block=b)
             for x0, y0, x1, y1, t, b, ln, _ in p.get_text("words")
@@ -52,3 +53,54 @@ def load_pages(path: Path) -> list[Page]:
         )
     doc.close()
     return out
+
+
+RASTER_LINES = [
+    "ACME Supplies GmbH",
+    "Hauptstrasse 5, 10115 Berlin",
+    "Invoice No: INV-2024-0042",
+    "Invoice Date: 2024-03-01",
+    "Description Qty Price Amount",
+    "Paper A4 2 5.00 10.00",
+    "Toner black 1 45.50 45.50",
+    "Subtotal 55.50",
+    "VAT 19% 10.55",
+    "Total EUR 66.05",
+]
+
+
+def make_raster_page(
+    number: int = 1, lines: list[str] | None = None, width: int = 620, height: int = 820
+) -> Page:
+    """A raster page drawn with PIL: its words carry the boxes they were drawn at."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    lines = lines if lines is not None else RASTER_LINES
+    font = ImageFont.load_default()
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    words: list[Word] = []
+    y = 40
+    for li, line in enumerate(lines):
+        x: float = 40
+        for token in line.split():
+            box = draw.textbbox((x, y), token, font=font)
+            draw.text((x, y), token, fill="black", font=font)
+            words.append(
+                Word(token, (float(box[0]), float(box[1]), float(box[2]), float(box[3])), number, line=li)
+            )
+            x = box[2] + 8
+        y += 60
+
+    def render(dpi: int, image: Image.Image = image) -> Image.Image:
+        return image.copy()
+
+    return Page(
+        number=number,
+        width=width,
+        height=height,
+        unit="px",
+        words=words,
+        word_source=WordSource.OCR,
+        render=render,
+    )

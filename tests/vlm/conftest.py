@@ -7,57 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from docvlm.datamodel import Page, Word, WordSource
+from docvlm.datamodel import Page
+from tests.helpers.pages import make_raster_page
 
 _log = logging.getLogger(__name__)
-
-_LINES = [
-    "ACME Supplies GmbH",
-    "Hauptstrasse 5, 10115 Berlin",
-    "Invoice No: INV-2024-0042",
-    "Invoice Date: 2024-03-01",
-    "Description Qty Price Amount",
-    "Paper A4 2 5.00 10.00",
-    "Toner black 1 45.50 45.50",
-    "Subtotal 55.50",
-    "VAT 19% 10.55",
-    "Total EUR 66.05",
-]
-
-
-def make_page(number: int = 1, lines: list[str] | None = None, width: int = 620, height: int = 820) -> Page:
-    """A raster page drawn with PIL: its words carry the boxes they were drawn at."""
-    from PIL import Image, ImageDraw, ImageFont
-
-    lines = lines if lines is not None else _LINES
-    font = ImageFont.load_default()
-    image = Image.new("RGB", (width, height), "white")
-    draw = ImageDraw.Draw(image)
-    words: list[Word] = []
-    y = 40
-    for li, line in enumerate(lines):
-        x: float = 40
-        for token in line.split():
-            box = draw.textbbox((x, y), token, font=font)
-            draw.text((x, y), token, fill="black", font=font)
-            words.append(
-                Word(token, (float(box[0]), float(box[1]), float(box[2]), float(box[3])), number, line=li)
-            )
-            x = box[2] + 8
-        y += 60
-
-    def render(dpi: int, image: Image.Image = image) -> Image.Image:
-        return image.copy()
-
-    return Page(
-        number=number,
-        width=width,
-        height=height,
-        unit="px",
-        words=words,
-        word_source=WordSource.OCR,
-        render=render,
-    )
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -73,7 +26,7 @@ def _one_torch_thread():
 
 @pytest.fixture
 def pages() -> list[Page]:
-    return [make_page(1)]
+    return [make_raster_page(1)]
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,6 @@ validation, re-ask and fallback, merge, and QA.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -26,7 +25,7 @@ from docvlm.engines.vlm_families import (
 )
 from schemas.docvqa import Answer
 from schemas.invoice import Invoice
-from tests.vlm.conftest import make_page
+from tests.helpers.pages import make_raster_page
 from tests.vlm.tiny_models import FAMILIES
 
 #: enough for the closing guarantee of the Invoice schema (2 x closing_reserve)
@@ -53,9 +52,13 @@ def test_constrained_outputs_always_validate(tiny_model_dir, family: str) -> Non
     )
     try:
         # two documents, three pages: first attempts are batched across both documents
-        short = make_page(1, lines=["Receipt 7", "Total 3.50"])  # a shorter prompt: the batch is left-padded
+        short = make_raster_page(
+            1, lines=["Receipt 7", "Total 3.50"]
+        )  # a shorter prompt: the batch is left-padded
         docs = (
-            [[make_page(1), make_page(2)], [short]] if family == "qwen2_5_vl" else [[make_page(1)], [short]]
+            [[make_raster_page(1), make_raster_page(2)], [short]]
+            if family == "qwen2_5_vl"
+            else [[make_raster_page(1)], [short]]
         )
         outputs = engine.extract_batch(docs, Invoice)
         assert engine.tokenizer.padding_side == "left"
@@ -90,7 +93,7 @@ def test_unconstrained_reasks_then_falls_back(tiny_model_dir, family: str) -> No
         )
     )
     try:
-        out = engine.extract([make_page(1)], Invoice)
+        out = engine.extract([make_raster_page(1)], Invoice)
     finally:
         engine.close()
     # random weights without the grammar never produce valid JSON in 16 tokens
@@ -111,7 +114,7 @@ def test_extract_fields_asks_only_for_those_fields(tiny_model_dir) -> None:
         TransformersOptions(model=str(tiny_model_dir("qwen2_5_vl")), max_new_tokens=256, max_prompt_words=40)
     )
     try:
-        out = engine.extract_fields([make_page(1)], Invoice, ["total", "vendor.name"])
+        out = engine.extract_fields([make_raster_page(1)], Invoice, ["total", "vendor.name"])
     finally:
         engine.close()
     assert not out.fallback
@@ -207,7 +210,7 @@ def test_pixel_budget_override_and_tiles(tiny_model_dir) -> None:
         budget, _ = engine.family.pixel_budget()
         assert budget == 28 * 28 * 16
         assert engine.processor.image_processor.size["longest_edge"] == budget
-        page = make_page(1, width=900, height=1200)
+        page = make_raster_page(1, width=900, height=1200)
         tiles = engine.page_images(page)
         assert len(tiles) > 1
         assert all(t.width * t.height <= budget for t in tiles)
@@ -220,7 +223,7 @@ def test_paligemma_prompts_are_prefixes_one_image_each(tiny_model_dir) -> None:
 
     engine = create_engine(TransformersOptions(model=str(tiny_model_dir("paligemma")), max_new_tokens=8))
     try:
-        page = make_page(1)
+        page = make_raster_page(1)
         images = engine.page_images(page)
         prompt = build_extraction_prompt([page], Invoice, images=images[:1])
         text = engine.family.build_text(prompt, 1)
@@ -235,7 +238,7 @@ def test_paligemma_prompts_are_prefixes_one_image_each(tiny_model_dir) -> None:
 def test_answer_is_constrained_and_grounded(tiny_model_dir) -> None:
     engine = create_engine(TransformersOptions(model=str(tiny_model_dir("qwen2_5_vl")), max_new_tokens=200))
     try:
-        ans = engine.answer([make_page(1)], "What is the total?")
+        ans = engine.answer([make_raster_page(1)], "What is the total?")
     finally:
         engine.close()
     assert isinstance(ans, Answer)
@@ -273,7 +276,7 @@ def test_page_without_image_is_an_engine_error(tiny_model_dir) -> None:
     from docvlm.errors import EngineError
 
     engine = create_engine(TransformersOptions(model=str(tiny_model_dir("qwen2_5_vl"))))
-    page = make_page(1)
+    page = make_raster_page(1)
     page.render = None
     try:
         with pytest.raises(EngineError, match="no image"):
@@ -287,24 +290,3 @@ def test_missing_model_is_an_engine_error(tmp_path: Path) -> None:
 
     with pytest.raises(EngineError, match="could not load"):
         create_engine(TransformersOptions(model=str(tmp_path / "nothing-here")))
-
-
-@pytest.mark.real_model
-@pytest.mark.skipif(
-    not os.environ.get("DOCVLM_REAL_MODEL"), reason="set DOCVLM_REAL_MODEL to a model id or folder"
-)
-def test_real_model_on_a_sample(shared_data: Path) -> None:
-    """E.g. DOCVLM_REAL_MODEL=Qwen/Qwen2.5-VL-3B-Instruct (weights must already be in the local cache)."""
-    from docvlm.ingest import open_document
-
-    pdf = shared_data / "invoices" / "azure" / "sample-invoice.pdf"
-    doc = open_document(pdf)
-    pages = list(doc.pages())
-    engine = create_engine(TransformersOptions(model=os.environ["DOCVLM_REAL_MODEL"], max_new_tokens=1024))
-    try:
-        out = engine.extract(pages, Invoice)
-    finally:
-        engine.close()
-    inv = Invoice.model_validate(out.data)
-    assert not out.fallback
-    assert inv.total is not None

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-import re
 from decimal import Decimal
 from pathlib import Path
 
 import jsonschema
 import pytest
-from helpers.pages import load_pages, make_pdf
 
 from docvlm.datamodel import Page, Word
-from docvlm.parsers import find_amounts
 from docvlm.prompts import (
     NUMBER_PATTERN,
     TRUNCATED_MARK,
@@ -23,6 +20,7 @@ from docvlm.prompts import (
     render_pages,
 )
 from schemas import Form, Invoice
+from tests.helpers.pages import load_pages, make_pdf
 
 GOOD = {
     "invoice_number": "RE-2024-0042",
@@ -121,13 +119,17 @@ def test_fields_subset() -> None:
 
 
 def test_bounded_schema_compiles_with_xgrammar() -> None:
-    xgr = pytest.importorskip("xgrammar")
+    import xgrammar as xgr
+
     for schema in (
         bounded_json_schema(Invoice),
         bounded_json_schema(Form),
         bounded_json_schema(Invoice, ["total"]),
     ):
-        xgr.Grammar.from_json_schema(json.dumps(schema), strict_mode=True)
+        grammar = str(xgr.Grammar.from_json_schema(json.dumps(schema), strict_mode=True))
+        # every top-level property of the schema is a literal key of the compiled grammar
+        for key in schema["properties"]:
+            assert f'\\"{key}\\"' in grammar, key
 
 
 def _page(words: list[tuple[str, float, float, float, float]], number: int = 1) -> Page:
@@ -212,24 +214,3 @@ def test_qa_prompt_and_reask_turns(tmp_path: Path) -> None:
     assert roles == ["system", "user", "assistant", "user"]
     assert "the reply was cut off" in again.messages()[-1]["content"]
     assert prompt.followups == []  # the original prompt is not changed
-
-
-def test_shared_invoices_fit_the_budget_and_keep_the_total(shared_data: Path) -> None:
-    """On the real invoices, a 250-word budget still keeps the labelled total in the prompt."""
-    folder = shared_data / "invoices" / "invoice2data"
-    kept = checked = 0
-    for pdf in sorted(folder.glob("*.pdf")):
-        label = json.loads(pdf.with_suffix(".json").read_text())[0]
-        if "amount" not in label:
-            continue
-        prompt = build_extraction_prompt(load_pages(pdf), Invoice, max_words=250)
-        assert prompt.word_count <= 250
-        assert prompt.truncated == (TRUNCATED_MARK in prompt.user)
-        words = prompt.user.split("<words>", 1)[1].split("</words>", 1)[0]
-        amounts = {
-            v for line in words.splitlines() for v, _ in find_amounts(re.sub(r"\[[\d,]+\]$", "", line))
-        }
-        checked += 1
-        kept += Decimal(str(label["amount"])) in amounts
-    assert checked >= 5
-    assert kept == checked

@@ -9,6 +9,7 @@ import pytest
 from docvlm.datamodel import Page, Word
 from docvlm.engines.layout.tables import TableResult, extract_line_items
 from schemas.invoice import LINE_ITEM_FIELDS
+from tests.helpers.pages import load_pages
 
 CHAR_W = 5.0  # width of one character of the synthetic 10 pt font
 SPACE = 2.5
@@ -636,7 +637,7 @@ def _reportlab_invoice(path: Path, rows: int, repeat_header: bool) -> list[str]:
 def test_generated_pdf_table_over_two_pages(tmp_path: Path, repeat_header: bool) -> None:
     pdf = tmp_path / "invoice.pdf"
     printed = _reportlab_invoice(pdf, rows=50, repeat_header=repeat_header)
-    pages = _pdf_pages(pdf)
+    pages = load_pages(pdf)
     assert len(pages) == 2
     result = extract_line_items(pages)
     from docvlm.parsers import parse_amount
@@ -653,61 +654,3 @@ def test_generated_pdf_table_over_two_pages(tmp_path: Path, repeat_header: bool)
 
 # ---------------------------------------------------------------------------------------------
 # Real invoices: line-item F1 with one-to-one matching (DocILE style)
-
-
-@pytest.fixture(scope="module")
-def invoice2data_dir(shared_data: Path) -> Path:
-    return shared_data / "invoices" / "invoice2data"
-
-
-def _pdf_pages(path: Path) -> list[Page]:
-    import pymupdf
-
-    pages = []
-    with pymupdf.open(path) as doc:
-        for i, p in enumerate(doc):
-            words = [
-                Word(text=w[4], bbox=tuple(w[:4]), page=i + 1, block=w[5], line=w[6])
-                for w in p.get_text("words")
-            ]
-            pages.append(Page(number=i + 1, width=p.rect.width, height=p.rect.height, unit="pt", words=words))
-    return pages
-
-
-def test_real_invoices_line_item_f1(invoice2data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """Scored with the project's own metric (DocILE-style matching), as `docvlm eval` scores it."""
-    from evaluation.metrics import LineItemScore, line_item_f1
-    from evaluation.readers import read_invoice2data_label
-
-    total = LineItemScore()
-    report = []
-    for label_path in sorted(invoice2data_dir.glob("*.json")):
-        pdf = label_path.with_suffix(".pdf")
-        gold = read_invoice2data_label(label_path).line_items
-        if not gold or not pdf.exists():
-            continue  # no line items labelled: nothing to score
-        score = line_item_f1(extract_line_items(_pdf_pages(pdf)).items, gold)
-        total.merge(score)
-        report.append(f"{label_path.stem}: F1={score.f1:.3f} (tp={score.tp} fp={score.fp} fn={score.fn})")
-    report.append(f"overall: F1={total.f1:.3f} (tp={total.tp} fp={total.fp} fn={total.fn})")
-    with capsys.disabled():
-        print("\nline-item F1 on invoice2data\n  " + "\n  ".join(report))
-    assert len(report) >= 5  # four labelled documents plus the overall line
-    assert total.f1 >= 0.80
-
-
-@pytest.mark.slow
-def test_ocr_path_reads_the_same_items_as_the_text_layer(invoice2data_dir: Path) -> None:
-    """The raster of a page, OCR'd, gives the same line items as its PDF text layer."""
-    ocr = pytest.importorskip("docvlm.ocr")
-    from PIL import Image
-
-    for name in ("SammyMaystoneLinesTest", "AmazonWebServices"):
-        png = invoice2data_dir / f"{name}.png"
-        if not png.exists():
-            pytest.skip(f"{png} is missing")
-        words, _, image = ocr.ocr_image(Image.open(png))
-        page = Page(number=1, width=image.size[0], height=image.size[1], unit="px", words=words)
-        from_ocr = extract_line_items([page]).items
-        from_text = extract_line_items(_pdf_pages(invoice2data_dir / f"{name}.pdf")).items
-        assert from_ocr == from_text, name

@@ -10,11 +10,11 @@ from PIL import Image
 
 from evaluation.scan_consistency import compare, degrade, main, render_tiff
 
-SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
 
 def test_every_page_is_rendered_into_one_tiff(tmp_path: Path) -> None:
-    from tests.conftest import make_text_pdf
+    from tests.helpers.documents import make_text_pdf
 
     pdf = make_text_pdf(tmp_path / "two.pdf", [(50, 60, "Invoice 7")], pages=2)
     n = render_tiff(pdf, tmp_path / "two.tiff", 72)

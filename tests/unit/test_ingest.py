@@ -14,7 +14,7 @@ from docvlm.datamodel import WordSource
 from docvlm.errors import IngestError
 from docvlm.ingest import SUPPORTED_SUFFIXES, IngestOptions, iter_sources, open_document
 from docvlm.ocr import OcrOptions
-from tests.conftest import write_huge_png
+from tests.helpers.documents import write_huge_png
 
 NO_OCR = OcrOptions(backend="none")
 
@@ -328,13 +328,3 @@ def test_missing_pdf2image_names_the_extra(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "pdf2image", None)  # makes "import pdf2image" fail
     with pytest.raises(MissingDependency, match=r"docvlm\[pdf2image\]"):
         open_document(make_pdf(tmp_path / "p.pdf"), IngestOptions(rasterizer="pdf2image"), NO_OCR)
-
-
-def test_real_invoices_have_text_layers(shared_data):
-    pdfs = sorted((shared_data / "invoices" / "invoice2data").glob("*.pdf"))
-    assert pdfs
-    for pdf in pdfs:
-        doc = open_document(pdf, ocr=NO_OCR)
-        for page in doc.pages():
-            assert page.word_source is WordSource.TEXT_LAYER and len(page.words) > 50, pdf.name
-        doc.close()

@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import base64
-import importlib.util
 import io
 import json
 import logging
-import os
 import time
 from collections.abc import Iterator, Sequence
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from fake_openai_server import FakeOpenAIServer, Reply, chat_reply, json_reply
-from helpers.pages import load_pages, make_pdf
 from PIL import Image
 from pydantic import BaseModel
 
@@ -26,6 +21,8 @@ from docvlm.engines.openai_engine import OpenAIEngine
 from docvlm.errors import EngineError
 from schemas import Invoice
 from schemas.docvqa import Answer
+from tests.helpers.fake_openai_server import FakeOpenAIServer, Reply, chat_reply, json_reply
+from tests.helpers.pages import load_pages, make_pdf
 
 INVOICE = [
     (50, 60, "Nordlicht Werkzeuge GmbH"),
@@ -328,7 +325,6 @@ def test_models_endpoint_and_json_roundtrip_of_the_fake_server() -> None:
     assert exhausted.status_code == 500 and "script exhausted" in json.dumps(exhausted.json())
 
 
-_HAVE_PIPELINE = all(importlib.util.find_spec(m) for m in ("docvlm.ingest", "docvlm.engines.layout"))
 FAULTS = {
     "RATE": lambda n: (
         Reply(429, {"error": "slow"}, headers={"Retry-After": "0"}) if n == 0 else json_reply(GOOD)
@@ -342,7 +338,6 @@ FAULTS = {
 }
 
 
-@pytest.mark.skipif(not _HAVE_PIPELINE, reason="needs docvlm.ingest and the layout engine")
 def test_fault_matrix_through_the_pipeline_loses_no_record(tmp_path) -> None:
     """One document per fault: every one gets a record, with a warning (fallback) or an error."""
     from docvlm.pipeline import Pipeline, PipelineOptions
@@ -377,26 +372,3 @@ def test_fault_matrix_through_the_pipeline_loses_no_record(tmp_path) -> None:
         assert any(w["code"] == "vlm_fallback" for w in rec["warnings"]), name
         assert rec["data"]["total"] == "119.00", name  # the layout engine's value
         assert len(rec["attempts"]) == 2, name
-
-
-@pytest.mark.network
-@pytest.mark.skipif(
-    not os.environ.get("DOCVLM_OPENAI_BASE_URL") or not os.environ.get("DOCVLM_OPENAI_MODEL"),
-    reason="set DOCVLM_OPENAI_BASE_URL and DOCVLM_OPENAI_MODEL (and the key env var) to test a real endpoint",
-)
-def test_real_endpoint_reads_a_real_invoice(shared_data: Path) -> None:
-    """Against a real OpenAI-compatible server: the labelled total of a real invoice comes back grounded."""
-    pdf = shared_data / "invoices" / "invoice2data" / "AmazonWebServices.pdf"
-    label = json.loads(pdf.with_suffix(".json").read_text())[0]
-    opts = OpenAIOptions(
-        model=os.environ["DOCVLM_OPENAI_MODEL"],
-        base_url=os.environ["DOCVLM_OPENAI_BASE_URL"],
-        api_key_env=os.environ.get("DOCVLM_OPENAI_KEY_ENV", "OPENAI_API_KEY"),
-    )
-    eng = OpenAIEngine(opts)
-    try:
-        out = eng.extract(load_pages(pdf), Invoice)
-    finally:
-        eng.close()
-    assert not out.fallback
-    assert Decimal(out.data["total"]) == Decimal(str(label["amount"]))

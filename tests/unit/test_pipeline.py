@@ -31,7 +31,7 @@ def test_bad_inputs_become_error_records_and_the_batch_goes_on(invoice_pdf, bad_
     by_name = {r["source"].rsplit("/", 1)[-1]: r for r in records}
     assert by_name["good.pdf"]["status"] != "error"
     for name, needle in [
-        ("corrupt.pdf", ""),
+        ("corrupt.pdf", "corrupt pdf"),
         ("encrypted.pdf", "encrypt"),
         ("empty.pdf", "empty"),
         ("notes.pdf", "not a pdf"),

@@ -4,14 +4,13 @@ The invoice2data PDFs (text layer) run by default and must reach the team's accu
 OCR paths (invoice2data PNGs and the SROIE receipt scans, through ``docvlm.ingest`` and RapidOCR)
 take minutes on a shared CPU, so they are marked ``slow`` and run only with DOCVLM_RUN_SLOW=1:
 
-    DOCVLM_RUN_SLOW=1 python -m pytest tests/test_layout_real.py -s
+    DOCVLM_RUN_SLOW=1 pytest tests/real_data/test_layout_real.py -s
 
 Each test prints a per-field accuracy table (use ``-s`` to see it).
 """
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
@@ -19,22 +18,13 @@ from typing import Any
 
 import pytest
 
+import evaluation.metrics as evaluation
+import evaluation.readers as readers
 from docvlm.datamodel import Page
 from docvlm.engines import LayoutOptions, create_engine
 from schemas.invoice import Invoice
 
-evaluation = pytest.importorskip("evaluation.metrics", reason="the evaluation package is not importable")
-readers = pytest.importorskip("evaluation.readers", reason="the evaluation package is not importable")
-
-RUN_SLOW = os.environ.get("DOCVLM_RUN_SLOW") == "1"
-_skip_slow = pytest.mark.skipif(
-    not RUN_SLOW, reason="OCR over the real scans takes minutes; set DOCVLM_RUN_SLOW=1"
-)
-
-
-def slow(fn: Any) -> Any:
-    """Mark a test as slow (pytest -m slow) and skip it unless DOCVLM_RUN_SLOW=1."""
-    return pytest.mark.slow(_skip_slow(fn))
+slow = pytest.mark.slow
 
 
 def pdf_pages(path: Path) -> list[Page]:

@@ -21,7 +21,7 @@ from docvlm.errors import ValidationFailed
 from docvlm.parsers import find_amounts, iban_is_valid, normalize_text
 from schemas.invoice import Invoice
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "samples"
 TRUTH = SAMPLES / "ground_truth"
 DOC_SUFFIXES = (".pdf", ".png", ".jpg")
