@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from PIL import Image
 
+    from docvlm.geometry import Line
+
 BBox = tuple[float, float, float, float]
 
 
@@ -94,6 +96,22 @@ class Page:
     rotation: int = 0  # degrees the page was rotated by to make it upright
     render: Callable[[int], Image.Image] | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    _lines: list[Line] | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def lines(self) -> list[Line]:
+        """The page's words grouped into text lines (``geometry.group_lines``), computed once.
+
+        Stages and engines share this grouping; a stage that changes ``words`` calls ``invalidate_lines``.
+        """
+        if self._lines is None:
+            from docvlm.geometry import group_lines  # geometry imports this module
+
+            self._lines = group_lines(self.words)
+        return self._lines
+
+    def invalidate_lines(self) -> None:
+        self._lines = None
 
     def image(self, dpi: int = 200) -> Image.Image:
         if self.render is None:

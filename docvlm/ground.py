@@ -19,7 +19,7 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from docvlm.datamodel import EngineOutput, Evidence, Page, RecordWarning, Word
-from docvlm.geometry import group_lines, union
+from docvlm.geometry import union
 from docvlm.parsers import detect_currency, find_dates, normalize_text, parse_amount, parse_date
 from docvlm.paths import iter_leaves
 
@@ -53,7 +53,7 @@ class PageIndex:
         self.words_by_page: dict[int, list[Word]] = {}
         for page in pages:
             ordered: list[Word] = []
-            for line in group_lines(page.words):
+            for line in page.lines:
                 ordered.extend(line.words)
                 for seg in line.segments:
                     alpha = sum(1 for w in seg if _ALPHA.search(w.text))

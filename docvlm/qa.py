@@ -27,7 +27,7 @@ from rapidfuzz import fuzz
 
 from docvlm.datamodel import EngineOutput, Evidence, Page, Word
 from docvlm.engines.base import BaseEngine
-from docvlm.geometry import Line, group_lines, union
+from docvlm.geometry import Line, union
 from docvlm.parsers import MONTHS, find_amounts, find_dates, parse_amount, parse_date
 from schemas.docvqa import Answer
 
@@ -701,7 +701,7 @@ def _value_near(label: _Label, lines: list[Line], question_words: frozenset[str]
 def _answer_by_label(
     pages: Sequence[Page], phrases: Sequence[str], field: str | None, question: str
 ) -> Answer | None:
-    lines_by_page = {p.number: group_lines(p.words) for p in pages if p.words}
+    lines_by_page = {p.number: p.lines for p in pages if p.words}
     label = _find_label(lines_by_page, phrases)
     if label is None:
         return None
@@ -738,7 +738,7 @@ def _only_date(pages: Sequence[Page]) -> Answer | None:
     """The document's date when exactly one distinct date is printed on it (unlabelled receipt dates)."""
     found: dict[object, tuple[int, list[Word], str]] = {}
     for page in pages:
-        for line in group_lines(page.words):
+        for line in page.lines:
             for d, raw in find_dates(line.text):
                 words = [w for w in line.words if w.text in raw or raw in w.text] or line.words
                 found.setdefault(d, (page.number, words, raw))

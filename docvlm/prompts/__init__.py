@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal, Union
 from pydantic import BaseModel
 
 from docvlm.datamodel import Page
-from docvlm.geometry import Line, group_lines
+from docvlm.geometry import Line
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -203,7 +203,7 @@ def render_pages(pages: Sequence[Page], max_words: int) -> tuple[str, str, int, 
     """
     if max_words < 1:
         raise ValueError(f"max_words must be >= 1, got {max_words}")
-    plines = [_PageLines(p, group_lines(p.words)) for p in pages]
+    plines = [_PageLines(p, p.lines) for p in pages]
     if not plines:
         return "", "", 0, False
     keep, count, truncated = _select_lines(plines, max_words)

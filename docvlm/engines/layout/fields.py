@@ -18,7 +18,7 @@ from decimal import Decimal
 from docvlm import parsers
 from docvlm.datamodel import BBox, Evidence, Page, Word
 from docvlm.engines.layout import lexicon as lx
-from docvlm.geometry import Line, group_lines, h_overlap, median, union, v_overlap
+from docvlm.geometry import Line, h_overlap, median, union, v_overlap
 
 _log = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ class PageLines:
 
 def page_lines(page: Page) -> PageLines:
     """Group a page's words into text lines once."""
-    lines = build_text_lines(group_lines(page.words))
+    lines = build_text_lines(page.lines)
     mh = median([ln.height for ln in lines]) or 1.0
     tb = union(ln.bbox for ln in lines) if lines else (0.0, 0.0, page.width, page.height)
     return PageLines(page=page, lines=lines, median_height=mh, text_box=tb)
