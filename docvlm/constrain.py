@@ -78,8 +78,8 @@ def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
       schema's blank-to-None validators).
     The input is not modified.
     """
+    from docvlm.parsers import ISO_4217
     from docvlm.prompts import CURRENCY_PATTERN, DATE_PATTERN
-    from schemas.invoice import ISO_4217
 
     def walk(node: Any, nullable: bool = False) -> Any:
         if isinstance(node, list):

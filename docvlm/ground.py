@@ -16,19 +16,17 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from pydantic import BaseModel
 from rapidfuzz import fuzz
 
 from docvlm.datamodel import EngineOutput, Evidence, Page, RecordWarning, Word
 from docvlm.geometry import union
 from docvlm.parsers import detect_currency, find_dates, normalize_text, parse_amount, parse_date
 from docvlm.paths import iter_leaves
+from schemas.kinds import FieldKind, kind_of
 
 _log = logging.getLogger(__name__)
 
-NUMERIC_LEAVES = frozenset(
-    {"subtotal", "tax_total", "total", "amount_due", "quantity", "unit_price", "amount", "tax_rate"}
-)
-DATE_LEAVES = frozenset({"invoice_date", "due_date"})
 #: a segment with more alphabetic words than this is prose; amounts inside prose are not field values
 PROSE_WORDS = 6
 UNGROUNDED_CONFIDENCE = 0.15
@@ -140,17 +138,16 @@ def _find_text(value: str, index: PageIndex) -> Evidence | None:
     return _evidence(best[1], best[2], best[0] / 100.0)
 
 
-def find_evidence(value: Any, path: str, pages: Sequence[Page] | PageIndex) -> Evidence | None:
-    """Locate ``value`` (of the field at dotted ``path``) in the page words; None when it is not there."""
+def find_evidence(value: Any, kind: FieldKind, pages: Sequence[Page] | PageIndex) -> Evidence | None:
+    """Locate ``value`` (a field value of ``kind``) in the page words; None when it is not there."""
     index = pages if isinstance(pages, PageIndex) else PageIndex(pages)
-    leaf = path.rsplit(".", 1)[-1]
-    if leaf in NUMERIC_LEAVES:
+    if kind is FieldKind.MONEY:
         amount = parse_amount(value if isinstance(value, str) else str(value))
         return _find_amount(amount, index) if amount is not None else None
-    if leaf in DATE_LEAVES:
+    if kind is FieldKind.DATE:
         d = value if isinstance(value, dt.date) else parse_date(str(value))
         return _find_date(d, index) if d is not None else None
-    if leaf == "currency":
+    if kind is FieldKind.CURRENCY:
         return _find_currency(str(value).upper(), index)
     return _find_text(str(value), index)
 
@@ -160,6 +157,7 @@ def ground(
     output: EngineOutput,
     pages: Sequence[Page],
     rule_warnings: Sequence[RecordWarning],
+    schema: type[BaseModel],
 ) -> tuple[dict[str, Evidence], dict[str, float], list[RecordWarning]]:
     """Evidence and confidence for every emitted leaf of ``record_data`` (the validated, JSON-mode data).
 
@@ -179,7 +177,7 @@ def ground(
             continue
         if index is None:
             index = PageIndex(pages)
-        found = find_evidence(value, path, index)
+        found = find_evidence(value, kind_of(schema, path), index)
         if found is not None:
             evidence[path] = found
             base = output.confidence.get(path, 0.9)

@@ -11,6 +11,18 @@ import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
 
+# ISO 4217 active alphabetic codes (the schemas validate currencies against this set).
+ISO_4217 = frozenset(
+    """AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV BRL BSD BTN BWP
+    BYN BZD CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR
+    FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES
+    KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK
+    MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD
+    SCR SDG SEK SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX
+    USD USN UYI UYU UYW UZS VED VES VND VUV WST XAF XAG XAU XBA XBB XBC XBD XCD XCG XDR XOF XPD XPF XPT
+    XSU XTS XUA XXX YER ZAR ZMW ZWG ZWL""".split()
+)
+
 # Currency symbols and local abbreviations -> ISO 4217. "$" alone is resolved to USD by default.
 CURRENCY_SYMBOLS: dict[str, str] = {
     "€": "EUR",
@@ -68,8 +80,6 @@ def normalize_text(text: str) -> str:
 
 def detect_currency(text: str) -> str | None:
     """Find an ISO 4217 code or a currency symbol in ``text``."""
-    from schemas.invoice import ISO_4217
-
     t = normalize_text(text)
     for tok in re.findall(r"\b[A-Z]{3}\b", t):
         if tok in ISO_4217 and tok not in {"ALL", "TOP", "CUP", "BOB", "PEN", "MOP", "SOS"}:

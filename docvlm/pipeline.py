@@ -177,7 +177,7 @@ class Pipeline:
         t0 = time.perf_counter()
         model, vwarnings = validate(out.data, self.schema)
         data = model.model_dump(mode="json")
-        evidence, confidence, gwarnings = ground(data, out, pages, vwarnings)
+        evidence, confidence, gwarnings = ground(data, out, pages, vwarnings, self.schema)
         ex.document_type = out.document_type
         ex.data = data
         ex.evidence = evidence

@@ -30,6 +30,8 @@ from docvlm.engines.base import BaseEngine
 from docvlm.geometry import Line, union
 from docvlm.parsers import MONTHS, find_amounts, find_dates, parse_amount, parse_date
 from schemas.docvqa import Answer
+from schemas.invoice import Invoice
+from schemas.kinds import FieldKind, kind_of
 
 _log = logging.getLogger(__name__)
 
@@ -41,8 +43,6 @@ CACHE_SIZE = 4
 
 MONTH_WORDS = frozenset(MONTHS)
 _DATE_SHAPE = re.compile(r"(?<!\d)\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}(?!\d)")
-MONEY_FIELDS = frozenset({"total", "subtotal", "tax_total", "amount_due"})
-DATE_FIELDS = frozenset({"invoice_date", "due_date"})
 
 # Phrases that name a field, in EN, DE, FR, NL, ES (accents stripped, casefolded). The longest phrase
 # found in a question wins, so "due date" beats "date" and "customer address" beats "address".
@@ -410,6 +410,10 @@ _STOPWORD_TEXT = """a an the is are was were be been of on in at for to from by 
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 
+def _kind(field: str) -> FieldKind:
+    return kind_of(Invoice, field)
+
+
 @dataclass(frozen=True)
 class FieldMatch:
     """The schema field a question was mapped to, the phrase that named it and the match score (0-1)."""
@@ -479,9 +483,9 @@ def _question_word_kind(folded: str, match: FieldMatch) -> FieldMatch:
     """
     if match.field.endswith(".name") and any(w in folded for w in _WHERE):
         return FieldMatch(match.field.replace(".name", ".address"), match.phrase, match.score)
-    if match.field not in MONEY_FIELDS and any(w in folded for w in _HOW_MUCH):
+    if _kind(match.field) is not FieldKind.MONEY and any(w in folded for w in _HOW_MUCH):
         return FieldMatch("total", match.phrase, 0.8)
-    if match.field not in DATE_FIELDS and any(w in folded for w in _WHEN):
+    if _kind(match.field) is not FieldKind.DATE and any(w in folded for w in _WHEN):
         return FieldMatch("invoice_date", match.phrase, 0.8)
     return match
 
@@ -564,14 +568,14 @@ def printed_span(field: str, text: str, value: object = None) -> str:
 
     ``value`` (the engine's parsed value) picks the right span when the text holds several.
     """
-    if field in DATE_FIELDS or field.endswith("_date"):
+    if _kind(field) is FieldKind.DATE or field.endswith("_date"):
         dates = find_dates(text)
         target = parse_date(value) if isinstance(value, str) else None
         for d, raw in dates:
             if target is None or d == target:
                 return raw
         return dates[0][1] if dates else text.strip()
-    if field in MONEY_FIELDS:
+    if _kind(field) is FieldKind.MONEY:
         amounts = find_amounts(text)
         target_amt = parse_amount(value) if isinstance(value, (str, int, float)) else None
         for amt, raw in amounts:
@@ -609,7 +613,7 @@ def _answer_field(engine: BaseEngine, pages: Sequence[Page], match: FieldMatch) 
         # the engine gave a value without a box: it is answerable only if it can be found on the page
         from docvlm.ground import find_evidence
 
-        ev = find_evidence(value, match.field, pages)
+        ev = find_evidence(value, _kind(match.field), pages)
         if ev is None:
             _log.info("value for %s is not on the page; not answering", match.field)
             return None
@@ -712,13 +716,13 @@ def _answer_by_label(
     typed = 1.0
     if field is not None:
         # a typed field needs a value of its type next to the label, else it is not the answer
-        if field in DATE_FIELDS and not find_dates(text):
+        if _kind(field) is FieldKind.DATE and not find_dates(text):
             # OCR may cut a date short ("20/03/201"); the date-shaped token is still what is printed
             m = _DATE_SHAPE.search(text)
             if m is None:
                 return None
             text, typed = m.group(0), 0.6
-        elif field in MONEY_FIELDS and not find_amounts(text):
+        elif _kind(field) is FieldKind.MONEY and not find_amounts(text):
             return None
         else:
             text = printed_span(field, text)

@@ -28,6 +28,8 @@ from rapidfuzz.distance import Levenshtein
 from scipy.optimize import linear_sum_assignment
 
 from docvlm.parsers import parse_amount, parse_date
+from schemas.invoice import Invoice
+from schemas.kinds import FieldKind, kind_of
 
 _log = logging.getLogger(__name__)
 
@@ -88,47 +90,9 @@ def anls(
 # Field comparison
 
 
-class FieldKind(str, enum.Enum):
-    """How a field's values are compared."""
-
-    MONEY = "money"  # numbers, to the cent (amounts, quantities, rates)
-    DATE = "date"  # calendar dates
-    IDENTIFIER = "identifier"  # exact after trimming
-    COMPACT_ID = "compact_id"  # exact after removing all whitespace and case (VAT ids, IBANs)
-    CODE = "code"  # short codes compared case-insensitively (currency)
-    TEXT = "text"  # names, addresses, descriptions: normalised text, plus ANLS
-
-
-_KIND_BY_LEAF: dict[str, FieldKind] = {
-    "subtotal": FieldKind.MONEY,
-    "tax_total": FieldKind.MONEY,
-    "total": FieldKind.MONEY,
-    "amount_due": FieldKind.MONEY,
-    "quantity": FieldKind.MONEY,
-    "unit_price": FieldKind.MONEY,
-    "amount": FieldKind.MONEY,
-    "tax_rate": FieldKind.MONEY,
-    "invoice_date": FieldKind.DATE,
-    "due_date": FieldKind.DATE,
-    "tax_id": FieldKind.COMPACT_ID,
-    "iban": FieldKind.COMPACT_ID,
-    "currency": FieldKind.CODE,
-    "invoice_number": FieldKind.IDENTIFIER,
-    "purchase_order": FieldKind.IDENTIFIER,
-    "product_code": FieldKind.IDENTIFIER,
-    "email": FieldKind.CODE,
-    "phone": FieldKind.IDENTIFIER,
-    "name": FieldKind.TEXT,
-    "address": FieldKind.TEXT,
-    "description": FieldKind.TEXT,
-    "unit": FieldKind.TEXT,
-}
-
-
 def field_kind(path: str) -> FieldKind:
-    """The comparison kind of a dotted field path (``vendor.tax_id``, ``line_items.2.amount``, ``amount``)."""
-    leaf = path.rsplit(".", 1)[-1]
-    return _KIND_BY_LEAF.get(leaf, FieldKind.TEXT)
+    """The kind of a dotted field path of the invoice schema (``vendor.tax_id``, ``line_items.2.amount``)."""
+    return kind_of(Invoice, path)
 
 
 def normalize_text_value(text: str) -> str:
@@ -176,7 +140,7 @@ def normalize_value(path: str, value: Any) -> Any:
         return text.strip()
     if kind is FieldKind.COMPACT_ID:
         return re.sub(r"\s+", "", text).upper()
-    if kind is FieldKind.CODE:
+    if kind in (FieldKind.CURRENCY, FieldKind.EMAIL):  # codes: case-insensitive
         return text.strip().casefold()
     norm = normalize_text_value(text)
     return norm or None

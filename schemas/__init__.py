@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from schemas.docvqa import Answer, Dataset, Prediction, Question
 from schemas.forms import Form, FormField
 from schemas.invoice import HEADER_FIELDS, LINE_ITEM_FIELDS, Invoice, LineItem, Party
+from schemas.kinds import FieldKind, field_kinds, is_late, kind_of
 
 SCHEMAS: dict[str, type[BaseModel]] = {
     "invoice": Invoice,
@@ -40,6 +41,7 @@ __all__ = [
     "SCHEMAS",
     "Answer",
     "Dataset",
+    "FieldKind",
     "Form",
     "FormField",
     "Invoice",
@@ -47,7 +49,10 @@ __all__ = [
     "Party",
     "Prediction",
     "Question",
+    "field_kinds",
     "get_schema",
+    "is_late",
     "json_schema",
     "json_schema_text",
+    "kind_of",
 ]

@@ -12,17 +12,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator
 
-# ISO 4217 active alphabetic codes.
-ISO_4217 = frozenset(
-    """AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV BRL BSD BTN BWP
-    BYN BZD CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR
-    FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES
-    KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK
-    MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD
-    SCR SDG SEK SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX
-    USD USN UYI UYU UYW UZS VED VES VND VUV WST XAF XAG XAU XBA XBB XBC XBD XCD XCG XDR XOF XPD XPF XPT
-    XSU XTS XUA XXX YER ZAR ZMW ZWG ZWL""".split()
-)
+from docvlm.parsers import ISO_4217, parse_amount, parse_date
+from schemas.kinds import FieldKind
 
 
 def _blank_to_none(v: Any) -> Any:
@@ -38,8 +29,6 @@ def _to_decimal(v: Any) -> Any:
     if isinstance(v, float):
         return Decimal(repr(v))  # repr keeps the shortest exact decimal, avoiding binary noise
     if isinstance(v, str):
-        from docvlm.parsers import parse_amount
-
         parsed = parse_amount(v)
         return parsed if parsed is not None else v
     return v
@@ -48,23 +37,27 @@ def _to_decimal(v: Any) -> Any:
 def _to_date(v: Any) -> Any:
     v = _blank_to_none(v)
     if isinstance(v, str):
-        from docvlm.parsers import parse_date
-
         parsed = parse_date(v)
         return parsed if parsed is not None else v
     return v
 
 
 # The before-validators wrap the whole optional type, so "" and "  " become None instead of failing.
+# The FieldKind item names the kind of value for ``schemas.field_kinds`` (Pydantic ignores it).
 Money = Annotated[
     Decimal | None,
     BeforeValidator(_to_decimal),
     PlainSerializer(
         lambda d: None if d is None else format(d, "f"), return_type=str | None, when_used="json"
     ),
+    FieldKind.MONEY,
 ]
 Text = Annotated[str | None, BeforeValidator(_blank_to_none)]
-IsoDate = Annotated[dt.date | None, BeforeValidator(_to_date)]
+IsoDate = Annotated[dt.date | None, BeforeValidator(_to_date), FieldKind.DATE]
+Currency = Annotated[str | None, BeforeValidator(_blank_to_none), FieldKind.CURRENCY]
+Identifier = Annotated[str | None, BeforeValidator(_blank_to_none), FieldKind.IDENTIFIER]
+CompactId = Annotated[str | None, BeforeValidator(_blank_to_none), FieldKind.COMPACT_ID]
+Email = Annotated[str | None, BeforeValidator(_blank_to_none), FieldKind.EMAIL]
 
 
 class Party(BaseModel):
@@ -74,10 +67,10 @@ class Party(BaseModel):
 
     name: Text = None
     address: Text = None
-    tax_id: Text = None
-    iban: Text = None
-    email: Text = None
-    phone: Text = None
+    tax_id: CompactId = None
+    iban: CompactId = None
+    email: Email = None
+    phone: Identifier = None
 
     @field_validator("iban")
     @classmethod
@@ -96,7 +89,7 @@ class LineItem(BaseModel):
     unit_price: Money = None
     amount: Money = None
     tax_rate: Money = Field(default=None, description="percent, e.g. 21 for 21%")
-    product_code: Text = None
+    product_code: Identifier = None
 
 
 class Invoice(BaseModel):
@@ -104,11 +97,11 @@ class Invoice(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    invoice_number: Text = None
+    invoice_number: Identifier = None
     invoice_date: IsoDate = None
     due_date: IsoDate = None
-    purchase_order: Text = None
-    currency: Text = Field(default=None, description="ISO 4217 code")
+    purchase_order: Identifier = None
+    currency: Currency = Field(default=None, description="ISO 4217 code")
     vendor: Party = Field(default_factory=Party)
     customer: Party = Field(default_factory=Party)
     subtotal: Money = None
@@ -150,5 +143,3 @@ HEADER_FIELDS: tuple[str, ...] = (
     "amount_due",
 )
 LINE_ITEM_FIELDS: tuple[str, ...] = tuple(LineItem.model_fields)
-MONEY_FIELDS = frozenset({"subtotal", "tax_total", "total", "amount_due"})
-DATE_FIELDS = frozenset({"invoice_date", "due_date"})

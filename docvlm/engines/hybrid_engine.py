@@ -35,14 +35,13 @@ from docvlm.errors import DecodeError, EngineError
 from docvlm.paths import get_path, iter_leaves, set_path
 from schemas.docvqa import Answer
 from schemas.invoice import HEADER_FIELDS, Invoice
+from schemas.kinds import FieldKind, is_late, kind_of
 
 _log = logging.getLogger(__name__)
 
 #: fields whose absence makes an invoice or receipt record doubtful on its own (every invoice and
 #: receipt prints them; many receipts print no invoice number or currency, so those only ride along)
 CORE_FIELDS: tuple[str, ...] = ("invoice_date", "vendor.name", "total")
-#: fields printed at the end of a document (asked on the last page)
-TOTAL_FIELDS = frozenset({"subtotal", "tax_total", "total", "amount_due"})
 #: fields a failing rule also casts doubt on, besides the one it names
 RULE_RELATED: dict[str, tuple[str, ...]] = {
     "total_mismatch": ("subtotal", "tax_total", "total"),
@@ -55,6 +54,8 @@ AGREEMENT_CONFIDENCE = 0.9
 VLM_CONFIDENCE = 0.85
 #: share of the text leaves of VLM line items that must be found on the page to take the table
 LINE_ITEMS_GROUNDED_SHARE = 0.8
+#: numbers of a VLM line item that must all be found on the page (a tax rate may be printed once)
+ITEM_NUMBERS = frozenset({"quantity", "unit_price", "amount"})
 
 
 @dataclass
@@ -63,15 +64,14 @@ class _Doubt:
     reason: str
 
 
-def _same(a: Any, b: Any, path: str) -> bool:
+def _same(a: Any, b: Any, kind: FieldKind) -> bool:
     """Two readings of one field agree (amounts and dates by value, text by normalised form)."""
     from docvlm.parsers import normalize_text, parse_amount, parse_date
 
-    leaf = path.rsplit(".", 1)[-1]
-    if leaf in TOTAL_FIELDS or leaf in {"quantity", "unit_price", "amount", "tax_rate"}:
+    if kind is FieldKind.MONEY:
         x, y = parse_amount(str(a)), parse_amount(str(b))
         return x is not None and x == y
-    if leaf.endswith("date"):
+    if kind is FieldKind.DATE:
         return parse_date(str(a)) is not None and parse_date(str(a)) == parse_date(str(b))
     return normalize_text(str(a)).casefold() == normalize_text(str(b)).casefold()
 
@@ -166,14 +166,14 @@ class HybridEngine(BaseEngine):
         return check_rules(model) if isinstance(model, Invoice) else []
 
     @staticmethod
-    def _pages_for(fields: Sequence[str], pages: Sequence[Page]) -> list[Page]:
+    def _pages_for(fields: Sequence[str], pages: Sequence[Page], schema: type[BaseModel]) -> list[Page]:
         """Where the asked fields are printed: header on the first page, totals on the last, items anywhere."""
         if any(f.split(".", 1)[0] == "line_items" for f in fields) or len(pages) <= 2:
             return list(pages)
         wanted: list[Page] = []
-        if any(f not in TOTAL_FIELDS for f in fields):
+        if any(not is_late(schema, f) for f in fields):
             wanted.append(pages[0])
-        if any(f in TOTAL_FIELDS for f in fields):
+        if any(is_late(schema, f) for f in fields):
             wanted.append(pages[-1])
         return wanted
 
@@ -190,7 +190,7 @@ class HybridEngine(BaseEngine):
             return out
         fields = [d.path for d in doubts] + optional
         # the doubts choose the pages; missing optional fields ride along on those pages
-        asked = self._pages_for([d.path for d in doubts], pages)
+        asked = self._pages_for([d.path for d in doubts], pages, schema)
         _log.info(
             "asking the VLM for %s on %d page(s): %s",
             ", ".join(fields),
@@ -240,7 +240,7 @@ class HybridEngine(BaseEngine):
         failing = self._failing(out.data) if invoice else set()
         for fld in fields:
             if fld == "line_items" or (not invoice and isinstance(get_path(vout.data, fld), list)):
-                failing = self._merge_list(out, vout, fld, index, failing, invoice)
+                failing = self._merge_list(out, vout, fld, index, failing, schema)
                 continue
             new = get_path(vout.data, fld)
             if isinstance(new, dict):
@@ -249,10 +249,10 @@ class HybridEngine(BaseEngine):
                 candidates = [(fld, new)] if new is not None else []
             for path, value in candidates:
                 old = get_path(out.data, path)
-                if old is not None and _same(old, value, path):
+                if old is not None and _same(old, value, kind_of(schema, path)):
                     out.confidence[path] = max(self._confidence(out, path), AGREEMENT_CONFIDENCE)
                     continue
-                ev = find_evidence(value, path, index)
+                ev = find_evidence(value, kind_of(schema, path), index)
                 if ev is None:
                     out.warnings.append(
                         RecordWarning(
@@ -277,11 +277,12 @@ class HybridEngine(BaseEngine):
         fld: str,
         index: Any,
         failing: set[tuple[str, str | None]],
-        invoice: bool,
+        schema: type[BaseModel],
     ) -> set[tuple[str, str | None]]:
         """Take the VLM's whole list (line items) when its values are on the page and no rule breaks."""
         from docvlm.ground import find_evidence
 
+        invoice = issubclass(schema, Invoice)
         items = get_path(vout.data, fld) or []
         if not items:
             return failing
@@ -289,14 +290,10 @@ class HybridEngine(BaseEngine):
         found: dict[str, Evidence] = {}
         missing_numbers = 0
         for path, value in leaves:
-            ev = find_evidence(value, path, index)
+            ev = find_evidence(value, kind_of(schema, path), index)
             if ev is not None:
                 found[path] = ev
-            elif not isinstance(value, str) or path.rsplit(".", 1)[-1] in {
-                "quantity",
-                "unit_price",
-                "amount",
-            }:
+            elif not isinstance(value, str) or path.rsplit(".", 1)[-1] in ITEM_NUMBERS:
                 missing_numbers += 1
         share = len(found) / len(leaves) if leaves else 0.0
         if missing_numbers or share < LINE_ITEMS_GROUNDED_SHARE:

@@ -7,7 +7,7 @@ of each page, in page order. Out: one ``EngineOutput`` where
   evidence, confidence and ``generated`` entries are re-indexed (``line_items.0.amount`` of page 2
   becomes ``line_items.7.amount`` when page 1 had 7 rows);
 - a scalar takes the value of the page with the highest confidence for it; on a tie, amounts
-  (totals are printed at the end) come from the latest page and everything else (numbers, dates,
+  (totals, ``schemas.is_late``, are printed at the end) come from the latest page and everything else (numbers, dates,
   parties are printed at the top) from the earliest;
 - warnings and attempts are concatenated, usage is summed, and ``fallback`` is true if any page
   fell back.
@@ -20,13 +20,14 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from pydantic import BaseModel
+
 from docvlm.datamodel import EngineOutput, Evidence
 from docvlm.paths import get_path, set_path
+from schemas.kinds import is_late
 
 _log = logging.getLogger(__name__)
 
-#: leaf names whose value is normally printed at the end of a document (prefer later pages on ties)
-LATE_LEAVES = frozenset({"subtotal", "tax_total", "total", "amount_due"})
 #: confidence assumed for a value an output does not rate
 DEFAULT_CONFIDENCE = 0.5
 
@@ -69,7 +70,7 @@ def _scalar_paths(data: Any, prefix: str = "") -> list[str]:
     return out
 
 
-def merge_page_outputs(outputs: Sequence[EngineOutput]) -> EngineOutput:
+def merge_page_outputs(outputs: Sequence[EngineOutput], schema: type[BaseModel]) -> EngineOutput:
     """One document-level output from per-page outputs (see the module docstring for the rules)."""
     if not outputs:
         return EngineOutput(data={})
@@ -103,7 +104,7 @@ def merge_page_outputs(outputs: Sequence[EngineOutput]) -> EngineOutput:
                 continue
             conf = out.confidence.get(path, DEFAULT_CONFIDENCE)
             kept = best.get(path)
-            late = path.rsplit(".", 1)[-1] in LATE_LEAVES
+            late = is_late(schema, path)
             if kept is None or conf > kept[0] or (conf == kept[0] and late):
                 best[path] = (conf, pos)
                 set_path(merged.data, path, copy.deepcopy(value))

@@ -43,6 +43,7 @@ from docvlm.engines.merge import merge_page_outputs
 from docvlm.errors import DecodeError, DocvlmError, EngineError
 from docvlm.prompts import Prompt, build_extraction_prompt, build_qa_prompt
 from schemas.docvqa import Answer
+from schemas.kinds import FieldKind
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -425,7 +426,7 @@ class OpenAIEngine(BaseEngine):
             elif not outs:
                 results.append(EngineError("; ".join(errors)[:1000]))
             else:
-                merged = merge_page_outputs(outs)
+                merged = merge_page_outputs(outs, schema)
                 merged.document_type = _document_type(schema)
                 merged.warnings.extend(RecordWarning("page_error", e) for e in errors)
                 results.append(merged)
@@ -494,7 +495,7 @@ def _grounded_answer(text: str, pages: Sequence[Page]) -> Answer:
     """The answer with the page and box of the words it was copied from, when they can be found."""
     from docvlm.ground import find_evidence
 
-    ev = find_evidence(text, "answer", pages)
+    ev = find_evidence(text, FieldKind.TEXT, pages)
     if ev is None:
         return Answer(answer=text, confidence=UNGROUNDED_ANSWER_CONFIDENCE)
     return Answer(answer=text, page=ev.page, bbox=list(ev.bbox), confidence=round(0.9 * ev.score, 4))

@@ -36,6 +36,7 @@ from docvlm.engines import merge as _merge
 from docvlm.engines.base import BaseEngine
 from docvlm.errors import DecodeError, EngineError, MissingDependency
 from schemas.docvqa import Answer
+from schemas.kinds import FieldKind
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -136,7 +137,7 @@ def _remove_items(out: EngineOutput, key: str, drop: set[int]) -> EngineOutput:
     return pruned
 
 
-def merge_page_outputs(outputs: Sequence[EngineOutput]) -> EngineOutput:
+def merge_page_outputs(outputs: Sequence[EngineOutput], schema: type[BaseModel]) -> EngineOutput:
     """One document-level output from per-page (or per-tile) outputs, in page order.
 
     List items (line items) are concatenated in order; an item that repeats an item of the
@@ -158,7 +159,7 @@ def merge_page_outputs(outputs: Sequence[EngineOutput]) -> EngineOutput:
                 _log.debug("dropping %d repeated %s item(s)", len(drop), key)
                 cur = _remove_items(cur, key, drop)
         pruned.append(cur)
-    return _merge.merge_page_outputs(pruned)
+    return _merge.merge_page_outputs(pruned, schema)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -485,7 +486,7 @@ class TransformersEngine(BaseEngine):
                 " -> layout fallback" if out.fallback else "",
             )
             per_doc[job.doc].append(out)
-        merged = [merge_page_outputs(outs) for outs in per_doc]
+        merged = [merge_page_outputs(outs, schema) for outs in per_doc]
         _log.debug("extracted %d document(s) in %.2f s", len(docs), time.perf_counter() - started)
         return merged
 
@@ -524,7 +525,7 @@ class TransformersEngine(BaseEngine):
         text = " ".join(str(out.data.get("answer") or "").split())
         if not text:
             return Answer()
-        ev = find_evidence(text, "answer", pages)
+        ev = find_evidence(text, FieldKind.TEXT, pages)
         if ev is None:
             # an answer not printed on the page is unsupported: keep it, with no confidence
             return Answer(answer=text, confidence=0.0)

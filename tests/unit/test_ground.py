@@ -1,5 +1,6 @@
 from docvlm.datamodel import EngineOutput, Evidence, Page, Word
 from docvlm.ground import find_evidence, ground
+from schemas import FieldKind, Invoice
 
 
 def _line(text: str, y: float, x: float = 50, page: int = 1) -> list[Word]:
@@ -26,31 +27,31 @@ PAGE = _page(
 
 
 def test_amount_date_text_currency_are_found():
-    ev = find_evidence("1234.56", "total", [PAGE])
+    ev = find_evidence("1234.56", FieldKind.MONEY, [PAGE])
     assert ev is not None and ev.text.startswith("1.234,56") and ev.page == 1
     assert ev.bbox[0] >= 400
-    d = find_evidence("2024-03-05", "invoice_date", [PAGE])
+    d = find_evidence("2024-03-05", FieldKind.DATE, [PAGE])
     assert d is not None and d.text == "05.03.2024"
-    t = find_evidence("Acme Tools GmbH", "vendor.name", [PAGE])
+    t = find_evidence("Acme Tools GmbH", FieldKind.TEXT, [PAGE])
     assert t is not None and t.text == "ACME Tools GmbH" and t.score == 1.0
-    c = find_evidence("EUR", "currency", [PAGE])
+    c = find_evidence("EUR", FieldKind.CURRENCY, [PAGE])
     assert c is not None and c.text == "EUR"
 
 
 def test_ocr_noise_still_grounds_text():
-    ev = find_evidence("ACME Toois GmbH", "vendor.name", [PAGE])
+    ev = find_evidence("ACME Toois GmbH", FieldKind.TEXT, [PAGE])
     assert ev is not None and 0.8 <= ev.score < 1.0
 
 
 def test_amount_inside_prose_is_not_evidence():
     # the planted instruction prints 0.00 inside a sentence: that is not a field value
-    assert find_evidence("0.00", "total", [PAGE]) is None
+    assert find_evidence("0.00", FieldKind.MONEY, [PAGE]) is None
 
 
 def test_ground_flags_generated_values_not_on_the_page():
     out = EngineOutput(data={}, generated={"total", "vendor.name", "invoice_number"})
     data = {"total": "0.00", "vendor": {"name": "ACME Tools GmbH"}, "invoice_number": "ZZ-999"}
-    evidence, confidence, warnings = ground(data, out, [PAGE], [])
+    evidence, confidence, warnings = ground(data, out, [PAGE], [], Invoice)
     assert set(evidence) == {"vendor.name"}
     assert {w.field for w in warnings if w.code == "ungrounded"} == {"total", "invoice_number"}
     assert confidence["total"] < 0.2 and confidence["vendor.name"] > 0.8
@@ -62,7 +63,7 @@ def test_engine_evidence_is_kept_and_rules_lower_confidence():
     ev = Evidence(1, (1, 2, 3, 4), "X", 1.0)
     out = EngineOutput(data={}, evidence={"total": ev}, confidence={"total": 0.9})
     evidence, confidence, warnings = ground(
-        {"total": "5"}, out, [PAGE], [RecordWarning("total_mismatch", "m", "total")]
+        {"total": "5"}, out, [PAGE], [RecordWarning("total_mismatch", "m", "total")], Invoice
     )
     assert evidence["total"] is ev and warnings == []
     assert confidence["total"] < 0.9

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from docvlm.datamodel import Attempt, EngineOutput, Evidence, RecordWarning
 from docvlm.engines.merge import merge_page_outputs
+from schemas import Invoice
 
 
 def ev(page: int, text: str) -> Evidence:
@@ -28,7 +29,7 @@ def test_lists_concatenate_and_their_paths_are_reindexed() -> None:
         warnings=[RecordWarning("prompt_truncated", "page 2: cut")],
         fallback=True,
     )
-    out = merge_page_outputs([p1, p2])
+    out = merge_page_outputs([p1, p2], Invoice)
     assert out.data == {
         "invoice_number": "A-1",
         "total": "3.00",
@@ -57,10 +58,10 @@ def test_scalar_conflicts_go_to_confidence_then_to_page_position() -> None:
         )
 
     out = merge_page_outputs(
-        [page(1, "A", "10.00", 0.6), page(2, "B", "20.00", 0.6), page(3, "C", "30.00", 0.9)]
+        [page(1, "A", "10.00", 0.6), page(2, "B", "20.00", 0.6), page(3, "C", "30.00", 0.9)], Invoice
     )
     assert out.data["invoice_number"] == "C" and out.evidence["invoice_number"].page == 3  # most confident
-    out = merge_page_outputs([page(1, "A", "10.00", 0.6), page(2, "B", "20.00", 0.6)])
+    out = merge_page_outputs([page(1, "A", "10.00", 0.6), page(2, "B", "20.00", 0.6)], Invoice)
     assert (
         out.data["invoice_number"] == "A" and out.evidence["invoice_number"].page == 1
     )  # tie: header from the top
@@ -69,8 +70,10 @@ def test_scalar_conflicts_go_to_confidence_then_to_page_position() -> None:
 
 
 def test_edge_cases() -> None:
-    assert merge_page_outputs([]).data == {}
+    assert merge_page_outputs([], Invoice).data == {}
     single = EngineOutput(data={"total": "1"})
-    assert merge_page_outputs([single]) is single
-    out = merge_page_outputs([EngineOutput(data={"total": None}), EngineOutput(data={"total": None})])
+    assert merge_page_outputs([single], Invoice) is single
+    out = merge_page_outputs(
+        [EngineOutput(data={"total": None}), EngineOutput(data={"total": None})], Invoice
+    )
     assert out.data == {"total": None} and out.evidence == {}

@@ -261,14 +261,14 @@ def test_merge_drops_repeated_rows_and_reindexes() -> None:
         generated={"total", "line_items.0.amount", "line_items.1.description"},
         evidence={"line_items.1.description": ev},
     )
-    merged = merge_page_outputs([p1, p2])
+    merged = merge_page_outputs([p1, p2], Invoice)
     assert merged.data["line_items"] == [row, other]
     assert merged.data["total"] == "55.50"
     assert merged.evidence["line_items.1.description"] is ev
     assert "line_items.1.description" in merged.generated
     assert "line_items.2.description" not in merged.generated
     # identical rows on the same page are kept (two real purchases of the same thing)
-    same_page = merge_page_outputs([EngineOutput(data={"line_items": [row, dict(row)]})])
+    same_page = merge_page_outputs([EngineOutput(data={"line_items": [row, dict(row)]})], Invoice)
     assert len(same_page.data["line_items"]) == 2
 
 
