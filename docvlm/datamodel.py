@@ -1,4 +1,8 @@
-"""The types that flow through the pipeline: Document -> Page(words) -> EngineOutput -> Extraction."""
+"""The types that flow through the pipeline.
+
+Document -> Page(words) -> engine -> EngineOutput (candidates) -> validate -> Validated (the typed
+model) -> ground -> Grounding (evidence, confidence) -> Extraction (the record).
+"""
 
 from __future__ import annotations
 
@@ -9,10 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from PIL import Image
+    from pydantic import BaseModel
 
     from docvlm.geometry import Line
 
 BBox = tuple[float, float, float, float]
+
+#: warnings that make a record ``partial`` rather than ``ok``
+PARTIAL_CODES = frozenset({"invalid_value", "invalid_record", "page_error", "vlm_fallback"})
 
 
 class Status(str, enum.Enum):
@@ -210,6 +218,28 @@ class EngineOutput:
 
 
 @dataclass
+class Validated:
+    """The validate stage's result: the schema's model instance, its JSON form and the warnings.
+
+    ``model`` is the typed value (Decimal money, dates); ``data`` is ``model`` in JSON mode, the
+    ``data`` object of the record. ``warnings`` hold dropped values and failed business rules.
+    """
+
+    model: BaseModel
+    data: dict[str, Any]
+    warnings: list[RecordWarning] = field(default_factory=list)
+
+
+@dataclass
+class Grounding:
+    """The ground stage's result: evidence and confidence per dotted path, and ``ungrounded`` warnings."""
+
+    evidence: dict[str, Evidence] = field(default_factory=dict)
+    confidence: dict[str, float] = field(default_factory=dict)
+    warnings: list[RecordWarning] = field(default_factory=list)
+
+
+@dataclass
 class Extraction:
     """The result for one input document; ``to_record`` gives the public output contract."""
 
@@ -228,24 +258,30 @@ class Extraction:
     attempts: list[Attempt] = field(default_factory=list)
     usage: dict[str, int] = field(default_factory=dict)
 
-    @classmethod
-    def from_error(
-        cls,
-        source: str,
-        exc: BaseException,
-        sha256: str | None = None,
-        engine: str = "layout",
-        pages: int = 0,
-    ) -> Extraction:
-        return cls(
-            source=source,
-            sha256=sha256,
-            status=Status.ERROR,
-            engine=engine,
-            pages=pages,
-            data=None,
-            error={"type": type(exc).__name__, "message": str(exc) or type(exc).__name__},
-        )
+    #: the validated model instance (typed values) when the record was made in this process
+    model: BaseModel | None = field(default=None, repr=False, compare=False)
+
+    def fail(self, exc: BaseException) -> Extraction:
+        """Make this an error record for ``exc`` (the one way to make one); returns ``self``."""
+        self.status = Status.ERROR
+        self.data = None
+        self.model = None
+        self.error = {"type": type(exc).__name__, "message": str(exc) or type(exc).__name__}
+        return self
+
+    def complete(self, output: EngineOutput, validated: Validated, grounding: Grounding) -> Extraction:
+        """Fill the record from the engine's candidates, the validated model and its grounding."""
+        self.document_type = output.document_type
+        self.model = validated.model
+        self.data = validated.data
+        self.evidence = grounding.evidence
+        self.confidence = grounding.confidence
+        self.warnings.extend([*output.warnings, *validated.warnings, *grounding.warnings])
+        self.attempts = output.attempts
+        self.usage = output.usage
+        if output.fallback or any(w.code in PARTIAL_CODES for w in self.warnings):
+            self.status = Status.PARTIAL
+        return self
 
     @classmethod
     def from_record(cls, rec: dict[str, Any]) -> Extraction:

@@ -1,12 +1,15 @@
-"""Dotted paths into schema-shaped JSON data (``vendor.name``, ``line_items.3.amount``).
+"""Dotted paths into schema-shaped data (``vendor.name``, ``line_items.3.amount``).
 
-Evidence, confidence, warnings and the engines' merge logic all address values this way.
+Evidence, confidence, warnings and the engines' merge logic all address values this way. The data
+is JSON-like (dicts and lists) or, for ``iter_leaves``, a Pydantic model with typed values.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+
+from pydantic import BaseModel
 
 
 def get_path(data: Any, path: str) -> Any:
@@ -36,8 +39,16 @@ def set_path(data: dict[str, Any], path: str, value: Any) -> None:
 
 
 def iter_leaves(data: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
-    """Dotted paths and values of the non-null leaves, list items included."""
-    if isinstance(data, dict):
+    """Dotted paths and values of the non-null leaves, list items included, in field order.
+
+    A Pydantic model yields its typed values (Decimal, date), in the order of its JSON dump.
+    """
+    if isinstance(data, BaseModel):
+        for name in type(data).model_fields:
+            yield from iter_leaves(getattr(data, name), f"{prefix}{name}.")
+        for name, value in (data.model_extra or {}).items():
+            yield from iter_leaves(value, f"{prefix}{name}.")
+    elif isinstance(data, dict):
         for k, v in data.items():
             yield from iter_leaves(v, f"{prefix}{k}.")
     elif isinstance(data, list):

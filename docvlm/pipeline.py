@@ -1,8 +1,9 @@
 """The pipeline: paths in, one ``Extraction`` per input document out, whatever happens.
 
-path -> ingest (Document, Pages with words) -> engine (EngineOutput) -> validate (schema +
-business rules) -> ground (evidence, confidence) -> Extraction. Failures become error records;
-the batch always goes on.
+path -> ingest (Document, Pages with words) -> engine (EngineOutput: candidates; generative
+engines decode and re-ask inside, where the model can be asked again) -> validate (Validated: the
+schema's model, business-rule warnings) -> ground (Grounding: evidence, confidence) -> Extraction.
+Validation and grounding run once, here. Failures become error records; the batch always goes on.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from docvlm.datamodel import EngineOutput, Extraction, Page, RecordWarning, Status
+from docvlm.datamodel import EngineOutput, Extraction, Page, RecordWarning
 from docvlm.engines import BaseEngine, EngineOptions, LayoutOptions, create_engine
 from docvlm.errors import DocvlmError, IngestError
 from docvlm.ground import ground
@@ -28,9 +29,6 @@ from schemas import get_schema
 from schemas.docvqa import Answer
 
 _log = logging.getLogger(__name__)
-
-#: warnings that make a record ``partial`` rather than ``ok``
-PARTIAL_CODES = frozenset({"invalid_value", "invalid_record", "page_error", "vlm_fallback"})
 
 
 class PipelineOptions(BaseModel):
@@ -107,10 +105,10 @@ class Pipeline:
         try:
             doc = open_document(path, self.options.ingest, self.options.ocr)
         except DocvlmError as exc:
-            return _fail(ex, exc), []
+            return ex.fail(exc), []
         except Exception as exc:  # an unexpected library failure on this file must not stop the batch
             _log.exception("unexpected error opening %s", source)
-            return _fail(ex, IngestError(f"{type(exc).__name__}: {exc}")), []
+            return ex.fail(IngestError(f"{type(exc).__name__}: {exc}")), []
         ex.sha256, ex.pages = doc.sha256, doc.page_count
         pages: list[Page] = []
         try:
@@ -127,7 +125,7 @@ class Pipeline:
             doc.close()
         if not pages:
             msg = ex.warnings[0].message if ex.warnings else "no readable pages"
-            return _fail(ex, IngestError(msg)), []
+            return ex.fail(IngestError(msg)), []
         ex.timings["ingest_s"] = time.perf_counter() - t0
         for key in ("ocr_s", "render_s"):
             total = sum(p.timings.get(key, 0.0) for p in pages)
@@ -157,7 +155,7 @@ class Pipeline:
                 if isinstance(out, BaseException):
                     if not isinstance(out, DocvlmError):
                         _log.error("engine failed on %s: %r", ex.source, out)
-                    _fail(ex, out)
+                    ex.fail(out)
                 else:
                     self._finish(ex, out, pages)
         for ex, _ in loaded:
@@ -173,22 +171,10 @@ class Pipeline:
             return exc
 
     def _finish(self, ex: Extraction, out: EngineOutput, pages: Sequence[Page]) -> None:
-        """validate -> ground -> fill the record."""
+        """The engine's candidates -> validate -> ground -> the record."""
         t0 = time.perf_counter()
-        model, vwarnings = validate(out.data, self.schema)
-        data = model.model_dump(mode="json")
-        evidence, confidence, gwarnings = ground(data, out, pages, vwarnings, self.schema)
-        ex.document_type = out.document_type
-        ex.data = data
-        ex.evidence = evidence
-        ex.confidence = confidence
-        ex.warnings.extend(out.warnings)
-        ex.warnings.extend(vwarnings)
-        ex.warnings.extend(gwarnings)
-        ex.attempts = out.attempts
-        ex.usage = out.usage
-        if out.fallback or any(w.code in PARTIAL_CODES for w in ex.warnings):
-            ex.status = Status.PARTIAL
+        validated = validate(out.data, self.schema)
+        ex.complete(out, validated, ground(validated, out, pages))
         ex.timings["post_s"] = time.perf_counter() - t0
 
     # ---- batches -------------------------------------------------------------------------
@@ -250,13 +236,6 @@ class Pipeline:
             self._engine.close()
 
 
-def _fail(ex: Extraction, exc: BaseException) -> Extraction:
-    ex.status = Status.ERROR
-    ex.data = None
-    ex.error = {"type": type(exc).__name__, "message": str(exc) or type(exc).__name__}
-    return ex
-
-
 # ---- worker processes -------------------------------------------------------------------------
 
 _WORKER: Pipeline | None = None
@@ -279,7 +258,7 @@ def _result(item: tuple[str, Future[dict[str, Any]]]) -> Extraction:
     try:
         return Extraction.from_record(fut.result())
     except Exception as exc:  # a worker that died (e.g. out of memory) still yields a record for its source
-        return _fail(Extraction(source=source), DocvlmError(f"worker failed: {type(exc).__name__}: {exc}"))
+        return Extraction(source=source).fail(DocvlmError(f"worker failed: {type(exc).__name__}: {exc}"))
 
 
 def extract(path: str | Path, options: PipelineOptions | None = None) -> Extraction:

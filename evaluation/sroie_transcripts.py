@@ -55,8 +55,7 @@ def transcript_records(root: Path) -> dict[str, dict[str, Any]]:
         if not image.is_file():
             continue
         result = engine.extract([transcript_page(csv_path, image)], Invoice)
-        model, _ = validate(result.data, Invoice)
-        out[csv_path.stem] = {"source": str(image), "data": model.model_dump(mode="json")}
+        out[csv_path.stem] = {"source": str(image), "data": validate(result.data, Invoice).data}
     return out
 
 

@@ -5,17 +5,18 @@ VLM when it is
 
 - missing and core to the document (date, vendor name, total),
 - present with a confidence below ``options.min_confidence``, or
-- named by a business rule that fails (``docvlm.validate.check_rules``).
+- named by a business rule that fails (``schemas.checks.rule_failures``).
 
 When a call is made anyway, other missing fields ride along. The VLM is asked only for those
 fields (``bounded_json_schema(..., fields=...)``) and only on the pages where they are printed
 (header fields: the first page, totals: the last page, line items: all pages).
 
-Out: the layout output, where a VLM value replaces the layout value only if it is grounded on the
-page words (``docvlm.ground.find_evidence``: fuzzy for text, by value for amounts and dates, never
-inside prose) and does not break a business rule that the current values satisfy. Rejections are
-warnings (``vlm_rejected``); ``usage`` reports ``vlm_calls`` and ``vlm_calls_saved`` (page calls
-a VLM-only run would have made minus the calls made).
+Out: the layout output (candidates), where a VLM value replaces the layout value only if it is
+printed on the page (``docvlm.evidence.find_evidence``: fuzzy for text, by value for amounts and
+dates, never inside prose) and does not break a business rule that the current values satisfy
+(``schemas.checks``). Taken values are marked ``generated``, so the ground stage places them on
+the page. Rejections are warnings (``vlm_rejected``); ``usage`` reports ``vlm_calls`` and
+``vlm_calls_saved`` (page calls a VLM-only run would have made minus the calls made).
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ from docvlm.datamodel import EngineOutput, Evidence, Page, RecordWarning
 from docvlm.engines import HybridOptions, LayoutOptions, create_engine
 from docvlm.engines.base import BaseEngine
 from docvlm.errors import DecodeError, EngineError
+from docvlm.evidence import PageIndex, find_evidence
 from docvlm.paths import get_path, iter_leaves, set_path
+from schemas.checks import Finding, rule_failures
 from schemas.docvqa import Answer
 from schemas.invoice import HEADER_FIELDS, Invoice
 from schemas.kinds import FieldKind, is_late, kind_of
@@ -159,11 +162,8 @@ class HybridEngine(BaseEngine):
         return doubts, [p for p in optional if p not in seen]
 
     @staticmethod
-    def _rule_failures(data: dict[str, Any]) -> list[RecordWarning]:
-        from docvlm.validate import check_rules, validate_data
-
-        model, _ = validate_data(data, Invoice)
-        return check_rules(model) if isinstance(model, Invoice) else []
+    def _rule_failures(data: dict[str, Any]) -> list[Finding]:
+        return rule_failures(Invoice, data)
 
     @staticmethod
     def _pages_for(fields: Sequence[str], pages: Sequence[Page], schema: type[BaseModel]) -> list[Page]:
@@ -232,9 +232,7 @@ class HybridEngine(BaseEngine):
         pages: Sequence[Page],
         schema: type[BaseModel],
     ) -> None:
-        """Take each grounded VLM value that does not break a rule the current values satisfy."""
-        from docvlm.ground import PageIndex, find_evidence
-
+        """Take each VLM value that is on the page and does not break a rule the current values satisfy."""
         index = PageIndex(pages)
         invoice = issubclass(schema, Invoice)
         failing = self._failing(out.data) if invoice else set()
@@ -267,7 +265,7 @@ class HybridEngine(BaseEngine):
                 ):
                     continue
                     failing = self._failing(trial)
-                self._accept(out, path, value, ev)
+                self._accept(out, path, value, ev.score)
                 out.data = trial
 
     def _merge_list(
@@ -275,13 +273,11 @@ class HybridEngine(BaseEngine):
         out: EngineOutput,
         vout: EngineOutput,
         fld: str,
-        index: Any,
+        index: PageIndex,
         failing: set[tuple[str, str | None]],
         schema: type[BaseModel],
     ) -> set[tuple[str, str | None]]:
         """Take the VLM's whole list (line items) when its values are on the page and no rule breaks."""
-        from docvlm.ground import find_evidence
-
         invoice = issubclass(schema, Invoice)
         items = get_path(vout.data, fld) or []
         if not items:
@@ -318,16 +314,17 @@ class HybridEngine(BaseEngine):
         for path, value in leaves:
             ev = found.get(path)
             if ev is not None:
-                self._accept(out, path, value, ev)
+                self._accept(out, path, value, ev.score)
             else:
                 out.generated.add(path)
         return self._failing(trial) if invoice else failing
 
     @staticmethod
-    def _accept(out: EngineOutput, path: str, value: Any, ev: Evidence) -> None:
+    def _accept(out: EngineOutput, path: str, value: Any, score: float) -> None:
+        """Take a VLM value: a generated path (the ground stage places it) with the VLM's confidence prior."""
         _log.debug("taking VLM value %r for %s", value, path)
-        out.evidence[path] = ev
-        out.confidence[path] = VLM_CONFIDENCE * ev.score
+        out.evidence.pop(path, None)  # the layout value's evidence does not describe the new value
+        out.confidence[path] = VLM_CONFIDENCE * score
         out.generated.add(path)
 
     def _failing(self, data: dict[str, Any]) -> set[tuple[str, str | None]]:

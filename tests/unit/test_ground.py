@@ -1,5 +1,7 @@
 from docvlm.datamodel import EngineOutput, Evidence, Page, Word
-from docvlm.ground import find_evidence, ground
+from docvlm.evidence import find_evidence
+from docvlm.ground import ground
+from docvlm.validate import validate
 from schemas import FieldKind, Invoice
 
 
@@ -51,19 +53,40 @@ def test_amount_inside_prose_is_not_evidence():
 def test_ground_flags_generated_values_not_on_the_page():
     out = EngineOutput(data={}, generated={"total", "vendor.name", "invoice_number"})
     data = {"total": "0.00", "vendor": {"name": "ACME Tools GmbH"}, "invoice_number": "ZZ-999"}
-    evidence, confidence, warnings = ground(data, out, [PAGE], [], Invoice)
+    g = ground(validate(data, Invoice), out, [PAGE])
+    evidence, confidence, warnings = g.evidence, g.confidence, g.warnings
     assert set(evidence) == {"vendor.name"}
     assert {w.field for w in warnings if w.code == "ungrounded"} == {"total", "invoice_number"}
     assert confidence["total"] < 0.2 and confidence["vendor.name"] > 0.8
 
 
 def test_engine_evidence_is_kept_and_rules_lower_confidence():
-    from docvlm.datamodel import RecordWarning
+    from docvlm.datamodel import RecordWarning, Validated
 
     ev = Evidence(1, (1, 2, 3, 4), "X", 1.0)
     out = EngineOutput(data={}, evidence={"total": ev}, confidence={"total": 0.9})
-    evidence, confidence, warnings = ground(
-        {"total": "5"}, out, [PAGE], [RecordWarning("total_mismatch", "m", "total")], Invoice
+    model = Invoice(total="5")
+    validated = Validated(
+        model, model.model_dump(mode="json"), [RecordWarning("total_mismatch", "m", "total")]
     )
+    g = ground(validated, out, [PAGE])
+    evidence, confidence, warnings = g.evidence, g.confidence, g.warnings
     assert evidence["total"] is ev and warnings == []
     assert confidence["total"] < 0.9
+
+
+def test_ground_reads_typed_values():
+    # a unit price of 1.234 is one point two three four, not the thousands-grouped 1234
+    page = _page(("Widget", 40, 50), ("1.234", 40, 300), ("1234", 80, 300))
+    out = EngineOutput(data={}, generated={"line_items.0.unit_price"})
+    validated = validate({"line_items": [{"description": "Widget", "unit_price": "1.234"}]}, Invoice)
+    g = ground(validated, out, [page])
+    assert g.evidence["line_items.0.unit_price"].text == "1.234"
+    assert g.warnings == []
+
+
+def test_ungrounded_warning_shows_the_record_value():
+    out = EngineOutput(data={}, generated={"invoice_date"})
+    g = ground(validate({"invoice_date": "2031-12-24"}, Invoice), out, [PAGE])
+    (w,) = g.warnings
+    assert w.message == "invoice_date='2031-12-24' is not supported by any text on the page"
