@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 BBox = tuple[float, float, float, float]
 
+#: raster resolution of a page when nobody set one (``IngestOptions.dpi`` and the settings default to it)
+DEFAULT_DPI = 200
 #: warnings that make a record ``partial`` rather than ``ok``
 PARTIAL_CODES = frozenset({"invalid_value", "invalid_record", "page_error", "vlm_fallback"})
 
@@ -92,7 +94,8 @@ class Page:
     """A page: its size, its words, and a lazy renderer for its image.
 
     ``render(dpi)`` returns an RGB PIL image; for raster inputs the dpi is ignored and the
-    native image is returned. ``scale`` converts page units to pixels of the native render.
+    native image is returned. ``dpi`` is the run's raster resolution (``IngestOptions.dpi``, from
+    ``--dpi`` or ``DOCVLM_DPI``): ``image()`` renders at it, and the VLM engines never go above it.
     """
 
     number: int  # 1-based
@@ -104,6 +107,7 @@ class Page:
     rotation: int = 0  # degrees the page was rotated by to make it upright
     render: Callable[[int], Image.Image] | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    dpi: int = DEFAULT_DPI
     _lines: list[Line] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
@@ -121,10 +125,11 @@ class Page:
     def invalidate_lines(self) -> None:
         self._lines = None
 
-    def image(self, dpi: int = 200) -> Image.Image:
+    def image(self, dpi: int | None = None) -> Image.Image:
+        """The page rendered at ``dpi`` (default: the page's ``dpi``)."""
         if self.render is None:
             raise ValueError(f"page {self.number} has no renderer")
-        return self.render(dpi)
+        return self.render(self.dpi if dpi is None else dpi)
 
     def text(self) -> str:
         return " ".join(w.text for w in self.words)

@@ -31,6 +31,10 @@ _log = logging.getLogger(__name__)
 #: a segment with more alphabetic words than this is prose; amounts inside prose are not field values
 PROSE_WORDS = 6
 FUZZY_THRESHOLD = 80.0
+#: confidence of a generated value (or answer) that is not found on the page
+UNGROUNDED_CONFIDENCE = 0.15
+#: confidence prior of a value found on the page that its engine did not rate (times the match score)
+FOUND_PRIOR = 0.9
 
 _ALPHA = re.compile(r"[^\W\d_]{2,}")
 _PLAIN_DECIMAL = re.compile(r"-?\d+(?:\.\d+)?")
@@ -162,4 +166,4 @@ def find_evidence(value: Any, kind: FieldKind, pages: Sequence[Page] | PageIndex
     return _find_text(str(value), index)
 
 
-__all__ = ["PageIndex", "find_evidence"]
+__all__ = ["FOUND_PRIOR", "UNGROUNDED_CONFIDENCE", "PageIndex", "find_evidence"]

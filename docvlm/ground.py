@@ -17,18 +17,14 @@ import logging
 from collections.abc import Sequence
 
 from docvlm.datamodel import EngineOutput, Grounding, Page, RecordWarning, Validated
-from docvlm.evidence import PageIndex, find_evidence
+from docvlm.evidence import FOUND_PRIOR, UNGROUNDED_CONFIDENCE, PageIndex, find_evidence
 from docvlm.paths import get_path, iter_leaves
 from schemas.kinds import kind_of
 
 _log = logging.getLogger(__name__)
 
-#: confidence of a value that is not found on the page
-UNGROUNDED_CONFIDENCE = 0.15
 #: factor on the confidence of a field named by a failing business rule
 RULE_PENALTY = 0.6
-#: confidence prior of a value found on the page that the engine did not rate
-FOUND_PRIOR = 0.9
 #: most confidence a searched value can reach (times its match score)
 FOUND_CAP = 0.95
 
@@ -66,4 +62,4 @@ def ground(validated: Validated, output: EngineOutput, pages: Sequence[Page]) ->
     return result
 
 
-__all__ = ["UNGROUNDED_CONFIDENCE", "ground"]
+__all__ = ["ground"]

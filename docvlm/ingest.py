@@ -24,7 +24,7 @@ from typing import Any, Literal
 from PIL import Image, ImageOps, UnidentifiedImageError
 from pydantic import BaseModel, ConfigDict, Field
 
-from docvlm.datamodel import Document, Page, Word, WordSource
+from docvlm.datamodel import DEFAULT_DPI, Document, Page, Word, WordSource
 from docvlm.errors import IngestError, MissingDependency
 from docvlm.ocr import OcrOptions, ocr_page, to_rgb, upright
 from docvlm.parsers import normalize_text
@@ -51,7 +51,7 @@ class IngestOptions(BaseModel):
     """How files are opened and rasterised."""
 
     model_config = ConfigDict(extra="forbid")
-    dpi: int = Field(default=200, ge=36, le=1200, description="raster dpi for OCR and VLMs")
+    dpi: int = Field(default=DEFAULT_DPI, ge=36, le=1200, description="raster dpi for OCR and VLMs")
     rasterizer: Literal["pymupdf", "pdf2image"] = "pymupdf"
     max_megapixels: float = Field(
         default=100.0, gt=0, description="larger images or rendered pages are rejected"
@@ -406,6 +406,7 @@ def _iter_pdf_pages(
                 word_source=WordSource.TEXT_LAYER,
                 render=_pdf_renderer(handle, index, options, size, 0, 0.0),
                 timings=timings,
+                dpi=options.dpi,
             )
             continue
         dpi = _ocr_dpi(options, size)
@@ -429,6 +430,7 @@ def _iter_pdf_pages(
             rotation=res.rotation,
             render=_pdf_renderer(handle, index, options, size, res.rotation, res.skew),
             timings=timings,
+            dpi=options.dpi,
         )
 
 
@@ -559,6 +561,7 @@ def _iter_image_pages(p: Path, count: int, options: IngestOptions, ocr: OcrOptio
             rotation=res.rotation,
             render=_image_renderer(p, index, options, res.rotation, res.skew),
             timings=timings,
+            dpi=options.dpi,
         )
         # drop this page's pixels before the next page is decoded
         del image, res

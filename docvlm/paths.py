@@ -6,7 +6,7 @@ is JSON-like (dicts and lists) or, for ``iter_leaves``, a Pydantic model with ty
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from pydantic import BaseModel
@@ -56,3 +56,42 @@ def iter_leaves(data: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
             yield from iter_leaves(v, f"{prefix}{i}.")
     elif data is not None:
         yield prefix[:-1], data
+
+
+def list_paths(data: Any, prefix: str = "") -> list[str]:
+    """Dotted paths of every list in ``data`` (lists inside lists are not looked into)."""
+    out: list[str] = []
+    if isinstance(data, dict):
+        for k, v in data.items():
+            path = f"{prefix}{k}"
+            if isinstance(v, list):
+                out.append(path)
+            elif isinstance(v, dict):
+                out.extend(list_paths(v, path + "."))
+    return out
+
+
+def scalar_paths(data: Any, prefix: str = "") -> list[str]:
+    """Dotted paths of the scalar (non-dict, non-list) leaves outside lists, nulls included."""
+    out: list[str] = []
+    if isinstance(data, dict):
+        for k, v in data.items():
+            if isinstance(v, dict):
+                out.extend(scalar_paths(v, f"{prefix}{k}."))
+            elif not isinstance(v, list):
+                out.append(f"{prefix}{k}")
+    return out
+
+
+def reindex(path: str, prefix: str, new_index: Callable[[int], int | None]) -> str | None:
+    """``prefix.N.rest`` -> ``prefix.new_index(N).rest``; None when the item is gone; other paths unchanged."""
+    head = prefix + "."
+    if not path.startswith(head):
+        return path
+    index, _, tail = path[len(head) :].partition(".")
+    if not index.isdigit():
+        return path
+    new = new_index(int(index))
+    if new is None:
+        return None
+    return f"{head}{new}.{tail}" if tail else f"{head}{new}"

@@ -611,7 +611,7 @@ def _answer_field(engine: BaseEngine, pages: Sequence[Page], match: FieldMatch) 
     ev = output.evidence.get(match.field)
     if ev is None:
         # the engine gave a value without a box: it is answerable only if it can be found on the page
-        from docvlm.ground import find_evidence
+        from docvlm.evidence import find_evidence
 
         ev = find_evidence(value, _kind(match.field), pages)
         if ev is None:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from docvlm.datamodel import DEFAULT_DPI
+
 
 class DocvlmSettings(BaseSettings):
     """Defaults a deployment can set once, e.g. ``DOCVLM_OCR_BACKEND=tesseract``."""
 
     model_config = SettingsConfigDict(env_prefix="DOCVLM_", extra="ignore")
 
-    dpi: int = 200
+    dpi: int = DEFAULT_DPI
     ocr_backend: str = "rapidocr"
     ocr_threads: int = 1
     workers: int = 1

@@ -58,8 +58,8 @@ def run(
     import torch
     from transformers import LogitsProcessorList
 
-    from docvlm.constrain import make_logits_processor
     from docvlm.engines import TransformersOptions, create_engine
+    from docvlm.engines.transformers.constrain import make_logits_processor
     from schemas.invoice import Invoice
 
     options = TransformersOptions(

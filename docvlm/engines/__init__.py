@@ -73,7 +73,7 @@ EngineOptions = Annotated[
 
 _ENGINES = {
     "layout": ("docvlm.engines.layout", "LayoutEngine"),
-    "transformers": ("docvlm.engines.transformers_engine", "TransformersEngine"),
+    "transformers": ("docvlm.engines.transformers", "TransformersEngine"),
     "openai": ("docvlm.engines.openai_engine", "OpenAIEngine"),
     "hybrid": ("docvlm.engines.hybrid_engine", "HybridEngine"),
 }

@@ -30,8 +30,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from docvlm.datamodel import EngineOutput, Evidence, Page, RecordWarning
-from docvlm.engines import HybridOptions, LayoutOptions, create_engine
+from docvlm.engines import HybridOptions
 from docvlm.engines.base import BaseEngine
+from docvlm.engines.generative.fallback import LazyEngine
 from docvlm.errors import DecodeError, EngineError
 from docvlm.evidence import PageIndex, find_evidence
 from docvlm.paths import get_path, iter_leaves, set_path
@@ -93,20 +94,16 @@ class HybridEngine(BaseEngine):
         self, options: HybridOptions, *, layout: BaseEngine | None = None, vlm: BaseEngine | None = None
     ) -> None:
         self.options = options
-        self._layout = layout
-        self._vlm = vlm
+        self._layout = LazyEngine(engine=layout)
+        self._vlm = LazyEngine(options.vlm, engine=vlm)
 
     @property
     def layout(self) -> BaseEngine:
-        if self._layout is None:
-            self._layout = create_engine(LayoutOptions())
-        return self._layout
+        return self._layout.get()
 
     @property
     def vlm(self) -> BaseEngine:
-        if self._vlm is None:
-            self._vlm = create_engine(self.options.vlm)
-        return self._vlm
+        return self._vlm.get()
 
     # ---- what to ask ---------------------------------------------------------------------
 
@@ -365,9 +362,8 @@ class HybridEngine(BaseEngine):
         return first
 
     def close(self) -> None:
-        for eng in (self._layout, self._vlm):
-            if eng is not None:
-                eng.close()
+        self._layout.close()
+        self._vlm.close()
 
 
 __all__ = ["CORE_FIELDS", "HybridEngine"]

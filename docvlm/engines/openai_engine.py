@@ -1,9 +1,10 @@
 """The ``openai`` engine: any OpenAI-compatible chat-completions server (vLLM, Ollama, llama.cpp, hosted).
 
 In: the pages of a document (words, boxes, lazy image renderers) and a schema. Each page is sent
-as one OCR-grounded prompt (``docvlm.prompts``) with the page image as a base64 data URL, and
-``response_format`` set to the bounded JSON schema (strict). Out: the per-page outputs merged
-into one ``EngineOutput`` (``docvlm.engines.merge``), with token usage per document.
+as one OCR-grounded prompt (``docvlm.engines.generative.prompts``) with the page image (or, for a
+long page such as a till receipt, up to four tiles) as base64 data URLs, and ``response_format``
+set to the bounded JSON schema (strict). Out: the per-page outputs merged into one
+``EngineOutput`` (``generative.merge``), with token usage per document.
 
 Transport: one ``httpx.Client`` per engine; requests are bounded by ``max_concurrency`` (a
 semaphore around every request, so pages and documents share one limit), each has a timeout,
@@ -13,7 +14,7 @@ rejects ``json_schema`` with a 400 is asked in JSON mode (``json_object``) from 
 key is read from the env var ``api_key_env`` and never appears in logs or error messages.
 
 Replies that are not JSON, are cut off, violate the schema or have no choices go through
-``decode.run_with_reask``; after ``max_attempts`` the page falls back to the layout engine.
+``generative.reask.run_with_reask``; after ``max_attempts`` the page falls back to the layout engine.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import base64
 import email.utils
 import io
 import logging
-import math
 import os
 import random
 import re
@@ -33,54 +33,41 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from docvlm.datamodel import EngineOutput, Page, RecordWarning, WordSource
-from docvlm.decode import BadReply, run_with_reask
-from docvlm.engines import LayoutOptions, OpenAIOptions, create_engine
+from docvlm.engines import OpenAIOptions
 from docvlm.engines.base import BaseEngine
-from docvlm.engines.merge import merge_page_outputs
-from docvlm.errors import DecodeError, DocvlmError, EngineError
-from docvlm.prompts import Prompt, build_extraction_prompt, build_qa_prompt
+from docvlm.engines.generative.answers import generate_answer
+from docvlm.engines.generative.decode import BadReply
+from docvlm.engines.generative.fallback import LazyEngine
+from docvlm.engines.generative.images import ImageBudget, fit_page
+from docvlm.engines.generative.merge import merge_page_outputs
+from docvlm.engines.generative.prompts import Prompt, build_extraction_prompt
+from docvlm.engines.generative.reask import run_with_reask
+from docvlm.errors import DecodeError, EngineError
 from schemas.docvqa import Answer
-from schemas.kinds import FieldKind
 
 if TYPE_CHECKING:
     from PIL import Image
 
 _log = logging.getLogger(__name__)
 
-#: resolution pages are rendered at before fitting them into ``max_pixels``
-RENDER_DPI = 200
 #: a page longer than this ratio (a till receipt) is tiled rather than shrunk, to keep text legible
 TILE_ASPECT = 2.2
 MAX_TILES = 4
+#: shrinking rounds before a long page that needs too many tiles goes as one image
+TILE_ROUNDS = 6
 #: pages of a document whose images go with a question (the words of all pages always do)
 MAX_QA_PAGES = 4
 #: longest wait a server's Retry-After may impose before we retry anyway
 MAX_RETRY_AFTER_S = 60.0
-#: confidence of an answer whose text was not found on the page
-UNGROUNDED_ANSWER_CONFIDENCE = 0.2
 
 #: key in ``PIL.Image.info`` marking a scan or photo (sent as JPEG rather than PNG)
 PHOTO_KEY = "docvlm_photo"
 
 _RESPONSE_MODES = ("json_schema", "json_object", "none")
 _SECRETISH = re.compile(r"(Bearer\s+)\S+|\b(sk-[A-Za-z0-9_\-]{6,})", re.IGNORECASE)
-
-
-class _QAReply(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    answer: str = Field(default="", max_length=500)
-
-
-def _document_type(schema: type[BaseModel]) -> str:
-    from schemas import SCHEMAS
-
-    for name, model in SCHEMAS.items():
-        if model is schema:
-            return name
-    return schema.__name__.lower()
 
 
 def _encode_image(img: Image.Image, photo: bool) -> str:
@@ -159,7 +146,7 @@ class OpenAIEngine(BaseEngine):
             self._mode = "json_object"
         else:
             self._mode = "json_schema"
-        self._fallback_engine = fallback
+        self._fallback = LazyEngine(engine=fallback)
 
     # ---- secrets ---------------------------------------------------------------------------
 
@@ -310,58 +297,24 @@ class OpenAIEngine(BaseEngine):
     # ---- images ----------------------------------------------------------------------------
 
     def _page_images(self, page: Page) -> list[Image.Image]:
-        """The page as images within ``max_pixels`` each, marked as photos for raster inputs."""
-        images = self._fit_page(page)
-        for img in images:
-            img.info[PHOTO_KEY] = page.unit == "px" or page.word_source == WordSource.OCR
-        return images
+        """The page as one image within ``max_pixels`` (a long page: up to ``MAX_TILES`` tiles).
 
-    def _fit_page(self, page: Page) -> list[Image.Image]:
-        """The page as one shrunk image, or as tiles for long pages (till receipts)."""
+        Images of raster and OCR'd pages are marked as photos (sent as JPEG).
+        """
         if page.render is None:
             _log.debug("page %d has no renderer; sending its words only", page.number)
             return []
         max_px = self.options.max_pixels
-        dpi = RENDER_DPI
-        if page.unit == "pt" and page.width > 0 and page.height > 0:
-            # render straight at the resolution that fits, instead of rendering big and shrinking
-            fit = 72.0 * math.sqrt(max_px / (page.width * page.height))
-            aspect = max(page.width, page.height) / min(page.width, page.height)
-            dpi = int(min(RENDER_DPI, fit if aspect <= TILE_ASPECT else fit * math.sqrt(MAX_TILES)))
-        img = page.image(max(dpi, 36))
-        w, h = img.size
-        if w * h <= max_px:
-            return [img]
-        if max(w, h) / max(1, min(w, h)) > TILE_ASPECT:
-            from docvlm.tiling import crop, plan_tiles
-
-            if w * h > max_px * MAX_TILES:
-                scale = math.sqrt(max_px * MAX_TILES / (w * h))
-                img = img.resize((max(1, int(w * scale)), max(1, int(h * scale))))
-                w, h = img.size
-            # overlap makes the plan need a few more tiles than the area suggests: shrink until it fits
-            for _ in range(6):
-                try:
-                    tiles = plan_tiles(w, h, max_px)
-                except DocvlmError as exc:
-                    _log.debug("cannot tile page %d (%s); shrinking it", page.number, exc)
-                    break
-                if len(tiles) <= MAX_TILES:
-                    return [crop(img, t) for t in tiles]
-                img = img.resize((max(1, int(w * 0.9)), max(1, int(h * 0.9))))
-                w, h = img.size
-        if w * h <= max_px:
-            return [img]
-        scale = math.sqrt(max_px / (w * h))
-        return [img.resize((max(1, int(w * scale)), max(1, int(h * scale))))]
+        long_page = max(page.width, page.height) > TILE_ASPECT * max(1.0, min(page.width, page.height))
+        tiles = MAX_TILES if long_page else 1
+        images = fit_page(
+            page, ImageBudget(pixels=max_px, max_images=tiles, area=max_px * tiles, rounds=TILE_ROUNDS)
+        )
+        for img in images:
+            img.info[PHOTO_KEY] = page.unit == "px" or page.word_source == WordSource.OCR
+        return images
 
     # ---- extraction ------------------------------------------------------------------------
-
-    def _layout(self) -> BaseEngine:
-        with self._lock:
-            if self._fallback_engine is None:
-                self._fallback_engine = create_engine(LayoutOptions())
-            return self._fallback_engine
 
     def _executor(self) -> ThreadPoolExecutor:
         with self._lock:
@@ -380,7 +333,7 @@ class OpenAIEngine(BaseEngine):
         )
 
         def fallback() -> EngineOutput:
-            return self._layout().extract([page], schema)
+            return self._fallback.get().extract([page], schema)
 
         out = run_with_reask(
             self._generate,
@@ -427,7 +380,7 @@ class OpenAIEngine(BaseEngine):
                 results.append(EngineError("; ".join(errors)[:1000]))
             else:
                 merged = merge_page_outputs(outs, schema)
-                merged.document_type = _document_type(schema)
+                merged.document_type = schema.__name__.lower()
                 merged.warnings.extend(RecordWarning("page_error", e) for e in errors)
                 results.append(merged)
         return results
@@ -460,25 +413,7 @@ class OpenAIEngine(BaseEngine):
         images: list[Image.Image] = []
         for page in list(pages)[:MAX_QA_PAGES]:
             images.extend(self._page_images(page))
-        prompt = build_qa_prompt(pages, question, max_words=self.options.max_prompt_words, images=images)
-        try:
-            out = run_with_reask(
-                self._generate,
-                prompt,
-                _QAReply,
-                max_attempts=self.options.max_attempts,
-                temperature=self.options.temperature,
-                temperature_step=self.options.temperature_step,
-                fallback=None,
-            )
-        except DecodeError as exc:
-            _log.warning("no usable answer from the model (%s); asking the layout engine", exc)
-            return self._layout().answer(pages, question)
-        text = " ".join(str(out.data.get("answer") or "").split())
-        _log.debug("answer usage: %s", out.usage)
-        if not text:
-            return Answer(answer="", confidence=0.0)
-        return _grounded_answer(text, pages)
+        return generate_answer(self._generate, pages, question, images, self.options, self._fallback)
 
     def close(self) -> None:
         """Close the HTTP client and the worker threads."""
@@ -487,18 +422,7 @@ class OpenAIEngine(BaseEngine):
         if pool is not None:
             pool.shutdown(wait=True)
         self._client.close()
-        if self._fallback_engine is not None:
-            self._fallback_engine.close()
-
-
-def _grounded_answer(text: str, pages: Sequence[Page]) -> Answer:
-    """The answer with the page and box of the words it was copied from, when they can be found."""
-    from docvlm.ground import find_evidence
-
-    ev = find_evidence(text, FieldKind.TEXT, pages)
-    if ev is None:
-        return Answer(answer=text, confidence=UNGROUNDED_ANSWER_CONFIDENCE)
-    return Answer(answer=text, page=ev.page, bbox=list(ev.bbox), confidence=round(0.9 * ev.score, 4))
+        self._fallback.close()
 
 
 __all__ = ["OpenAIEngine"]

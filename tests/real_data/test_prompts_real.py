@@ -7,11 +7,11 @@ import re
 from decimal import Decimal
 from pathlib import Path
 
-from docvlm.parsers import find_amounts
-from docvlm.prompts import (
+from docvlm.engines.generative.prompts import (
     TRUNCATED_MARK,
     build_extraction_prompt,
 )
+from docvlm.parsers import find_amounts
 from schemas import Invoice
 from tests.helpers.pages import load_pages
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from docvlm.datamodel import EngineOutput
-from docvlm.decode import BadReply, parse_json, run_with_reask
+from docvlm.engines.generative.decode import BadReply, parse_json
+from docvlm.engines.generative.prompts import Prompt
+from docvlm.engines.generative.reask import run_with_reask
 from docvlm.errors import DecodeError, EngineError, IngestError
-from docvlm.prompts import Prompt
 from schemas import Invoice
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from docvlm.datamodel import Attempt, EngineOutput, Evidence, RecordWarning
-from docvlm.engines.merge import merge_page_outputs
+from docvlm.engines.generative.merge import merge_page_outputs
 from schemas import Invoice
 
 

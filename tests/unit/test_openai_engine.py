@@ -256,7 +256,8 @@ def test_concurrency_is_bounded(tmp_path, api_key, make_engine) -> None:
         out = make_engine(srv, max_concurrency=2).extract(pages, Invoice)
     assert len(srv.chat_requests) == 6
     assert srv.max_in_flight == 2  # never more than max_concurrency, and the pages did overlap
-    assert len(out.data["line_items"]) == 6  # one row per page, merged in page order
+    # every page repeats the same row: a row carried over from the previous page is kept once
+    assert len(out.data["line_items"]) == 1
     assert out.usage["requests"] == 6 and out.usage["prompt_tokens"] == 600
 
 
@@ -372,3 +373,22 @@ def test_fault_matrix_through_the_pipeline_loses_no_record(tmp_path) -> None:
         assert any(w["code"] == "vlm_fallback" for w in rec["warnings"]), name
         assert rec["data"]["total"] == "119.00", name  # the layout engine's value
         assert len(rec["attempts"]) == 2, name
+
+
+def test_rows_repeated_across_pages_are_dropped(tmp_path, api_key, make_engine) -> None:
+    pdf = make_pdf(tmp_path / "three.pdf", [INVOICE] * 3)
+    pages = load_pages(pdf)
+    row = GOOD["line_items"][0]
+    other = {**row, "description": "Torque wrench"}
+    replies = [
+        json_reply({**GOOD, "line_items": [row]}),
+        json_reply({**GOOD, "line_items": [row, other]}),  # page 2 repeats page 1's row
+        json_reply({**GOOD, "line_items": [{**row, "amount": "20.00"}]}),  # another row: kept
+    ]
+    with FakeOpenAIServer(replies) as srv:
+        out = make_engine(srv, max_concurrency=1).extract(pages, Invoice)
+    assert [(it["description"], it["amount"]) for it in out.data["line_items"]] == [
+        ("Wrench set", "100.00"),
+        ("Torque wrench", "100.00"),
+        ("Wrench set", "20.00"),
+    ]

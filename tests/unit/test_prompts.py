@@ -10,10 +10,9 @@ import jsonschema
 import pytest
 
 from docvlm.datamodel import Page, Word
-from docvlm.prompts import (
-    NUMBER_PATTERN,
+from docvlm.engines.generative.json_schema import NUMBER_PATTERN, bounded_json_schema
+from docvlm.engines.generative.prompts import (
     TRUNCATED_MARK,
-    bounded_json_schema,
     build_extraction_prompt,
     build_qa_prompt,
     reask_prompt,

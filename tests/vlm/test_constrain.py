@@ -12,9 +12,10 @@ import pytest
 import torch
 import xgrammar as xgr
 
-from docvlm import constrain
+from docvlm.engines.generative.json_schema import bounded_json_schema
+from docvlm.engines.generative.prompts import QA_JSON_SCHEMA
+from docvlm.engines.transformers import constrain
 from docvlm.errors import EngineError
-from docvlm.prompts import QA_JSON_SCHEMA, bounded_json_schema
 from schemas.invoice import Invoice
 
 

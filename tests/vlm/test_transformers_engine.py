@@ -14,8 +14,8 @@ import pytest
 
 from docvlm.datamodel import EngineOutput, Evidence
 from docvlm.engines import TransformersOptions, create_engine
-from docvlm.engines.transformers_engine import merge_page_outputs
-from docvlm.engines.vlm_families import (
+from docvlm.engines.generative.merge import merge_page_outputs
+from docvlm.engines.transformers.families import (
     ChatTemplateAdapter,
     InternVLAdapter,
     LlavaNextAdapter,
@@ -23,6 +23,7 @@ from docvlm.engines.vlm_families import (
     QwenVLAdapter,
     adapter_for,
 )
+from docvlm.evidence import UNGROUNDED_CONFIDENCE
 from schemas.docvqa import Answer
 from schemas.invoice import Invoice
 from tests.helpers.pages import make_raster_page
@@ -128,7 +129,7 @@ def test_extract_fields_asks_only_for_those_fields(tiny_model_dir) -> None:
 def test_image_only_processor_replaces_the_stock_one(tiny_model_dir) -> None:
     from transformers import AutoProcessor
 
-    from docvlm.engines.image_processors import (
+    from docvlm.engines.transformers.image_processors import (
         ImageOnlyQwen2_5_VLProcessor,
         load_processor,
         torchvision_available,
@@ -151,7 +152,7 @@ def test_image_only_processor_replaces_the_stock_one(tiny_model_dir) -> None:
 def test_device_and_dtype_choice() -> None:
     import torch
 
-    from docvlm.engines.transformers_engine import choose_device, choose_dtype
+    from docvlm.engines.transformers.transformers_engine import choose_device, choose_dtype
     from docvlm.errors import EngineError
 
     assert choose_device("cpu") == "cpu"
@@ -178,7 +179,7 @@ def test_image_token_costs_of_stock_processors() -> None:
 
     from transformers import LlavaNextImageProcessorPil, Qwen2VLImageProcessorPil
 
-    from docvlm.engines.transformers_engine import MAX_IMAGE_TOKENS_PER_PAGE
+    from docvlm.engines.transformers.transformers_engine import MAX_IMAGE_TOKENS_PER_PAGE
 
     tok = SimpleNamespace()
     qwen = QwenVLAdapter(
@@ -219,7 +220,7 @@ def test_pixel_budget_override_and_tiles(tiny_model_dir) -> None:
 
 
 def test_paligemma_prompts_are_prefixes_one_image_each(tiny_model_dir) -> None:
-    from docvlm.prompts import build_extraction_prompt
+    from docvlm.engines.generative.prompts import build_extraction_prompt
 
     engine = create_engine(TransformersOptions(model=str(tiny_model_dir("paligemma")), max_new_tokens=8))
     try:
@@ -243,8 +244,8 @@ def test_answer_is_constrained_and_grounded(tiny_model_dir) -> None:
         engine.close()
     assert isinstance(ans, Answer)
     assert len(ans.answer) <= 500
-    if ans.page is None:
-        assert ans.confidence == 0.0  # not printed on the page: no support claimed
+    if ans.page is None:  # not printed on the page: the confidence of an ungrounded value
+        assert ans.confidence == UNGROUNDED_CONFIDENCE
 
 
 def test_merge_drops_repeated_rows_and_reindexes() -> None:

@@ -50,10 +50,10 @@ _QWEN_SPECIALS = [
 
 def _training_text() -> list[str]:
     """Local text for the BPE: schema keys, JSON punctuation, digits, dates and shared invoice text."""
-    from docvlm.prompts import bounded_json_schema
+    from docvlm.engines.generative.json_schema import bounded_json_schema
     from schemas.invoice import Invoice
 
-    prompts_dir = Path(__file__).resolve().parents[2] / "docvlm" / "prompts"
+    prompts_dir = Path(__file__).resolve().parents[2] / "docvlm" / "engines" / "generative" / "prompts"
     lines = [
         # the prompt templates and the bounded schema make up most of every prompt: merging them keeps prompts short
         *(path.read_text(encoding="utf-8") for path in sorted(prompts_dir.glob("*.txt"))),
@@ -159,7 +159,7 @@ def _build_qwen2_5_vl(out_dir: Path) -> Path:
     import torch
     from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
 
-    from docvlm.engines.image_processors import ImageOnlyQwen2_5_VLProcessor
+    from docvlm.engines.transformers.image_processors import ImageOnlyQwen2_5_VLProcessor
 
     tok = _qwen_tokenizer()
     config = Qwen2_5_VLConfig(
@@ -191,7 +191,7 @@ def _build_qwen2_vl(out_dir: Path) -> Path:
     import torch
     from transformers import Qwen2VLConfig, Qwen2VLForConditionalGeneration
 
-    from docvlm.engines.image_processors import ImageOnlyQwen2VLProcessor
+    from docvlm.engines.transformers.image_processors import ImageOnlyQwen2VLProcessor
 
     tok = _qwen_tokenizer()
     config = Qwen2VLConfig(
@@ -359,7 +359,7 @@ def _build_internvl(out_dir: Path) -> Path:
     import torch
     from transformers import GotOcr2ImageProcessorPil, InternVLConfig, InternVLForConditionalGeneration
 
-    from docvlm.engines.image_processors import ImageOnlyInternVLProcessor
+    from docvlm.engines.transformers.image_processors import ImageOnlyInternVLProcessor
 
     tok = _chatml_tokenizer(
         "<IMG_CONTEXT>",
@@ -422,7 +422,7 @@ def build_tiny_model(family: str, out_dir: Path) -> Path:
     """Build the tiny ``family`` model into ``out_dir`` (created) and return the folder.
 
     ``family`` is one of ``FAMILIES``. The folder loads with ``AutoModelForImageTextToText`` and
-    ``AutoProcessor`` (after ``docvlm.engines.image_processors.register_image_only_processors()``
+    ``AutoProcessor`` (after ``docvlm.engines.transformers.image_processors.register_image_only_processors()``
     for the families whose stock processor needs torchvision).
     """
     try:

@@ -1,28 +1,26 @@
 """The local VLM engine: any ``AutoModelForImageTextToText`` through Hugging Face transformers.
 
 In: the pages of one or more documents (words, sizes, lazy image renderers) and a target schema.
-Out: one ``EngineOutput`` per document, whose ``generated`` paths grounding must verify.
+Out: one ``EngineOutput`` per document (candidates), whose ``generated`` paths the ground stage
+must find on the page.
 
-Per page the engine renders the image within the model's pixel budget (tiling pages that exceed
-it), builds the OCR-grounded prompt (``docvlm.prompts``), generates JSON under an xgrammar
-constraint compiled from the bounded schema (``docvlm.constrain``), and validates it; a failed
-reply is re-asked with the error at a higher temperature and finally falls back to the layout
-engine (``docvlm.decode.run_with_reask``). Pages (and tiles sent as separate calls) are merged
-at document level by ``merge_page_outputs``. First attempts are generated in left-padded batches
-across pages and documents; re-asks run one prompt at a time.
+Per page the engine renders the image within the model's pixel budget, tiling pages that exceed
+it (``generative.images``), builds the OCR-grounded prompt (``generative.prompts``), generates
+JSON under an xgrammar constraint compiled from the bounded schema (``constrain``), and checks
+it; a failed reply is re-asked with the error at a higher temperature and finally falls back to
+the layout engine (``generative.reask``). Pages (and tiles sent as separate calls) are merged at
+document level (``generative.merge``). First attempts are generated in left-padded batches across
+pages and documents; re-asks run one prompt at a time.
 
-Family differences (prompt format, image placeholders, pixel budget) live in
-``docvlm.engines.vlm_families``; processors that need torchvision are replaced by image-only
-subclasses from ``docvlm.engines.image_processors`` where the stock ones cannot be built.
+Family differences (prompt format, image placeholders, pixel budget) live in ``families``;
+processors that need torchvision are replaced by image-only subclasses from ``image_processors``
+where the stock ones cannot be built.
 """
 
 from __future__ import annotations
 
-import copy
-import itertools
 import json
 import logging
-import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,24 +29,23 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from docvlm.datamodel import EngineOutput, Page
-from docvlm.engines import LayoutOptions, TransformersOptions, create_engine
-from docvlm.engines import merge as _merge
+from docvlm.engines import TransformersOptions
 from docvlm.engines.base import BaseEngine
-from docvlm.errors import DecodeError, EngineError, MissingDependency
+from docvlm.engines.generative.answers import generate_answer
+from docvlm.engines.generative.decode import BadReply
+from docvlm.engines.generative.fallback import LazyEngine
+from docvlm.engines.generative.images import ImageBudget, fit_page
+from docvlm.engines.generative.merge import merge_page_outputs
+from docvlm.engines.generative.prompts import Prompt, build_extraction_prompt
+from docvlm.engines.generative.reask import run_with_reask
+from docvlm.errors import EngineError, MissingDependency
 from schemas.docvqa import Answer
-from schemas.kinds import FieldKind
 
 if TYPE_CHECKING:
     from PIL import Image
 
-    from docvlm.prompts import Prompt
-
 _log = logging.getLogger(__name__)
 
-#: highest dpi pages are rendered at; text is legible well below it
-RENDER_DPI = 150
-#: lowest dpi worth sending (below it small print is unreadable even to a strong model)
-MIN_DPI = 36
 #: most image tiles sent for one page; beyond it the page is rendered at a lower dpi instead
 MAX_TILES_PER_PAGE = 6
 #: most image tokens for one page across its tiles (keeps prompts inside common context windows)
@@ -95,74 +92,6 @@ def choose_dtype(device: str, requested: str | None) -> Any:
 
 
 # ---------------------------------------------------------------------------------------------
-# Document-level merge
-
-
-def _item_key(item: Any) -> tuple[tuple[str, str], ...] | None:
-    """A comparable form of a list item (non-null fields, case and space folded); None when empty."""
-    if not isinstance(item, dict):
-        return None if item is None else (("", " ".join(str(item).lower().split())),)
-    pairs = tuple(
-        sorted((k, " ".join(str(v).lower().split())) for k, v in item.items() if v not in (None, ""))
-    )
-    return pairs or None
-
-
-def _remove_items(out: EngineOutput, key: str, drop: set[int]) -> EngineOutput:
-    """A copy of ``out`` without items ``drop`` of list ``key``, with annotation paths re-indexed."""
-    items = out.data.get(key) or []
-    new_index: dict[int, int] = {}
-    for i in range(len(items)):
-        if i not in drop:
-            new_index[i] = len(new_index)
-    pruned = copy.copy(out)
-    pruned.data = dict(out.data)
-    pruned.data[key] = [copy.deepcopy(it) for i, it in enumerate(items) if i not in drop]
-
-    def rename(path: str) -> str | None:
-        head, _, rest = path.partition(".")
-        if head != key:
-            return path
-        index, _, tail = rest.partition(".")
-        if not index.isdigit():
-            return path
-        new = new_index.get(int(index))
-        if new is None:
-            return None
-        return f"{key}.{new}" + (f".{tail}" if tail else "")
-
-    pruned.evidence = {n: v for p, v in out.evidence.items() if (n := rename(p)) is not None}
-    pruned.confidence = {n: v for p, v in out.confidence.items() if (n := rename(p)) is not None}
-    pruned.generated = {n for p in out.generated if (n := rename(p)) is not None}
-    return pruned
-
-
-def merge_page_outputs(outputs: Sequence[EngineOutput], schema: type[BaseModel]) -> EngineOutput:
-    """One document-level output from per-page (or per-tile) outputs, in page order.
-
-    List items (line items) are concatenated in order; an item that repeats an item of the
-    previous output (a row seen on two overlapping tiles, or carried over at a page break) is
-    dropped. Header scalars come from the output that supports them best (highest confidence;
-    ties: totals from later pages, the rest from earlier ones), via ``docvlm.engines.merge``.
-    """
-    if len(outputs) <= 1:
-        return outputs[0] if outputs else EngineOutput(data={})
-    pruned: list[EngineOutput] = [outputs[0]]
-    for prev, cur in itertools.pairwise(outputs):
-        for key, items in cur.data.items():
-            prev_items = prev.data.get(key)
-            if not isinstance(items, list) or not isinstance(prev_items, list):
-                continue
-            seen = {k for it in prev_items if (k := _item_key(it)) is not None}
-            drop = {i for i, it in enumerate(items) if _item_key(it) in seen}
-            if drop:
-                _log.debug("dropping %d repeated %s item(s)", len(drop), key)
-                cur = _remove_items(cur, key, drop)
-        pruned.append(cur)
-    return _merge.merge_page_outputs(pruned, schema)
-
-
-# ---------------------------------------------------------------------------------------------
 # The engine
 
 
@@ -184,8 +113,8 @@ class TransformersEngine(BaseEngine):
 
     def __init__(self, options: TransformersOptions) -> None:
         torch, transformers = _import_vlm()
-        from docvlm.engines.image_processors import load_processor
-        from docvlm.engines.vlm_families import adapter_for
+        from docvlm.engines.transformers.families import adapter_for
+        from docvlm.engines.transformers.image_processors import load_processor
 
         self.options = options
         self._torch = torch
@@ -215,7 +144,7 @@ class TransformersEngine(BaseEngine):
             self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.stop_token_ids[0]
         )
         self._image_token_ids = self.family.image_token_ids()
-        self._fallback_engine: BaseEngine | None = None
+        self._fallback = LazyEngine()
         self.load_s = time.perf_counter() - started
         _log.info(
             "loaded %s (%s, %s family) on %s/%s in %.1f s",
@@ -242,11 +171,9 @@ class TransformersEngine(BaseEngine):
     def page_images(self, page: Page) -> list[Image.Image]:
         """The page as one image or several tiles, each within the model's pixel budget.
 
-        PDF pages are rendered at the dpi that fits ``MAX_TILES_PER_PAGE`` tiles (at most
-        ``RENDER_DPI``); raster pages are downscaled to that area when they exceed it.
+        PDF pages are rendered at the dpi that fits ``MAX_TILES_PER_PAGE`` tiles (at most the
+        page's dpi); raster pages are downscaled to that area when they exceed it.
         """
-        from docvlm.tiling import crop, plan_tiles
-
         if page.render is None:
             raise EngineError(
                 f"page {page.number} has no image; the transformers engine needs rendered pages"
@@ -262,32 +189,8 @@ class TransformersEngine(BaseEngine):
         per_token = self.family.pixels_per_token()
         if per_token:
             area_cap = min(area_cap, MAX_IMAGE_TOKENS_PER_PAGE * per_token)
-        if page.unit == "pt":
-            inches = max(page.width / 72.0, 1e-3) * max(page.height / 72.0, 1e-3)
-            dpi = int(min(RENDER_DPI, math.sqrt(area_cap / inches)))
-            image = page.image(max(dpi, MIN_DPI))
-        else:
-            image = page.image(RENDER_DPI)
-        image = image.convert("RGB")
-        width, height = image.width, image.height
-        if width * height > area_cap:
-            scale = math.sqrt(area_cap / (width * height))
-            width, height = max(1, int(width * scale)), max(1, int(height * scale))
-        tiles = plan_tiles(width, height, budget, overlap=TILE_OVERLAP, max_side=max_side)
-        # the page's aspect can need more tiles than its area suggests: shrink until the count fits
-        for _ in range(12):
-            if len(tiles) <= max_tiles:
-                break
-            width, height = max(1, int(width * 0.9)), max(1, int(height * 0.9))
-            tiles = plan_tiles(width, height, budget, overlap=TILE_OVERLAP, max_side=max_side)
-        if (width, height) != image.size:
-            image = image.resize((width, height))
-        _log.debug(
-            "page %d: %dx%d px in %d tile(s) of <= %d px", page.number, width, height, len(tiles), budget
-        )
-        if len(tiles) == 1:
-            return [image]
-        return [crop(image, t) for t in tiles]
+        fit = ImageBudget(budget, max_tiles, area_cap, overlap=TILE_OVERLAP, max_side=max_side)
+        return fit_page(page, fit)
 
     # ---- generation ---------------------------------------------------------------------------
     def _generate_many(
@@ -300,7 +203,7 @@ class TransformersEngine(BaseEngine):
         """
         from transformers import LogitsProcessorList
 
-        from docvlm.constrain import make_logits_processor
+        from docvlm.engines.transformers.constrain import make_logits_processor
 
         torch = self._torch
         texts = [self.family.build_text(p, len(p.images)) for p in prompts]
@@ -381,8 +284,6 @@ class TransformersEngine(BaseEngine):
     def _generate_one(
         self, prompt: Prompt, temperature: float, previous_error: str | None
     ) -> tuple[str, dict[str, int]]:
-        from docvlm.decode import BadReply
-
         if previous_error:
             _log.debug("re-asking at temperature %.2f after: %s", temperature, previous_error[:120])
         text, usage = self._generate_many([prompt], temperature)[0]
@@ -390,17 +291,10 @@ class TransformersEngine(BaseEngine):
             raise BadReply(f"the reply was cut at max_new_tokens={self.options.max_new_tokens}", text, usage)
         return text, usage
 
-    def _fallback(self, pages: Sequence[Page], schema: type[BaseModel]) -> EngineOutput:
-        if self._fallback_engine is None:
-            self._fallback_engine = create_engine(LayoutOptions())
-        return self._fallback_engine.extract(pages, schema)
-
     # ---- extraction ---------------------------------------------------------------------------
     def _jobs(
         self, docs: Sequence[Sequence[Page]], schema: type[BaseModel], fields: Sequence[str] | None = None
     ) -> list[_Job]:
-        from docvlm.prompts import build_extraction_prompt
-
         jobs: list[_Job] = []
         for d, pages in enumerate(docs):
             for page in pages:
@@ -434,8 +328,6 @@ class TransformersEngine(BaseEngine):
     def _extract_docs(
         self, docs: Sequence[Sequence[Page]], schema: type[BaseModel], fields: Sequence[str] | None
     ) -> list[EngineOutput]:
-        from docvlm.decode import BadReply, run_with_reask
-
         if any(not pages for pages in docs):
             raise EngineError("a document has no pages")
         started = time.perf_counter()
@@ -465,7 +357,7 @@ class TransformersEngine(BaseEngine):
             page = job.page
 
             def fallback(page: Page = page) -> EngineOutput:
-                return self._fallback([page], schema)
+                return self._fallback.get().extract([page], schema)
 
             out = run_with_reask(
                 generate,
@@ -492,11 +384,7 @@ class TransformersEngine(BaseEngine):
 
     # ---- question answering -------------------------------------------------------------------
     def answer(self, pages: Sequence[Page], question: str) -> Answer:
-        """Answer ``question`` from the pages: constrained ``{"answer": ...}`` reply, grounded on the words."""
-        from docvlm.decode import run_with_reask
-        from docvlm.ground import find_evidence
-        from docvlm.prompts import build_qa_prompt
-
+        """Answer ``question`` from the pages: constrained ``{"answer": ...}`` reply, placed on the words."""
         if not pages:
             raise EngineError("no pages to answer from")
         images: list[Image.Image] = []
@@ -508,36 +396,14 @@ class TransformersEngine(BaseEngine):
             if images and len(images) + len(page_imgs) > MAX_TILES_PER_PAGE:
                 break
             images.extend(page_imgs)
-        prompt = build_qa_prompt(pages, question, max_words=self.options.max_prompt_words, images=images)
-        try:
-            out = run_with_reask(
-                self._generate_one,
-                prompt,
-                Answer,
-                max_attempts=self.options.max_attempts,
-                temperature=self.options.temperature,
-                temperature_step=self.options.temperature_step,
-                fallback=None,
-            )
-        except DecodeError as exc:
-            _log.warning("no usable answer for %r: %s", question[:80], exc)
-            return Answer()
-        text = " ".join(str(out.data.get("answer") or "").split())
-        if not text:
-            return Answer()
-        ev = find_evidence(text, FieldKind.TEXT, pages)
-        if ev is None:
-            # an answer not printed on the page is unsupported: keep it, with no confidence
-            return Answer(answer=text, confidence=0.0)
-        return Answer(answer=ev.text or text, page=ev.page, bbox=list(ev.bbox), confidence=round(ev.score, 4))
+        return generate_answer(self._generate_one, pages, question, images, self.options, self._fallback)
 
     def close(self) -> None:
         """Drop the model and free accelerator memory."""
         self.model = None
         if self.device.startswith("cuda"):
             self._torch.cuda.empty_cache()
-        if self._fallback_engine is not None:
-            self._fallback_engine.close()
+        self._fallback.close()
 
 
-__all__ = ["TransformersEngine", "choose_device", "choose_dtype", "merge_page_outputs"]
+__all__ = ["TransformersEngine", "choose_device", "choose_dtype"]

@@ -1,13 +1,10 @@
-"""Decode stage: model text in, a schema-valid JSON-like dict out, with re-ask and fallback.
+"""Decode: model reply text in, the JSON object it holds out.
 
 ``parse_json`` finds the JSON object in a model reply (code fences, prose around it) and repairs
 only what is safe: trailing commas, single-quoted strings, Python literals, unquoted keys, and
 missing closing brackets when the text ends right after a complete value. Anything ambiguous
-raises ``DecodeError`` with a message that can go back to the model.
-
-``run_with_reask`` drives a generative engine: generate, parse, validate with the Pydantic
-schema, and on failure ask again with the error in the dialogue at a higher temperature; after
-``max_attempts`` it returns the fallback engine's output marked ``fallback=True``.
+raises ``DecodeError`` with a message that can go back to the model (``reask.run_with_reask``).
+``BadReply`` is the error an engine's generate call raises for a reply it cannot use at all.
 """
 
 from __future__ import annotations
@@ -15,19 +12,12 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
-
-from docvlm.datamodel import Attempt, EngineOutput, RecordWarning
-from docvlm.errors import DecodeError, DocvlmError
-from docvlm.prompts import Prompt, reask_prompt
+from docvlm.errors import DecodeError
 
 _log = logging.getLogger(__name__)
 
-#: OpenAI-compatible servers reject temperatures above this
-MAX_TEMPERATURE = 2.0
 _FENCE = re.compile(r"```(?:json|JSON|javascript)?\s*\n?(.*?)(?:```|$)", re.DOTALL)
 _BARE = re.compile(r"[^\s{}\[\],:\"']+")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -211,104 +201,4 @@ def parse_json(text: str) -> dict[str, Any]:
     raise DecodeError("the reply holds no JSON object")
 
 
-# ---------------------------------------------------------------------------------------------
-# Re-ask loop
-
-
-def _leaf_paths(data: Any, prefix: str = "") -> list[str]:
-    """Dotted paths of the non-null leaves of a JSON-like value."""
-    if isinstance(data, dict):
-        return [p for k, v in data.items() for p in _leaf_paths(v, f"{prefix}{k}.")]
-    if isinstance(data, list):
-        return [p for i, v in enumerate(data) for p in _leaf_paths(v, f"{prefix}{i}.")]
-    return [] if data is None else [prefix[:-1]]
-
-
-def describe_validation_error(exc: ValidationError, limit: int = 8) -> str:
-    """A short, model-readable list of what is wrong: ``path: message (got value)``."""
-    parts = []
-    for err in exc.errors()[:limit]:
-        path = ".".join(str(p) for p in err["loc"]) or "(root)"
-        got = repr(err.get("input"))[:60]
-        parts.append(f"{path}: {err['msg']} (got {got})")
-    more = len(exc.errors()) - limit
-    if more > 0:
-        parts.append(f"... and {more} more")
-    return "; ".join(parts)
-
-
-def _add_usage(total: dict[str, int], usage: dict[str, int]) -> None:
-    for k, v in usage.items():
-        total[k] = total.get(k, 0) + int(v)
-
-
-def run_with_reask(
-    generate: Callable[[Prompt, float, str | None], tuple[str, dict[str, int]]],
-    prompt: Prompt,
-    schema: type[BaseModel],
-    *,
-    max_attempts: int,
-    temperature: float,
-    temperature_step: float,
-    fallback: Callable[[], EngineOutput] | None,
-) -> EngineOutput:
-    """Generate until the reply parses and validates against ``schema``, re-asking on failure.
-
-    ``generate(prompt, temperature, previous_error) -> (text, usage)``: from the second attempt
-    on, the prompt it gets already carries the rejected reply and the error as dialogue turns
-    (``prompts.reask_prompt``); ``previous_error`` is the same error, for logging. It may raise
-    ``BadReply`` for an unusable reply. Each attempt is kept as an ``Attempt``; usage is summed.
-
-    Returns the validated data (``model_dump(mode="json")``) with ``generated`` set to its
-    non-null paths. After ``max_attempts`` failures it returns ``fallback()`` with
-    ``fallback=True`` and a ``vlm_fallback`` warning, or raises ``DecodeError`` (carrying the
-    attempts) when there is no fallback. ``EngineError`` from ``generate`` propagates.
-    """
-    if max_attempts < 1:
-        raise ValueError(f"max_attempts must be >= 1, got {max_attempts}")
-    attempts: list[Attempt] = []
-    usage: dict[str, int] = {}
-    error: str | None = None
-    current = prompt
-    for number in range(1, max_attempts + 1):
-        temp = min(MAX_TEMPERATURE, temperature + (number - 1) * temperature_step)
-        try:
-            text, call_usage = generate(current, temp, error)
-        except BadReply as exc:
-            text, call_usage, error = exc.raw, exc.usage, str(exc)
-        else:
-            error = None
-        _add_usage(usage, call_usage)
-        if error is None:
-            try:
-                data = parse_json(text)
-                model = schema.model_validate(data)
-            except DecodeError as exc:
-                error = str(exc)
-            except ValidationError as exc:
-                error = f"the JSON does not fit the schema: {describe_validation_error(exc)}"
-        attempts.append(Attempt(number=number, raw=text, error=error, temperature=temp))
-        if error is None:
-            dumped = model.model_dump(mode="json")
-            _log.debug("valid reply on attempt %d", number)
-            return EngineOutput(
-                data=dumped, attempts=attempts, usage=usage, generated=set(_leaf_paths(dumped))
-            )
-        _log.info("attempt %d/%d rejected: %s", number, max_attempts, error[:200])
-        current = reask_prompt(prompt, text, error)
-    message = f"no usable reply after {max_attempts} attempt(s); last error: {error}"
-    if fallback is None:
-        raise DecodeError(message, attempts)
-    _log.warning("%s; falling back", message[:300])
-    try:
-        out = fallback()
-    except DocvlmError as exc:
-        raise DecodeError(f"{message}; the fallback failed too: {exc}", attempts) from exc
-    out.fallback = True
-    out.warnings.append(RecordWarning("vlm_fallback", f"{message}; values come from the fallback engine"))
-    out.attempts = [*attempts, *out.attempts]
-    _add_usage(out.usage, usage)
-    return out
-
-
-__all__ = ["BadReply", "describe_validation_error", "parse_json", "run_with_reask"]
+__all__ = ["BadReply", "parse_json"]

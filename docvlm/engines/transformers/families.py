@@ -1,6 +1,6 @@
 """One adapter per VLM family: how a family is prompted and how much image it can see.
 
-In: the model config, the loaded processor, and prompts (``docvlm.prompts.Prompt``) with their
+In: the model config, the loaded processor, and prompts (``docvlm.engines.generative.prompts.Prompt``) with their
 page images. Out: processor inputs (text with the family's image placeholders + images) and the
 family's pixel budget, so the engine stays free of per-family branches.
 
@@ -26,7 +26,7 @@ from docvlm.errors import EngineError
 if TYPE_CHECKING:
     from PIL import Image
 
-    from docvlm.prompts import Prompt
+    from docvlm.engines.generative.prompts import Prompt
 
 _log = logging.getLogger(__name__)
 

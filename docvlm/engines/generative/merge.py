@@ -1,14 +1,17 @@
-"""Merge per-page engine outputs into one document-level output.
+"""Merge per-page (or per-tile) outputs of a generative engine into one document-level output.
 
-Generative engines read one page at a time; this joins their outputs. In: the ``EngineOutput``
-of each page, in page order. Out: one ``EngineOutput`` where
+In: the ``EngineOutput`` of each page or tile, in page order, and the target schema. Out: one
+``EngineOutput`` where
 
 - lists (line items, form fields) are concatenated in page order, and the dotted paths of their
   evidence, confidence and ``generated`` entries are re-indexed (``line_items.0.amount`` of page 2
   becomes ``line_items.7.amount`` when page 1 had 7 rows);
+- an item that repeats an item of the previous output (a row seen on two overlapping tiles, or
+  carried over at a page break) is dropped; identical items within one output are kept (two real
+  purchases of the same thing);
 - a scalar takes the value of the page with the highest confidence for it; on a tie, amounts
-  (totals, ``schemas.is_late``, are printed at the end) come from the latest page and everything else (numbers, dates,
-  parties are printed at the top) from the earliest;
+  (totals, ``schemas.is_late``, are printed at the end) come from the latest page and everything
+  else (numbers, dates, parties are printed at the top) from the earliest;
 - warnings and attempts are concatenated, usage is summed, and ``fallback`` is true if any page
   fell back.
 """
@@ -16,14 +19,15 @@ of each page, in page order. Out: one ``EngineOutput`` where
 from __future__ import annotations
 
 import copy
+import itertools
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pydantic import BaseModel
 
 from docvlm.datamodel import EngineOutput, Evidence
-from docvlm.paths import get_path, set_path
+from docvlm.paths import get_path, list_paths, reindex, scalar_paths, set_path
 from schemas.kinds import is_late
 
 _log = logging.getLogger(__name__)
@@ -32,57 +36,65 @@ _log = logging.getLogger(__name__)
 DEFAULT_CONFIDENCE = 0.5
 
 
-def _shift(path: str, prefix: str, offset: int) -> str:
-    """``prefix.N.rest`` -> ``prefix.(N+offset).rest``; other paths unchanged."""
-    head = prefix + "."
-    if not path.startswith(head):
-        return path
-    rest = path[len(head) :]
-    index, _, tail = rest.partition(".")
-    if not index.isdigit():
-        return path
-    shifted = f"{head}{int(index) + offset}"
-    return f"{shifted}.{tail}" if tail else shifted
+def _item_key(item: Any) -> tuple[tuple[str, str], ...] | None:
+    """A comparable form of a list item (non-null fields, case and space folded); None when empty."""
+    if not isinstance(item, dict):
+        return None if item is None else (("", " ".join(str(item).lower().split())),)
+    pairs = tuple(
+        sorted((k, " ".join(str(v).lower().split())) for k, v in item.items() if v not in (None, ""))
+    )
+    return pairs or None
 
 
-def _list_paths(data: Any, prefix: str = "") -> list[str]:
-    """Dotted paths of every list in ``data`` (lists inside lists are not re-indexed)."""
-    out: list[str] = []
-    if isinstance(data, dict):
-        for k, v in data.items():
-            path = f"{prefix}{k}"
-            if isinstance(v, list):
-                out.append(path)
-            elif isinstance(v, dict):
-                out.extend(_list_paths(v, path + "."))
-    return out
+def _remove_items(out: EngineOutput, key: str, drop: set[int]) -> EngineOutput:
+    """A copy of ``out`` without items ``drop`` of list ``key``, with annotation paths re-indexed."""
+    items = out.data.get(key) or []
+    new_index: dict[int, int] = {}
+    for i in range(len(items)):
+        if i not in drop:
+            new_index[i] = len(new_index)
+    pruned = copy.copy(out)
+    pruned.data = dict(out.data)
+    pruned.data[key] = [copy.deepcopy(it) for i, it in enumerate(items) if i not in drop]
+
+    def rename(path: str) -> str | None:
+        return reindex(path, key, new_index.get)
+
+    pruned.evidence = {n: v for p, v in out.evidence.items() if (n := rename(p)) is not None}
+    pruned.confidence = {n: v for p, v in out.confidence.items() if (n := rename(p)) is not None}
+    pruned.generated = {n for p in out.generated if (n := rename(p)) is not None}
+    return pruned
 
 
-def _scalar_paths(data: Any, prefix: str = "") -> list[str]:
-    """Dotted paths of the scalar (non-dict, non-list) leaves, nulls included."""
-    out: list[str] = []
-    if isinstance(data, dict):
-        for k, v in data.items():
-            if isinstance(v, dict):
-                out.extend(_scalar_paths(v, f"{prefix}{k}."))
-            elif not isinstance(v, list):
-                out.append(f"{prefix}{k}")
-    return out
+def _drop_repeats(outputs: Sequence[EngineOutput]) -> list[EngineOutput]:
+    """The outputs without the list items that repeat an item of the previous output."""
+    pruned: list[EngineOutput] = [outputs[0]]
+    for prev, cur in itertools.pairwise(outputs):
+        for key, items in cur.data.items():
+            prev_items = prev.data.get(key)
+            if not isinstance(items, list) or not isinstance(prev_items, list):
+                continue
+            seen = {k for it in prev_items if (k := _item_key(it)) is not None}
+            drop = {i for i, it in enumerate(items) if _item_key(it) in seen}
+            if drop:
+                _log.debug("dropping %d repeated %s item(s)", len(drop), key)
+                cur = _remove_items(cur, key, drop)
+        pruned.append(cur)
+    return pruned
 
 
 def merge_page_outputs(outputs: Sequence[EngineOutput], schema: type[BaseModel]) -> EngineOutput:
     """One document-level output from per-page outputs (see the module docstring for the rules)."""
-    if not outputs:
-        return EngineOutput(data={})
-    if len(outputs) == 1:
-        return outputs[0]
+    if len(outputs) <= 1:
+        return outputs[0] if outputs else EngineOutput(data={})
+    outputs = _drop_repeats(outputs)
     merged = EngineOutput(data=copy.deepcopy(outputs[0].data), document_type=outputs[0].document_type)
-    for path in _list_paths(merged.data):
+    for path in list_paths(merged.data):
         set_path(merged.data, path, [])
     best: dict[str, tuple[float, int]] = {}  # scalar path -> (confidence, page position) of the kept value
     for pos, out in enumerate(outputs):
         offsets: dict[str, int] = {}
-        for path in _list_paths(out.data):
+        for path in list_paths(out.data):
             items = get_path(out.data, path) or []
             target = get_path(merged.data, path)
             if not isinstance(target, list):
@@ -94,18 +106,17 @@ def merge_page_outputs(outputs: Sequence[EngineOutput], schema: type[BaseModel])
         def rename(p: str, offsets: dict[str, int] = offsets) -> str:
             for prefix, off in offsets.items():
                 if p.startswith(prefix + "."):
-                    return _shift(p, prefix, off)
+                    return reindex(p, prefix, off.__add__) or p
             return p
 
         scalar_winners: set[str] = set()
-        for path in _scalar_paths(out.data):
+        for path in scalar_paths(out.data):
             value = get_path(out.data, path)
             if value is None:
                 continue
             conf = out.confidence.get(path, DEFAULT_CONFIDENCE)
             kept = best.get(path)
-            late = is_late(schema, path)
-            if kept is None or conf > kept[0] or (conf == kept[0] and late):
+            if kept is None or conf > kept[0] or (conf == kept[0] and is_late(schema, path)):
                 best[path] = (conf, pos)
                 set_path(merged.data, path, copy.deepcopy(value))
                 scalar_winners.add(path)
@@ -116,19 +127,21 @@ def merge_page_outputs(outputs: Sequence[EngineOutput], schema: type[BaseModel])
             merged.usage[k] = merged.usage.get(k, 0) + v
         merged.fallback = merged.fallback or out.fallback
     # a scalar that no page filled must not keep a stale value from the deepcopy of page 1
-    for path in _scalar_paths(merged.data):
+    for path in scalar_paths(merged.data):
         if path not in best:
             set_path(merged.data, path, None)
     _log.debug("merged %d page outputs", len(outputs))
     return merged
 
 
-def _take_annotations(merged: EngineOutput, out: EngineOutput, rename: Any, scalar_winners: set[str]) -> None:
+def _take_annotations(
+    merged: EngineOutput, out: EngineOutput, rename: Callable[[str], str], scalar_winners: set[str]
+) -> None:
     """Copy evidence, confidence and generated marks of ``out`` that belong to values kept in ``merged``."""
     keys: set[str] = set(out.evidence) | set(out.confidence) | set(out.generated)
     for key in keys:
         new = rename(key)
-        is_list_entry = new != key or _in_list(out.data, key)
+        is_list_entry = new != key or isinstance(out.data.get(key.split(".", 1)[0]), list)
         if not is_list_entry and key not in scalar_winners:
             continue  # the scalar value of another page won
         ev: Evidence | None = out.evidence.get(key)
@@ -142,11 +155,6 @@ def _take_annotations(merged: EngineOutput, out: EngineOutput, rename: Any, scal
             merged.generated.add(new)
         elif not is_list_entry:
             merged.generated.discard(new)
-
-
-def _in_list(data: dict[str, Any], path: str) -> bool:
-    head = path.split(".", 1)[0]
-    return isinstance(data.get(head), list)
 
 
 __all__ = ["merge_page_outputs"]

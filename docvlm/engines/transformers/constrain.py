@@ -1,7 +1,7 @@
 """Schema-constrained decoding for local transformers models, with xgrammar.
 
 In: a bounded JSON schema (every string has ``maxLength``/``pattern``/``enum``, every array has
-``maxItems``; see ``docvlm.prompts.bounded_json_schema``), a Hugging Face tokenizer and the
+``maxItems``; see ``docvlm.engines.generative.json_schema.bounded_json_schema``), a Hugging Face tokenizer and the
 model's vocabulary size. Out: a ``transformers.LogitsProcessor`` that masks every token the
 grammar forbids, so the generated text is always JSON of that schema.
 
@@ -78,8 +78,8 @@ def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
       schema's blank-to-None validators).
     The input is not modified.
     """
+    from docvlm.engines.generative.json_schema import CURRENCY_PATTERN, DATE_PATTERN
     from docvlm.parsers import ISO_4217
-    from docvlm.prompts import CURRENCY_PATTERN, DATE_PATTERN
 
     def walk(node: Any, nullable: bool = False) -> Any:
         if isinstance(node, list):
