@@ -66,8 +66,17 @@ VerboseOpt = Annotated[int, typer.Option("--verbose", "-v", count=True, help="-v
 
 
 def _setup_logging(verbose: int) -> None:
-    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    """Log to stderr at ``DOCVLM_LOG_LEVEL`` (default WARNING); -v means INFO, -vv DEBUG."""
+    from docvlm.settings import DocvlmSettings
+
+    if verbose:
+        level: int | str = logging.INFO if verbose == 1 else logging.DEBUG
+    else:
+        level = DocvlmSettings().log_level.upper()
+    try:
+        logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    except ValueError as exc:  # an unknown level name in DOCVLM_LOG_LEVEL
+        raise typer.BadParameter(f"DOCVLM_LOG_LEVEL: {exc}") from exc
 
 
 def build_engine_options(

@@ -16,7 +16,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from docvlm.datamodel import EngineOutput, Extraction, Page, RecordWarning
 from docvlm.engines import BaseEngine, EngineOptions, LayoutOptions, create_engine
@@ -32,7 +32,11 @@ _log = logging.getLogger(__name__)
 
 
 class PipelineOptions(BaseModel):
-    """Everything a run needs; the CLI flags and ``DOCVLM_*`` settings map onto this."""
+    """Everything a run needs; the CLI flags and ``DOCVLM_*`` settings map onto this.
+
+    ``ingest``, ``ocr`` and ``workers`` default to the ``DOCVLM_*`` settings (``DOCVLM_DPI``,
+    ``DOCVLM_OCR_BACKEND``, ...); an argument given explicitly wins over them.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -41,6 +45,21 @@ class PipelineOptions(BaseModel):
     ocr: OcrOptions = Field(default_factory=OcrOptions)
     schema_name: str = "invoice"
     workers: int = Field(default=1, ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _settings_as_defaults(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or {"ingest", "ocr", "workers"} <= data.keys():
+            return data
+        from docvlm.settings import DocvlmSettings
+
+        s = DocvlmSettings()
+        defaults = {
+            "ingest": {"dpi": s.dpi, "max_megapixels": s.max_megapixels, "max_file_mb": s.max_file_mb},
+            "ocr": {"backend": s.ocr_backend, "threads": s.ocr_threads},
+            "workers": s.workers,
+        }
+        return {**defaults, **data}
 
     @classmethod
     def from_settings(
@@ -51,17 +70,15 @@ class PipelineOptions(BaseModel):
         **overrides: Any,
     ) -> PipelineOptions:
         """Options from ``DOCVLM_*`` settings; arguments that are not None (CLI flags) win over them."""
-        from docvlm.settings import DocvlmSettings
-
-        s = DocvlmSettings()
-        return cls(
-            ingest=IngestOptions(
-                dpi=dpi or s.dpi, max_megapixels=s.max_megapixels, max_file_mb=s.max_file_mb
-            ),
-            ocr=OcrOptions(backend=ocr_backend or s.ocr_backend, threads=s.ocr_threads),  # type: ignore[arg-type]
-            workers=workers or s.workers,
-            **overrides,
-        )
+        opts = cls(**overrides)
+        updates: dict[str, Any] = {}
+        if dpi is not None:
+            updates["ingest"] = IngestOptions.model_validate({**opts.ingest.model_dump(), "dpi": dpi})
+        if ocr_backend is not None:
+            updates["ocr"] = OcrOptions.model_validate({**opts.ocr.model_dump(), "backend": ocr_backend})
+        if workers is not None:
+            updates["workers"] = workers
+        return opts.model_copy(update=updates) if updates else opts
 
 
 class Pipeline:

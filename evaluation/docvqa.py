@@ -101,12 +101,7 @@ def _group(items: Sequence[DocVQAItem]) -> dict[Path, list[DocVQAItem]]:
 
 
 def default_answer_fn(pipeline: Pipeline) -> AnswerFn:
-    """The layout engine answers through ``docvlm.qa``; other engines through their ``answer``."""
-    if pipeline.engine_name == "layout":
-        from docvlm.qa import answer_question
-
-        engine = pipeline.engine
-        return lambda pages, q: answer_question(pages, q, engine=engine)
+    """The pipeline's engine answers (``BaseEngine.answer``), whichever engine it is."""
     return pipeline.engine.answer
 
 

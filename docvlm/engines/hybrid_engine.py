@@ -261,9 +261,10 @@ class HybridEngine(BaseEngine):
                     trial, failing, out, f"VLM value {value!r} for {path}", path
                 ):
                     continue
-                    failing = self._failing(trial)
                 self._accept(out, path, value, ev.score)
                 out.data = trial
+                if invoice:  # a rule the taken value satisfies must stay satisfied by later values
+                    failing = self._failing(trial)
 
     def _merge_list(
         self,

@@ -77,3 +77,41 @@ def test_env_settings_apply_unless_a_flag_overrides(monkeypatch):
     assert opts.ingest.dpi == 150 and opts.ocr.backend == "tesseract"
     opts = PipelineOptions.from_settings(dpi=300, ocr_backend="rapidocr", workers=2)
     assert opts.ingest.dpi == 300 and opts.ocr.backend == "rapidocr" and opts.workers == 2
+
+
+def test_pipeline_options_and_extract_read_the_settings(monkeypatch, invoice_pdf):
+    import docvlm
+    from docvlm.ingest import IngestOptions
+    from docvlm.pipeline import Pipeline, PipelineOptions
+
+    monkeypatch.setenv("DOCVLM_DPI", "120")
+    monkeypatch.setenv("DOCVLM_WORKERS", "3")
+    monkeypatch.setenv("DOCVLM_MAX_FILE_MB", "7")
+    opts = PipelineOptions()
+    assert opts.ingest.dpi == 120 and opts.ingest.max_file_mb == 7 and opts.workers == 3
+    assert Pipeline().options.ingest.dpi == 120  # what docvlm.extract() builds
+    explicit = PipelineOptions(ingest=IngestOptions(dpi=300), workers=1)
+    assert explicit.ingest.dpi == 300 and explicit.workers == 1
+    # the pages of a run carry its dpi: VLM engines render at most at it
+    ex = docvlm.extract(invoice_pdf)
+    assert ex.status.value != "error"
+    assert Pipeline().load_pages(invoice_pdf)[0].dpi == 120
+
+
+def test_log_level_setting_is_read(monkeypatch):
+    import logging
+
+    from cli import _setup_logging
+
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        root.handlers = []
+        monkeypatch.setenv("DOCVLM_LOG_LEVEL", "info")
+        _setup_logging(0)
+        assert root.level == logging.INFO
+        root.handlers = []
+        _setup_logging(2)  # -vv wins over the setting
+        assert root.level == logging.DEBUG
+    finally:
+        root.handlers, root.level = handlers, level

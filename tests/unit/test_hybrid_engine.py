@@ -185,6 +185,18 @@ def test_rule_failure_is_resolved_by_a_grounded_value(pages, hybrid) -> None:
     assert out.confidence["subtotal"] >= 0.9  # the VLM agreed with the layout value
 
 
+def test_a_rule_fixed_by_a_taken_value_stays_fixed(pages, hybrid) -> None:
+    # the VLM fixes the misread total, then offers a subtotal (19.00 is printed, as the tax) that
+    # would break subtotal + tax = total again: the fixed rule now counts as satisfied
+    data = {**LAYOUT_DATA, "total": "191.00"}
+    reply = {"subtotal": "19.00", "tax_total": "19.00", "total": "119.00"}
+    with FakeOpenAIServer([json_reply(reply)]) as srv:
+        out = hybrid(srv, GivenLayout(data, CONFIDENT)).extract(pages, Invoice)
+    assert out.data["total"] == "119.00" and out.data["subtotal"] == "100.00"
+    (w,) = [w for w in out.warnings if w.code == "vlm_rejected"]
+    assert w.field == "subtotal" and "total_mismatch" in w.message
+
+
 def test_vlm_failure_keeps_the_layout_values_with_a_warning(pages, hybrid) -> None:
     data = {**LAYOUT_DATA, "total": None}
     with FakeOpenAIServer(default=Reply(500, {"error": "down"})) as srv:

@@ -110,7 +110,7 @@ class LayoutEngine(BaseEngine):
             return None
 
     def answer(self, pages: Sequence[Page], question: str) -> Answer:
-        """Answer a question about one document (delegates to ``docvlm.qa``)."""
-        from docvlm.qa import answer_question
+        """Answer a question about one document from its words (``answers``: field or label routes)."""
+        from docvlm.engines.layout.answers import answer_question
 
         return answer_question(pages, question, engine=self)
