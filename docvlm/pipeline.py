@@ -105,9 +105,13 @@ class Pipeline:
 
         The same records as ``extract`` on files of those names; never raises for a bad document.
         """
-        return self._extract_loaded([self._load(source, data) for source, data in items])
+        return self._extract_loaded([self.load(source, data) for source, data in items])
 
-    def _load(self, path: str | Path, data: bytes | None = None) -> tuple[Extraction, list[Page]]:
+    def load(self, path: str | Path, data: bytes | None = None) -> tuple[Extraction, list[Page]]:
+        """Ingest one document, from its path or from ``data`` named ``path``: the record so far and its pages.
+
+        A document that cannot be read gives an error record and no pages; never raises.
+        """
         source = str(path)
         t0 = time.perf_counter()
         ex = Extraction(source=source, engine=self.engine_name)
@@ -146,7 +150,7 @@ class Pipeline:
         return ex, pages
 
     def _extract_many(self, paths: Sequence[str | Path]) -> list[Extraction]:
-        return self._extract_loaded([self._load(p) for p in paths])
+        return self._extract_loaded([self.load(p) for p in paths])
 
     def _extract_loaded(self, loaded: list[tuple[Extraction, list[Page]]]) -> list[Extraction]:
         todo = [(ex, pages) for ex, pages in loaded if pages]
@@ -171,7 +175,7 @@ class Pipeline:
                         _log.error("engine failed on %s: %r", ex.source, out)
                     _fail(ex, out)
                 else:
-                    self._finish(ex, out, pages)
+                    self.finish(ex, out, pages)
         for ex, _ in loaded:
             ex.timings["total_s"] = sum(
                 v for k, v in ex.timings.items() if k in {"ingest_s", "engine_s", "post_s"}
@@ -184,7 +188,7 @@ class Pipeline:
         except Exception as exc:
             return exc
 
-    def _finish(self, ex: Extraction, out: EngineOutput, pages: Sequence[Page]) -> None:
+    def finish(self, ex: Extraction, out: EngineOutput, pages: Sequence[Page]) -> None:
         """validate -> ground -> fill the record."""
         t0 = time.perf_counter()
         model, vwarnings = validate(out.data, self.schema)

@@ -57,7 +57,7 @@ class RayOptions(BaseModel):
     batch_size: int = Field(default=4, ge=1, description="documents handed to an actor at once")
 
 
-def _ray() -> Any:
+def import_ray() -> Any:
     try:
         import ray
     except ImportError as e:
@@ -70,7 +70,7 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> None:
 
     Does nothing when Ray is already initialised in this process (a test session, a notebook).
     """
-    ray = _ray()
+    ray = import_ray()
     if ray.is_initialized():
         return
     if address:
@@ -214,7 +214,7 @@ def read_sources(
     the sources match its records; URIs are listed through their filesystem. ``skip`` holds the
     sources already written (resume).
     """
-    ray = _ray()
+    ray = import_ray()
     skip = skip or set()
     local: dict[str, str] = {}
     errors: list[dict[str, Any]] = []
@@ -261,7 +261,7 @@ def extract_dataset(
     ``source`` is a list of paths or URIs, or a dataset of file bytes. Generative engines run
     here too (each actor its own engine); for vLLM on a GPU cluster use ``docvlm.scale.vlm``.
     """
-    ray = _ray()
+    ray = import_ray()
     options = options or RayOptions()
     engine = options.pipeline.engine.kind
     errors: list[dict[str, Any]] = []
@@ -290,7 +290,7 @@ def extract_dataset(
 
 
 def _default_concurrency(num_cpus: float) -> int:
-    cpus = float(_ray().cluster_resources().get("CPU", 1))
+    cpus = float(import_ray().cluster_resources().get("CPU", 1))
     return max(1, int(cpus // num_cpus))
 
 
