@@ -277,11 +277,22 @@ class Postprocess:
 
     def __init__(self, pipeline: dict[str, Any], last: bool) -> None:
         opts = PipelineOptions.model_validate(pipeline)
-        self.schema = get_schema(opts.schema_name)
-        self.engine = _engine(opts.engine.model_dump())
+        self.schema_name = opts.schema_name
+        self.options = opts.engine.model_dump()
         self.last = last
+        self._engine: OpenAIEngine | None = None
+
+    @property
+    def engine(self) -> OpenAIEngine:
+        if self._engine is None:  # built in the worker, after unpickling
+            self._engine = _engine(self.options)
+        return self._engine
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_engine": None}
 
     def __call__(self, row: dict[str, Any]) -> dict[str, Any]:
+        schema = get_schema(self.schema_name)
         out = {c: row.get(c) for c in COLUMNS}
         replies = json.loads(row["replies_json"])
         replies.append(_reply_of(row, self.engine))
@@ -293,7 +304,7 @@ class Postprocess:
                 run_with_reask(
                     replay(replies, None, pending=True),
                     _prompt_from_json(row["prompt_json"]),
-                    self.schema,
+                    schema,
                     max_attempts=opts.max_attempts,
                     temperature=opts.temperature,
                     temperature_step=opts.temperature_step,
@@ -476,23 +487,16 @@ def extract_dataset_vlm(
             num_cpus=options.num_cpus,
         )
         for attempt in range(1, engine.max_attempts + 1):
+            # build_processor wraps these in functions of a row, so they go as (picklable) instances
             processor = build_processor(
                 config,
-                preprocess=Preprocess,
-                postprocess=Postprocess,
-                preprocess_map_kwargs={
-                    "fn_constructor_kwargs": {"options": engine.model_dump(), "http": http},
-                    "compute": ray.data.ActorPoolStrategy(size=1),
-                    "num_cpus": 0,
-                },
-                postprocess_map_kwargs={
-                    "fn_constructor_kwargs": {"pipeline": pipeline, "last": attempt == engine.max_attempts},
-                    "compute": ray.data.ActorPoolStrategy(size=1),
-                    "num_cpus": 0,
-                },
+                preprocess=Preprocess(engine.model_dump(), http),
+                postprocess=Postprocess(pipeline, last=attempt == engine.max_attempts),
+                preprocess_map_kwargs={"num_cpus": 0},
+                postprocess_map_kwargs={"num_cpus": 0},
             )
             ds = processor(ds).map(_settle, num_cpus=0)
-        ds = ds.groupby("source").map_groups(
+        ds = ds.groupby("source", num_partitions=max(2, 2 * concurrency)).map_groups(
             FinishDocuments,
             fn_constructor_kwargs={"pipeline": pipeline},
             batch_format="pyarrow",
