@@ -10,15 +10,12 @@ import pytest
 from docvlm.datamodel import Page, Word
 from docvlm.engines import LayoutOptions, create_engine
 from docvlm.engines.layout import LayoutEngine
-from docvlm.engines.layout.fields import (
-    classify_amount_label,
-    extract_header,
-    infer_dayfirst,
-    page_lines,
-    read_iban,
-    read_tax_id,
-)
+from docvlm.engines.layout.candidates.amounts import classify_amount_label
+from docvlm.engines.layout.candidates.dates import infer_dayfirst
+from docvlm.engines.layout.candidates.header import extract_header
+from docvlm.engines.layout.candidates.values import read_iban, read_tax_id
 from docvlm.engines.layout.receipts import receipt_signal
+from docvlm.engines.layout.text import page_lines
 from docvlm.errors import EngineError
 from schemas.forms import Form
 from schemas.invoice import HEADER_FIELDS, Invoice

@@ -19,8 +19,11 @@ from pydantic import BaseModel
 from docvlm.datamodel import BBox, EngineOutput, Evidence, Page
 from docvlm.engines import LayoutOptions
 from docvlm.engines.base import BaseEngine
-from docvlm.engines.layout.fields import HeaderResult, PageLines, extract_header, page_lines, sum_line_amounts
+from docvlm.engines.layout.candidates.amounts import sum_line_amounts
+from docvlm.engines.layout.candidates.base import HeaderResult
+from docvlm.engines.layout.candidates.header import extract_header
 from docvlm.engines.layout.receipts import extract_receipt, extract_receipt_items, receipt_signal
+from docvlm.engines.layout.text import PageLines, page_lines
 from docvlm.errors import EngineError
 from schemas.docvqa import Answer
 from schemas.invoice import HEADER_FIELDS, LINE_ITEM_FIELDS, Invoice

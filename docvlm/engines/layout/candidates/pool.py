@@ -1,0 +1,253 @@
+"""The candidate pool: every plausible value of every ranked header field, generously, for recall.
+
+In: the ``PageLines`` of one document, and the ``HeaderResult`` of the rules (their own choice per
+field, which becomes a feature). Out: a ``Pool`` holding, per field kind, a list of ``Proposal``s:
+a value as the record would carry it, where it is printed, and the line it sits on. Nothing here
+decides: ``features`` describes each proposal and ``ranker`` chooses.
+
+Kinds and the fields they serve are in ``KINDS``. Currency, IBAN, e-mail and phone are left to the
+rules (few labelled documents, and their readers are exact).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from docvlm import parsers
+from docvlm.datamodel import Evidence
+from docvlm.engines.layout.candidates.amounts import _fmt
+from docvlm.engines.layout.candidates.base import _LETTERS, _URL, HeaderResult
+from docvlm.engines.layout.candidates.parties import _strip_title_words
+from docvlm.engines.layout.candidates.values import amount_spans, read_tax_id
+from docvlm.engines.layout.text import PageLines, TextLine
+from docvlm.geometry import union
+
+_log = logging.getLogger(__name__)
+
+KINDS: dict[str, tuple[str, ...]] = {
+    "date": ("invoice_date", "due_date"),
+    "amount": ("subtotal", "tax_total", "total", "amount_due"),
+    "id": ("invoice_number", "purchase_order"),
+    "taxid": ("vendor.tax_id", "customer.tax_id"),
+    "name": ("vendor.name", "customer.name"),
+    "address": ("vendor.address", "customer.address"),
+}
+KIND_OF: dict[str, str] = {f: k for k, fs in KINDS.items() for f in fs}
+RANKED_FIELDS: tuple[str, ...] = tuple(f for fs in KINDS.values() for f in fs)
+
+_TOKEN = re.compile(r"\S+")
+_ID_PREFIX = re.compile(r"^(?:n[º°o]\.?|#|no\.|nr\.)", re.IGNORECASE)
+_DECIMAL_NUMBER = re.compile(r"[-+]?[\d.,' ]*\d[.,]\d{2}")
+_TAX_START = re.compile(r"[A-Z]{2}[\s.-]?\d|\d{5}")
+_RECEIPT_HEAD_LINES = 18  # a receipt's merchant and address are printed in its first lines
+_MAX_ADDRESS_LINES = 6
+
+
+@dataclass(slots=True)
+class Proposal:
+    """One candidate value: the text the record would carry, its evidence and its line."""
+
+    kind: str
+    value: str
+    evidence: Evidence
+    line: TextLine
+    start: int  # character span on ``line`` (the first line of a multi-line value)
+    end: int
+    n_lines: int = 1
+    source: str = "scan"  # "scan" (found by the generic scan) or "rule" (a rule's own value)
+
+
+@dataclass
+class Pool:
+    """All proposals of one document by kind, with the document measures the features need."""
+
+    pls: Sequence[PageLines]
+    rules: HeaderResult
+    is_receipt: bool
+    by_kind: dict[str, list[Proposal]] = field(default_factory=dict)
+
+
+def _add(out: list[Proposal], seen: set[tuple[int, int, int, str]], p: Proposal) -> None:
+    key = (p.line.page, p.line.index, p.start, p.value)
+    if key not in seen:
+        seen.add(key)
+        out.append(p)
+
+
+def _dates(pls: Sequence[PageLines], dayfirst: bool) -> list[Proposal]:
+    out: list[Proposal] = []
+    seen: set[tuple[int, int, int, str]] = set()
+    for pl in pls:
+        for tl in pl.lines:
+            if not any(ch.isdigit() for ch in tl.text):
+                continue
+            pos = 0
+            for d, raw in parsers.find_dates(tl.text, dayfirst=dayfirst):
+                start = tl.text.find(raw, pos)
+                if start < 0:
+                    start = max(0, tl.text.find(raw))
+                end = start + len(raw)
+                pos = end
+                _add(out, seen, Proposal("date", d.isoformat(), tl.evidence(start, end), tl, start, end))
+    return out
+
+
+def _amounts(pls: Sequence[PageLines]) -> list[Proposal]:
+    out: list[Proposal] = []
+    seen: set[tuple[int, int, int, str]] = set()
+    for pl in pls:
+        for tl in pl.lines:
+            spans = amount_spans(tl.text)
+            if not spans:
+                continue
+            money_line = any(a.has_decimals or a.has_currency for a in spans)
+            for a in spans:
+                if not (a.has_decimals or a.has_currency or (money_line and a.value == 0)):
+                    continue
+                _add(out, seen, Proposal("amount", _fmt(a.value), tl.evidence(a.start, a.end), tl, a.start, a.end))
+    return out
+
+
+def _ids(pls: Sequence[PageLines]) -> list[Proposal]:
+    out: list[Proposal] = []
+    seen: set[tuple[int, int, int, str]] = set()
+    for pl in pls:
+        for tl in pl.lines:
+            if not any(ch.isdigit() for ch in tl.text):
+                continue
+            for m in _TOKEN.finditer(tl.text):
+                raw = m.group(0)
+                tok = raw.strip(":;,.()[]'\"")
+                pre = _ID_PREFIX.match(tok)
+                if pre and len(tok) > pre.end():
+                    tok = tok[pre.end() :].lstrip(":.")
+                if not 2 <= len(tok) <= 40 or not any(ch.isdigit() for ch in tok):
+                    continue
+                if _DECIMAL_NUMBER.fullmatch(tok) or "@" in tok or _URL.search(tok):
+                    continue
+                start = m.start() + raw.find(tok)
+                end = start + len(tok)
+                _add(out, seen, Proposal("id", tok, tl.evidence(start, end), tl, start, end))
+    return out
+
+
+def _tax_ids(pls: Sequence[PageLines]) -> list[Proposal]:
+    out: list[Proposal] = []
+    seen: set[tuple[int, int, int, str]] = set()
+    for pl in pls:
+        for tl in pl.lines:
+            for m in _TAX_START.finditer(tl.text):
+                if m.start() > 0 and tl.text[m.start() - 1].isalnum():
+                    continue
+                r = read_tax_id(tl.text[m.start() :])
+                if r is None:
+                    continue
+                value, a, b = r
+                start, end = m.start() + a, m.start() + b
+                _add(out, seen, Proposal("taxid", value, tl.evidence(start, end), tl, start, end))
+    return out
+
+
+def _name_like(text: str) -> bool:
+    t = text.strip()
+    return (
+        2 <= len(_LETTERS.findall(t))
+        and len(t) <= 90
+        and not parsers.EMAIL_PATTERN.search(t)
+        and not _URL.fullmatch(t)
+    )
+
+
+def _names(pls: Sequence[PageLines], is_receipt: bool) -> list[Proposal]:
+    """Segments of page 1 and of the last page's footer, title words trimmed; on receipts also
+    whole head lines and two head lines joined (a name set on two lines)."""
+    out: list[Proposal] = []
+    seen: set[tuple[int, int, int, str]] = set()
+    for i, pl in enumerate(pls):
+        last = i == len(pls) - 1
+        if i > 0 and not last:
+            continue
+        foot = pl.text_box[1] + 0.7 * (pl.text_box[3] - pl.text_box[1])
+        for tl in pl.lines:
+            if i > 0 and tl.bbox[1] < foot:
+                continue
+            for a0, b0 in tl.segments:
+                st = _strip_title_words(tl.text[a0:b0])
+                if st is None:
+                    continue
+                a, b = a0 + st[0], a0 + st[1]
+                text = tl.text[a:b].rstrip(",;:")
+                if _name_like(text):
+                    _add(out, seen, Proposal("name", text, tl.evidence(a, a + len(text)), tl, a, a + len(text)))
+    if is_receipt and pls:
+        head = pls[0].lines[:_RECEIPT_HEAD_LINES]
+        for j, tl in enumerate(head):
+            if _name_like(tl.text):
+                _add(out, seen, Proposal("name", tl.text, tl.evidence(0, len(tl.text)), tl, 0, len(tl.text)))
+            if j + 1 < len(head):
+                nxt = head[j + 1]
+                text = f"{tl.text} {nxt.text}"
+                if _name_like(text):
+                    ev = Evidence(tl.page, union([tl.bbox, nxt.bbox]), text, 1.0)
+                    _add(out, seen, Proposal("name", text, ev, tl, 0, len(tl.text), n_lines=2))
+    return out
+
+
+def _addresses(pls: Sequence[PageLines], is_receipt: bool) -> list[Proposal]:
+    """On receipts: every run of one to six consecutive head lines, joined by spaces."""
+    out: list[Proposal] = []
+    if not is_receipt or not pls:
+        return out
+    seen: set[tuple[int, int, int, str]] = set()
+    head = pls[0].lines[:_RECEIPT_HEAD_LINES]
+    for i, tl in enumerate(head):
+        for n in range(1, _MAX_ADDRESS_LINES + 1):
+            run = head[i : i + n]
+            if len(run) < n:
+                break
+            text = " ".join(x.text.strip() for x in run)
+            if len(_LETTERS.findall(text)) < 4:
+                continue
+            ev = Evidence(tl.page, union(x.bbox for x in run), text, 1.0)
+            _add(out, seen, Proposal("address", text, ev, tl, 0, len(tl.text), n_lines=n))
+    return out
+
+
+def _rule_proposals(pls: Sequence[PageLines], rules: HeaderResult, kind: str) -> list[Proposal]:
+    """The rules' own values of a kind (joined names, addresses over several lines) as proposals."""
+    out: list[Proposal] = []
+    by_page = {pl.page.number: pl for pl in pls}
+    for f, k in KIND_OF.items():
+        if k != kind or f not in rules.values:
+            continue
+        ev = rules.evidence[f]
+        pl = by_page.get(ev.page)
+        if pl is None or not pl.lines:
+            continue
+        cy = (ev.bbox[1] + ev.bbox[3]) / 2
+        tl = min(pl.lines, key=lambda t: abs((t.bbox[1] + t.bbox[3]) / 2 - cy) + (0 if t.bbox[1] <= ev.bbox[3] else 1e3))
+        n = sum(1 for t in pl.lines if t.bbox[1] < ev.bbox[3] - 1 and t.bbox[3] > ev.bbox[1] + 1)
+        out.append(Proposal(kind, rules.values[f], ev, tl, 0, len(tl.text), n_lines=max(1, n), source="rule"))
+    return out
+
+
+def build_pool(pls: Sequence[PageLines], rules: HeaderResult, is_receipt: bool) -> Pool:
+    """Every proposal of every kind for one document."""
+    pool = Pool(pls=pls, rules=rules, is_receipt=is_receipt)
+    scans = {
+        "date": lambda: _dates(pls, rules.dayfirst),
+        "amount": lambda: _amounts(pls),
+        "id": lambda: _ids(pls),
+        "taxid": lambda: _tax_ids(pls),
+        "name": lambda: _names(pls, is_receipt),
+        "address": lambda: _addresses(pls, is_receipt),
+    }
+    for kind, scan in scans.items():
+        props = scan()
+        have = {p.value for p in props}
+        props.extend(p for p in _rule_proposals(pls, rules, kind) if p.value not in have)
+        pool.by_kind[kind] = props
+    return pool
