@@ -43,7 +43,9 @@ EngineOpt = Annotated[EngineKind, typer.Option("--engine", "-e", help="Extractio
 ModelOpt = Annotated[
     str | None,
     typer.Option(
-        "--model", "-m", help="Model id or local folder (transformers), or served model name (openai)."
+        "--model",
+        "-m",
+        help="Model id or local folder (transformers), served model name (openai), or a `docvlm train` folder (layout).",
     ),
 ]
 BaseUrlOpt = Annotated[
@@ -80,7 +82,7 @@ def build_engine_options(
 ) -> LayoutOptions | TransformersOptions | OpenAIOptions | HybridOptions:
     """Map CLI flags onto the typed engine options."""
     if engine is EngineKind.LAYOUT:
-        return LayoutOptions()
+        return LayoutOptions(model=model)  # a model folder from `docvlm train`, or the package's
     if not model:
         raise typer.BadParameter(f"--engine {engine.value} needs --model", param_hint="--model")
     vlm: TransformersOptions | OpenAIOptions

@@ -149,6 +149,8 @@ def read_docvlm_label(path: str | Path) -> GoldDoc:
     """
     p = Path(path)
     obj = _load_json(p)
+    if isinstance(obj, Mapping) and not isinstance(obj.get("data"), Mapping) and _is_invoice_shape(obj):
+        obj = {"data": obj}  # a bare Invoice object (the e-invoice truth files), named after the document
     if not isinstance(obj, Mapping) or not isinstance(obj.get("data"), Mapping):
         raise DatasetError(f"{p} is not docvlm ground truth (expected an object with a 'data' object)")
     fields, items = flatten_invoice(obj["data"])
@@ -161,7 +163,19 @@ def read_docvlm_label(path: str | Path) -> GoldDoc:
         line_item_fields=tuple(k for k in LINE_ITEM_FIELDS if any(k in it for it in items or [])),
         label_format="docvlm",
         label_path=str(p),
-        document=_docvlm_document(p, source),
+        document=_docvlm_document(p, source) or _sibling_document(p),
+    )
+
+
+_INVOICE_KEYS = frozenset({"invoice_number", "invoice_date", "vendor", "customer", "total", "line_items"})
+
+
+def _is_invoice_shape(obj: Mapping[str, Any]) -> bool:
+    """An object in the Invoice schema's own shape: party objects or line items, not flat template keys."""
+    return bool(_INVOICE_KEYS & set(obj)) and (
+        isinstance(obj.get("vendor"), Mapping)
+        or isinstance(obj.get("customer"), Mapping)
+        or (isinstance(obj.get("line_items"), list) and "issuer" not in obj)
     )
 
 
@@ -402,7 +416,7 @@ def detect_label_format(obj: Any) -> str:
     if isinstance(obj, Mapping):
         if "field_extractions" in obj:
             return "docile"
-        if isinstance(obj.get("data"), Mapping):
+        if isinstance(obj.get("data"), Mapping) or _is_invoice_shape(obj):
             return "docvlm"
         if {"company", "total"} & set(obj) and set(obj) <= {"company", "date", "address", "total"}:
             return "sroie"

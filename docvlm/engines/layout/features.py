@@ -225,7 +225,9 @@ def _shape(value: str) -> tuple[float, float, float, float]:
     return digits / n, len(letters) / n, upper, float(len(value.split()))
 
 
-def kind_matrix(pool: Pool, kind: str, table_boxes: dict[int, BBox] | None, line_sum: Decimal | None) -> np.ndarray:
+def kind_matrix(
+    pool: Pool, kind: str, table_boxes: dict[int, BBox] | None, line_sum: Decimal | None
+) -> np.ndarray:
     """The feature matrix of one kind's proposals (rows in pool order)."""
     props = pool.by_kind.get(kind, [])
     width = len(feature_names(kind))
@@ -300,7 +302,9 @@ def kind_matrix(pool: Pool, kind: str, table_boxes: dict[int, BBox] | None, line
     return np.asarray(rows, dtype=np.float32)
 
 
-def _specific_rows(pool: Pool, kind: str, props: Sequence[Proposal], line_sum: Decimal | None) -> list[list[float]]:
+def _specific_rows(
+    pool: Pool, kind: str, props: Sequence[Proposal], line_sum: Decimal | None
+) -> list[list[float]]:
     if kind == "amount":
         return _amount_rows(props, line_sum)
     if kind == "date":

@@ -107,7 +107,11 @@ def _amounts(pls: Sequence[PageLines]) -> list[Proposal]:
             for a in spans:
                 if not (a.has_decimals or a.has_currency or (money_line and a.value == 0)):
                     continue
-                _add(out, seen, Proposal("amount", _fmt(a.value), tl.evidence(a.start, a.end), tl, a.start, a.end))
+                _add(
+                    out,
+                    seen,
+                    Proposal("amount", _fmt(a.value), tl.evidence(a.start, a.end), tl, a.start, a.end),
+                )
     return out
 
 
@@ -154,7 +158,7 @@ def _tax_ids(pls: Sequence[PageLines]) -> list[Proposal]:
 def _name_like(text: str) -> bool:
     t = text.strip()
     return (
-        2 <= len(_LETTERS.findall(t))
+        len(_LETTERS.findall(t)) >= 2
         and len(t) <= 90
         and not parsers.EMAIL_PATTERN.search(t)
         and not _URL.fullmatch(t)
@@ -181,7 +185,9 @@ def _names(pls: Sequence[PageLines], is_receipt: bool) -> list[Proposal]:
                 a, b = a0 + st[0], a0 + st[1]
                 text = tl.text[a:b].rstrip(",;:")
                 if _name_like(text):
-                    _add(out, seen, Proposal("name", text, tl.evidence(a, a + len(text)), tl, a, a + len(text)))
+                    _add(
+                        out, seen, Proposal("name", text, tl.evidence(a, a + len(text)), tl, a, a + len(text))
+                    )
     if is_receipt and pls:
         head = pls[0].lines[:_RECEIPT_HEAD_LINES]
         for j, tl in enumerate(head):
@@ -228,7 +234,10 @@ def _rule_proposals(pls: Sequence[PageLines], rules: HeaderResult, kind: str) ->
         if pl is None or not pl.lines:
             continue
         cy = (ev.bbox[1] + ev.bbox[3]) / 2
-        tl = min(pl.lines, key=lambda t: abs((t.bbox[1] + t.bbox[3]) / 2 - cy) + (0 if t.bbox[1] <= ev.bbox[3] else 1e3))
+        tl = min(
+            pl.lines,
+            key=lambda t: abs((t.bbox[1] + t.bbox[3]) / 2 - cy) + (0 if t.bbox[1] <= ev.bbox[3] else 1e3),
+        )
         n = sum(1 for t in pl.lines if t.bbox[1] < ev.bbox[3] - 1 and t.bbox[3] > ev.bbox[1] + 1)
         out.append(Proposal(kind, rules.values[f], ev, tl, 0, len(tl.text), n_lines=max(1, n), source="rule"))
     return out

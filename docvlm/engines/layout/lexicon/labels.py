@@ -199,7 +199,9 @@ LABEL_LANGUAGES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "es",
-        re.compile(r"factura|fecha|importe|iva|cliente|vencimiento|pedido|n[úu]mero|proveedor", re.IGNORECASE),
+        re.compile(
+            r"factura|fecha|importe|iva|cliente|vencimiento|pedido|n[úu]mero|proveedor", re.IGNORECASE
+        ),
     ),
     ("it", re.compile(r"fattura|data|importo|scadenza|totale|partita", re.IGNORECASE)),
     (
