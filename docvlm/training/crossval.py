@@ -130,3 +130,22 @@ def write_records(path: Path, records: dict[str, dict[str, Any]]) -> None:
     with path.open("w", encoding="utf-8") as fh:
         for rec in records.values():
             fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+
+
+def fit_records(docs: Sequence[TrainingDoc], seed: int = 0, rounds: int = 120) -> dict[str, dict[str, Any]]:
+    """Records of a model trained on all ``docs`` and applied to the same documents (a fit, not a score)."""
+    from docvlm.engines.layout.ranker import apply_model, load_model
+    from docvlm.training.header import HeaderTrainer, featurise
+    from docvlm.training.train import train_model
+
+    out: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="docvlm-fit-") as tmp:
+        train_model(list(docs), tmp, None, seed, trainers=[HeaderTrainer(rounds=rounds, folds=2)])
+        model = load_model(tmp)
+        for d in docs:
+            f = featurise(d)
+            res = _copy(f.pool.rules)
+            apply_model(model, f.pool, res, f.table_boxes, f.line_sum)
+            out[d.source] = _record(d, res)
+        load_model.cache_clear()
+    return out

@@ -34,6 +34,7 @@ from docvlm.training.data import TrainingDoc, gold_value
 
 _log = logging.getLogger(__name__)
 
+MAX_NEGATIVES = 40  # negatives kept per document and field when training
 MIN_POSITIVES = 8  # a field with fewer labelled documents whose value is a candidate keeps the rules
 PARAMS: dict[str, Any] = {
     "objective": "binary",
@@ -100,8 +101,12 @@ def _fit_boosters(
     boosters: dict[str, Any] = {}
     for kind, fields in KINDS.items():
         for f in fields:
-            xs = [d.x[kind] for d in feats if f in d.y and len(d.y[f])]
-            ys = [d.y[f] for d in feats if f in d.y and len(d.y[f])]
+            xs, ys = [], []
+            for j, d in enumerate(feats):
+                if f in d.y and len(d.y[f]):
+                    keep = _sample(d.y[f], seed + j)
+                    xs.append(d.x[kind][keep])
+                    ys.append(d.y[f][keep])
             positives = sum(int(v.max() > 0) for v in ys)
             if positives < MIN_POSITIVES:
                 continue
@@ -114,6 +119,17 @@ def _fit_boosters(
                 params, data, num_boost_round=rounds, init_model=str(start) if start else None
             )
     return boosters
+
+
+def _sample(y: np.ndarray, seed: int) -> np.ndarray:
+    """Row indices kept for training: every positive, and at most ``MAX_NEGATIVES`` negatives drawn
+    with a fixed seed (a page holds hundreds of candidate names; a few dozen teach as much)."""
+    neg = np.flatnonzero(y == 0)
+    if len(neg) <= MAX_NEGATIVES:
+        return np.arange(len(y))
+    rng = np.random.default_rng(seed)
+    picked = rng.choice(neg, size=MAX_NEGATIVES, replace=False)
+    return np.sort(np.concatenate([np.flatnonzero(y > 0), picked]))
 
 
 def _choices(boosters: dict[str, Any], d: DocFeatures) -> dict[str, tuple[str, float]]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from docvlm import parsers
 from docvlm.datamodel import Evidence
+from docvlm.engines.layout import lexicon as lx
 from docvlm.engines.layout.candidates.amounts import _fmt
 from docvlm.engines.layout.candidates.base import _LETTERS, _URL, HeaderResult
 from docvlm.engines.layout.candidates.parties import _strip_title_words
@@ -165,6 +166,38 @@ def _name_like(text: str) -> bool:
     )
 
 
+_SEPARATOR = re.compile(r"\s+[-–·|•]\s+")
+_TRAILING_ID = re.compile(r"\s*\([^()]*\d[^()]*\)\s*$")
+
+
+def _name_spans(text: str, a: int, b: int) -> list[tuple[int, int]]:
+    """A name-like span and its variants: cut at " - " / " · " separators (a letterhead line that
+    runs on into the address), without a trailing registration number in brackets, and without
+    its legal form ("Muster SARL" is printed, "Muster" is often the name)."""
+    spans: list[tuple[int, int]] = [(a, b)]
+    pos = a
+    for m in _SEPARATOR.finditer(text, a, b):
+        spans.append((pos, m.start()))
+        pos = m.end()
+    if pos > a:
+        spans.append((pos, b))
+    out: list[tuple[int, int]] = []
+    for s, e in spans:
+        while e > s and text[e - 1] in ",;: ":
+            e -= 1
+        out.append((s, e))
+        m = _TRAILING_ID.search(text, s, e)
+        if m and m.start() > s:
+            out.append((s, m.start()))
+        m = lx.COMPANY_SUFFIX.search(text[s:e])
+        if m and m.start() > 0:
+            cut = s + m.start()
+            while cut > s and text[cut - 1] in ",;: ":
+                cut -= 1
+            out.append((s, cut))
+    return [(s, e) for s, e in out if e > s]
+
+
 def _names(pls: Sequence[PageLines], is_receipt: bool) -> list[Proposal]:
     """Segments of page 1 and of the last page's footer, title words trimmed; on receipts also
     whole head lines and two head lines joined (a name set on two lines)."""
@@ -182,23 +215,24 @@ def _names(pls: Sequence[PageLines], is_receipt: bool) -> list[Proposal]:
                 st = _strip_title_words(tl.text[a0:b0])
                 if st is None:
                     continue
-                a, b = a0 + st[0], a0 + st[1]
-                text = tl.text[a:b].rstrip(",;:")
-                if _name_like(text):
-                    _add(
-                        out, seen, Proposal("name", text, tl.evidence(a, a + len(text)), tl, a, a + len(text))
-                    )
+                for a, b in _name_spans(tl.text, a0 + st[0], a0 + st[1]):
+                    text = tl.text[a:b]
+                    if _name_like(text):
+                        _add(out, seen, Proposal("name", text, tl.evidence(a, b), tl, a, b))
     if is_receipt and pls:
         head = pls[0].lines[:_RECEIPT_HEAD_LINES]
         for j, tl in enumerate(head):
             if _name_like(tl.text):
                 _add(out, seen, Proposal("name", tl.text, tl.evidence(0, len(tl.text)), tl, 0, len(tl.text)))
-            if j + 1 < len(head):
-                nxt = head[j + 1]
-                text = f"{tl.text} {nxt.text}"
-                if _name_like(text):
-                    ev = Evidence(tl.page, union([tl.bbox, nxt.bbox]), text, 1.0)
-                    _add(out, seen, Proposal("name", text, ev, tl, 0, len(tl.text), n_lines=2))
+            for a, b in _name_spans(tl.text, 0, len(tl.text)):
+                if _name_like(tl.text[a:b]):
+                    _add(out, seen, Proposal("name", tl.text[a:b], tl.evidence(a, b), tl, a, b))
+            for n in (2, 3):  # a name set on two or three lines
+                run = head[j : j + n]
+                text = " ".join(x.text for x in run)
+                if len(run) == n and _name_like(text):
+                    ev = Evidence(tl.page, union(x.bbox for x in run), text, 1.0)
+                    _add(out, seen, Proposal("name", text, ev, tl, 0, len(tl.text), n_lines=n))
     return out
 
 
