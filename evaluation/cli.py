@@ -194,9 +194,10 @@ def crossval_cmd(
         Path | None, typer.Option("--gold", help="label folder (default: each input's own)")
     ] = None,
     labels: LabelsOpt = "auto",
-    max_folds: Annotated[
-        int, typer.Option("--max-folds", help="a dataset with more groups is dealt into this many folds")
-    ] = 10,
+    logo_max: Annotated[
+        int, typer.Option("--logo-max", help="datasets with up to this many groups: leave one group out")
+    ] = 30,
+    folds: Annotated[int, typer.Option("--folds", help="folds of whole groups for datasets with more")] = 5,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="write the held-out records (JSONL)")
@@ -222,7 +223,7 @@ def crossval_cmd(
         raise _usage_error(str(exc)) from exc
     if not docs:
         raise _usage_error("no labelled documents found")
-    result = crossval(docs, seed=seed, max_folds=max_folds, progress=not no_progress)
+    result = crossval(docs, seed=seed, logo_max=logo_max, folds=folds, progress=not no_progress)
     fitted = None
     if fit:
         from docvlm.training.crossval import fit_records

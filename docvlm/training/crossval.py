@@ -6,8 +6,8 @@ model to the held-out documents (the product path: ``ranker.apply_model`` on the
 and the records are kept. Out: one record per document, every one predicted by a model that never
 saw its group, plus the fold plan. ``evaluation`` scores them per dataset.
 
-Folds: a dataset with at most ``max_folds`` groups holds out one group at a time (leave-one-group-
-out); a dataset with more (SROIE by company) is dealt into ``max_folds`` folds of whole groups.
+Folds: a dataset with at most ``logo_max`` groups holds out one group at a time (leave-one-group-
+out); a dataset with more (SROIE by company) is dealt into ``folds`` folds of whole groups.
 """
 
 from __future__ import annotations
@@ -35,23 +35,22 @@ class CrossvalResult:
     folds: dict[str, str]
 
 
-def fold_plan(docs: Sequence[TrainingDoc], max_folds: int = 10) -> dict[str, str]:
+def fold_plan(docs: Sequence[TrainingDoc], logo_max: int = 30, folds: int = 5) -> dict[str, str]:
     """Fold name per document source: its group, or a bucket of groups in a dataset with many."""
+    # a group name shared by several datasets (one shop's receipts in two folders) is one population
+    def population(d: TrainingDoc) -> str:
+        return d.group.split(":", 1)[0] if ":" in d.group and "/" not in d.group else d.dataset
+
     by_set: dict[str, set[str]] = {}
     for d in docs:
-        by_set.setdefault(d.dataset, set()).add(d.group)
+        by_set.setdefault(population(d), set()).add(d.group)
     plan: dict[str, str] = {}
     for d in docs:
-        groups = by_set[d.dataset]
-        if len(groups) <= max_folds:
+        pop = population(d)
+        if len(by_set[pop]) <= logo_max:
             plan[d.source] = d.group
         else:
-            plan[d.source] = f"{d.dataset}#fold{zlib.crc32(d.group.encode()) % max_folds}"
-    # a group spread over several datasets (one shop in two folders) must sit in one fold
-    first: dict[str, str] = {}
-    for d in docs:
-        first.setdefault(d.group, plan[d.source])
-        plan[d.source] = first[d.group]
+            plan[d.source] = f"{pop}#fold{zlib.crc32(d.group.encode()) % folds}"
     return plan
 
 
@@ -77,7 +76,12 @@ def _copy(res: HeaderResult) -> HeaderResult:
 
 
 def crossval(
-    docs: Sequence[TrainingDoc], seed: int = 0, max_folds: int = 10, progress: bool = False, rounds: int = 120
+    docs: Sequence[TrainingDoc],
+    seed: int = 0,
+    logo_max: int = 30,
+    folds: int = 5,
+    progress: bool = False,
+    rounds: int = 60,
 ) -> CrossvalResult:
     """Train on all folds but one, predict the one left out, for every fold."""
     from docvlm.engines.layout.ranker import apply_model, load_model
@@ -85,7 +89,7 @@ def crossval(
     from docvlm.training.train import train_model
 
     docs = list(docs)
-    plan = fold_plan(docs, max_folds)
+    plan = fold_plan(docs, logo_max, folds)
     records: dict[str, dict[str, Any]] = {}
     rules: dict[str, dict[str, Any]] = {}
     for d in docs:
@@ -101,7 +105,7 @@ def crossval(
         train = [d for d in docs if plan[d.source] != fold]
         held = [d for d in docs if plan[d.source] == fold]
         with tempfile.TemporaryDirectory(prefix="docvlm-cv-") as tmp:
-            train_model(train, tmp, None, seed, trainers=[HeaderTrainer(rounds=rounds, folds=3)])
+            train_model(train, tmp, None, seed, trainers=[HeaderTrainer(rounds=rounds, folds=2)])
             model = load_model(tmp)
             for d in held:
                 f = featurise(d)
@@ -132,7 +136,7 @@ def write_records(path: Path, records: dict[str, dict[str, Any]]) -> None:
             fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
 
 
-def fit_records(docs: Sequence[TrainingDoc], seed: int = 0, rounds: int = 120) -> dict[str, dict[str, Any]]:
+def fit_records(docs: Sequence[TrainingDoc], seed: int = 0, rounds: int = 60) -> dict[str, dict[str, Any]]:
     """Records of a model trained on all ``docs`` and applied to the same documents (a fit, not a score)."""
     from docvlm.engines.layout.ranker import apply_model, load_model
     from docvlm.training.header import HeaderTrainer, featurise

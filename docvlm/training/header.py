@@ -38,7 +38,7 @@ MAX_NEGATIVES = 40  # negatives kept per document and field when training
 MIN_POSITIVES = 8  # a field with fewer labelled documents whose value is a candidate keeps the rules
 PARAMS: dict[str, Any] = {
     "objective": "binary",
-    "learning_rate": 0.08,
+    "learning_rate": 0.15,
     "num_leaves": 15,
     "min_data_in_leaf": 5,
     "feature_fraction": 0.8,
@@ -71,7 +71,7 @@ def featurise(doc: TrainingDoc) -> DocFeatures:
     from evaluation.metrics import values_match
 
     rp = rule_pass(doc.pages)
-    pool = build_pool(rp.pls, rp.header, rp.signal.is_receipt)
+    pool = build_pool(rp.pls, rp.header, rp.signal.is_receipt, rp.table_boxes)
     x = {kind: kind_matrix(pool, kind, rp.table_boxes, rp.line_sum) for kind in KINDS}
     y: dict[str, np.ndarray] = {}
     rule: dict[str, bool] = {}
@@ -157,7 +157,7 @@ class HeaderTrainer:
 
     name = "header"
 
-    def __init__(self, rounds: int = 120, folds: int = 4, progress: bool = False) -> None:
+    def __init__(self, rounds: int = 60, folds: int = 4, progress: bool = False) -> None:
         self.rounds = rounds
         self.folds = folds
         self.progress = progress

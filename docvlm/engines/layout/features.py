@@ -144,27 +144,51 @@ def _fold(text: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9]+", " ", t).split())
 
 
-@functools.lru_cache(maxsize=16384)
-def label_vector(text: str) -> tuple[float, ...]:
-    """Class strengths for every label class, the language index and hashed 3-gram counts of a label."""
-    cls = dict.fromkeys(LABEL_CLASSES, 0.0)
-    if text:
-        for f in ("invoice_number", "invoice_date", "due_date", "purchase_order"):
-            for pat, strength in lx.HEADER_PATTERNS[f]:
-                if strength > cls[f] and pat.search(text):
-                    cls[f] = strength
-        for f, strength in classify_amount_label(text):
-            cls[f] = max(cls[f], strength)
-        for f, pat in (
+def _header_alternation() -> tuple[re.Pattern[str], list[tuple[int, float]]]:
+    """Every identifier/date label of the lexicon as one alternation: group k -> (class, strength)."""
+    parts: list[str] = []
+    meta: list[tuple[int, float]] = []
+    for ci, f in enumerate(LABEL_CLASSES[:4]):
+        for frag, strength in lx.HEADER_LABELS[f]:
+            parts.append(f"(?:{frag})")
+            meta.append((ci, strength))
+    alt = "|".join(f"(?P<g{k}>{p})" for k, p in enumerate(parts))
+    return re.compile(rf"(?<![\w])(?:{alt})(?![\w])", re.IGNORECASE), meta
+
+
+_HEADER_ALT, _HEADER_META = _header_alternation()
+_PARTY_ALT = re.compile(
+    "|".join(
+        f"(?P<{name}>{pat.pattern})"
+        for name, pat in (
             ("vendor", lx.VENDOR_LABEL_RE),
             ("customer", lx.CUSTOMER_LABEL_RE),
             ("tax_id", lx.TAX_ID_LABEL_RE),
             ("iban", lx.IBAN_LABEL_RE),
             ("email", lx.EMAIL_LABEL_RE),
             ("phone", lx.PHONE_LABEL_RE),
-        ):
-            if pat.search(text):
-                cls[f] = 1.0
+        )
+    ),
+    re.IGNORECASE,
+)
+_CLASS_INDEX = {c: i for i, c in enumerate(LABEL_CLASSES)}
+
+
+@functools.lru_cache(maxsize=16384)
+def label_vector(text: str) -> tuple[float, ...]:
+    """Class strengths for every label class, the language index and hashed 3-gram counts of a label."""
+    cls = [0.0] * len(LABEL_CLASSES)
+    if text:
+        for m in _HEADER_ALT.finditer(text):
+            k = int(m.lastgroup[1:]) if m.lastgroup else -1
+            if k >= 0:
+                ci, strength = _HEADER_META[k]
+                cls[ci] = max(cls[ci], strength)
+        for f, strength in classify_amount_label(text):
+            cls[_CLASS_INDEX[f]] = max(cls[_CLASS_INDEX[f]], strength)
+        for m in _PARTY_ALT.finditer(text):
+            if m.lastgroup:
+                cls[_CLASS_INDEX[m.lastgroup]] = 1.0
     lang = next((i + 1 for i, (_, pat) in enumerate(lx.LABEL_LANGUAGES) if pat.search(text)), 0)
     buckets = [0.0] * N_BUCKETS
     folded = _fold(text)
@@ -172,7 +196,7 @@ def label_vector(text: str) -> tuple[float, ...]:
         w = f" {word} "
         for i in range(len(w) - 2):
             buckets[zlib.crc32(w[i : i + 3].encode()) % N_BUCKETS] += 1.0
-    return (*cls.values(), float(lang), *buckets)
+    return (*cls, float(lang), *buckets)
 
 
 _EMPTY_LABEL = (0.0, 0.0, *label_vector(""))
@@ -187,7 +211,7 @@ def _left_label(tl: TextLine, start: int) -> tuple[float, ...]:
     if _PUNCT.match(text) and si > 0:
         p0, p1 = tl.segments[si - 1]
         text = tl.text[p0:p1]
-        gap = tl.box(start, start + 1)[0] - tl.box(p0, p1)[2]
+        gap = tl.seg_box(si)[0] - tl.seg_box(si - 1)[2]
         dist = max(0.0, gap) / max(tl.height, 1e-6)
     text = text[-48:].strip()
     if not text or _PUNCT.match(text):
@@ -201,8 +225,8 @@ def _above_label(pl: PageLines, tl: TextLine, box: BBox) -> tuple[float, ...]:
         gap = tl.bbox[1] - prev.bbox[3]
         if gap > 3 * max(tl.height, prev.height):
             break
-        for a0, b0 in prev.segments:
-            sb = prev.box(a0, b0)
+        for k, (a0, b0) in enumerate(prev.segments):
+            sb = prev.seg_box(k)
             if sb[0] <= box[2] + tl.height and sb[2] >= box[0] - tl.height:
                 text = prev.text[a0:b0][-48:].strip()
                 if text and not _PUNCT.match(text):
@@ -327,13 +351,19 @@ def _amount_rows(props: Sequence[Proposal], line_sum: Decimal | None) -> list[li
     cent = Decimal("0.01")
     small = distinct[:40]  # pairwise sums over the largest distinct amounts only
     sums = {a + b for i, a in enumerate(small) for b in small[i + 1 :] if a > 0 and b > 0}
+    last_at: dict[str, tuple[int, int]] = {}
+    for q in props:
+        at = (q.line.page, q.line.index)
+        last_at[q.value] = max(last_at.get(q.value, at), at)
+    positive = [o for o in small if o > 0]
+    part_of: dict[Decimal, bool] = {}
     rows: list[list[float]] = []
     for p, v in zip(props, vals, strict=True):
         raw = p.evidence.text
-        part = any(v + o in dset for o in small if o > 0 and o != v) if v > 0 else False
-        below = any(
-            q.value == p.value and (q.line.page, q.line.index) > (p.line.page, p.line.index) for q in props
-        )
+        if v not in part_of:
+            part_of[v] = v > 0 and any(v + o in dset for o in positive if o != v)
+        part = part_of[v]
+        below = last_at[p.value] > (p.line.page, p.line.index)
         rows.append(
             [
                 math.log10(float(abs(v)) + 1.0),

@@ -39,6 +39,7 @@ _log = logging.getLogger(__name__)
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "model"
 META = "meta.json"
 _CENT = Decimal("0.01")
+_ROUNDING = Decimal("0.10")  # a total rounded to 5 or 10 cents may sit a little under the subtotal
 _TOP = 4  # candidates per amount field combined in the joint choice
 _RULE_BONUS = 2.0  # log-odds added when subtotal + tax = total
 _SUM_BONUS = 1.0  # log-odds added when the line items add up to the subtotal (or the total)
@@ -184,21 +185,30 @@ def _joint_amounts(
     props: list[Proposal], probs: dict[str, np.ndarray], line_sum: Decimal | None
 ) -> dict[str, tuple[Proposal, float]]:
     fields = list(probs)
-    options: list[list[tuple[int, float] | None]] = []
+    # per field: (index, raw probability, value, log-probability) of its best distinct values
+    options: list[list[tuple[int, float, Decimal, float] | None]] = []
     for f in fields:
-        best = _best_per_value(props, probs[f])
-        options.append([None, *best])
-    best_combo: tuple[float, tuple[tuple[int, float] | None, ...]] | None = None
+        best = [
+            (i, p, Decimal(props[i].value), math.log(max(_EPS, p)))
+            for i, p in _best_per_value(props, probs[f])
+        ]
+        top = best[0][1] if best else 0.0
+        # a field may stay empty only when no candidate is more likely right than wrong
+        none: list[tuple[int, float, Decimal, float] | None] = [] if top >= 0.5 else [None]
+        options.append([*best, *none])
+    empty = [
+        math.log(max(_EPS, 1.0 - max((o[1] for o in opts if o is not None), default=0.0))) for opts in options
+    ]
+    best_combo: tuple[float, tuple[tuple[int, float, Decimal, float] | None, ...]] | None = None
     for combo in itertools.product(*options):
         score = 0.0
         vals: dict[str, Decimal] = {}
-        for f, c, opts in zip(fields, combo, options, strict=True):
-            top = max((o[1] for o in opts if o is not None), default=0.0)
+        for f, c, e in zip(fields, combo, empty, strict=True):
             if c is None:
-                score += math.log(max(_EPS, 1.0 - top))
+                score += e
             else:
-                score += math.log(max(_EPS, c[1]))
-                vals[f] = Decimal(props[c[0]].value)
+                score += c[3]
+                vals[f] = c[2]
         score += _consistency(vals, line_sum)
         if best_combo is None or score > best_combo[0]:
             best_combo = (score, combo)
@@ -218,7 +228,7 @@ def _consistency(vals: dict[str, Decimal], line_sum: Decimal | None) -> float:
     if s is not None and x is not None and t is not None:
         bonus += _RULE_BONUS if abs(s + x - t) <= _CENT else -_RULE_BONUS / 2
     if t is not None:
-        if s is not None and s > t + _CENT:
+        if s is not None and s > t + _ROUNDING:
             bonus -= _RULE_BONUS
         if x is not None and x >= t and t > 0:
             bonus -= _RULE_BONUS

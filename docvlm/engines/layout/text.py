@@ -6,9 +6,10 @@ text height and printed area. Every candidate rule reads pages through these.
 
 from __future__ import annotations
 
+import bisect
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from docvlm import parsers
 from docvlm.datamodel import BBox, Evidence, Page, Word
@@ -32,6 +33,7 @@ class TextLine:
     segments: list[tuple[int, int]]  # character span of each segment
     bbox: BBox
     height: float
+    _seg_boxes: list[BBox] | None = field(default=None, repr=False, compare=False)
 
     def seg_at(self, pos: int) -> int:
         """Index of the segment holding character ``pos`` (the last one if past the end)."""
@@ -42,16 +44,33 @@ class TextLine:
 
     def box(self, start: int, end: int) -> BBox:
         """Box of the characters [start, end); a word cut by the span gets a proportional share."""
-        boxes: list[BBox] = []
-        for w, s in zip(self.words, self.starts, strict=True):
-            e = s + len(w.text)
-            if e <= start or s >= end:
+        # the words are in text order: only those from the one holding ``start`` on can overlap
+        i = max(0, bisect.bisect_right(self.starts, start) - 1)
+        x0 = y0 = float("inf")
+        x1 = y1 = float("-inf")
+        words, starts = self.words, self.starts
+        for j in range(i, len(words)):
+            s = starts[j]
+            if s >= end:
+                break
+            w = words[j]
+            n = len(w.text)
+            e = s + n
+            if e <= start:
                 continue
-            n = max(1, len(w.text))
-            a, b = max(start, s) - s, min(end, e) - s
-            width = w.x1 - w.x0
-            boxes.append((w.x0 + width * a / n, w.y0, w.x0 + width * b / n, w.y1))
-        return union(boxes) if boxes else self.bbox
+            n = max(1, n)
+            width = w.bbox[2] - w.bbox[0]
+            bx0 = w.bbox[0] + width * (max(start, s) - s) / n
+            bx1 = w.bbox[0] + width * (min(end, e) - s) / n
+            x0, x1 = min(x0, bx0), max(x1, bx1)
+            y0, y1 = min(y0, w.bbox[1]), max(y1, w.bbox[3])
+        return (x0, y0, x1, y1) if x1 >= x0 else self.bbox
+
+    def seg_box(self, i: int) -> BBox:
+        """Box of segment ``i`` (computed once per line)."""
+        if self._seg_boxes is None:
+            self._seg_boxes = [self.box(a, b) for a, b in self.segments]
+        return self._seg_boxes[i]
 
     def evidence(self, start: int, end: int, score: float = 1.0) -> Evidence:
         return Evidence(

@@ -17,10 +17,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from docvlm import parsers
-from docvlm.datamodel import Evidence
+from docvlm.datamodel import BBox, Evidence
 from docvlm.engines.layout import lexicon as lx
 from docvlm.engines.layout.candidates.amounts import _fmt
-from docvlm.engines.layout.candidates.base import _LETTERS, _URL, HeaderResult
+from docvlm.engines.layout.candidates.base import _LETTERS, _URL, HeaderResult, _in_regions
 from docvlm.engines.layout.candidates.parties import _strip_title_words
 from docvlm.engines.layout.candidates.values import amount_spans, read_tax_id
 from docvlm.engines.layout.text import PageLines, TextLine
@@ -277,8 +277,14 @@ def _rule_proposals(pls: Sequence[PageLines], rules: HeaderResult, kind: str) ->
     return out
 
 
-def build_pool(pls: Sequence[PageLines], rules: HeaderResult, is_receipt: bool) -> Pool:
-    """Every proposal of every kind for one document."""
+def build_pool(
+    pls: Sequence[PageLines],
+    rules: HeaderResult,
+    is_receipt: bool,
+    table_boxes: dict[int, BBox] | None = None,
+) -> Pool:
+    """Every proposal of every kind for one document; identifiers and names inside the line-item
+    table (``table_boxes``: page -> box) are item codes and descriptions, not header values."""
     pool = Pool(pls=pls, rules=rules, is_receipt=is_receipt)
     scans = {
         "date": lambda: _dates(pls, rules.dayfirst),
@@ -290,6 +296,10 @@ def build_pool(pls: Sequence[PageLines], rules: HeaderResult, is_receipt: bool) 
     }
     for kind, scan in scans.items():
         props = scan()
+        if table_boxes and kind in ("id", "name"):
+            props = [
+                p for p in props if not _in_regions(p.line.page, p.evidence.bbox, list(table_boxes.items()))
+            ]
         have = {p.value for p in props}
         props.extend(p for p in _rule_proposals(pls, rules, kind) if p.value not in have)
         pool.by_kind[kind] = props
