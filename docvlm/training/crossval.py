@@ -13,7 +13,6 @@ out); a dataset with more (SROIE by company) is dealt into ``folds`` folds of wh
 from __future__ import annotations
 
 import logging
-import tempfile
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ class CrossvalResult:
 
 def fold_plan(docs: Sequence[TrainingDoc], logo_max: int = 30, folds: int = 5) -> dict[str, str]:
     """Fold name per document source: its group, or a bucket of groups in a dataset with many."""
+
     # a group name shared by several datasets (one shop's receipts in two folders) is one population
     def population(d: TrainingDoc) -> str:
         return d.group.split(":", 1)[0] if ":" in d.group and "/" not in d.group else d.dataset
@@ -83,38 +83,68 @@ def crossval(
     progress: bool = False,
     rounds: int = 60,
 ) -> CrossvalResult:
-    """Train on all folds but one, predict the one left out, for every fold."""
-    from docvlm.engines.layout.ranker import apply_model, load_model
-    from docvlm.training.header import HeaderTrainer, featurise
-    from docvlm.training.train import train_model
+    """Train on all folds but one, predict the one left out, for every fold.
+
+    Each fold's model is the header component's boosters fitted on the other folds; its choices
+    are the engine's (``ranker.choose``). Confidence: the raw probabilities of a fold's choices are
+    calibrated by an isotonic map fitted on the choices of the *other* folds (cross-fitting), so no
+    calibration ever sees the documents it is applied to.
+    """
+    from docvlm.engines.layout.candidates.pool import RANKED_FIELDS
+    from docvlm.engines.layout.ranker import Calibration
+    from docvlm.training.calibration import fit_isotonic
+    from docvlm.training.data import gold_value
+    from docvlm.training.header import choices, featurise, fit_boosters
+    from evaluation.metrics import values_match
 
     docs = list(docs)
     plan = fold_plan(docs, logo_max, folds)
-    records: dict[str, dict[str, Any]] = {}
     rules: dict[str, dict[str, Any]] = {}
+    feats = {}
+    for d in _maybe_progress(docs, progress, "features"):
+        feats[d.source] = featurise(d)
+        rules[d.source] = _record(d, feats[d.source].pool.rules)
+    chosen: dict[str, dict[str, Any]] = {}
+    for fold in _maybe_progress(sorted(set(plan.values())), progress, "held-out groups"):
+        train = [feats[d.source] for d in docs if plan[d.source] != fold]
+        boosters = fit_boosters(train, rounds, seed)
+        for d in docs:
+            if plan[d.source] == fold:
+                chosen[d.source] = choices(boosters, feats[d.source])
+        _log.info("fold %s done", fold)
+    # (fold, raw, right) per field, for the cross-fitted calibration
+    pairs: dict[str, list[tuple[str, float, float]]] = {f: [] for f in RANKED_FIELDS}
     for d in docs:
-        f = featurise(d)
-        rules[d.source] = _record(d, f.pool.rules)
-    folds = sorted(set(plan.values()))
-    items: Any = folds
-    if progress:
-        from tqdm import tqdm
-
-        items = tqdm(folds, desc="held-out groups", unit="fold")
-    for fold in items:
-        train = [d for d in docs if plan[d.source] != fold]
-        held = [d for d in docs if plan[d.source] == fold]
-        with tempfile.TemporaryDirectory(prefix="docvlm-cv-") as tmp:
-            train_model(train, tmp, None, seed, trainers=[HeaderTrainer(rounds=rounds, folds=2)])
-            model = load_model(tmp)
-            for d in held:
-                f = featurise(d)
-                res = _copy(f.pool.rules)
-                apply_model(model, f.pool, res, f.table_boxes, f.line_sum)
-                records[d.source] = _record(d, res)
-            load_model.cache_clear()
-        _log.info("fold %s: %d held out, %d trained on", fold, len(held), len(train))
+        for f, (prop, raw) in chosen[d.source].items():
+            labelled, value = gold_value(d.gold, f)
+            if labelled and value is not None:
+                pairs[f].append((plan[d.source], raw, float(values_match(f, prop.value, value))))
+    records: dict[str, dict[str, Any]] = {}
+    maps: dict[tuple[str, str], Calibration] = {}
+    for d in docs:
+        fold = plan[d.source]
+        res = _copy(feats[d.source].pool.rules)
+        for f, (prop, raw) in chosen[d.source].items():
+            if (f, fold) not in maps:
+                other = [(r, c) for k, r, c in pairs[f] if k != fold]
+                cal = fit_isotonic([r for r, _ in other], [c for _, c in other])
+                maps[(f, fold)] = Calibration(cal["x"], cal["y"])
+            res.values[f] = prop.value
+            res.evidence[f] = prop.evidence
+            res.confidence[f] = round(maps[(f, fold)](raw), 4)
+        for f in set(RANKED_FIELDS) - set(chosen[d.source]):
+            if any(f in c for c in chosen.values()):
+                res.drop(f)  # the model ranks this field and chose nothing here
+        records[d.source] = _record(d, res)
     return CrossvalResult(records, rules, plan)
+
+
+def _maybe_progress(items: Any, enabled: bool, desc: str) -> Any:
+    if not enabled:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(list(items), desc=desc, leave=False)
 
 
 def gold_docs(docs: Sequence[TrainingDoc]) -> dict[str, Any]:
@@ -137,19 +167,18 @@ def write_records(path: Path, records: dict[str, dict[str, Any]]) -> None:
 
 
 def fit_records(docs: Sequence[TrainingDoc], seed: int = 0, rounds: int = 60) -> dict[str, dict[str, Any]]:
-    """Records of a model trained on all ``docs`` and applied to the same documents (a fit, not a score)."""
-    from docvlm.engines.layout.ranker import apply_model, load_model
-    from docvlm.training.header import HeaderTrainer, featurise
-    from docvlm.training.train import train_model
+    """Records of boosters trained on all ``docs`` and applied to the same documents (a fit, not a
+    score; the confidences are the raw probabilities)."""
+    from docvlm.training.header import choices, featurise, fit_boosters
 
+    feats = {d.source: featurise(d) for d in docs}
+    boosters = fit_boosters(list(feats.values()), rounds, seed)
     out: dict[str, dict[str, Any]] = {}
-    with tempfile.TemporaryDirectory(prefix="docvlm-fit-") as tmp:
-        train_model(list(docs), tmp, None, seed, trainers=[HeaderTrainer(rounds=rounds, folds=2)])
-        model = load_model(tmp)
-        for d in docs:
-            f = featurise(d)
-            res = _copy(f.pool.rules)
-            apply_model(model, f.pool, res, f.table_boxes, f.line_sum)
-            out[d.source] = _record(d, res)
-        load_model.cache_clear()
+    for d in docs:
+        res = _copy(feats[d.source].pool.rules)
+        for f, (prop, raw) in choices(boosters, feats[d.source]).items():
+            res.values[f] = prop.value
+            res.evidence[f] = prop.evidence
+            res.confidence[f] = round(raw, 4)
+        out[d.source] = _record(d, res)
     return out

@@ -148,7 +148,8 @@ def load_training_docs(
         gold_root = _gold_root(root, Path(gold) if gold is not None else None)
         golds = read_gold(gold_root, labels)
         groups = _manifest_groups(root if root.is_dir() else root.parent)
-        dataset = root.name if root.name not in ("box", "img") else root.parent.name
+        folder = root if root.is_dir() else root.parent
+        dataset = folder.name if folder.name not in ("box", "img") else folder.parent.name
         items = [d for d in docs if d.stem in golds]
         skipped = len(docs) - len(items)
         if skipped:

@@ -34,7 +34,7 @@ from docvlm.training.data import TrainingDoc, gold_value
 
 _log = logging.getLogger(__name__)
 
-MAX_NEGATIVES = 40  # negatives kept per document and field when training
+MAX_NEGATIVES = 25  # negatives kept per document and field when training
 MIN_POSITIVES = 8  # a field with fewer labelled documents whose value is a candidate keeps the rules
 PARAMS: dict[str, Any] = {
     "objective": "binary",
@@ -93,7 +93,7 @@ def fold_of(group: str, k: int) -> int:
     return zlib.crc32(group.encode("utf-8")) % k
 
 
-def _fit_boosters(
+def fit_boosters(
     feats: Sequence[DocFeatures], rounds: int, seed: int, init: dict[str, Path] | None = None
 ) -> dict[str, Any]:
     import lightgbm as lgb
@@ -132,7 +132,7 @@ def _sample(y: np.ndarray, seed: int) -> np.ndarray:
     return np.sort(np.concatenate([np.flatnonzero(y > 0), picked]))
 
 
-def _choices(boosters: dict[str, Any], d: DocFeatures) -> dict[str, tuple[str, float]]:
+def choices(boosters: dict[str, Any], d: DocFeatures) -> dict[str, tuple[Any, float]]:
     probs: dict[str, np.ndarray] = {}
     for kind, fields in KINDS.items():
         if not d.pool.by_kind.get(kind):
@@ -140,8 +140,7 @@ def _choices(boosters: dict[str, Any], d: DocFeatures) -> dict[str, tuple[str, f
         for f in fields:
             if f in boosters:
                 probs[f] = np.asarray(boosters[f].predict(d.x[kind], num_threads=1), dtype=np.float64)
-    chosen = choose(d.pool, probs, d.line_sum)
-    return {f: (p.value, raw) for f, (p, raw) in chosen.items()}
+    return dict(choose(d.pool, probs, d.line_sum))
 
 
 def _init_files(init_dir: Path | None) -> dict[str, Path]:
@@ -175,11 +174,11 @@ class HeaderTrainer:
         oof: list[dict[str, tuple[str, float]]] = [{} for _ in docs]
         for fold in _progress(range(k), self.progress, "cross-validation"):
             train = [f for d, f in zip(docs, feats, strict=True) if fold_of(d.group, k) != fold]
-            boosters = _fit_boosters(train, self.rounds, seed, init)
+            boosters = fit_boosters(train, self.rounds, seed, init)
             for i, d in enumerate(docs):
                 if fold_of(d.group, k) == fold:
-                    oof[i] = _choices(boosters, feats[i])
-        boosters = _fit_boosters(feats, self.rounds, seed, init)
+                    oof[i] = {f: (p.value, raw) for f, (p, raw) in choices(boosters, feats[i]).items()}
+        boosters = fit_boosters(feats, self.rounds, seed, init)
         fields_meta: dict[str, Any] = {}
         scores: dict[str, Any] = {}
         for f in RANKED_FIELDS:
