@@ -90,7 +90,7 @@ def crossval(
     calibrated by an isotonic map fitted on the choices of the *other* folds (cross-fitting), so no
     calibration ever sees the documents it is applied to.
     """
-    from docvlm.engines.layout.candidates.pool import RANKED_FIELDS
+    from docvlm.engines.layout.candidates.pool import KINDS, RANKED_FIELDS, ranked_fields
     from docvlm.engines.layout.ranker import Calibration
     from docvlm.training.calibration import fit_isotonic
     from docvlm.training.data import gold_value
@@ -105,12 +105,21 @@ def crossval(
         feats[d.source] = featurise(d)
         rules[d.source] = _record(d, feats[d.source].pool.rules)
     chosen: dict[str, dict[str, Any]] = {}
+    ranked: dict[str, set[str]] = {}
     for fold in _maybe_progress(sorted(set(plan.values())), progress, "held-out groups"):
         train = [feats[d.source] for d in docs if plan[d.source] != fold]
         boosters = fit_boosters(train, rounds, seed)
         for d in docs:
             if plan[d.source] == fold:
-                chosen[d.source] = choices(boosters, feats[d.source])
+                f = feats[d.source]
+                chosen[d.source] = choices(boosters, f)
+                ranked[d.source] = {
+                    fld
+                    for kind, fields in KINDS.items()
+                    if f.pool.by_kind.get(kind)
+                    for fld in ranked_fields(fields, f.pool.is_receipt, f.pool.rules)
+                    if fld in boosters
+                }
         _log.info("fold %s done", fold)
     # (fold, raw, right) per field, for the cross-fitted calibration
     pairs: dict[str, list[tuple[str, float, float]]] = {f: [] for f in RANKED_FIELDS}
@@ -132,9 +141,8 @@ def crossval(
             res.values[f] = prop.value
             res.evidence[f] = prop.evidence
             res.confidence[f] = round(maps[(f, fold)](raw), 4)
-        for f in set(RANKED_FIELDS) - set(chosen[d.source]):
-            if any(f in c for c in chosen.values()):
-                res.drop(f)  # the model ranks this field and chose nothing here
+        for f in ranked[d.source] - set(chosen[d.source]):
+            res.drop(f)  # the model ranks this field here and chose nothing (as ``apply_model``)
         records[d.source] = _record(d, res)
     return CrossvalResult(records, rules, plan)
 

@@ -138,8 +138,14 @@ def load_training_docs(
     ``load_pages(path) -> list[Page]`` reads a document file (default: ``Pipeline().load_pages``);
     documents without a label are skipped with a log line, and so are documents that fail to read.
     """
-    from evaluation.readers import read_gold
+    from evaluation import readers
+    from evaluation.readers import DatasetError, read_gold
 
+    if labels == "einvoice" and "einvoice" not in readers.LABEL_FORMATS:
+        raise DatasetError(
+            "the einvoice label reader (truth from the embedded XML) is not in this build of "
+            "evaluation.readers; train on the <stem>.json truth files with --labels docvlm"
+        )
     loader = load_pages
     out: list[TrainingDoc] = []
     for raw in paths:

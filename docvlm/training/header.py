@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from docvlm.engines.layout.candidates.pool import KINDS, RANKED_FIELDS, Pool, build_pool
+from docvlm.engines.layout.candidates.pool import KINDS, RANKED_FIELDS, Pool, build_pool, ranked_fields
 from docvlm.engines.layout.features import FEATURE_SET, FEATURE_VERSION, feature_names, kind_matrix
 from docvlm.engines.layout.layout_engine import rule_pass
 from docvlm.engines.layout.ranker import check_meta, choose
@@ -40,9 +40,9 @@ PARAMS: dict[str, Any] = {
     "objective": "binary",
     "learning_rate": 0.15,
     "num_leaves": 15,
-    "min_data_in_leaf": 5,
+    "min_data_in_leaf": 15,
     "feature_fraction": 0.8,
-    "lambda_l2": 1.0,
+    "lambda_l2": 5.0,
     "max_bin": 63,
     "num_threads": 1,
     "deterministic": True,
@@ -137,7 +137,7 @@ def choices(boosters: dict[str, Any], d: DocFeatures) -> dict[str, tuple[Any, fl
     for kind, fields in KINDS.items():
         if not d.pool.by_kind.get(kind):
             continue
-        for f in fields:
+        for f in ranked_fields(fields, d.pool.is_receipt, d.pool.rules):
             if f in boosters:
                 probs[f] = np.asarray(boosters[f].predict(d.x[kind], num_threads=1), dtype=np.float64)
     return dict(choose(d.pool, probs, d.line_sum))

@@ -150,3 +150,21 @@ def test_isotonic_calibration_is_monotone_and_shrunk() -> None:
     assert cal["y"] == sorted(cal["y"])
     assert cal["y"][0] > 0.0 and cal["y"][-1] < 1.0
     assert fit_isotonic([], []) == {"x": [], "y": []}
+
+
+def test_crossval_holds_out_whole_groups_and_reports_per_dataset() -> None:
+    from docvlm.training.crossval import crossval, fold_plan, gold_docs
+    from evaluation.crossval_report import crossval_markdown
+
+    docs = _docs(14)
+    plan = fold_plan(docs)
+    for g in {d.group for d in docs}:
+        assert len({plan[d.source] for d in docs if d.group == g}) == 1
+    result = crossval(docs, rounds=15)
+    assert set(result.records) == {d.source for d in docs}
+    confs = [c for r in result.records.values() for c in r["confidence"].values()]
+    assert confs and all(0.0 <= c <= 1.0 for c in confs)
+    text, scores = crossval_markdown(docs, gold_docs(docs), result)
+    assert "| invoice_number | 14 |" in text
+    assert scores["synthetic"]["groups"] == 6
+    assert scores["synthetic"]["fields"]["total"]["held_out"] >= 0.5  # the labelled totals add up

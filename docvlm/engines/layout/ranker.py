@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from docvlm.engines.layout.candidates.base import HeaderResult
-from docvlm.engines.layout.candidates.pool import KINDS, Pool, Proposal
+from docvlm.engines.layout.candidates.pool import KINDS, Pool, Proposal, ranked_fields
 from docvlm.engines.layout.features import FEATURE_SET, FEATURE_VERSION, feature_names, kind_matrix
 from docvlm.errors import EngineError
 
@@ -129,7 +129,7 @@ def score_pool(
     """Raw probabilities of every proposal for every field the model ranks, keyed by field."""
     out: dict[str, np.ndarray] = {}
     for kind, fields in KINDS.items():
-        todo = [f for f in fields if f in model.boosters]
+        todo = [f for f in ranked_fields(fields, pool.is_receipt, pool.rules) if f in model.boosters]
         if not todo or not pool.by_kind.get(kind):
             continue
         x = kind_matrix(pool, kind, table_boxes, line_sum)

@@ -45,6 +45,11 @@ _DECIMAL_NUMBER = re.compile(r"[-+]?[\d.,' ]*\d[.,]\d{2}")
 _TAX_START = re.compile(r"[A-Z]{2}[\s.-]?\d|\d{5}")
 _RECEIPT_HEAD_LINES = 18  # a receipt's merchant and address are printed in its first lines
 _MAX_ADDRESS_LINES = 6
+_TAX_ID_MIN = 8  # VAT and national tax numbers have eight characters or more
+# the fields a receipt is labelled with (SROIE): the chooser ranks only these on receipts
+RECEIPT_FIELDS: tuple[str, ...] = ("invoice_date", "total", "vendor.name", "vendor.address")
+# fields that are often not printed: ranked only when a rule found them (their label is on the page)
+GATED_FIELDS: tuple[str, ...] = ("amount_due",)
 
 
 @dataclass(slots=True)
@@ -59,6 +64,15 @@ class Proposal:
     end: int
     n_lines: int = 1
     source: str = "scan"  # "scan" (found by the generic scan) or "rule" (a rule's own value)
+
+
+def ranked_fields(fields: Sequence[str], is_receipt: bool, rules: HeaderResult) -> list[str]:
+    """Which of ``fields`` the chooser decides for this document (the rules keep the others)."""
+    return [
+        f
+        for f in fields
+        if (not is_receipt or f in RECEIPT_FIELDS) and (f not in GATED_FIELDS or f in rules.values)
+    ]
 
 
 @dataclass
@@ -151,6 +165,8 @@ def _tax_ids(pls: Sequence[PageLines]) -> list[Proposal]:
                 if r is None:
                     continue
                 value, a, b = r
+                if len(re.sub(r"[\s./-]", "", value)) < _TAX_ID_MIN:
+                    continue  # "ME 04101" is a state and a ZIP code, not a tax id
                 start, end = m.start() + a, m.start() + b
                 _add(out, seen, Proposal("taxid", value, tl.evidence(start, end), tl, start, end))
     return out
@@ -186,12 +202,12 @@ def _name_spans(text: str, a: int, b: int) -> list[tuple[int, int]]:
         while e > s and text[e - 1] in ",;: ":
             e -= 1
         out.append((s, e))
-        m = _TRAILING_ID.search(text, s, e)
-        if m and m.start() > s:
-            out.append((s, m.start()))
-        m = lx.COMPANY_SUFFIX.search(text[s:e])
-        if m and m.start() > 0:
-            cut = s + m.start()
+        tid = _TRAILING_ID.search(text, s, e)
+        if tid and tid.start() > s:
+            out.append((s, tid.start()))
+        suf = lx.COMPANY_SUFFIX.search(text[s:e])
+        if suf and suf.start() > 0:
+            cut = s + suf.start()
             while cut > s and text[cut - 1] in ",;: ":
                 cut -= 1
             out.append((s, cut))
