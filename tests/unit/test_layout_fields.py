@@ -23,7 +23,7 @@ from tests.helpers.pages import Line, make_page
 
 
 def run(lines: Sequence[Line], **page_kw: float) -> tuple[dict, dict, dict, str]:
-    out = LayoutEngine(LayoutOptions()).extract([make_page(lines, **page_kw)], Invoice)
+    out = LayoutEngine(LayoutOptions(use_model=False)).extract([make_page(lines, **page_kw)], Invoice)
     return out.data, out.evidence, out.confidence, out.document_type
 
 

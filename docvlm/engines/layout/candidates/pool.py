@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from docvlm import parsers
@@ -92,84 +92,67 @@ def _add(out: list[Proposal], seen: set[tuple[int, int, int, str]], p: Proposal)
         out.append(p)
 
 
-def _dates(pls: Sequence[PageLines], dayfirst: bool) -> list[Proposal]:
+def _scan(pls: Sequence[PageLines], read: Callable[[TextLine], Iterator[Proposal]]) -> list[Proposal]:
+    """Every proposal ``read`` finds on every line, once per (line, position, value)."""
     out: list[Proposal] = []
     seen: set[tuple[int, int, int, str]] = set()
     for pl in pls:
         for tl in pl.lines:
-            if not any(ch.isdigit() for ch in tl.text):
-                continue
-            pos = 0
-            for d, raw in parsers.find_dates(tl.text, dayfirst=dayfirst):
-                start = tl.text.find(raw, pos)
-                if start < 0:
-                    start = max(0, tl.text.find(raw))
-                end = start + len(raw)
-                pos = end
-                _add(out, seen, Proposal("date", d.isoformat(), tl.evidence(start, end), tl, start, end))
+            for p in read(tl):
+                _add(out, seen, p)
     return out
 
 
-def _amounts(pls: Sequence[PageLines]) -> list[Proposal]:
-    out: list[Proposal] = []
-    seen: set[tuple[int, int, int, str]] = set()
-    for pl in pls:
-        for tl in pl.lines:
-            spans = amount_spans(tl.text)
-            if not spans:
-                continue
-            money_line = any(a.has_decimals or a.has_currency for a in spans)
-            for a in spans:
-                if not (a.has_decimals or a.has_currency or (money_line and a.value == 0)):
-                    continue
-                _add(
-                    out,
-                    seen,
-                    Proposal("amount", _fmt(a.value), tl.evidence(a.start, a.end), tl, a.start, a.end),
-                )
-    return out
+def _line_dates(tl: TextLine, dayfirst: bool) -> Iterator[Proposal]:
+    if not any(ch.isdigit() for ch in tl.text):
+        return
+    pos = 0
+    for d, raw in parsers.find_dates(tl.text, dayfirst=dayfirst):
+        start = tl.text.find(raw, pos)
+        if start < 0:
+            start = max(0, tl.text.find(raw))
+        end = start + len(raw)
+        pos = end
+        yield Proposal("date", d.isoformat(), tl.evidence(start, end), tl, start, end)
 
 
-def _ids(pls: Sequence[PageLines]) -> list[Proposal]:
-    out: list[Proposal] = []
-    seen: set[tuple[int, int, int, str]] = set()
-    for pl in pls:
-        for tl in pl.lines:
-            if not any(ch.isdigit() for ch in tl.text):
-                continue
-            for m in _TOKEN.finditer(tl.text):
-                raw = m.group(0)
-                tok = raw.strip(":;,.()[]'\"")
-                pre = _ID_PREFIX.match(tok)
-                if pre and len(tok) > pre.end():
-                    tok = tok[pre.end() :].lstrip(":.")
-                if not 2 <= len(tok) <= 40 or not any(ch.isdigit() for ch in tok):
-                    continue
-                if _DECIMAL_NUMBER.fullmatch(tok) or "@" in tok or _URL.search(tok):
-                    continue
-                start = m.start() + raw.find(tok)
-                end = start + len(tok)
-                _add(out, seen, Proposal("id", tok, tl.evidence(start, end), tl, start, end))
-    return out
+def _line_amounts(tl: TextLine) -> Iterator[Proposal]:
+    spans = amount_spans(tl.text)
+    money_line = any(a.has_decimals or a.has_currency for a in spans)
+    for a in spans:
+        if a.has_decimals or a.has_currency or (money_line and a.value == 0):
+            yield Proposal("amount", _fmt(a.value), tl.evidence(a.start, a.end), tl, a.start, a.end)
 
 
-def _tax_ids(pls: Sequence[PageLines]) -> list[Proposal]:
-    out: list[Proposal] = []
-    seen: set[tuple[int, int, int, str]] = set()
-    for pl in pls:
-        for tl in pl.lines:
-            for m in _TAX_START.finditer(tl.text):
-                if m.start() > 0 and tl.text[m.start() - 1].isalnum():
-                    continue
-                r = read_tax_id(tl.text[m.start() :])
-                if r is None:
-                    continue
-                value, a, b = r
-                if len(re.sub(r"[\s./-]", "", value)) < _TAX_ID_MIN:
-                    continue  # "ME 04101" is a state and a ZIP code, not a tax id
-                start, end = m.start() + a, m.start() + b
-                _add(out, seen, Proposal("taxid", value, tl.evidence(start, end), tl, start, end))
-    return out
+def _line_ids(tl: TextLine) -> Iterator[Proposal]:
+    if not any(ch.isdigit() for ch in tl.text):
+        return
+    for m in _TOKEN.finditer(tl.text):
+        raw = m.group(0)
+        tok = raw.strip(":;,.()[]'\"")
+        pre = _ID_PREFIX.match(tok)
+        if pre and len(tok) > pre.end():
+            tok = tok[pre.end() :].lstrip(":.")
+        if not 2 <= len(tok) <= 40 or not any(ch.isdigit() for ch in tok):
+            continue
+        if _DECIMAL_NUMBER.fullmatch(tok) or "@" in tok or _URL.search(tok):
+            continue
+        start = m.start() + raw.find(tok)
+        yield Proposal("id", tok, tl.evidence(start, start + len(tok)), tl, start, start + len(tok))
+
+
+def _line_tax_ids(tl: TextLine) -> Iterator[Proposal]:
+    for m in _TAX_START.finditer(tl.text):
+        if m.start() > 0 and tl.text[m.start() - 1].isalnum():
+            continue
+        r = read_tax_id(tl.text[m.start() :])
+        if r is None:
+            continue
+        value, a, b = r
+        if len(re.sub(r"[\s./-]", "", value)) < _TAX_ID_MIN:
+            continue  # "ME 04101" is a state and a ZIP code, not a tax id
+        start, end = m.start() + a, m.start() + b
+        yield Proposal("taxid", value, tl.evidence(start, end), tl, start, end)
 
 
 def _name_like(text: str) -> bool:
@@ -303,10 +286,10 @@ def build_pool(
     table (``table_boxes``: page -> box) are item codes and descriptions, not header values."""
     pool = Pool(pls=pls, rules=rules, is_receipt=is_receipt)
     scans = {
-        "date": lambda: _dates(pls, rules.dayfirst),
-        "amount": lambda: _amounts(pls),
-        "id": lambda: _ids(pls),
-        "taxid": lambda: _tax_ids(pls),
+        "date": lambda: _scan(pls, lambda tl: _line_dates(tl, rules.dayfirst)),
+        "amount": lambda: _scan(pls, _line_amounts),
+        "id": lambda: _scan(pls, _line_ids),
+        "taxid": lambda: _scan(pls, _line_tax_ids),
         "name": lambda: _names(pls, is_receipt),
         "address": lambda: _addresses(pls, is_receipt),
     }
