@@ -86,15 +86,15 @@ def crossval(
     """Train on all folds but one, predict the one left out, for every fold.
 
     Each fold's model is the header component's boosters fitted on the other folds; its choices
-    are the engine's (``ranker.choose``). Confidence: the raw probabilities of a fold's choices are
-    calibrated by an isotonic map fitted on the choices of the *other* folds (cross-fitting), so no
-    calibration ever sees the documents it is applied to.
+    are the engine's (``ranker.choose``). Whether the model or the rules decide a field on a type of
+    document, and the isotonic map that calibrates the model's raw probabilities, are fitted on the
+    held-out choices of the *other* folds (cross-fitting): nothing that scores a fold was tuned on it.
     """
-    from docvlm.engines.layout.candidates.pool import KINDS, RANKED_FIELDS, ranked_fields
+    from docvlm.engines.layout.candidates.pool import RANKED_FIELDS
     from docvlm.engines.layout.ranker import Calibration
     from docvlm.training.calibration import fit_isotonic
     from docvlm.training.data import gold_value
-    from docvlm.training.header import choices, featurise, fit_boosters
+    from docvlm.training.header import choices, decide_use, doc_type, featurise, fit_boosters, ranked_for
     from evaluation.metrics import values_match
 
     docs = list(docs)
@@ -111,38 +111,44 @@ def crossval(
         boosters = fit_boosters(train, rounds, seed)
         for d in docs:
             if plan[d.source] == fold:
-                f = feats[d.source]
-                chosen[d.source] = choices(boosters, f)
-                ranked[d.source] = {
-                    fld
-                    for kind, fields in KINDS.items()
-                    if f.pool.by_kind.get(kind)
-                    for fld in ranked_fields(fields, f.pool.is_receipt, f.pool.rules)
-                    if fld in boosters
-                }
+                chosen[d.source] = choices(boosters, feats[d.source])
+                ranked[d.source] = ranked_for(boosters, feats[d.source])
         _log.info("fold %s done", fold)
-    # (fold, raw, right) per field, for the cross-fitted calibration
-    pairs: dict[str, list[tuple[str, float, float]]] = {f: [] for f in RANKED_FIELDS}
+    # per field: (fold, document type, raw, model right, rules right) where the model ranked it
+    rows: dict[str, list[tuple[str, str, float, float, float]]] = {f: [] for f in RANKED_FIELDS}
     for d in docs:
-        for f, (prop, raw) in chosen[d.source].items():
+        f_ = feats[d.source]
+        for f in ranked[d.source]:
             labelled, value = gold_value(d.gold, f)
-            if labelled and value is not None:
-                pairs[f].append((plan[d.source], raw, float(values_match(f, prop.value, value))))
+            if not labelled or value is None:
+                continue
+            got = chosen[d.source].get(f)
+            right = float(got is not None and values_match(f, got[0].value, value))
+            raw = got[1] if got is not None else -1.0
+            rows[f].append((plan[d.source], doc_type(f_), raw, right, float(f_.rule.get(f, False))))
     records: dict[str, dict[str, Any]] = {}
-    maps: dict[tuple[str, str], Calibration] = {}
+    fitted: dict[tuple[str, str], tuple[list[str], Calibration]] = {}
     for d in docs:
         fold = plan[d.source]
-        res = _copy(feats[d.source].pool.rules)
-        for f, (prop, raw) in chosen[d.source].items():
-            if (f, fold) not in maps:
-                other = [(r, c) for k, r, c in pairs[f] if k != fold]
-                cal = fit_isotonic([r for r, _ in other], [c for _, c in other])
-                maps[(f, fold)] = Calibration(cal["x"], cal["y"])
-            res.values[f] = prop.value
-            res.evidence[f] = prop.evidence
-            res.confidence[f] = round(maps[(f, fold)](raw), 4)
-        for f in ranked[d.source] - set(chosen[d.source]):
-            res.drop(f)  # the model ranks this field here and chose nothing (as ``apply_model``)
+        f_ = feats[d.source]
+        res = _copy(f_.pool.rules)
+        for f in ranked[d.source]:
+            if (f, fold) not in fitted:  # decided and calibrated on the other folds only
+                other = [r for r in rows[f] if r[0] != fold]
+                use_on = decide_use([(k, m, r) for _, k, _, m, r in other])
+                pairs = [(raw, m) for _, k, raw, m, _ in other if raw >= 0 and k in use_on]
+                cal = fit_isotonic([a for a, _ in pairs], [b for _, b in pairs])
+                fitted[(f, fold)] = (use_on, Calibration(cal["x"], cal["y"]))
+            use_on, calibrate = fitted[(f, fold)]
+            if doc_type(f_) not in use_on:
+                continue  # the rules keep this field here
+            got = chosen[d.source].get(f)
+            if got is None:
+                res.drop(f)
+                continue
+            res.values[f] = got[0].value
+            res.evidence[f] = got[0].evidence
+            res.confidence[f] = round(calibrate(got[1]), 4)
         records[d.source] = _record(d, res)
     return CrossvalResult(records, rules, plan)
 

@@ -35,6 +35,7 @@ from docvlm.training.data import TrainingDoc, gold_value
 _log = logging.getLogger(__name__)
 
 MAX_NEGATIVES = 25  # negatives kept per document and field when training
+MIN_USE_DOCS = 3  # held-out documents of a type needed before the model may replace the rules there
 MIN_POSITIVES = 8  # a field with fewer labelled documents whose value is a candidate keeps the rules
 PARAMS: dict[str, Any] = {
     "objective": "binary",
@@ -132,15 +133,41 @@ def _sample(y: np.ndarray, seed: int) -> np.ndarray:
     return np.sort(np.concatenate([np.flatnonzero(y > 0), picked]))
 
 
+def ranked_for(boosters: dict[str, Any], d: DocFeatures) -> set[str]:
+    """The fields the boosters decide on this document (the rules keep the others)."""
+    return {
+        f
+        for kind, fields in KINDS.items()
+        if d.pool.by_kind.get(kind)
+        for f in ranked_fields(fields, d.pool.is_receipt, d.pool.rules)
+        if f in boosters
+    }
+
+
 def choices(boosters: dict[str, Any], d: DocFeatures) -> dict[str, tuple[Any, float]]:
+    """The engine's choice (``ranker.choose``) per ranked field, with its raw probability."""
+    ranked = ranked_for(boosters, d)
     probs: dict[str, np.ndarray] = {}
     for kind, fields in KINDS.items():
-        if not d.pool.by_kind.get(kind):
-            continue
-        for f in ranked_fields(fields, d.pool.is_receipt, d.pool.rules):
-            if f in boosters:
+        for f in fields:
+            if f in ranked:
                 probs[f] = np.asarray(boosters[f].predict(d.x[kind], num_threads=1), dtype=np.float64)
     return dict(choose(d.pool, probs, d.line_sum))
+
+
+def doc_type(d: DocFeatures) -> str:
+    return "receipt" if d.pool.is_receipt else "invoice"
+
+
+def decide_use(rows: Sequence[tuple[str, float, float]]) -> list[str]:
+    """The document types on which the model's held-out choice of a field beats the rules':
+    ``rows`` are (document type, model right, rules right) for documents where the model ranked it."""
+    out: list[str] = []
+    for kind in ("invoice", "receipt"):
+        mine = [(m, r) for k, m, r in rows if k == kind]
+        if len(mine) >= MIN_USE_DOCS and sum(m for m, _ in mine) > sum(r for _, r in mine):
+            out.append(kind)
+    return out
 
 
 def _init_files(init_dir: Path | None) -> dict[str, Path]:
@@ -172,12 +199,14 @@ class HeaderTrainer:
         # cross-validation by group: out-of-fold choices give the scores and the calibration
         k = max(2, min(self.folds, len({d.group for d in docs})))
         oof: list[dict[str, tuple[str, float]]] = [{} for _ in docs]
+        oof_ranked: list[set[str]] = [set() for _ in docs]
         for fold in _progress(range(k), self.progress, "cross-validation"):
             train = [f for d, f in zip(docs, feats, strict=True) if fold_of(d.group, k) != fold]
             boosters = fit_boosters(train, self.rounds, seed, init)
             for i, d in enumerate(docs):
                 if fold_of(d.group, k) == fold:
                     oof[i] = {f: (p.value, raw) for f, (p, raw) in choices(boosters, feats[i]).items()}
+                    oof_ranked[i] = ranked_for(boosters, feats[i])
         boosters = fit_boosters(feats, self.rounds, seed, init)
         fields_meta: dict[str, Any] = {}
         scores: dict[str, Any] = {}
@@ -185,27 +214,37 @@ class HeaderTrainer:
             labelled = [(i, d.gold) for i, d in enumerate(docs) if f in feats[i].y]
             if not labelled:
                 continue
-            raw, right = [], []
+            # (type, model right, rules right, raw) where the model ranked the field out of fold
+            rows: list[tuple[str, float, float, float]] = []
+            for i, g in labelled:
+                if f not in oof_ranked[i]:
+                    continue
+                _, value = gold_value(g, f)
+                got = oof[i].get(f)
+                right_m = float(got is not None and values_match(f, got[0], value))
+                rows.append((doc_type(feats[i]), right_m, float(feats[i].rule[f]), got[1] if got else -1.0))
+            use_on = decide_use([(k_, m, r) for k_, m, r, _ in rows])
+            right = []
             for i, g in labelled:
                 _, value = gold_value(g, f)
-                if f in oof[i]:
-                    raw.append(oof[i][f][1])
-                    right.append(float(values_match(f, oof[i][f][0], value)))
+                got = oof[i].get(f)
+                if f in oof_ranked[i] and doc_type(feats[i]) in use_on:
+                    right.append(float(got is not None and values_match(f, got[0], value)))
                 else:
-                    right.append(0.0)
-                    raw.append(-1.0)
+                    right.append(float(feats[i].rule[f]))
             recall = sum(float(feats[i].y[f].max() > 0) if len(feats[i].y[f]) else 0.0 for i, _ in labelled)
             rules = sum(float(feats[i].rule[f]) for i, _ in labelled)
             n = len(labelled)
             scores[f] = {
                 "n": n,
                 "accuracy": round(sum(right) / n, 4),
+                "model_used_on": use_on if f in boosters else [],
                 "rules_accuracy": round(rules / n, 4),
                 "candidate_recall": round(recall / n, 4),
             }
             if f not in boosters:
                 continue
-            kept = [(r, c) for r, c in zip(raw, right, strict=True) if r >= 0]
+            kept = [(raw_p, m) for k_, m, _, raw_p in rows if raw_p >= 0 and k_ in use_on]
             cal = fit_isotonic([r for r, _ in kept], [c for _, c in kept])
             fname = f"header_{f.replace('.', '_')}.txt"
             boosters[f].save_model(str(out / fname))
@@ -214,6 +253,7 @@ class HeaderTrainer:
                 "file": fname,
                 "features": feature_names(next(kind for kind, fs in KINDS.items() if f in fs)),
                 "calibration": cal,
+                "use_on": use_on,
                 "trees": int(boosters[f].num_trees()),
             }
         total_n = sum(s["n"] for s in scores.values())
@@ -222,7 +262,8 @@ class HeaderTrainer:
             "feature_set": {"name": FEATURE_SET, "version": FEATURE_VERSION},
             "fields": fields_meta,
             "scores": {
-                "cross_validation": f"{k}-fold by layout group (no group in both training and scoring)",
+                "cross_validation": f"{k}-fold by layout group (no group in both training and scoring); "
+                "where the model is used (model_used_on) was decided on the same folds",
                 "overall_accuracy": round(overall, 4),
                 "fields": scores,
             },

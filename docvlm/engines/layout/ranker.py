@@ -4,7 +4,8 @@ In: a ``Pool`` (proposals by kind), its feature matrices, and a ``HeaderModel`` 
 ``meta.json`` plus one LightGBM text model per field, and the calibration maps). Out: the
 ``HeaderResult`` with every ranked field set to the chosen proposal, its evidence, and a
 confidence that is the calibrated probability that the choice is right. A field the model has no
-booster for keeps the rules' value.
+booster for, or whose cross-validated choice did not beat the rules' on this type of document
+(``use_on`` in the model's meta), keeps the rules' value.
 
 Amounts are chosen jointly: the best few candidates of subtotal, tax, total and amount due are
 combined, and the business rules (subtotal + tax = total, the line items add up to the subtotal,
@@ -71,6 +72,8 @@ class HeaderModel:
     meta: dict[str, Any]
     boosters: dict[str, Any] = field(default_factory=dict)
     calibration: dict[str, Calibration] = field(default_factory=dict)
+    # per field, the document types ("invoice", "receipt") where the model beat the rules held out
+    use_on: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def fields(self) -> list[str]:
         return sorted(self.boosters)
@@ -119,6 +122,7 @@ def load_model(path: str | None = None) -> HeaderModel:
         model.boosters[fld] = lgb.Booster(model_file=str(root / spec["file"]))
         cal = spec.get("calibration") or {}
         model.calibration[fld] = Calibration(list(cal.get("x", [])), list(cal.get("y", [])))
+        model.use_on[fld] = frozenset(spec.get("use_on", ("invoice", "receipt")))
     _log.debug("loaded layout model %s (%d fields)", root, len(model.boosters))
     return model
 
@@ -129,7 +133,12 @@ def score_pool(
     """Raw probabilities of every proposal for every field the model ranks, keyed by field."""
     out: dict[str, np.ndarray] = {}
     for kind, fields in KINDS.items():
-        todo = [f for f in ranked_fields(fields, pool.is_receipt, pool.rules) if f in model.boosters]
+        kind_of_doc = "receipt" if pool.is_receipt else "invoice"
+        todo = [
+            f
+            for f in ranked_fields(fields, pool.is_receipt, pool.rules)
+            if f in model.boosters and kind_of_doc in model.use_on.get(f, frozenset())
+        ]
         if not todo or not pool.by_kind.get(kind):
             continue
         x = kind_matrix(pool, kind, table_boxes, line_sum)

@@ -49,7 +49,7 @@ _TAX_ID_MIN = 8  # VAT and national tax numbers have eight characters or more
 # the fields a receipt is labelled with (SROIE): the chooser ranks only these on receipts
 RECEIPT_FIELDS: tuple[str, ...] = ("invoice_date", "total", "vendor.name", "vendor.address")
 # fields that are often not printed: ranked only when a rule found them (their label is on the page)
-GATED_FIELDS: tuple[str, ...] = ("amount_due",)
+GATED_FIELDS: tuple[str, ...] = ("amount_due", "vendor.tax_id")
 
 
 @dataclass(slots=True)
