@@ -141,7 +141,8 @@ class LayoutEngine(BaseEngine):
         model = self.model
         t1 = time.perf_counter()
         if model is not None and rp.pls and any(pl.lines for pl in rp.pls):
-            pool = build_pool(rp.pls, header, signal.is_receipt, rp.table_boxes)
+            kinds = model.kinds_for(signal.is_receipt, header)
+            pool = build_pool(rp.pls, header, signal.is_receipt, rp.table_boxes, kinds)
             apply_model(model, pool, header, rp.table_boxes, rp.line_sum, self.options.min_confidence)
         chooser_ms = (time.perf_counter() - t1) * 1000
         doc_type = "receipt" if signal.is_receipt else "invoice"

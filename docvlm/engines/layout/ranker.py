@@ -78,6 +78,16 @@ class HeaderModel:
     def fields(self) -> list[str]:
         return sorted(self.boosters)
 
+    def kinds_for(self, is_receipt: bool, rules: HeaderResult) -> set[str]:
+        """The candidate kinds this model decides a field of on such a document (others need no pool)."""
+        doc = "receipt" if is_receipt else "invoice"
+        return {
+            kind
+            for kind, fields in KINDS.items()
+            for f in ranked_fields(fields, is_receipt, rules)
+            if f in self.boosters and doc in self.use_on.get(f, frozenset())
+        }
+
     def predict(self, fld: str, x: np.ndarray) -> np.ndarray:
         if x.shape[0] == 0:
             return np.zeros(0)

@@ -281,9 +281,11 @@ def build_pool(
     rules: HeaderResult,
     is_receipt: bool,
     table_boxes: dict[int, BBox] | None = None,
+    kinds: set[str] | None = None,
 ) -> Pool:
     """Every proposal of every kind for one document; identifiers and names inside the line-item
-    table (``table_boxes``: page -> box) are item codes and descriptions, not header values."""
+    table (``table_boxes``: page -> box) are item codes and descriptions, not header values.
+    ``kinds`` limits the pool to the kinds a model will rank (None: all)."""
     pool = Pool(pls=pls, rules=rules, is_receipt=is_receipt)
     scans = {
         "date": lambda: _scan(pls, lambda tl: _line_dates(tl, rules.dayfirst)),
@@ -294,6 +296,8 @@ def build_pool(
         "address": lambda: _addresses(pls, is_receipt),
     }
     for kind, scan in scans.items():
+        if kinds is not None and kind not in kinds:
+            continue  # no field of this kind is decided by the model here
         props = scan()
         if table_boxes and kind in ("id", "name"):
             props = [
