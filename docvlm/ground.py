@@ -3,7 +3,10 @@
 Values an engine already located keep their evidence. Values a generative model produced are
 searched for in the page words: amounts and dates by their parsed value, text by fuzzy match.
 A value that is not found is flagged ``ungrounded`` and gets a low confidence; this is also the
-defence against hallucinations and instructions planted in a document.
+defence against hallucinations and instructions planted in a document. Values that come from
+elsewhere than the page (an e-invoice's XML: ``EngineOutput.source``) keep their confidence,
+their evidence says where they came from, and each path the output expects on the page
+(``EngineOutput.expect_on_page``) that is not found gets the warning it names.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -29,6 +32,9 @@ NUMERIC_LEAVES = frozenset(
     {"subtotal", "tax_total", "total", "amount_due", "quantity", "unit_price", "amount", "tax_rate"}
 )
 DATE_LEAVES = frozenset({"invoice_date", "due_date"})
+#: identifiers printed in groups ("DE89 3704 0044 ...") or glued to a label ("IBAN:DE89...")
+IDENTIFIER_LEAVES = frozenset({"iban", "tax_id"})
+MAX_ID_WORDS = 9
 #: a segment with more alphabetic words than this is prose; amounts inside prose are not field values
 PROSE_WORDS = 6
 UNGROUNDED_CONFIDENCE = 0.15
@@ -36,6 +42,8 @@ RULE_PENALTY = 0.6
 FUZZY_THRESHOLD = 80.0
 
 _ALPHA = re.compile(r"[^\W\d_]{2,}")
+_NON_ALNUM = re.compile(r"[\W_]+")
+_CANONICAL_DECIMAL = re.compile(r"-?\d+(?:\.\d+)?")
 
 
 @dataclass
@@ -46,11 +54,17 @@ class _Segment:
 
 
 class PageIndex:
-    """Line segments of all pages, built once per document for every lookup."""
+    """Line segments of all pages, built once per document for every lookup.
+
+    The amounts printed on the pages and the normalised words are worked out on first use and
+    kept, so that grounding many values (an e-invoice's) reads the page once.
+    """
 
     def __init__(self, pages: Sequence[Page]) -> None:
         self.segments: list[_Segment] = []
         self.words_by_page: dict[int, list[Word]] = {}
+        self._amounts: dict[Decimal, Evidence] | None = None
+        self._normed: dict[int, tuple[list[str], list[int], list[int]]] = {}
         for page in pages:
             ordered: list[Word] = []
             for line in page.lines:
@@ -59,6 +73,37 @@ class PageIndex:
                     alpha = sum(1 for w in seg if _ALPHA.search(w.text))
                     self.segments.append(_Segment(page.number, seg, alpha > PROSE_WORDS))
             self.words_by_page[page.number] = ordered
+
+    def amounts(self) -> dict[Decimal, Evidence]:
+        """Every amount printed outside prose (runs of up to 3 words), by magnitude: its tightest evidence."""
+        if self._amounts is None:
+            table: dict[Decimal, Evidence] = {}
+            for seg in self.segments:
+                if seg.prose:
+                    continue
+                for i, j in _runs(seg.words, 3):
+                    run = seg.words[i:j]
+                    parsed = parse_amount(" ".join(w.text for w in run))
+                    if parsed is None:
+                        continue
+                    score = 1.0 if j - i == 1 else 0.95
+                    known = table.get(abs(parsed))
+                    if known is None or score > known.score:
+                        table[abs(parsed)] = _evidence(seg.page, run, score)
+            self._amounts = table
+        return self._amounts
+
+    def normed(self, page: int) -> tuple[list[str], list[int], list[int]]:
+        """The page's words normalised for text matching, with prefix sums of their lengths and of
+        the non-empty ones (so that a candidate's length is known before it is joined)."""
+        if page not in self._normed:
+            normed = [_norm(w.text) for w in self.words_by_page[page]]
+            lengths, counts = [0], [0]
+            for t in normed:
+                lengths.append(lengths[-1] + len(t))
+                counts.append(counts[-1] + (1 if t else 0))
+            self._normed[page] = (normed, lengths, counts)
+        return self._normed[page]
 
 
 def _evidence(page: int, words: Sequence[Word], score: float) -> Evidence:
@@ -75,20 +120,7 @@ def _runs(words: Sequence[Word], max_len: int) -> Iterator[tuple[int, int]]:
 
 
 def _find_amount(value: Decimal, index: PageIndex) -> Evidence | None:
-    best: Evidence | None = None
-    for seg in index.segments:
-        if seg.prose:
-            continue
-        for i, j in _runs(seg.words, 3):
-            run = seg.words[i:j]
-            text = " ".join(w.text for w in run)
-            parsed = parse_amount(text)
-            if parsed is None or abs(parsed) != abs(value):
-                continue
-            score = 1.0 if j - i == 1 else 0.95
-            if best is None or score > best.score:
-                best = _evidence(seg.page, run, score)
-    return best
+    return index.amounts().get(abs(value))
 
 
 def _find_date(value: dt.date, index: PageIndex) -> Evidence | None:
@@ -111,6 +143,34 @@ def _find_currency(code: str, index: PageIndex) -> Evidence | None:
     return None
 
 
+def _compact(s: str) -> str:
+    return _NON_ALNUM.sub("", normalize_text(s)).casefold()
+
+
+def _find_identifier(value: str, index: PageIndex) -> Evidence | None:
+    """An identifier whose characters, spaces and punctuation aside, are printed in a run of words.
+
+    A run may carry a label before the value ("IBAN:DE89..."): letters only, nothing else.
+    """
+    target = _compact(value)
+    if not target:
+        return None
+    best: tuple[int, int, list[Word]] | None = None  # (words in the run, page, run): the tightest wins
+    for seg in index.segments:
+        parts = [_compact(w.text) for w in seg.words]
+        for i in range(len(parts)):
+            text = ""
+            for j in range(i, min(len(parts), i + MAX_ID_WORDS)):
+                text += parts[j]
+                if len(text) > len(target) + 12:
+                    break  # a longer run from this start only adds characters
+                if text == target or (text.endswith(target) and text[: -len(target)].isalpha()):
+                    if best is None or j + 1 - i < best[0]:
+                        best = (j + 1 - i, seg.page, seg.words[i : j + 1])
+                    break
+    return _evidence(best[1], best[2], 1.0) if best is not None else None
+
+
 def _norm(s: str) -> str:
     return " ".join(normalize_text(s).casefold().replace(",", " ").split()).strip(" .:;-")
 
@@ -121,15 +181,18 @@ def _find_text(value: str, index: PageIndex) -> Evidence | None:
         return None
     n = len(target.split())
     best: tuple[float, int, list[Word]] | None = None
+    slack = max(4, len(target) // 3)
     for page_no, words in index.words_by_page.items():
-        normed = [_norm(w.text) for w in words]
+        normed, lengths, counts = index.normed(page_no)
         for size in {max(1, n - 1), n, n + 1}:
             if size > len(words):
                 continue
             for i in range(len(words) - size + 1):
-                cand = " ".join(t for t in normed[i : i + size] if t)
-                if abs(len(cand) - len(target)) > max(4, len(target) // 3):
+                nonempty = counts[i + size] - counts[i]
+                length = lengths[i + size] - lengths[i] + max(0, nonempty - 1)
+                if abs(length - len(target)) > slack:
                     continue
+                cand = " ".join(t for t in normed[i : i + size] if t)
                 score = fuzz.ratio(cand, target)
                 if best is None or score > best[0]:
                     best = (score, page_no, words[i : i + size])
@@ -145,13 +208,17 @@ def find_evidence(value: Any, path: str, pages: Sequence[Page] | PageIndex) -> E
     index = pages if isinstance(pages, PageIndex) else PageIndex(pages)
     leaf = path.rsplit(".", 1)[-1]
     if leaf in NUMERIC_LEAVES:
-        amount = parse_amount(value if isinstance(value, str) else str(value))
+        amount = value if isinstance(value, Decimal) else parse_amount(str(value))
         return _find_amount(amount, index) if amount is not None else None
     if leaf in DATE_LEAVES:
         d = value if isinstance(value, dt.date) else parse_date(str(value))
         return _find_date(d, index) if d is not None else None
     if leaf == "currency":
         return _find_currency(str(value).upper(), index)
+    if leaf in IDENTIFIER_LEAVES:
+        found = _find_identifier(str(value), index)
+        if found is not None:
+            return found
     return _find_text(str(value), index)
 
 
@@ -165,7 +232,8 @@ def ground(
 
     Engine evidence is kept for paths the engine located itself; generated paths and paths
     without evidence are searched on the page. Rule failures lower the confidence of the fields
-    they name.
+    they name. The record's money and numbers are canonical decimal strings ("1.000" is one, not
+    a thousand), so they are searched for as such.
     """
     evidence: dict[str, Evidence] = {}
     confidence: dict[str, float] = {}
@@ -179,8 +247,23 @@ def ground(
             continue
         if index is None:
             index = PageIndex(pages)
+        leaf = path.rsplit(".", 1)[-1]
+        if leaf in NUMERIC_LEAVES and isinstance(value, str) and _CANONICAL_DECIMAL.fullmatch(value):
+            value = Decimal(value)
         found = find_evidence(value, path, index)
-        if found is not None:
+        if output.source is not None:  # values from elsewhere (XML): the page locates them, nothing more
+            confidence[path] = output.confidence.get(path, 1.0)
+            if found is not None:
+                evidence[path] = replace(found, source=output.source)
+            elif path in output.expect_on_page:
+                warnings.append(
+                    RecordWarning(
+                        output.expect_on_page[path],
+                        f"{path}={value!s} ({output.source}) is not printed on the page",
+                        path,
+                    )
+                )
+        elif found is not None:
             evidence[path] = found
             base = output.confidence.get(path, 0.9)
             confidence[path] = min(base, 0.95) * found.score

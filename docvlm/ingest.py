@@ -2,7 +2,8 @@
 
 PDF pages with a text layer give their words exactly (PyMuPDF, PDF points); scanned PDF pages
 and images (PNG, JPEG, TIFF including multi-page, BMP, WebP) are OCR'd after orientation and
-skew correction. Bad inputs (empty, corrupt, encrypted, mislabelled, oversized) raise
+skew correction. An e-invoice's XML (an attachment of a hybrid PDF, or a bare ``.xml`` file,
+which has no pages) is exposed as ``Document.einvoice``. Bad inputs (empty, corrupt, encrypted, mislabelled, oversized) raise
 ``IngestError`` with a message that says what is wrong, so the pipeline can record it.
 """
 
@@ -24,7 +25,7 @@ from typing import Any, Literal
 from PIL import Image, ImageOps, UnidentifiedImageError
 from pydantic import BaseModel, ConfigDict, Field
 
-from docvlm.datamodel import Document, Page, Word, WordSource
+from docvlm.datamodel import Document, EmbeddedXml, Page, Word, WordSource
 from docvlm.errors import IngestError, MissingDependency
 from docvlm.ocr import OcrOptions, ocr_page, to_rgb, upright
 from docvlm.parsers import normalize_text
@@ -32,7 +33,7 @@ from docvlm.parsers import normalize_text
 _log = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(
-    {".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
+    {".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".xml"}
 )
 IMAGE_KINDS = frozenset({"png", "jpeg", "tiff", "bmp", "webp"})
 
@@ -58,6 +59,7 @@ class IngestOptions(BaseModel):
     )
     max_file_mb: float = Field(default=512.0, gt=0)
     max_pages: int = Field(default=5000, ge=1)
+    max_xml_mb: float = Field(default=16.0, gt=0, description="larger e-invoice XML is refused unread")
 
 
 # ---------------------------------------------------------------- finding inputs
@@ -120,7 +122,9 @@ def iter_sources(inputs: Iterable[str | Path]) -> Iterator[Path]:
 
 
 def sniff(head: bytes) -> str | None:
-    """The real file type from its first bytes: pdf, png, jpeg, tiff, bmp, webp, or None."""
+    """The real file type from its first bytes: pdf, png, jpeg, tiff, bmp, webp, xml, or None."""
+    from docvlm.einvoice.safe_xml import looks_like_xml
+
     if b"%PDF-" in head[:1024]:
         return "pdf"
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
@@ -133,6 +137,8 @@ def sniff(head: bytes) -> str | None:
         return "bmp"
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "webp"
+    if looks_like_xml(head):
+        return "xml"
     return None
 
 
@@ -193,7 +199,9 @@ def open_document(
     suffix = p.suffix.lower()
     if suffix == ".pdf" and kind != "pdf":
         raise IngestError(f"not a PDF: {p} (its content is {_describe(head)})")
-    if suffix in SUPPORTED_SUFFIXES and suffix != ".pdf" and kind not in IMAGE_KINDS and kind != "pdf":
+    if suffix == ".xml" and kind not in ("xml", "pdf"):
+        raise IngestError(f"not XML: {p} (its content is {_describe(head)})")
+    if suffix in SUPPORTED_SUFFIXES and suffix not in (".pdf", ".xml") and kind not in IMAGE_KINDS | {"pdf"}:
         raise IngestError(f"not an image: {p} (its content is {_describe(head)})")
     if kind is None:
         allowed = " ".join(sorted(SUPPORTED_SUFFIXES))
@@ -202,7 +210,34 @@ def open_document(
         _log.warning("%s is named %r but contains %s; opening it by content", p, suffix, kind.upper())
     if kind == "pdf":
         return _open_pdf(p, sha, options, ocr)
+    if kind == "xml":
+        return _open_xml(p, sha, size, options)
     return _open_image(p, sha, options, ocr)
+
+
+# ---------------------------------------------------------------- bare XML (XRechnung, UBL)
+
+
+def _open_xml(p: Path, sha: str, size: int, options: IngestOptions) -> Document:
+    """A bare e-invoice XML file: a Document without pages whose ``einvoice`` holds the bytes."""
+    from docvlm.errors import EinvoiceError
+
+    if size > options.max_xml_mb * 1024 * 1024:
+        raise EinvoiceError(
+            f"XML file too large: {p} is {size / 2**20:.1f} MB, over the {options.max_xml_mb:g} MB limit"
+        )
+    try:
+        data = p.read_bytes()
+    except OSError as e:
+        raise IngestError(f"cannot read {p}: {e}") from e
+    return Document(
+        source=str(p),
+        sha256=sha,
+        media_type="xml",
+        page_count=0,
+        iter_pages=lambda: iter(()),
+        einvoice=EmbeddedXml(p.name, data),
+    )
 
 
 # ---------------------------------------------------------------- PDF
@@ -269,6 +304,8 @@ def _open_pdf(p: Path, sha: str, options: IngestOptions, ocr: OcrOptions) -> Doc
     if count > options.max_pages:
         handle.close()
         raise IngestError(f"too many pages: {p} has {count}, over the limit of {options.max_pages}")
+    from docvlm.einvoice.attachment import find_invoice_xml
+
     return Document(
         source=str(p),
         sha256=sha,
@@ -276,6 +313,7 @@ def _open_pdf(p: Path, sha: str, options: IngestOptions, ocr: OcrOptions) -> Doc
         page_count=count,
         iter_pages=lambda: _iter_pdf_pages(handle, count, options, ocr),
         close=handle.close,
+        einvoice=find_invoice_xml(doc, p, int(options.max_xml_mb * 1024 * 1024)),
     )
 
 

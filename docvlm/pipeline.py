@@ -2,7 +2,8 @@
 
 path -> ingest (Document, Pages with words) -> engine (EngineOutput) -> validate (schema +
 business rules) -> ground (evidence, confidence) -> Extraction. Failures become error records;
-the batch always goes on.
+the batch always goes on. A document that carries e-invoice XML gets its EngineOutput from the
+XML instead (``_read_einvoice``, per ``--einvoice``); validation and grounding are the same.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from docvlm.datamodel import EngineOutput, Extraction, Page, RecordWarning, Status
+from docvlm.datamodel import EmbeddedXml, EngineOutput, Extraction, Page, RecordWarning, Status
+from docvlm.einvoice.reader import EinvoiceOptions, EinvoiceReader
 from docvlm.engines import BaseEngine, EngineOptions, LayoutOptions, create_engine
-from docvlm.errors import DocvlmError, IngestError
+from docvlm.errors import DocvlmError, EinvoiceError, IngestError
 from docvlm.ground import ground
 from docvlm.ingest import IngestOptions, iter_sources, open_document
 from docvlm.ocr import OcrOptions
@@ -41,6 +43,7 @@ class PipelineOptions(BaseModel):
     engine: EngineOptions = Field(default_factory=LayoutOptions)
     ingest: IngestOptions = Field(default_factory=IngestOptions)
     ocr: OcrOptions = Field(default_factory=OcrOptions)
+    einvoice: EinvoiceOptions = Field(default_factory=EinvoiceOptions)
     schema_name: str = "invoice"
     workers: int = Field(default=1, ge=1)
 
@@ -73,6 +76,7 @@ class Pipeline:
         self.options = options or PipelineOptions()
         self.schema: type[BaseModel] = get_schema(self.options.schema_name)
         self._engine = engine
+        self._einvoice = EinvoiceReader(self.options.einvoice, self._layout_engine)
 
     @property
     def engine(self) -> BaseEngine:
@@ -83,6 +87,10 @@ class Pipeline:
     @property
     def engine_name(self) -> str:
         return self.options.engine.kind
+
+    def _layout_engine(self) -> BaseEngine:
+        """The layout engine that checks e-invoice XML against the page: the configured one if it is layout."""
+        return self.engine if self.engine_name == "layout" else create_engine(LayoutOptions())
 
     # ---- loading -------------------------------------------------------------------------
 
@@ -100,17 +108,17 @@ class Pipeline:
         """Extract one document; never raises for a bad document (returns an error record)."""
         return self._extract_many([path])[0]
 
-    def _load(self, path: str | Path) -> tuple[Extraction, list[Page]]:
+    def _load(self, path: str | Path) -> tuple[Extraction, list[Page], EmbeddedXml | None]:
         source = str(path)
         t0 = time.perf_counter()
         ex = Extraction(source=source, engine=self.engine_name)
         try:
             doc = open_document(path, self.options.ingest, self.options.ocr)
         except DocvlmError as exc:
-            return _fail(ex, exc), []
+            return _fail(ex, exc), [], None
         except Exception as exc:  # an unexpected library failure on this file must not stop the batch
             _log.exception("unexpected error opening %s", source)
-            return _fail(ex, IngestError(f"{type(exc).__name__}: {exc}")), []
+            return _fail(ex, IngestError(f"{type(exc).__name__}: {exc}")), [], None
         ex.sha256, ex.pages = doc.sha256, doc.page_count
         pages: list[Page] = []
         try:
@@ -125,19 +133,40 @@ class Pipeline:
             )
         finally:
             doc.close()
-        if not pages:
+        if not pages and doc.einvoice is None:
             msg = ex.warnings[0].message if ex.warnings else "no readable pages"
-            return _fail(ex, IngestError(msg)), []
+            return _fail(ex, IngestError(msg)), [], None
         ex.timings["ingest_s"] = time.perf_counter() - t0
         for key in ("ocr_s", "render_s"):
             total = sum(p.timings.get(key, 0.0) for p in pages)
             if total:
                 ex.timings[key] = total
-        return ex, pages
+        return ex, pages, doc.einvoice
+
+    def _read_einvoice(self, ex: Extraction, pages: list[Page], xml: EmbeddedXml | None) -> bool:
+        """The e-invoice step: data from the document's XML instead of an engine. False: read the page.
+
+        Per ``--einvoice``: ``visual`` ignores the XML of a document with pages; XML that cannot
+        be used adds a warning and leaves the document to the engine (a bare XML file, which has no
+        page, becomes an error record).
+        """
+        if not self._einvoice.wants(xml, pages) or xml is None:
+            return False
+        t0 = time.perf_counter()
+        result = self._einvoice.read(xml, pages, self.schema)
+        ex.warnings.extend(result.warnings)
+        if result.output is None:
+            if not pages:
+                _fail(ex, EinvoiceError(result.warnings[-1].message))
+            return not pages
+        ex.engine, ex.einvoice = self._einvoice.name, result.info
+        ex.timings["engine_s"] = time.perf_counter() - t0
+        self._finish(ex, result.output, pages)
+        return True
 
     def _extract_many(self, paths: Sequence[str | Path]) -> list[Extraction]:
         loaded = [self._load(p) for p in paths]
-        todo = [(ex, pages) for ex, pages in loaded if pages]
+        todo = [(ex, pages) for ex, pages, xml in loaded if not self._read_einvoice(ex, pages, xml) and pages]
         outputs: list[EngineOutput | BaseException] = []
         if todo:
             t0 = time.perf_counter()
@@ -160,11 +189,11 @@ class Pipeline:
                     _fail(ex, out)
                 else:
                     self._finish(ex, out, pages)
-        for ex, _ in loaded:
+        for ex, _, _ in loaded:
             ex.timings["total_s"] = sum(
                 v for k, v in ex.timings.items() if k in {"ingest_s", "engine_s", "post_s"}
             )
-        return [ex for ex, _ in loaded]
+        return [ex for ex, _, _ in loaded]
 
     def _safe_extract(self, pages: list[Page]) -> EngineOutput | BaseException:
         try:

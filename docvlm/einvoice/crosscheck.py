@@ -1,0 +1,187 @@
+"""Cross-check: what the XML says and what the layout engine reads on the same pages in, evidence
+for the XML values and ``xml_page_mismatch`` warnings out.
+
+Where the page reading agrees with the XML, its evidence (page, box, printed text) becomes the
+XML value's evidence, marked ``source: "xml"``; grounding then searches the page only for the
+values the layout engine did not find. Where the layout engine reads a header field confidently
+but differently, the XML's value is looked for on the page: found, it is the value's evidence
+(the layout engine chose the wrong candidate); not found, the record gets ``xml_page_mismatch``
+with both values (a broken generator or a tampered file). Line items are paired for their
+evidence only; a table the layout engine splits differently is not a disagreement of the document.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from rapidfuzz import fuzz
+
+from docvlm.datamodel import EngineOutput, Evidence, Page, RecordWarning
+from docvlm.ground import PageIndex, find_evidence
+from docvlm.parsers import normalize_text, parse_amount, parse_date
+from docvlm.paths import get_path
+from schemas.invoice import HEADER_FIELDS, LINE_ITEM_FIELDS
+
+_log = logging.getLogger(__name__)
+
+#: the fields a reader of the page must find printed; the cross-check's headline
+KEY_FIELDS: tuple[str, ...] = (
+    "invoice_number",
+    "invoice_date",
+    "total",
+    "amount_due",
+    "vendor.tax_id",
+    "vendor.iban",
+)
+NUMBER_LEAVES = frozenset(
+    {"subtotal", "tax_total", "total", "amount_due", "quantity", "unit_price", "amount", "tax_rate"}
+)
+DATE_LEAVES = frozenset({"invoice_date", "due_date"})
+ID_LEAVES = frozenset(
+    {"invoice_number", "purchase_order", "tax_id", "iban", "product_code", "phone", "email"}
+)
+#: names, addresses and descriptions this similar (rapidfuzz ratio, 0..100) count as the same text
+TEXT_SIMILARITY = 90.0
+#: line pairs need this many equal fields before they share evidence
+MIN_EQUAL_LINE_FIELDS = 2
+_NON_ALNUM = re.compile(r"[\W_]+")
+
+
+@dataclass
+class CrossCheck:
+    """Evidence for XML values taken from agreeing page readings, and the disagreements."""
+
+    evidence: dict[str, Evidence] = field(default_factory=dict)
+    warnings: list[RecordWarning] = field(default_factory=list)
+
+
+def _number(v: Any) -> Decimal | None:
+    if isinstance(v, Decimal):
+        return v
+    if v is None:
+        return None
+    try:
+        return Decimal(str(v))
+    except InvalidOperation:
+        return parse_amount(str(v))
+
+
+def _date(v: Any) -> dt.date | None:
+    if isinstance(v, dt.date):
+        return v
+    return parse_date(str(v)) if v is not None else None
+
+
+def _text(v: Any) -> str:
+    return " ".join(normalize_text(str(v)).casefold().split()).strip(" .,:;-")
+
+
+def same_value(leaf: str, a: Any, b: Any) -> bool:
+    """Do two readings of a field agree, by the field's kind (numbers, dates, identifiers, text)?
+
+    Amounts compare by magnitude: a page may print a credit note's amounts with a minus sign.
+    """
+    if a is None or b is None:
+        return a is None and b is None
+    if leaf in NUMBER_LEAVES:
+        x, y = _number(a), _number(b)
+        return x is not None and y is not None and abs(x) == abs(y)
+    if leaf in DATE_LEAVES:
+        return _date(a) is not None and _date(a) == _date(b)
+    if leaf in ID_LEAVES:
+        return _NON_ALNUM.sub("", str(a)).casefold() == _NON_ALNUM.sub("", str(b)).casefold()
+    ta, tb = _text(a), _text(b)
+    return ta == tb or fuzz.ratio(ta, tb) >= TEXT_SIMILARITY
+
+
+def _as_xml(ev: Evidence) -> Evidence:
+    return dataclasses.replace(ev, source="xml")
+
+
+def _show(v: Any) -> str:
+    return format(v, "f") if isinstance(v, Decimal) else str(v)
+
+
+def _header(
+    xml: Mapping[str, Any], page: EngineOutput, pages: Sequence[Page], threshold: float, out: CrossCheck
+) -> None:
+    index: PageIndex | None = None
+    for path in HEADER_FIELDS:
+        want = get_path(xml, path)
+        if want is None:
+            continue
+        leaf = path.rsplit(".", 1)[-1]
+        got = get_path(page.data, path)
+        ev = page.evidence.get(path)
+        if got is not None and same_value(leaf, want, got):
+            if ev is not None:
+                out.evidence[path] = _as_xml(ev)
+            continue
+        conf = page.confidence.get(path, 0.0)
+        if got is None or conf < threshold:
+            continue
+        index = index or PageIndex(pages)
+        found = find_evidence(want, path, index)
+        if found is not None:  # the page prints the XML's value too: the layout engine chose another
+            out.evidence[path] = _as_xml(found)
+        else:
+            printed = f' (printed "{ev.text}" on page {ev.page})' if ev is not None else ""
+            out.warnings.append(
+                RecordWarning(
+                    "xml_page_mismatch",
+                    f"{path}: the XML says {_show(want)!r}, the page reads {_show(got)!r}{printed}, "
+                    f"confidence {conf:.2f}",
+                    path,
+                )
+            )
+
+
+def _pairs(xml_items: list[Mapping[str, Any]], page_items: list[Mapping[str, Any]]) -> list[tuple[int, int]]:
+    """Greedy one-to-one pairs of XML and page line items, most equal fields first."""
+    scored = []
+    for i, a in enumerate(xml_items):
+        for j, b in enumerate(page_items):
+            n = sum(1 for k in LINE_ITEM_FIELDS if a.get(k) is not None and same_value(k, a.get(k), b.get(k)))
+            if n >= MIN_EQUAL_LINE_FIELDS:
+                scored.append((-n, abs(i - j), i, j))
+    used_i: set[int] = set()
+    used_j: set[int] = set()
+    pairs = []
+    for _, _, i, j in sorted(scored):
+        if i not in used_i and j not in used_j:
+            used_i.add(i)
+            used_j.add(j)
+            pairs.append((i, j))
+    return pairs
+
+
+def _lines(xml: Mapping[str, Any], page: EngineOutput, out: CrossCheck) -> None:
+    xml_items = list(xml.get("line_items") or [])
+    page_items = list(page.data.get("line_items") or [])
+    for i, j in _pairs(xml_items, page_items):
+        for k in LINE_ITEM_FIELDS:
+            want = xml_items[i].get(k)
+            ev = page.evidence.get(f"line_items.{j}.{k}")
+            if want is not None and ev is not None and same_value(k, want, page_items[j].get(k)):
+                out.evidence[f"line_items.{i}.{k}"] = _as_xml(ev)
+
+
+def cross_check(
+    xml: Mapping[str, Any], page: EngineOutput, pages: Sequence[Page], threshold: float
+) -> CrossCheck:
+    """Compare the XML's values with a page reading (``page``: layout output) of the same ``pages``.
+
+    ``threshold`` is the page-reading confidence from which a disagreement is reported.
+    """
+    out = CrossCheck()
+    _header(xml, page, pages, threshold, out)
+    _lines(xml, page, out)
+    _log.debug("cross-check: %d values located, %d disagreements", len(out.evidence), len(out.warnings))
+    return out
