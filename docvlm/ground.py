@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from docvlm.datamodel import EngineOutput, Evidence, Page, RecordWarning, Word
 from docvlm.geometry import union
@@ -63,8 +63,8 @@ class PageIndex:
     def __init__(self, pages: Sequence[Page]) -> None:
         self.segments: list[_Segment] = []
         self.words_by_page: dict[int, list[Word]] = {}
-        self._amounts: dict[Decimal, Evidence] | None = None
-        self._normed: dict[int, tuple[list[str], list[int], list[int]]] = {}
+        self._amounts: dict[Decimal, list[Evidence]] | None = None
+        self._runs: dict[tuple[int, int], list[str]] = {}
         for page in pages:
             ordered: list[Word] = []
             for line in page.lines:
@@ -74,36 +74,34 @@ class PageIndex:
                     self.segments.append(_Segment(page.number, seg, alpha > PROSE_WORDS))
             self.words_by_page[page.number] = ordered
 
-    def amounts(self) -> dict[Decimal, Evidence]:
-        """Every amount printed outside prose (runs of up to 3 words), by magnitude: its tightest evidence."""
+    def amounts(self) -> dict[Decimal, list[Evidence]]:
+        """Every amount printed outside prose (runs of up to 3 words), by magnitude, in page order."""
         if self._amounts is None:
-            table: dict[Decimal, Evidence] = {}
+            table: dict[Decimal, list[Evidence]] = {}
             for seg in self.segments:
                 if seg.prose:
                     continue
                 for i, j in _runs(seg.words, 3):
                     run = seg.words[i:j]
                     parsed = parse_amount(" ".join(w.text for w in run))
-                    if parsed is None:
-                        continue
-                    score = 1.0 if j - i == 1 else 0.95
-                    known = table.get(abs(parsed))
-                    if known is None or score > known.score:
-                        table[abs(parsed)] = _evidence(seg.page, run, score)
+                    if parsed is not None:
+                        table.setdefault(abs(parsed), []).append(
+                            _evidence(seg.page, run, 1.0 if j - i == 1 else 0.95)
+                        )
             self._amounts = table
         return self._amounts
 
-    def normed(self, page: int) -> tuple[list[str], list[int], list[int]]:
-        """The page's words normalised for text matching, with prefix sums of their lengths and of
-        the non-empty ones (so that a candidate's length is known before it is joined)."""
-        if page not in self._normed:
-            normed = [_norm(w.text) for w in self.words_by_page[page]]
-            lengths, counts = [0], [0]
-            for t in normed:
-                lengths.append(lengths[-1] + len(t))
-                counts.append(counts[-1] + (1 if t else 0))
-            self._normed[page] = (normed, lengths, counts)
-        return self._normed[page]
+    def text_runs(self, page: int, size: int) -> list[str]:
+        """The normalised text of every run of ``size`` consecutive words of a page, by start word."""
+        key = (page, size)
+        if key not in self._runs:
+            if (page, 1) not in self._runs:
+                self._runs[(page, 1)] = [_norm(w.text) for w in self.words_by_page[page]]
+            normed = self._runs[(page, 1)]
+            self._runs[key] = [
+                " ".join(t for t in normed[i : i + size] if t) for i in range(len(normed) - size + 1)
+            ]
+        return self._runs[key]
 
 
 def _evidence(page: int, words: Sequence[Word], score: float) -> Evidence:
@@ -120,7 +118,9 @@ def _runs(words: Sequence[Word], max_len: int) -> Iterator[tuple[int, int]]:
 
 
 def _find_amount(value: Decimal, index: PageIndex) -> Evidence | None:
-    return index.amounts().get(abs(value))
+    """The first occurrence of the best score: one word before a run of words."""
+    found = index.amounts().get(abs(value))
+    return max(found, key=lambda ev: ev.score) if found else None
 
 
 def _find_date(value: dt.date, index: PageIndex) -> Evidence | None:
@@ -180,27 +180,24 @@ def _find_text(value: str, index: PageIndex) -> Evidence | None:
     if not target:
         return None
     n = len(target.split())
-    best: tuple[float, int, list[Word]] | None = None
     slack = max(4, len(target) // 3)
-    for page_no, words in index.words_by_page.items():
-        normed, lengths, counts = index.normed(page_no)
-        for size in {max(1, n - 1), n, n + 1}:
+    # the best-scoring run of n-1..n+1 words of about the target's length; the first one on a tie
+    best: tuple[float, tuple[int, int, int], int, list[Word]] | None = None
+    for p_order, (page_no, words) in enumerate(index.words_by_page.items()):
+        for size in sorted({max(1, n - 1), n, n + 1}):
             if size > len(words):
                 continue
-            for i in range(len(words) - size + 1):
-                nonempty = counts[i + size] - counts[i]
-                length = lengths[i + size] - lengths[i] + max(0, nonempty - 1)
-                if abs(length - len(target)) > slack:
+            runs = index.text_runs(page_no, size)
+            hits = process.extract(target, runs, scorer=fuzz.ratio, score_cutoff=FUZZY_THRESHOLD, limit=None)
+            for _, score, i in hits:
+                if abs(len(runs[i]) - len(target)) > slack:
                     continue
-                cand = " ".join(t for t in normed[i : i + size] if t)
-                score = fuzz.ratio(cand, target)
-                if best is None or score > best[0]:
-                    best = (score, page_no, words[i : i + size])
-                    if score == 100:
-                        break
-    if best is None or best[0] < FUZZY_THRESHOLD:
+                order = (p_order, size, i)
+                if best is None or score > best[0] or (score == best[0] and order < best[1]):
+                    best = (score, order, page_no, words[i : i + size])
+    if best is None:
         return None
-    return _evidence(best[1], best[2], best[0] / 100.0)
+    return _evidence(best[2], best[3], best[0] / 100.0)
 
 
 def find_evidence(value: Any, path: str, pages: Sequence[Page] | PageIndex) -> Evidence | None:

@@ -89,8 +89,10 @@ class Pipeline:
         return self.options.engine.kind
 
     def _layout_engine(self) -> BaseEngine:
-        """The layout engine that checks e-invoice XML against the page: the configured one if it is layout."""
-        return self.engine if self.engine_name == "layout" else create_engine(LayoutOptions())
+        """The layout engine that checks e-invoice XML against the page: header fields only, configured
+        as the pipeline's engine when that is the layout engine."""
+        base = self.options.engine if isinstance(self.options.engine, LayoutOptions) else LayoutOptions()
+        return create_engine(base.model_copy(update={"line_items": False}))
 
     # ---- loading -------------------------------------------------------------------------
 

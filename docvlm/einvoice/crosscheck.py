@@ -6,8 +6,9 @@ XML value's evidence, marked ``source: "xml"``; grounding then searches the page
 values the layout engine did not find. Where the layout engine reads a header field confidently
 but differently, the XML's value is looked for on the page: found, it is the value's evidence
 (the layout engine chose the wrong candidate); not found, the record gets ``xml_page_mismatch``
-with both values (a broken generator or a tampered file). Line items are paired for their
-evidence only; a table the layout engine splits differently is not a disagreement of the document.
+with both values (a broken generator or a tampered file). The layout engine reads header fields
+only (its tables are the costly part, and the XML's line items are exact): each XML line is
+located by its description, and its numbers on that row.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from docvlm.datamodel import EngineOutput, Evidence, Page, RecordWarning
 from docvlm.ground import PageIndex, find_evidence
 from docvlm.parsers import normalize_text, parse_amount, parse_date
 from docvlm.paths import get_path
-from schemas.invoice import HEADER_FIELDS, LINE_ITEM_FIELDS
+from schemas.invoice import HEADER_FIELDS
 
 _log = logging.getLogger(__name__)
 
@@ -49,8 +50,8 @@ ID_LEAVES = frozenset(
 )
 #: names, addresses and descriptions this similar (rapidfuzz ratio, 0..100) count as the same text
 TEXT_SIMILARITY = 90.0
-#: line pairs need this many equal fields before they share evidence
-MIN_EQUAL_LINE_FIELDS = 2
+#: the numbers of a line item, looked for on its description's row
+ROW_NUMBERS = ("quantity", "unit_price", "amount", "tax_rate")
 _NON_ALNUM = re.compile(r"[\W_]+")
 
 
@@ -110,9 +111,8 @@ def _show(v: Any) -> str:
 
 
 def _header(
-    xml: Mapping[str, Any], page: EngineOutput, pages: Sequence[Page], threshold: float, out: CrossCheck
+    xml: Mapping[str, Any], page: EngineOutput, index: PageIndex, threshold: float, out: CrossCheck
 ) -> None:
-    index: PageIndex | None = None
     for path in HEADER_FIELDS:
         want = get_path(xml, path)
         if want is None:
@@ -127,7 +127,6 @@ def _header(
         conf = page.confidence.get(path, 0.0)
         if got is None or conf < threshold:
             continue
-        index = index or PageIndex(pages)
         found = find_evidence(want, path, index)
         if found is not None:  # the page prints the XML's value too: the layout engine chose another
             out.evidence[path] = _as_xml(found)
@@ -143,34 +142,32 @@ def _header(
             )
 
 
-def _pairs(xml_items: list[Mapping[str, Any]], page_items: list[Mapping[str, Any]]) -> list[tuple[int, int]]:
-    """Greedy one-to-one pairs of XML and page line items, most equal fields first."""
-    scored = []
-    for i, a in enumerate(xml_items):
-        for j, b in enumerate(page_items):
-            n = sum(1 for k in LINE_ITEM_FIELDS if a.get(k) is not None and same_value(k, a.get(k), b.get(k)))
-            if n >= MIN_EQUAL_LINE_FIELDS:
-                scored.append((-n, abs(i - j), i, j))
-    used_i: set[int] = set()
-    used_j: set[int] = set()
-    pairs = []
-    for _, _, i, j in sorted(scored):
-        if i not in used_i and j not in used_j:
-            used_i.add(i)
-            used_j.add(j)
-            pairs.append((i, j))
-    return pairs
+def _same_row(box: tuple[float, float, float, float], row: tuple[float, float, float, float]) -> bool:
+    return box[1] < row[3] and box[3] > row[1]
 
 
-def _lines(xml: Mapping[str, Any], page: EngineOutput, out: CrossCheck) -> None:
-    xml_items = list(xml.get("line_items") or [])
-    page_items = list(page.data.get("line_items") or [])
-    for i, j in _pairs(xml_items, page_items):
-        for k in LINE_ITEM_FIELDS:
-            want = xml_items[i].get(k)
-            ev = page.evidence.get(f"line_items.{j}.{k}")
-            if want is not None and ev is not None and same_value(k, want, page_items[j].get(k)):
-                out.evidence[f"line_items.{i}.{k}"] = _as_xml(ev)
+def _lines(xml: Mapping[str, Any], index: PageIndex, out: CrossCheck) -> None:
+    """Each line's description on the page, then its numbers on the same row (not the first
+    "1" anywhere on the page, as a search of the whole page would give)."""
+    for i, item in enumerate(xml.get("line_items") or []):
+        desc = item.get("description")
+        row = find_evidence(desc, f"line_items.{i}.description", index) if desc else None
+        if row is None:
+            continue
+        out.evidence[f"line_items.{i}.description"] = _as_xml(row)
+        for k in ROW_NUMBERS:
+            value = item.get(k)
+            if not isinstance(value, Decimal):
+                continue
+            on_row = [
+                ev
+                for ev in index.amounts().get(abs(value), [])
+                if ev.page == row.page and _same_row(ev.bbox, row.bbox)
+            ]
+            if on_row:
+                cy = (row.bbox[1] + row.bbox[3]) / 2
+                best = min(on_row, key=lambda ev: (-ev.score, abs((ev.bbox[1] + ev.bbox[3]) / 2 - cy)))
+                out.evidence[f"line_items.{i}.{k}"] = _as_xml(best)
 
 
 def cross_check(
@@ -181,7 +178,8 @@ def cross_check(
     ``threshold`` is the page-reading confidence from which a disagreement is reported.
     """
     out = CrossCheck()
-    _header(xml, page, pages, threshold, out)
-    _lines(xml, page, out)
+    index = PageIndex(pages)
+    _header(xml, page, index, threshold, out)
+    _lines(xml, index, out)
     _log.debug("cross-check: %d values located, %d disagreements", len(out.evidence), len(out.warnings))
     return out
