@@ -19,13 +19,23 @@ from pydantic import ValidationError
 
 from docvlm.errors import DocvlmError
 from schemas.docvqa import Dataset, Question
-from schemas.invoice import HEADER_FIELDS, LINE_ITEM_FIELDS
+from schemas.invoice import HEADER_FIELDS, LINE_ITEM_FIELDS, Invoice
 
 _log = logging.getLogger(__name__)
 
-LabelFormat = Literal["auto", "docvlm", "invoice2data", "sroie", "docile"]
-LABEL_FORMATS: tuple[str, ...] = ("auto", "docvlm", "invoice2data", "sroie", "docile")
-DOCUMENT_SUFFIXES: tuple[str, ...] = (".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
+LabelFormat = Literal["auto", "docvlm", "invoice2data", "sroie", "docile", "einvoice"]
+LABEL_FORMATS: tuple[str, ...] = ("auto", "docvlm", "invoice2data", "sroie", "docile", "einvoice")
+DOCUMENT_SUFFIXES: tuple[str, ...] = (
+    ".pdf",
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".tif",
+    ".tiff",
+    ".bmp",
+    ".webp",
+    ".xml",
+)
 
 
 class DatasetError(DocvlmError):
@@ -141,14 +151,25 @@ def flatten_invoice(data: Mapping[str, Any] | None) -> tuple[dict[str, Any], lis
     return fields, items
 
 
+def _is_invoice_shape(obj: Mapping[str, Any]) -> bool:
+    """A bare Invoice JSON object (as the shared e-invoice truth is written): Invoice keys only, with parties or lines."""
+    return (
+        bool(obj)
+        and set(obj) <= set(Invoice.model_fields)
+        and (isinstance(obj.get("vendor"), Mapping) or isinstance(obj.get("line_items"), list))
+    )
+
+
 def read_docvlm_label(path: str | Path) -> GoldDoc:
-    """docvlm ground truth: ``{"source", "document_type", "data": {Invoice JSON}}``.
+    """docvlm ground truth: ``{"source", "document_type", "data": {Invoice JSON}}``, or a bare Invoice object.
 
     Keys present in ``data`` are labelled (``null`` = labelled empty); the key is the stem of
     ``source`` (or of the label file when ``source`` is missing).
     """
     p = Path(path)
     obj = _load_json(p)
+    if isinstance(obj, Mapping) and "data" not in obj and _is_invoice_shape(obj):
+        obj = {"data": obj}
     if not isinstance(obj, Mapping) or not isinstance(obj.get("data"), Mapping):
         raise DatasetError(f"{p} is not docvlm ground truth (expected an object with a 'data' object)")
     fields, items = flatten_invoice(obj["data"])
@@ -168,7 +189,7 @@ def read_docvlm_label(path: str | Path) -> GoldDoc:
 def _docvlm_document(label: Path, source: str | None) -> str | None:
     """samples/ground_truth/x.json names "x.pdf", which lives next to the label or one folder up."""
     if not source:
-        return None
+        return _sibling_document(label)
     for folder in (label.parent, label.parent.parent):
         cand = folder / Path(source).name
         if cand.is_file():
@@ -384,6 +405,90 @@ def read_docile_label(path: str | Path) -> GoldDoc:
 
 
 # ---------------------------------------------------------------------------------------------
+# e-invoices: the truth is the document's own XML
+
+
+def read_einvoice_label(path: str | Path) -> GoldDoc:
+    """The truth of a hybrid PDF (ZUGFeRD, Factur-X, XRechnung, UBL) or a bare invoice XML, from its XML.
+
+    The label *is* the document: its embedded XML is taken out with the ``factur-x`` package
+    (PyMuPDF's attachment list as a fallback), parsed safely, and read through the same XPath
+    tables as ``docvlm extract``. Only the fields the XML has are labelled. A model scored
+    against this truth reads the page, never the XML (``--einvoice visual``).
+    """
+    from docvlm.einvoice.mapping import read_invoice
+    from docvlm.einvoice.safe_xml import parse_xml
+    from docvlm.errors import EinvoiceError
+
+    p = Path(path)
+    name, data = _einvoice_xml(p)
+    try:
+        inv = read_invoice(parse_xml(data, name))
+    except EinvoiceError as exc:
+        raise DatasetError(f"{p}: {exc}") from exc
+    record = Invoice.model_validate(inv.data).model_dump(mode="json", exclude_none=True)
+    fields, items = flatten_invoice(record)
+    present = [{k: v for k, v in it.items() if v is not None} for it in items or []]
+    return GoldDoc(
+        key=p.stem,
+        fields={k: v for k, v in fields.items() if v is not None},
+        line_items=present,
+        line_items_labelled=True,
+        line_item_fields=tuple(k for k in LINE_ITEM_FIELDS if any(k in it for it in present)),
+        label_format="einvoice",
+        label_path=str(p),
+        document=str(p),
+    )
+
+
+def read_einvoice_gold(documents: Iterable[str | Path]) -> dict[str, GoldDoc]:
+    """The XML truth of each document that carries invoice XML (others are skipped with a log line)."""
+    out: dict[str, GoldDoc] = {}
+    for doc in documents:
+        try:
+            gold = read_einvoice_label(doc)
+        except DatasetError as exc:
+            _log.info("no e-invoice truth for %s: %s", doc, exc)
+            continue
+        out[gold.key] = gold
+    if not out:
+        raise DatasetError("none of the documents carries invoice XML")
+    return out
+
+
+def _einvoice_xml(p: Path) -> tuple[str, bytes]:
+    """The invoice XML of a document: the file itself, or a PDF's attachment."""
+    if not p.is_file():
+        raise DatasetError(f"document not found: {p}")
+    if p.suffix.lower() == ".xml":
+        return p.name, p.read_bytes()
+    try:
+        from facturx import get_xml_from_pdf
+
+        with p.open("rb") as fh:
+            name, data = get_xml_from_pdf(fh, check_xsd=False, filenames=["*.xml"])
+    except ImportError:
+        name, data = None, None
+    except Exception as exc:  # factur-x raises plain exceptions on PDFs it cannot read
+        _log.info("factur-x could not read %s (%s); trying PyMuPDF", p, exc)
+        name, data = None, None
+    if name and data:
+        return str(name), bytes(data)
+    import pymupdf
+
+    from docvlm.einvoice.attachment import find_invoice_xml
+
+    try:
+        with pymupdf.open(p) as doc:
+            found = find_invoice_xml(doc, p)
+    except (RuntimeError, ValueError) as exc:
+        raise DatasetError(f"{p} cannot be opened: {exc}") from exc
+    if found is None or found.data is None:
+        raise DatasetError(f"{p} carries no invoice XML" + (f" ({found.error})" if found else ""))
+    return found.name, found.data
+
+
+# ---------------------------------------------------------------------------------------------
 # Dispatch
 
 
@@ -392,6 +497,7 @@ _READERS = {
     "invoice2data": read_invoice2data_label,
     "sroie": read_sroie_label,
     "docile": read_docile_label,
+    "einvoice": read_einvoice_label,
 }
 
 
@@ -402,7 +508,7 @@ def detect_label_format(obj: Any) -> str:
     if isinstance(obj, Mapping):
         if "field_extractions" in obj:
             return "docile"
-        if isinstance(obj.get("data"), Mapping):
+        if isinstance(obj.get("data"), Mapping) or _is_invoice_shape(obj):
             return "docvlm"
         if {"company", "total"} & set(obj) and set(obj) <= {"company", "date", "address", "total"}:
             return "sroie"
@@ -414,6 +520,8 @@ def detect_label_format(obj: Any) -> str:
 def read_label(path: str | Path, label_format: str = "auto") -> GoldDoc:
     """Read one label file in ``label_format`` (or detect it)."""
     p = Path(path)
+    if label_format == "einvoice":
+        return read_einvoice_label(p)
     fmt = detect_label_format(_load_json(p)) if label_format == "auto" else label_format
     if fmt not in _READERS:
         raise DatasetError(f"unknown label format {label_format!r}; known: {', '.join(LABEL_FORMATS)}")
@@ -431,6 +539,8 @@ def _label_files(root: Path, label_format: str) -> list[Path]:
         root = root / "ground_truth"
     if label_format == "docile" and (root / "annotations").is_dir():
         root = root / "annotations"
+    if label_format == "einvoice":  # the documents are their own labels
+        return sorted(f for f in root.rglob("*") if f.is_file() and f.suffix.lower() in (".pdf", ".xml"))
     return sorted(f for f in root.glob("*.json") if f.is_file())
 
 
@@ -446,7 +556,7 @@ def read_gold(path: str | Path, label_format: str = "auto") -> dict[str, GoldDoc
         try:
             gold = read_label(f, label_format)
         except DatasetError as exc:
-            if label_format != "auto":
+            if label_format not in ("auto", "einvoice"):
                 raise
             _log.info("skipping %s: %s", f, exc)
             continue
