@@ -33,7 +33,7 @@ NUMERIC_LEAVES = frozenset(
 )
 DATE_LEAVES = frozenset({"invoice_date", "due_date"})
 #: identifiers printed in groups ("DE89 3704 0044 ...") or glued to a label ("IBAN:DE89...")
-IDENTIFIER_LEAVES = frozenset({"iban", "tax_id"})
+IDENTIFIER_LEAVES = frozenset({"iban", "tax_id", "invoice_number", "purchase_order"})
 MAX_ID_WORDS = 9
 #: a segment with more alphabetic words than this is prose; amounts inside prose are not field values
 PROSE_WORDS = 6
@@ -200,8 +200,14 @@ def _find_text(value: str, index: PageIndex) -> Evidence | None:
     return _evidence(best[2], best[3], best[0] / 100.0)
 
 
-def find_evidence(value: Any, path: str, pages: Sequence[Page] | PageIndex) -> Evidence | None:
-    """Locate ``value`` (of the field at dotted ``path``) in the page words; None when it is not there."""
+def find_evidence(
+    value: Any, path: str, pages: Sequence[Page] | PageIndex, exact_ids: bool = False
+) -> Evidence | None:
+    """Locate ``value`` (of the field at dotted ``path``) in the page words; None when it is not there.
+
+    Identifiers are matched character for character (spaces and punctuation aside), then, unless
+    ``exact_ids``, fuzzily as text: an exact value (an e-invoice's) one digit off is not on the page.
+    """
     index = pages if isinstance(pages, PageIndex) else PageIndex(pages)
     leaf = path.rsplit(".", 1)[-1]
     if leaf in NUMERIC_LEAVES:
@@ -214,7 +220,7 @@ def find_evidence(value: Any, path: str, pages: Sequence[Page] | PageIndex) -> E
         return _find_currency(str(value).upper(), index)
     if leaf in IDENTIFIER_LEAVES:
         found = _find_identifier(str(value), index)
-        if found is not None:
+        if found is not None or exact_ids:
             return found
     return _find_text(str(value), index)
 
@@ -247,7 +253,7 @@ def ground(
         leaf = path.rsplit(".", 1)[-1]
         if leaf in NUMERIC_LEAVES and isinstance(value, str) and _CANONICAL_DECIMAL.fullmatch(value):
             value = Decimal(value)
-        found = find_evidence(value, path, index)
+        found = find_evidence(value, path, index, exact_ids=output.source is not None)
         if output.source is not None:  # values from elsewhere (XML): the page locates them, nothing more
             confidence[path] = output.confidence.get(path, 1.0)
             if found is not None:

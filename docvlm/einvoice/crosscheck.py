@@ -127,7 +127,7 @@ def _header(
         conf = page.confidence.get(path, 0.0)
         if got is None or conf < threshold:
             continue
-        found = find_evidence(want, path, index)
+        found = find_evidence(want, path, index, exact_ids=True)
         if found is not None:  # the page prints the XML's value too: the layout engine chose another
             out.evidence[path] = _as_xml(found)
         else:
