@@ -42,6 +42,21 @@ def _codes(ex: Extraction, field: str | None = None) -> set[str]:
     return {w.code for w in ex.warnings if field is None or w.field == field}
 
 
+def _bad_xml(kind: str, tmp_path: Path) -> bytes:
+    """Hostile or broken XML; the XXE one points at a secret file that must never show up."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-42")
+    makers = {
+        "malformed": lambda: MALFORMED,
+        "xxe": lambda: XXE % str(secret).encode(),
+        "billion_laughs": lambda: BILLION_LAUGHS,
+        "wrong_root": lambda: WRONG_ROOT,
+        "huge": lambda: huge_xml(50),
+        "not_xml": lambda: b"just some text\n",
+    }
+    return makers[kind]()
+
+
 @pytest.fixture(scope="module")
 def pipe() -> Pipeline:
     return _pipe()
@@ -134,15 +149,7 @@ def test_tampered_total_names_both_values(pipe: Pipeline, hybrid: Path, tmp_path
 def test_bad_xml_in_a_pdf_falls_back_to_the_page(
     pipe: Pipeline, hybrid: Path, tmp_path: Path, bad: str
 ) -> None:
-    secret = tmp_path / "secret.txt"
-    secret.write_text("TOP-SECRET-42")
-    data = {
-        "malformed": MALFORMED,
-        "xxe": XXE % str(secret).encode(),
-        "billion_laughs": BILLION_LAUGHS,
-        "wrong_root": WRONG_ROOT,
-        "huge": huge_xml(50),
-    }[bad]
+    data = _bad_xml(bad, tmp_path)
     pdf = strip_xml(hybrid, tmp_path / "bare.pdf")
     with pymupdf.open(pdf) as doc:
         doc.embfile_add("factur-x.xml", data, filename="factur-x.xml")
@@ -160,16 +167,7 @@ def test_bad_xml_in_a_pdf_falls_back_to_the_page(
     "bad", ["malformed", "xxe", "billion_laughs", "wrong_root", "huge", "not_xml"], ids=lambda b: b
 )
 def test_bad_bare_xml_is_an_error_record(pipe: Pipeline, tmp_path: Path, bad: str) -> None:
-    secret = tmp_path / "secret.txt"
-    secret.write_text("TOP-SECRET-42")
-    data = {
-        "malformed": MALFORMED,
-        "xxe": XXE % str(secret).encode(),
-        "billion_laughs": BILLION_LAUGHS,
-        "wrong_root": WRONG_ROOT,
-        "huge": huge_xml(50),
-        "not_xml": b"just some text\n",
-    }[bad]
+    data = _bad_xml(bad, tmp_path)
     path = tmp_path / f"{bad}.xml"
     path.write_bytes(data)
     t0 = time.perf_counter()
