@@ -25,7 +25,7 @@ from typing import Any, Literal
 from PIL import Image, ImageOps, UnidentifiedImageError
 from pydantic import BaseModel, ConfigDict, Field
 
-from docvlm.datamodel import Document, EmbeddedXml, Page, Word, WordSource
+from docvlm.datamodel import Document, Page, Word, WordSource
 from docvlm.errors import IngestError, MissingDependency
 from docvlm.ocr import OcrOptions, ocr_page, to_rgb, upright
 from docvlm.parsers import normalize_text
@@ -211,33 +211,10 @@ def open_document(
     if kind == "pdf":
         return _open_pdf(p, sha, options, ocr)
     if kind == "xml":
-        return _open_xml(p, sha, size, options)
+        from docvlm.einvoice.attachment import open_xml_document
+
+        return open_xml_document(p, sha, size, int(options.max_xml_mb * 1024 * 1024))
     return _open_image(p, sha, options, ocr)
-
-
-# ---------------------------------------------------------------- bare XML (XRechnung, UBL)
-
-
-def _open_xml(p: Path, sha: str, size: int, options: IngestOptions) -> Document:
-    """A bare e-invoice XML file: a Document without pages whose ``einvoice`` holds the bytes."""
-    from docvlm.errors import EinvoiceError
-
-    if size > options.max_xml_mb * 1024 * 1024:
-        raise EinvoiceError(
-            f"XML file too large: {p} is {size / 2**20:.1f} MB, over the {options.max_xml_mb:g} MB limit"
-        )
-    try:
-        data = p.read_bytes()
-    except OSError as e:
-        raise IngestError(f"cannot read {p}: {e}") from e
-    return Document(
-        source=str(p),
-        sha256=sha,
-        media_type="xml",
-        page_count=0,
-        iter_pages=lambda: iter(()),
-        einvoice=EmbeddedXml(p.name, data),
-    )
 
 
 # ---------------------------------------------------------------- PDF

@@ -51,11 +51,16 @@ def _check_labels(labels: str) -> str:
     return low
 
 
-def _pipeline(dpi: int, workers: int = 1) -> Pipeline:
+def _pipeline(dpi: int, workers: int = 1, einvoice: str = "both") -> Pipeline:
     # imported here so that --help does not load the pipeline
+    from docvlm.einvoice.reader import EinvoiceOptions
     from docvlm.pipeline import Pipeline, PipelineOptions
 
-    options = PipelineOptions.from_settings(dpi=dpi, workers=workers)
+    options = PipelineOptions.from_settings(
+        dpi=dpi,
+        workers=workers,
+        einvoice=EinvoiceOptions(mode=einvoice),  # type: ignore[arg-type]
+    )
     return Pipeline(options)
 
 
@@ -110,7 +115,8 @@ def extract_cmd(
 ) -> None:
     """Score extraction records against labels: per-field table, line-item F1, calibration."""
     _setup_logging(verbose)
-    from evaluation.readers import read_einvoice_gold, read_gold, read_predictions
+    from evaluation.einvoice_labels import read_einvoice_gold
+    from evaluation.readers import read_gold, read_predictions
     from evaluation.report import report_json, report_markdown
     from evaluation.score import score_extraction
 
@@ -174,6 +180,10 @@ def benchmark_cmd(
     json_out: Annotated[Path | None, typer.Option("--json", help="write the measurements as JSON")] = None,
     limit: Annotated[int | None, typer.Option("--limit", help="only the first N documents")] = None,
     workers: Annotated[int, typer.Option("--workers", help="worker processes")] = 1,
+    einvoice: Annotated[
+        str,
+        typer.Option("--einvoice", help="both, xml or visual: visual scores the page reading of e-invoices"),
+    ] = "both",
     dpi: DpiOpt = 200,
     verbose: VerboseOpt = 0,
 ) -> None:
@@ -188,7 +198,9 @@ def benchmark_cmd(
     fmt = None if no_labels else _check_labels(labels or "")
     if workers < 1:
         raise _usage_error("--workers must be >= 1")
-    pipe = _pipeline(dpi, workers)
+    if einvoice not in ("both", "xml", "visual"):
+        raise _usage_error("--einvoice takes both, xml or visual")
+    pipe = _pipeline(dpi, workers, einvoice)
     try:
         result = run_benchmark(pipe, data, fmt, gold_path=gold, output=output, limit=limit)
     except DatasetError as exc:

@@ -1,4 +1,5 @@
-"""Detection: an open PDF in, the invoice XML it carries (an ``EmbeddedXml``) out, or None.
+"""Detection: an open PDF in, the invoice XML it carries (an ``EmbeddedXml``) out, or None; and a
+bare XML file in, a ``Document`` without pages that carries it out.
 
 ZUGFeRD 1.0 names its attachment ``ZUGFeRD-invoice.xml``, ZUGFeRD 2.x and Factur-X
 ``factur-x.xml`` (ZUGFeRD 2.0 also ``zugferd-invoice.xml``), XRechnung in a PDF ``xrechnung.xml``.
@@ -16,8 +17,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from docvlm.datamodel import EmbeddedXml
+from docvlm.datamodel import Document, EmbeddedXml
 from docvlm.einvoice.safe_xml import MAX_XML_BYTES
+from docvlm.errors import EinvoiceError, IngestError
 
 _log = logging.getLogger(__name__)
 
@@ -98,3 +100,23 @@ def _facturx_extraction(path: Path, max_bytes: int) -> EmbeddedXml | None:
     if len(data) > max_bytes:
         return EmbeddedXml(str(name), None, f"attachment {name} is over the {max_bytes / 2**20:g} MB limit")
     return EmbeddedXml(str(name), bytes(data))
+
+
+def open_xml_document(p: Path, sha: str, size: int, max_bytes: int = MAX_XML_BYTES) -> Document:
+    """A bare e-invoice XML file (XRechnung, UBL): a Document without pages whose ``einvoice`` holds the bytes."""
+    if size > max_bytes:
+        raise EinvoiceError(
+            f"XML file too large: {p} is {size / 2**20:.1f} MB, over the {max_bytes / 2**20:g} MB limit"
+        )
+    try:
+        data = p.read_bytes()
+    except OSError as e:
+        raise IngestError(f"cannot read {p}: {e}") from e
+    return Document(
+        source=str(p),
+        sha256=sha,
+        media_type="xml",
+        page_count=0,
+        iter_pages=lambda: iter(()),
+        einvoice=EmbeddedXml(p.name, data),
+    )

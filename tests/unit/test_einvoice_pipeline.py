@@ -16,7 +16,8 @@ from docvlm.datamodel import Extraction
 from docvlm.einvoice.reader import EinvoiceOptions
 from docvlm.ingest import iter_sources, open_document
 from docvlm.pipeline import Pipeline, PipelineOptions
-from evaluation.readers import read_einvoice_label, read_gold
+from evaluation.einvoice_labels import read_einvoice_label
+from evaluation.readers import read_gold
 from samples.einvoice_xml import XML_SPECS, cii_xml, ubl_xml, with_changes
 from tests.helpers.einvoices import (
     BILLION_LAUGHS,
