@@ -23,7 +23,7 @@ from docvlm.einvoice.reader import EinvoiceOptions, EinvoiceReader
 from docvlm.engines import BaseEngine, EngineOptions, LayoutOptions, create_engine
 from docvlm.errors import DocvlmError, EinvoiceError, IngestError
 from docvlm.ground import ground
-from docvlm.ingest import IngestOptions, iter_sources, open_document
+from docvlm.ingest import IngestOptions, iter_sources, open_bytes, open_document
 from docvlm.ocr import OcrOptions
 from docvlm.validate import validate
 from schemas import get_schema
@@ -110,17 +110,32 @@ class Pipeline:
         """Extract one document; never raises for a bad document (returns an error record)."""
         return self._extract_many([path])[0]
 
-    def _load(self, path: str | Path) -> tuple[Extraction, list[Page], EmbeddedXml | None]:
+    def extract_bytes(self, items: Sequence[tuple[str, bytes]]) -> list[Extraction]:
+        """Extract documents given as (source name, file bytes), e.g. read from object storage.
+
+        The same records as ``extract`` on files of those names; never raises for a bad document.
+        """
+        return self._extract_loaded([self.load(source, data) for source, data in items])
+
+    def load(self, path: str | Path, data: bytes | None = None) -> tuple[Extraction, list[Page]]:
+        """Ingest one document, from its path or from ``data`` named ``path``: the record so far and its pages.
+
+        A document that cannot be read gives an error record and no pages; never raises. A document
+        whose data come from its e-invoice XML comes back finished, with no pages left to read.
+        """
         source = str(path)
         t0 = time.perf_counter()
         ex = Extraction(source=source, engine=self.engine_name)
         try:
-            doc = open_document(path, self.options.ingest, self.options.ocr)
+            if data is None:
+                doc = open_document(path, self.options.ingest, self.options.ocr)
+            else:
+                doc = open_bytes(data, source, self.options.ingest, self.options.ocr)
         except DocvlmError as exc:
-            return _fail(ex, exc), [], None
+            return _fail(ex, exc), []
         except Exception as exc:  # an unexpected library failure on this file must not stop the batch
             _log.exception("unexpected error opening %s", source)
-            return _fail(ex, IngestError(f"{type(exc).__name__}: {exc}")), [], None
+            return _fail(ex, IngestError(f"{type(exc).__name__}: {exc}")), []
         ex.sha256, ex.pages = doc.sha256, doc.page_count
         pages: list[Page] = []
         try:
@@ -137,13 +152,15 @@ class Pipeline:
             doc.close()
         if not pages and doc.einvoice is None:
             msg = ex.warnings[0].message if ex.warnings else "no readable pages"
-            return _fail(ex, IngestError(msg)), [], None
+            return _fail(ex, IngestError(msg)), []
         ex.timings["ingest_s"] = time.perf_counter() - t0
         for key in ("ocr_s", "render_s"):
             total = sum(p.timings.get(key, 0.0) for p in pages)
             if total:
                 ex.timings[key] = total
-        return ex, pages, doc.einvoice
+        if self._read_einvoice(ex, pages, doc.einvoice):
+            return ex, []
+        return ex, pages
 
     def _read_einvoice(self, ex: Extraction, pages: list[Page], xml: EmbeddedXml | None) -> bool:
         """The e-invoice step: data from the document's XML instead of an engine. False: read the page.
@@ -163,12 +180,14 @@ class Pipeline:
             return not pages
         ex.engine, ex.einvoice = self._einvoice.name, result.info
         ex.timings["engine_s"] = time.perf_counter() - t0
-        self._finish(ex, result.output, pages)
+        self.finish(ex, result.output, pages)
         return True
 
     def _extract_many(self, paths: Sequence[str | Path]) -> list[Extraction]:
-        loaded = [self._load(p) for p in paths]
-        todo = [(ex, pages) for ex, pages, xml in loaded if not self._read_einvoice(ex, pages, xml) and pages]
+        return self._extract_loaded([self.load(p) for p in paths])
+
+    def _extract_loaded(self, loaded: list[tuple[Extraction, list[Page]]]) -> list[Extraction]:
+        todo = [(ex, pages) for ex, pages in loaded if pages]
         outputs: list[EngineOutput | BaseException] = []
         if todo:
             t0 = time.perf_counter()
@@ -190,12 +209,12 @@ class Pipeline:
                         _log.error("engine failed on %s: %r", ex.source, out)
                     _fail(ex, out)
                 else:
-                    self._finish(ex, out, pages)
-        for ex, _, _ in loaded:
+                    self.finish(ex, out, pages)
+        for ex, _ in loaded:
             ex.timings["total_s"] = sum(
                 v for k, v in ex.timings.items() if k in {"ingest_s", "engine_s", "post_s"}
             )
-        return [ex for ex, _, _ in loaded]
+        return [ex for ex, _ in loaded]
 
     def _safe_extract(self, pages: list[Page]) -> EngineOutput | BaseException:
         try:
@@ -203,7 +222,7 @@ class Pipeline:
         except Exception as exc:
             return exc
 
-    def _finish(self, ex: Extraction, out: EngineOutput, pages: Sequence[Page]) -> None:
+    def finish(self, ex: Extraction, out: EngineOutput, pages: Sequence[Page]) -> None:
         """validate -> ground -> fill the record."""
         t0 = time.perf_counter()
         model, vwarnings = validate(out.data, self.schema)

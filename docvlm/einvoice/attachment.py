@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import logging
 import re
-from pathlib import Path
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from docvlm.datamodel import Document, EmbeddedXml
@@ -55,8 +56,11 @@ def _declares_attachments(doc: Any) -> bool:
     return any(doc.xref_get_key(catalog, key)[0] != "null" for key in ("AF", "Names/EmbeddedFiles"))
 
 
-def find_invoice_xml(doc: Any, path: Path, max_bytes: int = MAX_XML_BYTES) -> EmbeddedXml | None:
-    """The invoice XML attached to the open PyMuPDF document ``doc`` (the file at ``path``), or None."""
+def find_invoice_xml(
+    doc: Any, path: Path | str, max_bytes: int = MAX_XML_BYTES, data: bytes | None = None
+) -> EmbeddedXml | None:
+    """The invoice XML attached to the open PyMuPDF document ``doc`` (the file at ``path``, or the
+    PDF bytes ``data`` named ``path``), or None."""
     try:
         found = _attachments(doc)
     except Exception as e:  # a broken name tree must not cost the page: read it visually
@@ -78,11 +82,11 @@ def find_invoice_xml(doc: Any, path: Path, max_bytes: int = MAX_XML_BYTES) -> Em
         if rank == 0 or root_name(data[:4096]) in INVOICE_ROOTS:
             return EmbeddedXml(fname, data)
     if not found and _declares_attachments(doc):
-        return _facturx_extraction(path, max_bytes)
+        return _facturx_extraction(path, max_bytes, data)
     return None
 
 
-def _facturx_extraction(path: Path, max_bytes: int) -> EmbeddedXml | None:
+def _facturx_extraction(path: Path | str, max_bytes: int, data: bytes | None) -> EmbeddedXml | None:
     """The factur-x package's extraction (pypdf), for attachments PyMuPDF does not list."""
     try:
         from facturx import get_xml_from_pdf
@@ -90,33 +94,36 @@ def _facturx_extraction(path: Path, max_bytes: int) -> EmbeddedXml | None:
         _log.info("%s declares attachments PyMuPDF cannot list, and factur-x is not installed", path)
         return None
     try:
-        with path.open("rb") as fh:
-            name, data = get_xml_from_pdf(fh, check_xsd=False, filenames=["*.xml"])
+        pdf = data if data is not None else Path(path).read_bytes()
+        name, xml = get_xml_from_pdf(pdf, check_xsd=False, filenames=["*.xml"])
     except Exception as e:  # factur-x raises plain exceptions on broken files
         _log.warning("factur-x could not extract the XML of %s: %s", path, e)
         return None
-    if not name or not data:
+    if not name or not xml:
         return None
-    if len(data) > max_bytes:
+    if len(xml) > max_bytes:
         return EmbeddedXml(str(name), None, f"attachment {name} is over the {max_bytes / 2**20:g} MB limit")
-    return EmbeddedXml(str(name), bytes(data))
+    return EmbeddedXml(str(name), bytes(xml))
 
 
-def open_xml_document(p: Path, sha: str, size: int, max_bytes: int = MAX_XML_BYTES) -> Document:
-    """A bare e-invoice XML file (XRechnung, UBL): a Document without pages whose ``einvoice`` holds the bytes."""
+def open_xml_document(
+    source: str, sha: str, size: int, read: Callable[[], bytes], max_bytes: int = MAX_XML_BYTES
+) -> Document:
+    """A bare e-invoice XML file (XRechnung, UBL) of ``size`` bytes that ``read`` gives: a Document
+    without pages whose ``einvoice`` holds the bytes."""
     if size > max_bytes:
         raise EinvoiceError(
-            f"XML file too large: {p} is {size / 2**20:.1f} MB, over the {max_bytes / 2**20:g} MB limit"
+            f"XML file too large: {source} is {size / 2**20:.1f} MB, over the {max_bytes / 2**20:g} MB limit"
         )
     try:
-        data = p.read_bytes()
+        data = read()
     except OSError as e:
-        raise IngestError(f"cannot read {p}: {e}") from e
+        raise IngestError(f"cannot read {source}: {e}") from e
     return Document(
-        source=str(p),
+        source=source,
         sha256=sha,
         media_type="xml",
         page_count=0,
         iter_pages=lambda: iter(()),
-        einvoice=EmbeddedXml(p.name, data),
+        einvoice=EmbeddedXml(PurePosixPath(source.replace("\\", "/")).name, data),
     )

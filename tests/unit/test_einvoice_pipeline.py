@@ -243,3 +243,13 @@ def test_money_is_exact_decimal(pipe: Pipeline) -> None:
     rec = pipe.extract(SAMPLES / "xrechnung_cii_elbufer.xml").to_record()
     items = rec["data"]["line_items"]
     assert sum(Decimal(li["amount"]) for li in items) == Decimal(rec["data"]["subtotal"])
+
+
+def test_einvoices_given_as_bytes(pipe: Pipeline, hybrid: Path) -> None:
+    recs = pipe.extract_bytes([("in/a.xml", cii_xml(SPEC)), ("in/h.pdf", hybrid.read_bytes())])
+    assert [(r.source, r.engine, r.status.value) for r in recs] == [
+        ("in/a.xml", "einvoice", "ok"),
+        ("in/h.pdf", "einvoice", "ok"),
+    ]
+    assert recs[0].einvoice is not None and recs[0].einvoice["attachment"] == "a.xml"
+    assert recs[1].evidence["total"].source == "xml"
