@@ -25,7 +25,7 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from docvlm.datamodel import EngineOutput, Evidence, Page, RecordWarning
-from docvlm.ground import PageIndex, find_evidence
+from docvlm.ground import DATE_LEAVES, NUMERIC_LEAVES, PageIndex, find_evidence
 from docvlm.parsers import normalize_text, parse_amount, parse_date
 from docvlm.paths import get_path
 from schemas.invoice import HEADER_FIELDS
@@ -41,10 +41,6 @@ KEY_FIELDS: tuple[str, ...] = (
     "vendor.tax_id",
     "vendor.iban",
 )
-NUMBER_LEAVES = frozenset(
-    {"subtotal", "tax_total", "total", "amount_due", "quantity", "unit_price", "amount", "tax_rate"}
-)
-DATE_LEAVES = frozenset({"invoice_date", "due_date"})
 ID_LEAVES = frozenset(
     {"invoice_number", "purchase_order", "tax_id", "iban", "product_code", "phone", "email"}
 )
@@ -91,7 +87,7 @@ def same_value(leaf: str, a: Any, b: Any) -> bool:
     """
     if a is None or b is None:
         return a is None and b is None
-    if leaf in NUMBER_LEAVES:
+    if leaf in NUMERIC_LEAVES:
         x, y = _number(a), _number(b)
         return x is not None and y is not None and abs(x) == abs(y)
     if leaf in DATE_LEAVES:
