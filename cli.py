@@ -33,6 +33,12 @@ class EngineKind(str, Enum):
     HYBRID = "hybrid"
 
 
+class EinvoiceMode(str, Enum):
+    BOTH = "both"
+    XML = "xml"
+    VISUAL = "visual"
+
+
 class OcrKind(str, Enum):
     RAPIDOCR = "rapidocr"
     TESSERACT = "tesseract"
@@ -65,6 +71,14 @@ OcrOpt = Annotated[
     typer.Option("--ocr", help="OCR backend for pages without a text layer [default: rapidocr]."),
 ]
 VerboseOpt = Annotated[int, typer.Option("--verbose", "-v", count=True, help="-v info, -vv debug.")]
+EinvoiceOpt = Annotated[
+    EinvoiceMode,
+    typer.Option(
+        "--einvoice",
+        help="E-invoices (ZUGFeRD, Factur-X, XRechnung, UBL): both = data from the XML, checked "
+        "against the page; xml = the XML only; visual = ignore the XML and read the page.",
+    ),
+]
 
 
 def _setup_logging(verbose: int) -> None:
@@ -123,6 +137,7 @@ def extract(
         typer.Option("--workers", "-w", min=1, help="Worker processes (layout engine) [default: 1]."),
     ] = None,
     schema: Annotated[str, typer.Option("--schema", help="Document type schema.")] = "invoice",
+    einvoice: EinvoiceOpt = EinvoiceMode.BOTH,
     resume: Annotated[
         bool, typer.Option("--resume", help="Skip documents an interrupted run already wrote.")
     ] = False,
@@ -140,12 +155,15 @@ def extract(
 ) -> None:
     """Extract header fields and line items: one record per input document."""
     _setup_logging(verbose)
+    from docvlm.einvoice.reader import EinvoiceOptions
+
     options = PipelineOptions.from_settings(
         engine=build_engine_options(engine, model, base_url, api_key_env, device, dtype),
         dpi=dpi,
         ocr_backend=ocr.value if ocr else None,
         workers=workers,
         schema_name=schema,
+        einvoice=EinvoiceOptions(mode=einvoice.value),
     )
     if ray:
         from docvlm.scale.job import run_job

@@ -21,6 +21,10 @@ class LayoutOptions(BaseModel):
     )
     use_model: bool = Field(default=True, description="False: the rules alone choose every value")
     min_confidence: float = Field(default=0.0, ge=0.0, le=1.0, description="drop ranked values below this")
+    line_items: bool = Field(
+        default=True,
+        description="read the line-item tables (off: header fields only, as the e-invoice check needs)",
+    )
 
 
 class TransformersOptions(BaseModel):

@@ -88,10 +88,11 @@ def line_item_tables(pages: Sequence[Page]) -> Any:
         return None
 
 
-def rule_pass(pages: Sequence[Page], dayfirst: bool | None = None) -> RulePass:
-    """Run every rule over one document (the candidates' raw material and the rules' own choice)."""
+def rule_pass(pages: Sequence[Page], dayfirst: bool | None = None, line_items: bool = True) -> RulePass:
+    """Run every rule over one document (the candidates' raw material and the rules' own choice);
+    ``line_items`` False skips the tables (header fields only)."""
     pls: list[PageLines] = [page_lines(p) for p in pages]
-    table = line_item_tables(pages)
+    table = line_item_tables(pages) if line_items else None
     table_boxes: dict[int, BBox] = dict(getattr(table, "table_bbox", {}) or {}) if table else {}
     items: list[dict[str, str | None]] = list(getattr(table, "items", []) or []) if table else []
     line_sum = sum_line_amounts(items)
@@ -136,7 +137,7 @@ class LayoutEngine(BaseEngine):
         if not (isinstance(schema, type) and issubclass(schema, Invoice)):
             raise EngineError(f"the layout engine extracts invoices and receipts, not {schema!r}")
         t0 = time.perf_counter()
-        rp = rule_pass(pages, self.options.dayfirst)
+        rp = rule_pass(pages, self.options.dayfirst, self.options.line_items)
         header, signal, table, items = rp.header, rp.signal, rp.table, rp.items
         model = self.model
         t1 = time.perf_counter()
