@@ -25,7 +25,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from pydantic import BaseModel, ConfigDict, Field
 
 from docvlm.datamodel import Document, Page, Word, WordSource
-from docvlm.errors import IngestError, MissingDependency
+from docvlm.errors import IngestError, MissingDependency, UnsupportedType
 from docvlm.ocr import OcrOptions, ocr_page, to_rgb, upright
 from docvlm.parsers import normalize_text
 
@@ -35,6 +35,13 @@ SUPPORTED_SUFFIXES: frozenset[str] = frozenset(
     {".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
 )
 IMAGE_KINDS = frozenset({"png", "jpeg", "tiff", "bmp", "webp"})
+# document formats docvlm does not read: a folder walk yields them so that they get an
+# ``UnsupportedType`` error record (other files in a folder, such as labels, notes or code, are skipped)
+UNSUPPORTED_DOCUMENT_SUFFIXES: frozenset[str] = frozenset(
+    {".gif", ".svg", ".heic", ".heif", ".avif", ".jxl", ".jp2", ".jpx", ".ico", ".psd", ".eps", ".ps",
+     ".ai", ".xps", ".oxps", ".djvu", ".doc", ".docx", ".odt", ".rtf", ".pages", ".xls", ".xlsx",
+     ".ods", ".numbers", ".ppt", ".pptx", ".odp", ".key", ".msg", ".eml"}
+)  # fmt: skip
 
 # a text layer with fewer letters/digits than this on an image-covered page is a scanner stamp, not the text
 MIN_TEXT_CHARS = 20
@@ -67,12 +74,15 @@ def _is_hidden(path: Path, root: Path) -> bool:
     return any(part.startswith(".") for part in path.relative_to(root).parts)
 
 
+def _is_document_name(path: Path) -> bool:
+    suffix = path.suffix.lower()
+    return suffix in SUPPORTED_SUFFIXES or suffix in UNSUPPORTED_DOCUMENT_SUFFIXES
+
+
 def _walk(folder: Path) -> list[Path]:
-    """Supported, non-hidden files under ``folder``, recursively, sorted."""
+    """Non-hidden document files under ``folder`` (readable or not), recursively, sorted."""
     found = [
-        p
-        for p in folder.rglob("*")
-        if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES and not _is_hidden(p, folder)
+        p for p in folder.rglob("*") if p.is_file() and _is_document_name(p) and not _is_hidden(p, folder)
     ]
     return sorted(found)
 
@@ -81,9 +91,11 @@ def iter_sources(inputs: Iterable[str | Path]) -> Iterator[Path]:
     """Expand inputs into document paths, each at most once.
 
     Files are yielded as given (even with an unsupported suffix, so the caller can record an
-    error); folders are walked recursively (supported suffixes only, sorted, hidden files
-    skipped); glob patterns are expanded the same way. A path that does not exist, or a pattern
-    that matches nothing, is yielded as is so the caller can record it as an error.
+    error); folders are walked recursively (sorted, hidden files skipped), yielding the documents
+    docvlm reads and those of types it does not (``UNSUPPORTED_DOCUMENT_SUFFIXES``, so that they
+    get an error record), but no other files; glob patterns are expanded the same way. A path
+    that does not exist, or a pattern that matches nothing, is yielded as is so the caller can
+    record it as an error.
     """
     seen: set[str] = set()
 
@@ -110,7 +122,7 @@ def iter_sources(inputs: Iterable[str | Path]) -> Iterator[Path]:
                 if mp.is_dir():
                     for p in _walk(mp):
                         yield from emit(p)
-                elif mp.suffix.lower() in SUPPORTED_SUFFIXES and not mp.name.startswith("."):
+                elif _is_document_name(mp) and not mp.name.startswith("."):
                     yield from emit(mp)
         else:
             yield from emit(path)
@@ -161,6 +173,15 @@ def _hash_file(path: Path) -> tuple[str, bytes]:
     return h.hexdigest(), head
 
 
+def file_sha256(path: str | Path) -> str | None:
+    """sha256 of a readable regular file, else None."""
+    try:
+        p = Path(path)
+        return _hash_file(p)[0] if p.is_file() else None
+    except OSError:
+        return None
+
+
 def open_document(
     path: str | Path, options: IngestOptions | None = None, ocr: OcrOptions | None = None
 ) -> Document:
@@ -189,6 +210,14 @@ def open_document(
         sha, head = _hash_file(p)
     except OSError as e:
         raise IngestError(f"cannot read {p}: {e}") from e
+    try:
+        return _open_by_content(p, sha, head, options, ocr)
+    except IngestError as e:
+        e.sha256 = e.sha256 or sha  # the file was read: its error record keeps the hash
+        raise
+
+
+def _open_by_content(p: Path, sha: str, head: bytes, options: IngestOptions, ocr: OcrOptions) -> Document:
     kind = sniff(head)
     suffix = p.suffix.lower()
     if suffix == ".pdf" and kind != "pdf":
@@ -197,7 +226,7 @@ def open_document(
         raise IngestError(f"not an image: {p} (its content is {_describe(head)})")
     if kind is None:
         allowed = " ".join(sorted(SUPPORTED_SUFFIXES))
-        raise IngestError(f"unsupported file type: {p} ({_describe(head)}); supported: {allowed}")
+        raise UnsupportedType(f"unsupported file type: {p} ({_describe(head)}); supported: {allowed}")
     if suffix not in SUPPORTED_SUFFIXES or (kind == "pdf") != (suffix == ".pdf"):
         _log.warning("%s is named %r but contains %s; opening it by content", p, suffix, kind.upper())
     if kind == "pdf":
@@ -214,13 +243,18 @@ class _PdfHandle:
     def __init__(self, path: Path) -> None:
         import pymupdf
 
+        _quiet_mupdf()
         self.path = path
-        self.doc: Any = pymupdf.open(path, filetype="pdf")
+        try:
+            self.doc: Any = pymupdf.open(path, filetype="pdf")
+        finally:
+            _log_mupdf_messages(path)
 
     def close(self) -> None:
         if self.doc is not None:
             self.doc.close()
             self.doc = None
+        _log_mupdf_messages(self.path)
 
     def render(self, index: int, dpi: int) -> Image.Image:
         import pymupdf
@@ -229,6 +263,31 @@ class _PdfHandle:
             return _pixmap_to_image(self.doc.load_page(index).get_pixmap(dpi=dpi, alpha=False))
         with pymupdf.open(self.path, filetype="pdf") as doc:
             return _pixmap_to_image(doc.load_page(index).get_pixmap(dpi=dpi, alpha=False))
+
+
+_MUPDF_QUIET = False
+
+
+def _quiet_mupdf() -> None:
+    """MuPDF's errors and warnings go to the log, never to stdout (which may carry JSONL)."""
+    global _MUPDF_QUIET
+    if _MUPDF_QUIET:
+        return
+    import pymupdf
+
+    pymupdf.TOOLS.mupdf_display_errors(False)
+    pymupdf.TOOLS.mupdf_display_warnings(False)
+    pymupdf.set_messages(pylogging=True, pylogging_logger=_log, pylogging_level=logging.INFO)
+    _MUPDF_QUIET = True
+
+
+def _log_mupdf_messages(path: Path) -> None:
+    """Move what MuPDF collected while reading ``path`` to the log (and empty its store)."""
+    import pymupdf
+
+    text = pymupdf.TOOLS.mupdf_warnings(reset=True)
+    if text:
+        _log.info("MuPDF on %s: %s", path, "; ".join(text.splitlines()))
 
 
 def _pixmap_to_image(pix: Any) -> Image.Image:
