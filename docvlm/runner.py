@@ -161,7 +161,9 @@ class BatchRunner:
         self._dump = options.model_dump(mode="json")
         self._signum: int | None = None
         self._startup_failures = 0
+        #: measurements of the run: the largest worker RSS seen, and each worker's start-up seconds
         self.peak_worker_mb = 0.0
+        self.startup_s: list[float] = []
 
     # ---- public ---------------------------------------------------------------------------
 
@@ -217,12 +219,28 @@ class BatchRunner:
             yield finished.pop(seq)
 
     def _free_worker(self) -> _Worker | None:
+        """An idle worker (ready ones first), a new one, or None when ``workers`` are busy."""
+        idle = [w for w in self._workers if w.task is None]
+        if len(self._workers) - len(idle) >= self.options.workers:
+            return None
+        if idle:
+            return max(idle, key=lambda w: w.ready)
+        return self._spawn()
+
+    def _keep_standby(self) -> None:
+        """Start a spare worker when a document has used half its time, so that its replacement is ready."""
+        if len(self._workers) > self.options.workers or any(w.task is None for w in self._workers):
+            return
+        now = time.monotonic()
         for w in self._workers:
-            if w.task is None:
-                return w
-        if len(self._workers) < self.options.workers:
-            return self._spawn()
-        return None
+            if (
+                w.started is not None
+                and w.deadline < math.inf
+                and now - w.started > (w.deadline - w.started) / 2
+            ):
+                _log.debug("%s is slow; starting a standby worker", w.task.source if w.task else "?")
+                self._spawn()
+                return
 
     def _spawn(self) -> _Worker:
         from multiprocessing.connection import Connection
@@ -283,6 +301,7 @@ class BatchRunner:
                 out.append((w.task, self._error_record(w, w.task, limit)))
                 w.reset()
             self._bury(w, waiting, out)
+        self._keep_standby()
         return out
 
     def _read_messages(self, w: _Worker, out: list[tuple[_Task, Extraction]]) -> bool:
@@ -305,11 +324,14 @@ class BatchRunner:
         if kind == "ready":
             w.ready = True
             self._startup_failures = 0
+            self.startup_s.append(now - w.spawned)
+            _log.debug("worker %s ready after %.1f s", w.proc.pid, now - w.spawned)
         elif kind == "init_error":
             raise EngineError(f"a worker process could not start: {msg[1]}")
         elif w.task is None or msg[1] != w.task.seq:
             return
         elif kind == "start":
+            _log.debug("worker %s: %s", w.proc.pid, w.task.source)
             w.started = now
             if self.limits.doc_timeout_s > 0:
                 w.deadline = now + self.limits.doc_timeout_s

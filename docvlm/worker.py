@@ -17,7 +17,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from docvlm.datamodel import Extraction, Page
-from docvlm.errors import EngineError
+from docvlm.errors import DocvlmError, EngineError
 
 if TYPE_CHECKING:
     pass
@@ -45,6 +45,13 @@ def worker_main(fd: int) -> None:
         opts = PipelineOptions.model_validate(options).model_copy(update={"workers": 1})
         pipe = Pipeline(opts)
         _ = pipe.engine  # load models before any document is timed
+        if opts.ocr.backend != "none":
+            from docvlm.ocr import get_ocr
+
+            try:  # the OCR models too: a scan's time limit must not pay for loading them
+                get_ocr(opts.ocr)
+            except DocvlmError as exc:  # each scan will say so in its record, as in one process
+                _log.debug("OCR not preloaded: %s", exc)
         if max_mb:
             _limit_memory(max_mb)
     except Exception as exc:
