@@ -282,9 +282,11 @@ class CsvSink(_TableSink):
     suffix = ".csv"
 
     def _write_frame(self, frame: Any, fd: int) -> None:
+        import pandas as pd
+
         frame = frame.copy()
         for col in frame.columns:
-            if frame[col].dtype == object:
+            if frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col]):
                 frame[col] = frame[col].map(csv_cell)
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             frame.to_csv(fh, index=False)
