@@ -479,7 +479,7 @@ class BatchRunner:
                 raise KeyboardInterrupt
             self._signum = signum
 
-        previous = {}
+        previous: dict[int, Any] = {}
         for sig in (signal.SIGTERM, signal.SIGINT):
             previous[sig] = signal.signal(sig, stop)
         return previous

@@ -15,8 +15,8 @@ from cli import app
 from docvlm.errors import OutputError, OutputLocked
 from docvlm.sinks import JsonlSink, create_sink
 from docvlm.spool import OutputLock
+from evaluation.reliability import NO_LIMITS
 from tests.helpers.documents import INVOICE_LINES, make_text_pdf
-from tests.helpers.processes import NO_LIMITS
 
 runner = CliRunner()
 

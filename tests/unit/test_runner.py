@@ -7,11 +7,12 @@ import signal
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from docvlm.pipeline import PipelineOptions
-from docvlm.runner import BatchRunner, LimitOptions, supervised
+from docvlm.runner import BatchRunner, LimitOptions, _Task, _Worker, supervised
 from tests.helpers.documents import INVOICE_LINES, make_text_pdf, write_huge_png
 from tests.helpers.hostile import content_bomb_pdf, many_frame_tiff, nested_xobject_pdf
 
@@ -129,20 +130,23 @@ def test_in_process_when_limits_are_off_or_an_engine_is_handed_in():
     assert not supervised(PipelineOptions(), engine_injected=True)
 
 
-def test_text_layer_pages_extend_the_time_limit(tmp_path):
-    short = make_text_pdf(tmp_path / "short.pdf", INVOICE_LINES)
-    long = make_text_pdf(tmp_path / "long.pdf", INVOICE_LINES, pages=40)
+def test_text_layer_pages_extend_the_time_limit():
+    """The watchdog's deadline as a worker reports a document's pages (no process needed)."""
     runner = BatchRunner(PipelineOptions(limits=LimitOptions(doc_timeout_s=30, max_worker_mb=0)))
-    allowed: dict[str, float] = {}
-    real = runner._handle
+    out: list = []
 
-    def spy(w, msg, out):  # the time the watchdog allows each document, once its pages are read
-        if msg[0] == "done" and w.task is not None:
-            allowed[w.task.source] = w.deadline - w.started
-        real(w, msg, out)
+    def allowed(kinds: list[str]) -> float:
+        w = _Worker(proc=SimpleNamespace(pid=0), conn=None, spawned=0.0)  # type: ignore[arg-type]
+        w.task = _Task(seq=7, source="x.pdf")
+        runner._handle(w, ("start", 7), out)
+        runner._handle(w, ("opened", 7, len(kinds), "sha"), out)
+        for number, kind in enumerate(kinds, start=1):
+            runner._handle(w, ("page", 7, number, kind), out)
+        assert w.pages_done == len(kinds)
+        return w.deadline - w.started
 
-    runner._handle = spy  # type: ignore[method-assign]
-    records = [ex.to_record() for ex in runner.run([str(short), str(long)])]
-    assert [r["status"] for r in records] == ["ok", "ok"]
-    assert allowed[str(short)] == pytest.approx(30)
-    assert allowed[str(long)] == pytest.approx(30 * (1 + 0.01 * 39))
+    assert allowed(["text"]) == pytest.approx(30)
+    assert allowed(["text"] * 40) == pytest.approx(30 * (1 + 0.01 * 39))
+    assert allowed(["ocr"] * 300) == pytest.approx(30)  # rendered and OCR'd pages earn nothing
+    assert allowed(["text"] * 5000) == pytest.approx(30 * 10)  # at most ten times the limit
+    assert out == []
