@@ -120,7 +120,9 @@ def extract(
     ocr: OcrOpt = None,
     workers: Annotated[
         int | None,
-        typer.Option("--workers", "-w", min=1, help="Worker processes (layout engine) [default: 1]."),
+        typer.Option(
+            "--workers", "-w", min=1, help="Worker processes (not for the transformers engine) [default: 1]."
+        ),
     ] = None,
     schema: Annotated[str, typer.Option("--schema", help="Document type schema.")] = "invoice",
     resume: Annotated[

@@ -179,7 +179,12 @@ class BatchRunner:
 
     def busy(self) -> dict[int, str]:
         """pid -> source of the workers that are reading a document now."""
-        return {w.proc.pid: w.task.source for w in list(self._workers) if w.task and w.started is not None}
+        out = {}
+        for w in list(self._workers):
+            task = w.task
+            if task is not None and w.started is not None:
+                out[w.proc.pid] = task.source
+        return out
 
     # ---- the loop -------------------------------------------------------------------------
 

@@ -105,11 +105,7 @@ class OutputLock:
                     ) from exc
                 raise OutputError(f"cannot lock {self.path}: {exc.strerror}") from exc
             # a run that finishes unlinks its lock file: make sure we hold the one at the path now
-            try:
-                same = os.stat(self.path, follow_symlinks=False).st_ino == os.fstat(fd).st_ino
-            except FileNotFoundError:
-                same = False
-            if same:
+            if _same_file(self.path, fd):
                 os.ftruncate(fd, 0)
                 _write_all(fd, f"{os.getpid()}\n".encode())
                 self._fd = fd
@@ -193,7 +189,10 @@ class Spool:
                         _write_all(fd, line)
                 finally:
                     os.close(src)
-            os.replace(tmp, self.path)  # replaces a planted symlink itself, never its target
+            try:
+                os.replace(tmp, self.path)  # replaces a planted symlink itself, never its target
+            except OSError as exc:
+                raise OutputError(f"cannot create {self.path}: {exc.strerror}") from exc
         except BaseException:
             os.close(fd)
             with contextlib.suppress(FileNotFoundError):
@@ -293,12 +292,18 @@ class Spool:
             self._fd = -1
 
     def _check_ours(self) -> None:
-        try:
-            same = os.stat(self.path, follow_symlinks=False).st_ino == os.fstat(self._fd).st_ino
-        except FileNotFoundError:
-            same = False
-        if not same:
+        if not _same_file(self.path, self._fd):
             raise OutputError(f"{self.path} was replaced while this run wrote it; the output is not moved")
+
+
+def _same_file(path: Path, fd: int) -> bool:
+    """Is ``path`` itself (not followed) the file open as ``fd``?"""
+    try:
+        st = os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    own = os.fstat(fd)
+    return (st.st_dev, st.st_ino) == (own.st_dev, own.st_ino)
 
 
 def _parse(raw: bytes) -> dict[str, Any] | None:

@@ -411,15 +411,22 @@ SCENARIOS: dict[str, Callable[..., dict[str, Any]]] = {
 
 
 def _summary(name: str, res: dict[str, Any], seconds: float) -> str:
-    shown = {k: v for k, v in res.items() if k not in {"records", "stderr", "second_stderr"}}
+    """One line of figures and checks (lists of paths and whole records are left out)."""
     if name == "hostile":
         for rec_name, rec in sorted(res["records"].items()):
             err = rec.get("error") or {}
-            t = (rec.get("timings") or {}).get("total_s")
-            print(f"    {rec_name:28s} {rec['status']:7s} {err.get('type', ''):14s} {t or 0:6.1f} s  "
-                  f"{err.get('message', '')[:90]}")  # fmt: skip
-    body = "  ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}" for k, v in shown.items())
-    return f"{name:15s} {seconds:6.1f} s  {body}"
+            t = (rec.get("timings") or {}).get("total_s") or 0.0
+            print(f"    {rec_name:32s} {rec['status']:7s} {err.get('type', ''):14s} {t:6.1f} s  "
+                  f"{err.get('message', '')[:100]}")  # fmt: skip
+    parts = []
+    for key, value in res.items():
+        if isinstance(value, float):
+            parts.append(f"{key}={value:.1f}")
+        elif isinstance(value, (bool, int, type(None))) or (isinstance(value, str) and len(value) < 40):
+            parts.append(f"{key}={value}")
+        elif key == "stuck":
+            parts.append("stuck=" + ",".join(f"{k}:{(v or {}).get('limit')}" for k, v in value.items()))
+    return f"{name:15s} {seconds:6.1f} s  " + "  ".join(parts)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,6 +15,20 @@ from evaluation import reliability
 
 
 @pytest.mark.slow
+def test_the_hostile_batch_of_the_reliability_trial(tmp_path):
+    """9-deep nested XObjects, a 1 GiB content stream, a 300-frame TIFF and good files, 2 workers."""
+    timeout = 10
+    res = reliability.hostile(tmp_path, timeout=timeout, max_mb=1500)
+    assert res["every_input_recorded"] and res["good_ok"], res["records"]
+    for name, error in res["stuck"].items():
+        assert error["type"] == "ResourceLimit" and error["limit"] == "time", (name, error)
+    assert "of 300" in res["stuck"]["frames.tif"]["message"]
+    # two limits back to back on one worker, plus start-ups (about 3 s each on a quiet machine)
+    assert res["wall_s"] < 2 * timeout + 20, res["wall_s"]
+    assert res["under_memory_limit"] and not res["traceback"]
+
+
+@pytest.mark.slow
 def test_a_worker_killed_mid_batch_costs_no_record(tmp_path):
     res = reliability.worker_kill(tmp_path)
     assert res["workers_killed"] == 1

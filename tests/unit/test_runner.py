@@ -14,7 +14,7 @@ import pytest
 from docvlm.pipeline import PipelineOptions
 from docvlm.runner import BatchRunner, LimitOptions, _Task, _Worker, supervised
 from tests.helpers.documents import INVOICE_LINES, make_text_pdf, write_huge_png
-from tests.helpers.hostile import content_bomb_pdf, many_frame_tiff, nested_xobject_pdf
+from tests.helpers.hostile import nested_xobject_pdf
 
 
 def _good(tmp_path: Path, n: int) -> list[Path]:
@@ -48,34 +48,6 @@ def test_a_stuck_and_an_oversized_document_are_stopped_and_the_batch_goes_on(tmp
     # the stuck document held the others back no longer than its limit (plus worker start-ups)
     assert elapsed < timeout + sum(runner.startup_s) + 5, (elapsed, runner.startup_s)
     # the watchdog's samples of every worker (RLIMIT_DATA keeps allocations under the limit between them)
-    assert 0 < runner.peak_worker_mb < max_mb
-
-
-@pytest.mark.slow
-def test_the_hostile_batch_of_the_reliability_trial(tmp_path):
-    """The issue's batch: 9-deep nested XObjects, a 1 GiB content stream, a 300-frame TIFF, good files."""
-    good = [*_good(tmp_path, 2), *[Path("samples") / n for n in ("invoice_gb_thistle_scan.png",)]]
-    stuck = [
-        nested_xobject_pdf(tmp_path / "nested.pdf"),
-        content_bomb_pdf(tmp_path / "bomb.pdf"),
-        many_frame_tiff(tmp_path / "frames.tif"),
-    ]
-    order = [good[0], stuck[0], stuck[1], good[1], stuck[2], good[2]]
-    timeout, max_mb = 10.0, 1500
-    runner = BatchRunner(
-        PipelineOptions(workers=2, limits=LimitOptions(doc_timeout_s=timeout, max_worker_mb=max_mb))
-    )
-    t0 = time.monotonic()
-    records = [ex.to_record() for ex in runner.run([str(p) for p in order])]
-    elapsed = time.monotonic() - t0
-    by_name = {Path(r["source"]).name: r for r in records}
-    assert len(records) == len(order) and len(by_name) == len(order)
-    for p in good:
-        assert by_name[p.name]["status"] == "ok", by_name[p.name]
-    for p in stuck:
-        _check_limit_record(by_name[p.name], "time")
-    assert "of 300" in by_name["frames.tif"]["error"]["message"]
-    assert elapsed < 2 * timeout + sum(runner.startup_s) + 10, (elapsed, runner.startup_s)
     assert 0 < runner.peak_worker_mb < max_mb
 
 
