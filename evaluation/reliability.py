@@ -319,7 +319,10 @@ def planted_symlink(work: Path) -> dict[str, Any]:
 def resume_after_kills(
     work: Path, fmt: str = "jsonl", n: int = 24, in_process: bool = False
 ) -> dict[str, Any]:
-    """kill -9 a run, kill -9 its ``--resume``, resume again (by absolute paths): count the records."""
+    """kill -9 a run, kill -9 its ``--resume``, resume again (by absolute paths): count the records.
+
+    The last resume runs in the CLI process: what it is for is the spool the killed runs left.
+    """
     inputs = good_documents(work / "in", n)
     out = work / f"out.{fmt}"
     partial = out.with_name(out.name + ".partial")
@@ -338,7 +341,7 @@ def resume_after_kills(
     second.proc.kill()
     second.finish()
     kept_after_second = len(read_jsonl(partial))
-    last = run(*(str(p.resolve()) for p in inputs), "-o", str(out), "--resume", *limits)
+    last = run(*(str(p.resolve()) for p in inputs), "-o", str(out), "--resume", *NO_LIMITS)
     if fmt == "jsonl":
         sources = [rec["source"] for rec in read_jsonl(out)]
         items = len(sources)
