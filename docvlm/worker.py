@@ -17,7 +17,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from docvlm.datamodel import Extraction, Page
-from docvlm.errors import DocvlmError, EngineError
+from docvlm.errors import EngineError
 
 if TYPE_CHECKING:
     pass
@@ -44,14 +44,10 @@ def worker_main(fd: int) -> None:
 
         opts = PipelineOptions.model_validate(options).model_copy(update={"workers": 1})
         pipe = Pipeline(opts)
-        _ = pipe.engine  # load models before any document is timed
-        if opts.ocr.backend != "none":
-            from docvlm.ocr import get_ocr
-
-            try:  # the OCR models too: a scan's time limit must not pay for loading them
-                get_ocr(opts.ocr)
-            except DocvlmError as exc:  # each scan will say so in its record, as in one process
-                _log.debug("OCR not preloaded: %s", exc)
+        # the engine is built before any document is timed; the OCR models load with the first scan
+        # (about 1 s of its time limit), as in one process: a batch of born-digital PDFs never needs
+        # them, and preloading cost every worker about 100 MB
+        _ = pipe.engine
         if max_mb:
             _limit_memory(max_mb)
     except Exception as exc:
