@@ -225,7 +225,7 @@ def hostile(
     }
 
 
-def worker_kill(work: Path, timeout: float = 5) -> dict[str, Any]:
+def worker_kill(work: Path, timeout: float = 8) -> dict[str, Any]:
     """SIGKILL the only worker while it is on a stuck document, as the OOM killer would."""
     from tests.helpers.hostile import nested_xobject_pdf
 
