@@ -254,6 +254,10 @@ class BatchRunner:
         package_root = str(Path(__file__).resolve().parents[1])  # docvlm/ and schemas/ live here
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+        # a worker starts with SIGINT ignored (kept across exec), so a Ctrl-C in the terminal, which
+        # reaches the whole process group, never interrupts it: the parent decides when workers stop
+        main = threading.current_thread() is threading.main_thread()
+        handler = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
         try:
             proc = subprocess.Popen(
                 [sys.executable, "-c", BOOT, str(theirs.fileno())],
@@ -263,6 +267,8 @@ class BatchRunner:
                 env=env,
             )
         finally:
+            if main:
+                signal.signal(signal.SIGINT, handler)
             theirs.close()
         conn = Connection(ours.detach())
         with contextlib.suppress(OSError):  # if it died already, _collect sees that
@@ -486,7 +492,8 @@ class BatchRunner:
 
         previous: dict[int, Any] = {}
         for sig in (signal.SIGTERM, signal.SIGINT):
-            previous[sig] = signal.signal(sig, stop)
+            if signal.getsignal(sig) is not signal.SIG_IGN:  # keep what nohup or a shell's & ignored
+                previous[sig] = signal.signal(sig, stop)
         return previous
 
     def _restore_signals(self, previous: dict[int, Any]) -> None:

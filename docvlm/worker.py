@@ -32,7 +32,7 @@ _MEMORY_MARKERS = ("memoryerror", "out of memory", "bad_alloc", "failed to alloc
 
 def worker_main(fd: int) -> None:
     """A worker process: build the pipeline once, then read the documents the parent sends over ``fd``."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop (and spawns them so)
     from multiprocessing.connection import Connection
 
     conn = Connection(fd)
