@@ -35,6 +35,12 @@ class EngineKind(str, Enum):
     HYBRID = "hybrid"
 
 
+class EinvoiceMode(str, Enum):
+    BOTH = "both"
+    XML = "xml"
+    VISUAL = "visual"
+
+
 class OcrKind(str, Enum):
     RAPIDOCR = "rapidocr"
     TESSERACT = "tesseract"
@@ -65,6 +71,14 @@ OcrOpt = Annotated[
     typer.Option("--ocr", help="OCR backend for pages without a text layer [default: rapidocr]."),
 ]
 VerboseOpt = Annotated[int, typer.Option("--verbose", "-v", count=True, help="-v info, -vv debug.")]
+EinvoiceOpt = Annotated[
+    EinvoiceMode,
+    typer.Option(
+        "--einvoice",
+        help="E-invoices (ZUGFeRD, Factur-X, XRechnung, UBL): both = data from the XML, checked "
+        "against the page; xml = the XML only; visual = ignore the XML and read the page.",
+    ),
+]
 
 
 def _setup_logging(verbose: int) -> None:
@@ -125,6 +139,7 @@ def extract(
         ),
     ] = None,
     schema: Annotated[str, typer.Option("--schema", help="Document type schema.")] = "invoice",
+    einvoice: EinvoiceOpt = EinvoiceMode.BOTH,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue an interrupted run: skip the documents it recorded.")
     ] = False,
@@ -155,18 +170,36 @@ def extract(
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")
     ] = True,
+    ray: Annotated[bool, typer.Option("--ray", help="Run as a Ray Data job (needs the ray extra).")] = False,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address", help="Ray cluster: auto or ray://host:port [default: start a local one]."
+        ),
+    ] = None,
     verbose: VerboseOpt = 0,
 ) -> None:
     """Extract header fields and line items: one record per input document."""
     _setup_logging(verbose)
+    from docvlm.einvoice.reader import EinvoiceOptions
+
     options = PipelineOptions.from_settings(
         engine=build_engine_options(engine, model, base_url, api_key_env, device, dtype),
         dpi=dpi,
         ocr_backend=ocr.value if ocr else None,
         workers=workers,
         schema_name=schema,
+        einvoice=EinvoiceOptions(mode=einvoice.value),
         limits=LimitOptions(doc_timeout_s=doc_timeout, max_worker_mb=max_worker_mb),
     )
+    if ray:
+        from docvlm.scale.job import run_job
+
+        try:
+            counts, done = run_job(inputs, output, fmt, options, ray_address, resume=resume)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--format") from exc
+        _report(counts, done, output)
     try:  # the output is checked and locked before any document is read
         sink = create_sink(output, fmt, resume=resume or retry_errors, retry_errors=retry_errors)
     except OutputError as exc:
@@ -201,8 +234,13 @@ def extract(
         if bar is not None:
             bar.close()
         pipe.close()
+    _report(counts, len(sink.done_sources()), output)
+
+
+def _report(counts: dict[str, int], done: int, output: str) -> None:
+    """The summary line on stderr, and the exit code: 0 all ok, 1 some errors, 2 nothing found."""
     total = sum(counts.values())
-    if total == 0 and not sink.done_sources():
+    if total == 0 and not done:
         typer.echo("no input documents found", err=True)
         raise typer.Exit(2)
     typer.echo(

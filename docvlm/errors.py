@@ -22,6 +22,10 @@ class UnsupportedType(IngestError):
     """A file of a type docvlm does not read (GIF, SVG, Office documents...)."""
 
 
+class EinvoiceError(IngestError):
+    """An e-invoice's XML could not be read: malformed, unsafe (DTD, entities), too large or not an invoice."""
+
+
 class OcrError(DocvlmError):
     """The OCR backend failed or is not installed."""
 

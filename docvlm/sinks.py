@@ -21,7 +21,7 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Container, Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -125,7 +125,7 @@ class Sink:
     def abort(self) -> None:
         """Stop without finishing: keep what was written for ``--resume``; the destination is untouched."""
 
-    def done_sources(self) -> Container[str]:
+    def done_sources(self) -> Collection[str]:
         """Sources an interrupted earlier run already recorded (resume); ``source in`` it means skip."""
         return frozenset()
 
@@ -184,7 +184,7 @@ class _SpooledSink(Sink):
     def partial(self) -> Path:
         return self._spool.path
 
-    def done_sources(self) -> Container[str]:
+    def done_sources(self) -> Collection[str]:
         return self._spool.index
 
     def write(self, record: dict[str, Any]) -> None:

@@ -35,8 +35,13 @@ _OPEN_FLAGS = os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 
 def source_key(source: str) -> str:
-    """The resolved absolute path that identifies a source across runs (relative or not)."""
-    return os.path.realpath(source)
+    """What identifies a source across runs: its resolved absolute path (a URI as it is)."""
+    return source if _is_uri(source) else os.path.realpath(source)
+
+
+def _is_uri(source: str) -> bool:
+    scheme, sep, _ = source.partition("://")
+    return bool(sep) and scheme.isalnum()
 
 
 def safe_temp(dest: Path, tag: str) -> tuple[int, Path]:
@@ -126,16 +131,20 @@ class ResumeIndex:
     """The documents an interrupted run already recorded; ``source in index`` means skip it.
 
     A source is done when a kept record has the same resolved path and the file still has the
-    recorded sha256 (a missing file matches a record without one). With ``retry_errors``, error
-    records do not count as done.
+    recorded sha256 (a missing file matches a record without one); a URI (``s3://...``, read by a
+    Ray job) when a kept record has it. With ``retry_errors``, error records do not count as done.
+    Iterating gives the sources of the kept records, as recorded.
     """
 
     def __init__(self, retry_errors: bool = False) -> None:
         self.retry_errors = retry_errors
         self._done: dict[str, tuple[str | None, str | None]] = {}
+        self._sources: dict[str, str] = {}
 
     def add(self, record: dict[str, Any]) -> None:
-        self._done[source_key(str(record["source"]))] = (record.get("sha256"), record.get("status"))
+        key = source_key(str(record["source"]))
+        self._done[key] = (record.get("sha256"), record.get("status"))
+        self._sources[key] = str(record["source"])
 
     def __contains__(self, source: object) -> bool:
         entry = self._done.get(source_key(str(source)))
@@ -144,10 +153,13 @@ class ResumeIndex:
         sha, status = entry
         if self.retry_errors and status == "error":
             return False
-        return file_sha256(str(source)) == sha
+        return _is_uri(str(source)) or file_sha256(str(source)) == sha
 
     def __len__(self) -> int:
         return len(self._done)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._sources.values())
 
 
 class Spool:

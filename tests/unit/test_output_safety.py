@@ -135,6 +135,18 @@ def test_resume_matches_resolved_paths_and_sha256(tmp_path, monkeypatch):
     assert str(tmp_path / "in" / "c.pdf") not in done
 
 
+def test_resume_keeps_uris_as_they_are(tmp_path):
+    out = tmp_path / "out.jsonl"
+    sink = create_sink(out)
+    sink.write({"source": "s3://bucket/in/a.pdf", "sha256": "abc", "status": "ok"})  # a Ray job's record
+    sink.abort()
+    sink = create_sink(out, resume=True)
+    done = sink.done_sources()
+    assert "s3://bucket/in/a.pdf" in done and "s3://bucket/in/b.pdf" not in done
+    assert list(done) == ["s3://bucket/in/a.pdf"] and len(done) == 1
+    sink.abort()
+
+
 def test_resume_appends_to_the_kept_partial_and_never_rewrites_it(tmp_path):
     docs = [tmp_path / f"{n}.pdf" for n in "abc"]
     for d in docs:
