@@ -23,8 +23,8 @@ def test_the_hostile_batch_of_the_reliability_trial(tmp_path):
     for name, error in res["stuck"].items():
         assert error["type"] == "ResourceLimit" and error["limit"] == "time", (name, error)
     assert "of 300" in res["stuck"]["frames.tif"]["message"]
-    # two limits back to back on one worker, plus start-ups (about 3 s each on a quiet machine)
-    assert res["wall_s"] < 2 * timeout + 20, res["wall_s"]
+    # two limits back to back on one worker, beyond what a run on one good document takes (start-up)
+    assert res["over_one_document_s"] < 2 * timeout + 10, res
     assert res["under_memory_limit"] and not res["traceback"]
 
 
