@@ -12,7 +12,9 @@ from typing import Annotated
 import typer
 
 from docvlm.engines import HybridOptions, LayoutOptions, OpenAIOptions, TransformersOptions
+from docvlm.errors import EngineError, Interrupted, OutputError
 from docvlm.pipeline import Pipeline, PipelineOptions
+from docvlm.runner import LimitOptions
 from docvlm.sinks import OutputFormat, create_sink
 from evaluation.cli import eval_app
 
@@ -134,13 +136,39 @@ def extract(
     ocr: OcrOpt = None,
     workers: Annotated[
         int | None,
-        typer.Option("--workers", "-w", min=1, help="Worker processes (layout engine) [default: 1]."),
+        typer.Option(
+            "--workers", "-w", min=1, help="Worker processes (not for the transformers engine) [default: 1]."
+        ),
     ] = None,
     schema: Annotated[str, typer.Option("--schema", help="Document type schema.")] = "invoice",
     einvoice: EinvoiceOpt = EinvoiceMode.BOTH,
     resume: Annotated[
-        bool, typer.Option("--resume", help="Skip documents an interrupted run already wrote.")
+        bool, typer.Option("--resume", help="Continue an interrupted run: skip the documents it recorded.")
     ] = False,
+    retry_errors: Annotated[
+        bool,
+        typer.Option("--retry-errors", help="With --resume (implied): read error records' documents again."),
+    ] = False,
+    doc_timeout: Annotated[
+        float,
+        typer.Option(
+            "--doc-timeout",
+            min=0,
+            envvar="DOCVLM_DOC_TIMEOUT",
+            help="Seconds a document may take before it becomes a ResourceLimit record (longer for "
+            "long text-layer PDFs); 0: no limit.",
+        ),
+    ] = 120.0,
+    max_worker_mb: Annotated[
+        int,
+        typer.Option(
+            "--max-worker-mb",
+            min=0,
+            envvar="DOCVLM_MAX_WORKER_MB",
+            help="Memory a worker process may use, in MB; a document that needs more becomes a "
+            "ResourceLimit record. 0: no limit.",
+        ),
+    ] = 1500,
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")
     ] = True,
@@ -164,6 +192,7 @@ def extract(
         workers=workers,
         schema_name=schema,
         einvoice=EinvoiceOptions(mode=einvoice.value),
+        limits=LimitOptions(doc_timeout_s=doc_timeout, max_worker_mb=max_worker_mb),
     )
     if ray:
         from docvlm.scale.job import run_job
@@ -173,10 +202,11 @@ def extract(
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint="--format") from exc
         _report(counts, done, output)
-    try:
-        sink = create_sink(output, fmt, resume=resume)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--format") from exc
+    try:  # the output is checked and locked before any document is read
+        sink = create_sink(output, fmt, resume=resume or retry_errors, retry_errors=retry_errors)
+    except OutputError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     pipe = Pipeline(options)
     bar = None
     if progress and sys.stderr.isatty():
@@ -184,6 +214,7 @@ def extract(
 
         bar = tqdm(unit="doc", file=sys.stderr)
     counts = {"ok": 0, "partial": 0, "error": 0}
+    kept = f"; the records so far are in {output}.partial: run again with --resume" if output != "-" else ""
     try:
         with sink:
             for ex in pipe.run(inputs, skip=sink.done_sources()):
@@ -192,6 +223,15 @@ def extract(
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix(counts)
+    except Interrupted as exc:
+        typer.echo(f"{exc} after {sum(counts.values())} documents{kept}", err=True)
+        raise typer.Exit(128 + exc.signum) from None
+    except EngineError as exc:  # the batch itself could not run (a worker could not start)
+        typer.echo(f"error: {exc}{kept}", err=True)
+        raise typer.Exit(2) from None
+    except OutputError as exc:  # the finished output could not be moved into place
+        typer.echo(f"error: {exc}{kept}", err=True)
+        raise typer.Exit(1) from None
     finally:
         if bar is not None:
             bar.close()

@@ -28,7 +28,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from pydantic import BaseModel, ConfigDict, Field
 
 from docvlm.datamodel import Document, Page, Word, WordSource
-from docvlm.errors import IngestError, MissingDependency
+from docvlm.errors import IngestError, MissingDependency, UnsupportedType
 from docvlm.ocr import OcrOptions, ocr_page, to_rgb, upright
 from docvlm.parsers import normalize_text
 
@@ -38,6 +38,13 @@ SUPPORTED_SUFFIXES: frozenset[str] = frozenset(
     {".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".xml"}
 )
 IMAGE_KINDS = frozenset({"png", "jpeg", "tiff", "bmp", "webp"})
+# document formats docvlm does not read: a folder walk yields them so that they get an
+# ``UnsupportedType`` error record (other files in a folder, such as labels, notes or code, are skipped)
+UNSUPPORTED_DOCUMENT_SUFFIXES: frozenset[str] = frozenset(
+    {".gif", ".svg", ".heic", ".heif", ".avif", ".jxl", ".jp2", ".jpx", ".ico", ".psd", ".eps", ".ps",
+     ".ai", ".xps", ".oxps", ".djvu", ".doc", ".docx", ".odt", ".rtf", ".pages", ".xls", ".xlsx",
+     ".ods", ".numbers", ".ppt", ".pptx", ".odp", ".key", ".msg", ".eml"}
+)  # fmt: skip
 
 # a text layer with fewer letters/digits than this on an image-covered page is a scanner stamp, not the text
 MIN_TEXT_CHARS = 20
@@ -71,12 +78,15 @@ def _is_hidden(path: Path, root: Path) -> bool:
     return any(part.startswith(".") for part in path.relative_to(root).parts)
 
 
+def _is_document_name(path: Path) -> bool:
+    suffix = path.suffix.lower()
+    return suffix in SUPPORTED_SUFFIXES or suffix in UNSUPPORTED_DOCUMENT_SUFFIXES
+
+
 def _walk(folder: Path) -> list[Path]:
-    """Supported, non-hidden files under ``folder``, recursively, sorted."""
+    """Non-hidden document files under ``folder`` (readable or not), recursively, sorted."""
     found = [
-        p
-        for p in folder.rglob("*")
-        if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES and not _is_hidden(p, folder)
+        p for p in folder.rglob("*") if p.is_file() and _is_document_name(p) and not _is_hidden(p, folder)
     ]
     return sorted(found)
 
@@ -85,9 +95,11 @@ def iter_sources(inputs: Iterable[str | Path]) -> Iterator[Path]:
     """Expand inputs into document paths, each at most once.
 
     Files are yielded as given (even with an unsupported suffix, so the caller can record an
-    error); folders are walked recursively (supported suffixes only, sorted, hidden files
-    skipped); glob patterns are expanded the same way. A path that does not exist, or a pattern
-    that matches nothing, is yielded as is so the caller can record it as an error.
+    error); folders are walked recursively (sorted, hidden files skipped), yielding the documents
+    docvlm reads and those of types it does not (``UNSUPPORTED_DOCUMENT_SUFFIXES``, so that they
+    get an error record), but no other files; glob patterns are expanded the same way. A path
+    that does not exist, or a pattern that matches nothing, is yielded as is so the caller can
+    record it as an error.
     """
     seen: set[str] = set()
 
@@ -114,7 +126,7 @@ def iter_sources(inputs: Iterable[str | Path]) -> Iterator[Path]:
                 if mp.is_dir():
                     for p in _walk(mp):
                         yield from emit(p)
-                elif mp.suffix.lower() in SUPPORTED_SUFFIXES and not mp.name.startswith("."):
+                elif _is_document_name(mp) and not mp.name.startswith("."):
                     yield from emit(mp)
         else:
             yield from emit(path)
@@ -167,6 +179,15 @@ def _hash_file(path: Path) -> tuple[str, bytes]:
                 head = chunk[:1024]
             h.update(chunk)
     return h.hexdigest(), head
+
+
+def file_sha256(path: str | Path) -> str | None:
+    """sha256 of a readable regular file, else None."""
+    try:
+        p = Path(path)
+        return _hash_file(p)[0] if p.is_file() else None
+    except OSError:
+        return None
 
 
 def open_document(
@@ -238,6 +259,16 @@ def _open_by_content(
     p: Path | MemoryFile, sha: str, head: bytes, options: IngestOptions, ocr: OcrOptions
 ) -> Document:
     """Check the content against the name's suffix and open it as a PDF or an image."""
+    try:
+        return _open_checked(p, sha, head, options, ocr)
+    except IngestError as e:
+        e.sha256 = e.sha256 or sha  # the file was read: its error record keeps the hash
+        raise
+
+
+def _open_checked(
+    p: Path | MemoryFile, sha: str, head: bytes, options: IngestOptions, ocr: OcrOptions
+) -> Document:
     kind = sniff(head)
     suffix = p.suffix.lower()
     if suffix == ".pdf" and kind != "pdf":
@@ -246,9 +277,10 @@ def _open_by_content(
         raise IngestError(f"not XML: {p} (its content is {_describe(head)})")
     if suffix in SUPPORTED_SUFFIXES and suffix not in (".pdf", ".xml") and kind not in IMAGE_KINDS | {"pdf"}:
         raise IngestError(f"not an image: {p} (its content is {_describe(head)})")
-    if kind is None:
+    # XML is too general a content to trust over the name: an .svg drawing is not an e-invoice
+    if kind is None or (kind == "xml" and suffix in UNSUPPORTED_DOCUMENT_SUFFIXES):
         allowed = " ".join(sorted(SUPPORTED_SUFFIXES))
-        raise IngestError(f"unsupported file type: {p} ({_describe(head)}); supported: {allowed}")
+        raise UnsupportedType(f"unsupported file type: {p} ({_describe(head)}); supported: {allowed}")
     if suffix not in SUPPORTED_SUFFIXES or (kind == "pdf") != (suffix == ".pdf"):
         _log.warning("%s is named %r but contains %s; opening it by content", p, suffix, kind.upper())
     if kind == "pdf":
@@ -270,19 +302,49 @@ class _PdfHandle:
     """The open PyMuPDF document; pages rendered after ``close`` reopen the file for that render."""
 
     def __init__(self, path: Path | MemoryFile) -> None:
+        _quiet_mupdf()
         self.path = path
-        self.doc: Any = _open_pymupdf(path)
+        try:
+            self.doc: Any = _open_pymupdf(path)
+        finally:
+            _log_mupdf_messages(path)
 
     def close(self) -> None:
         if self.doc is not None:
             self.doc.close()
             self.doc = None
+        _log_mupdf_messages(self.path)
 
     def render(self, index: int, dpi: int) -> Image.Image:
         if self.doc is not None:
             return _pixmap_to_image(self.doc.load_page(index).get_pixmap(dpi=dpi, alpha=False))
         with _open_pymupdf(self.path) as doc:
             return _pixmap_to_image(doc.load_page(index).get_pixmap(dpi=dpi, alpha=False))
+
+
+_MUPDF_QUIET = False
+
+
+def _quiet_mupdf() -> None:
+    """MuPDF's errors and warnings go to the log, never to stdout (which may carry JSONL)."""
+    global _MUPDF_QUIET
+    if _MUPDF_QUIET:
+        return
+    import pymupdf
+
+    pymupdf.TOOLS.mupdf_display_errors(False)
+    pymupdf.TOOLS.mupdf_display_warnings(False)
+    pymupdf.set_messages(pylogging=True, pylogging_logger=_log, pylogging_level=logging.INFO)
+    _MUPDF_QUIET = True
+
+
+def _log_mupdf_messages(path: Path | MemoryFile) -> None:
+    """Move what MuPDF collected while reading ``path`` to the log (and empty its store)."""
+    import pymupdf
+
+    text = pymupdf.TOOLS.mupdf_warnings(reset=True)
+    if text:
+        _log.info("MuPDF on %s: %s", path, "; ".join(text.splitlines()))
 
 
 def _open_pymupdf(path: Path | MemoryFile) -> Any:

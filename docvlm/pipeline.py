@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +21,9 @@ from docvlm.einvoice.reader import EinvoiceOptions, EinvoiceReader
 from docvlm.engines import BaseEngine, EngineOptions, LayoutOptions, create_engine
 from docvlm.errors import DocvlmError, EinvoiceError, IngestError
 from docvlm.ground import ground
-from docvlm.ingest import IngestOptions, iter_sources, open_bytes, open_document
+from docvlm.ingest import IngestOptions, open_bytes, open_document
 from docvlm.ocr import OcrOptions
+from docvlm.runner import LimitOptions, run_batch
 from docvlm.validate import validate
 from schemas import get_schema
 from schemas.docvqa import Answer
@@ -46,6 +45,7 @@ class PipelineOptions(BaseModel):
     einvoice: EinvoiceOptions = Field(default_factory=EinvoiceOptions)
     schema_name: str = "invoice"
     workers: int = Field(default=1, ge=1)
+    limits: LimitOptions = Field(default_factory=LimitOptions)
 
     @classmethod
     def from_settings(
@@ -76,6 +76,9 @@ class Pipeline:
         self.options = options or PipelineOptions()
         self.schema: type[BaseModel] = get_schema(self.options.schema_name)
         self._engine = engine
+        self._engine_injected = engine is not None
+        #: called after a document is opened (page None) and after each page is read (worker progress)
+        self.on_progress: Callable[[Extraction, Page | None], None] | None = None
         self._einvoice = EinvoiceReader(self.options.einvoice, self._layout_engine)
 
     @property
@@ -137,10 +140,14 @@ class Pipeline:
             _log.exception("unexpected error opening %s", source)
             return _fail(ex, IngestError(f"{type(exc).__name__}: {exc}")), []
         ex.sha256, ex.pages = doc.sha256, doc.page_count
+        if self.on_progress:
+            self.on_progress(ex, None)
         pages: list[Page] = []
         try:
             for page in doc.pages():
                 pages.append(page)
+                if self.on_progress:
+                    self.on_progress(ex, page)
         except DocvlmError as exc:
             ex.warnings.append(RecordWarning("page_error", f"page {len(pages) + 1}: {exc}"))
         except Exception as exc:
@@ -246,50 +253,17 @@ class Pipeline:
     def run(
         self,
         inputs: Iterable[str | Path],
-        skip: set[str] | None = None,
+        skip: Container[str] | None = None,
         on_source: Callable[[str], None] | None = None,
     ) -> Iterator[Extraction]:
         """One Extraction per input document, in input order. Folders are walked, globs expanded.
 
-        ``skip`` holds sources already done (resume). With ``workers > 1`` documents are spread over
-        worker processes with a bounded number in flight, so memory stays flat.
+        ``skip`` holds sources already done (resume). With limits on (``options.limits``) or
+        ``workers > 1``, documents run in supervised worker processes (``docvlm.runner``).
         """
-        skip = skip or set()
-        sources = (str(p) for p in iter_sources(inputs) if str(p) not in skip)
-        if self.options.workers > 1 and self.options.engine.kind == "layout":
-            yield from self._run_parallel(sources, on_source)
-            return
-        batch = max(1, getattr(self.options.engine, "batch_size", 1))
-        chunk: list[str] = []
-        for src in sources:
-            if on_source:
-                on_source(src)
-            chunk.append(src)
-            if len(chunk) >= batch:
-                yield from self._extract_many(chunk)
-                chunk = []
-        if chunk:
-            yield from self._extract_many(chunk)
-
-    def _run_parallel(
-        self, sources: Iterator[str], on_source: Callable[[str], None] | None
-    ) -> Iterator[Extraction]:
-        import multiprocessing as mp
-
-        n = self.options.workers
-        ctx = mp.get_context("spawn")  # onnxruntime and torch are not fork-safe once initialised
-        window: deque[tuple[str, Future[dict[str, Any]]]] = deque()
-        with ProcessPoolExecutor(
-            max_workers=n, mp_context=ctx, initializer=_init_worker, initargs=(self.options.model_dump(),)
-        ) as pool:
-            for src in sources:
-                if on_source:
-                    on_source(src)
-                window.append((src, pool.submit(_work, src)))
-                while len(window) >= 2 * n:
-                    yield _result(window.popleft())
-            while window:
-                yield _result(window.popleft())
+        return run_batch(
+            self.options, inputs, self._extract_many, skip, on_source, engine_injected=self._engine_injected
+        )
 
     def ask(self, path: str | Path, question: str) -> Answer:
         """Answer a question about one document with the configured engine."""
@@ -301,35 +275,11 @@ class Pipeline:
 
 
 def _fail(ex: Extraction, exc: BaseException) -> Extraction:
+    ex.sha256 = ex.sha256 or getattr(exc, "sha256", None)
     ex.status = Status.ERROR
     ex.data = None
     ex.error = {"type": type(exc).__name__, "message": str(exc) or type(exc).__name__}
     return ex
-
-
-# ---- worker processes -------------------------------------------------------------------------
-
-_WORKER: Pipeline | None = None
-
-
-def _init_worker(options: dict[str, Any]) -> None:
-    global _WORKER
-    opts = PipelineOptions.model_validate(options)
-    _WORKER = Pipeline(opts.model_copy(update={"workers": 1}))
-
-
-def _work(source: str) -> dict[str, Any]:
-    if _WORKER is None:
-        raise RuntimeError("worker not initialised")
-    return _WORKER.extract(source).to_record()
-
-
-def _result(item: tuple[str, Future[dict[str, Any]]]) -> Extraction:
-    source, fut = item
-    try:
-        return Extraction.from_record(fut.result())
-    except Exception as exc:  # a worker that died (e.g. out of memory) still yields a record for its source
-        return _fail(Extraction(source=source), DocvlmError(f"worker failed: {type(exc).__name__}: {exc}"))
 
 
 def extract(path: str | Path, options: PipelineOptions | None = None) -> Extraction:

@@ -17,7 +17,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from docvlm.errors import DocvlmError
+from docvlm.errors import DocvlmError, MissingDependency
 from evaluation.readers import GoldBox
 from evaluation.score import ExtractionScore, FieldResult
 
@@ -110,8 +110,16 @@ def _png(fig: Figure) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+def require_charts() -> None:
+    """Raise ``MissingDependency`` (naming the ``eval`` extra) when matplotlib is not installed."""
+    _pyplot()
+
+
 def _pyplot() -> Any:
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError as exc:
+        raise MissingDependency("matplotlib", "eval") from exc
 
     matplotlib.use("Agg")  # no display in CI or on servers
     import matplotlib.pyplot as plt

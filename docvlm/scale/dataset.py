@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -206,7 +206,7 @@ def _named(names: dict[str, str] | None, scheme: str | None) -> Any:
 
 
 def read_sources(
-    inputs: Iterable[str | Path], skip: set[str] | None = None, engine: str = "layout"
+    inputs: Iterable[str | Path], skip: Collection[str] | None = None, engine: str = "layout"
 ) -> tuple[Dataset | None, list[dict[str, Any]]]:
     """A dataset of (``source``, ``bytes``) for the inputs, and error records for those that cannot be read.
 
@@ -254,7 +254,9 @@ def read_sources(
 
 
 def extract_dataset(
-    source: Iterable[str | Path] | Dataset, options: RayOptions | None = None, skip: set[str] | None = None
+    source: Iterable[str | Path] | Dataset,
+    options: RayOptions | None = None,
+    skip: Collection[str] | None = None,
 ) -> Dataset:
     """One output row per input document (``row_schema()``), computed lazily by a pool of actors.
 

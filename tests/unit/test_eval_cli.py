@@ -108,6 +108,21 @@ def test_report_writes_html(labelled: Path, tmp_path: Path) -> None:
     assert html.is_file() and "data:image/png;base64," in html.read_text()
 
 
+def test_report_without_matplotlib_names_the_extra(
+    labelled: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as on a core install: import fails
+    pred = _records(tmp_path)
+    html = tmp_path / "r.html"
+    res = runner.invoke(
+        eval_app, ["report", "--pred", str(pred), "--gold", str(labelled), "--html", str(html)]
+    )
+    assert res.exit_code == 2, res.output
+    assert "pip install 'docvlm[eval]'" in res.output and not html.exists()
+
+
 def test_docvqa_end_to_end(labelled: Path, tmp_path: Path) -> None:
     dataset = tmp_path / "qa.json"
     dataset.write_text(
