@@ -14,6 +14,7 @@ import typer
 from docvlm.engines import HybridOptions, LayoutOptions, OpenAIOptions, TransformersOptions
 from docvlm.pipeline import Pipeline, PipelineOptions
 from docvlm.sinks import OutputFormat, create_sink
+from docvlm.split import SplitOptions
 from evaluation.cli import eval_app
 
 app = typer.Typer(
@@ -33,10 +34,20 @@ class EngineKind(str, Enum):
     HYBRID = "hybrid"
 
 
-class OcrKind(str, Enum):
+class OcrBackendKind(str, Enum):
     RAPIDOCR = "rapidocr"
     TESSERACT = "tesseract"
-    NONE = "none"
+
+
+class OcrMode(str, Enum):
+    AUTO = "auto"
+    FORCE = "force"
+    NEVER = "never"
+
+
+class SplitMode(str, Enum):
+    AUTO = "auto"
+    NEVER = "never"
 
 
 EngineOpt = Annotated[EngineKind, typer.Option("--engine", "-e", help="Extraction engine.")]
@@ -59,9 +70,32 @@ DpiOpt = Annotated[
     typer.Option("--dpi", min=50, max=600, help="Raster resolution for OCR and VLMs [default: 200]."),
 ]
 OcrOpt = Annotated[
-    OcrKind | None,
-    typer.Option("--ocr", help="OCR backend for pages without a text layer [default: rapidocr]."),
+    str | None,
+    typer.Option(
+        "--ocr",
+        metavar="auto|force|never",
+        help="auto: OCR the pages whose text layer is missing or wrong; force: OCR every page; "
+        "never: the text layer or nothing [default: auto].",
+    ),
 ]
+OcrBackendOpt = Annotated[
+    OcrBackendKind | None,
+    typer.Option("--ocr-backend", help="OCR engine [default: rapidocr]."),
+]
+
+
+def ocr_flags(ocr: str | None, backend: OcrBackendKind | None) -> tuple[str | None, str | None]:
+    """``--ocr`` and ``--ocr-backend`` as (mode, backend); the old ``--ocr rapidocr|tesseract|none`` still works."""
+    if ocr is None or ocr in OcrMode._value2member_map_:
+        return ocr, backend.value if backend else None
+    if ocr == "none":
+        return OcrMode.NEVER.value, backend.value if backend else None
+    if ocr in OcrBackendKind._value2member_map_ and backend is None:
+        typer.echo(f"note: --ocr {ocr} is now --ocr-backend {ocr}", err=True)
+        return None, ocr
+    raise typer.BadParameter(f"{ocr!r} is not one of auto, force, never", param_hint="--ocr")
+
+
 VerboseOpt = Annotated[int, typer.Option("--verbose", "-v", count=True, help="-v info, -vv debug.")]
 
 
@@ -116,6 +150,13 @@ def extract(
     dtype: DtypeOpt = None,
     dpi: DpiOpt = None,
     ocr: OcrOpt = None,
+    ocr_backend: OcrBackendOpt = None,
+    split: Annotated[
+        SplitMode,
+        typer.Option(
+            "--split", help="auto: one record per invoice when a file holds several; never: one per file."
+        ),
+    ] = SplitMode.AUTO,
     workers: Annotated[
         int | None,
         typer.Option("--workers", "-w", min=1, help="Worker processes (layout engine) [default: 1]."),
@@ -131,12 +172,15 @@ def extract(
 ) -> None:
     """Extract header fields and line items: one record per input document."""
     _setup_logging(verbose)
+    ocr_mode, backend = ocr_flags(ocr, ocr_backend)
     options = PipelineOptions.from_settings(
         engine=build_engine_options(engine, model, base_url, api_key_env, device, dtype),
         dpi=dpi,
-        ocr_backend=ocr.value if ocr else None,
+        ocr_backend=backend,
+        ocr_mode=ocr_mode,
         workers=workers,
         schema_name=schema,
+        split=SplitOptions(mode=split.value),
     )
     try:
         sink = create_sink(output, fmt, resume=resume)
@@ -185,16 +229,19 @@ def ask(
     dtype: DtypeOpt = None,
     dpi: DpiOpt = None,
     ocr: OcrOpt = None,
+    ocr_backend: OcrBackendOpt = None,
     verbose: VerboseOpt = 0,
 ) -> None:
     """Answer a question about one document: the printed answer, its page, box and confidence."""
     _setup_logging(verbose)
     from docvlm.errors import DocvlmError
 
+    ocr_mode, backend = ocr_flags(ocr, ocr_backend)
     options = PipelineOptions.from_settings(
         engine=build_engine_options(engine, model, base_url, api_key_env, device, dtype),
         dpi=dpi,
-        ocr_backend=ocr.value if ocr else None,
+        ocr_backend=backend,
+        ocr_mode=ocr_mode,
     )
     pipe = Pipeline(options)
     try:

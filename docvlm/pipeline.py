@@ -23,6 +23,7 @@ from docvlm.errors import DocvlmError, IngestError
 from docvlm.ground import ground
 from docvlm.ingest import IngestOptions, iter_sources, open_document
 from docvlm.ocr import OcrOptions
+from docvlm.split import SplitOptions, split_documents
 from docvlm.validate import validate
 from schemas import get_schema
 from schemas.docvqa import Answer
@@ -43,6 +44,7 @@ class PipelineOptions(BaseModel):
     ocr: OcrOptions = Field(default_factory=OcrOptions)
     schema_name: str = "invoice"
     workers: int = Field(default=1, ge=1)
+    split: SplitOptions = Field(default_factory=SplitOptions)
 
     @classmethod
     def from_settings(
@@ -50,6 +52,7 @@ class PipelineOptions(BaseModel):
         dpi: int | None = None,
         ocr_backend: str | None = None,
         workers: int | None = None,
+        ocr_mode: str | None = None,
         **overrides: Any,
     ) -> PipelineOptions:
         """Options from ``DOCVLM_*`` settings; arguments that are not None (CLI flags) win over them."""
@@ -58,7 +61,10 @@ class PipelineOptions(BaseModel):
         s = DocvlmSettings()
         return cls(
             ingest=IngestOptions(
-                dpi=dpi or s.dpi, max_megapixels=s.max_megapixels, max_file_mb=s.max_file_mb
+                dpi=dpi or s.dpi,
+                max_megapixels=s.max_megapixels,
+                max_file_mb=s.max_file_mb,
+                ocr_mode=ocr_mode or s.ocr_mode,  # type: ignore[arg-type]
             ),
             ocr=OcrOptions(backend=ocr_backend or s.ocr_backend, threads=s.ocr_threads),  # type: ignore[arg-type]
             workers=workers or s.workers,
@@ -97,8 +103,20 @@ class Pipeline:
     # ---- one document -----------------------------------------------------------------------
 
     def extract(self, path: str | Path) -> Extraction:
-        """Extract one document; never raises for a bad document (returns an error record)."""
-        return self._extract_many([path])[0]
+        """Extract one file as one document; never raises for a bad document (returns an error record).
+
+        A file that holds several invoices gives its first here; ``extract_all`` gives them all.
+        """
+        records = self.extract_all(path)
+        if len(records) > 1:
+            _log.warning(
+                "%s holds %d invoices; extract() returns the first, use extract_all()", path, len(records)
+            )
+        return records[0]
+
+    def extract_all(self, path: str | Path) -> list[Extraction]:
+        """One record per invoice in the file (``--split auto``), or one record for the file."""
+        return self._extract_many([path])
 
     def _load(self, path: str | Path) -> tuple[Extraction, list[Page]]:
         source = str(path)
@@ -116,6 +134,7 @@ class Pipeline:
         try:
             for page in doc.pages():
                 pages.append(page)
+                ex.warnings.extend(page.warnings)
         except DocvlmError as exc:
             ex.warnings.append(RecordWarning("page_error", f"page {len(pages) + 1}: {exc}"))
         except Exception as exc:
@@ -136,7 +155,7 @@ class Pipeline:
         return ex, pages
 
     def _extract_many(self, paths: Sequence[str | Path]) -> list[Extraction]:
-        loaded = [self._load(p) for p in paths]
+        loaded = split_documents([self._load(p) for p in paths], self.options.split)
         todo = [(ex, pages) for ex, pages in loaded if pages]
         outputs: list[EngineOutput | BaseException] = []
         if todo:
@@ -228,7 +247,7 @@ class Pipeline:
 
         n = self.options.workers
         ctx = mp.get_context("spawn")  # onnxruntime and torch are not fork-safe once initialised
-        window: deque[tuple[str, Future[dict[str, Any]]]] = deque()
+        window: deque[tuple[str, Future[list[dict[str, Any]]]]] = deque()
         with ProcessPoolExecutor(
             max_workers=n, mp_context=ctx, initializer=_init_worker, initargs=(self.options.model_dump(),)
         ) as pool:
@@ -237,9 +256,9 @@ class Pipeline:
                     on_source(src)
                 window.append((src, pool.submit(_work, src)))
                 while len(window) >= 2 * n:
-                    yield _result(window.popleft())
+                    yield from _result(window.popleft())
             while window:
-                yield _result(window.popleft())
+                yield from _result(window.popleft())
 
     def ask(self, path: str | Path, question: str) -> Answer:
         """Answer a question about one document with the configured engine."""
@@ -268,18 +287,18 @@ def _init_worker(options: dict[str, Any]) -> None:
     _WORKER = Pipeline(opts.model_copy(update={"workers": 1}))
 
 
-def _work(source: str) -> dict[str, Any]:
+def _work(source: str) -> list[dict[str, Any]]:
     if _WORKER is None:
         raise RuntimeError("worker not initialised")
-    return _WORKER.extract(source).to_record()
+    return [ex.to_record() for ex in _WORKER.extract_all(source)]
 
 
-def _result(item: tuple[str, Future[dict[str, Any]]]) -> Extraction:
+def _result(item: tuple[str, Future[list[dict[str, Any]]]]) -> list[Extraction]:
     source, fut = item
     try:
-        return Extraction.from_record(fut.result())
+        return [Extraction.from_record(rec) for rec in fut.result()]
     except Exception as exc:  # a worker that died (e.g. out of memory) still yields a record for its source
-        return _fail(Extraction(source=source), DocvlmError(f"worker failed: {type(exc).__name__}: {exc}"))
+        return [_fail(Extraction(source=source), DocvlmError(f"worker failed: {type(exc).__name__}: {exc}"))]
 
 
 def extract(path: str | Path, options: PipelineOptions | None = None) -> Extraction:

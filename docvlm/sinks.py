@@ -42,6 +42,9 @@ def document_row(rec: dict[str, Any]) -> dict[str, Any]:
         "document_type": rec.get("document_type"),
         "engine": rec.get("engine"),
         "pages": rec.get("pages"),
+        "part": rec.get("part", 1),
+        "page_first": (rec.get("page_range") or [None, None])[0],
+        "page_last": (rec.get("page_range") or [None, None])[1],
     }
     for path in HEADER_FIELDS:
         row[path] = get_path(data, path)
@@ -55,11 +58,11 @@ def document_row(rec: dict[str, Any]) -> dict[str, Any]:
 
 
 def line_item_rows(rec: dict[str, Any]) -> list[dict[str, Any]]:
-    """The line items of one record, keyed by source and position."""
+    """The line items of one record, keyed by source, part (the invoice in the file) and position."""
     items = ((rec.get("data") or {}).get("line_items")) or []
     rows = []
     for i, item in enumerate(items):
-        row: dict[str, Any] = {"source": rec.get("source"), "index": i}
+        row: dict[str, Any] = {"source": rec.get("source"), "part": rec.get("part", 1), "index": i}
         for f in LINE_ITEM_FIELDS:
             row[f] = item.get(f)
         rows.append(row)
@@ -191,7 +194,7 @@ class _TableSink(Sink):
         import pandas as pd
 
         docs = pd.DataFrame(self.docs, columns=list(document_row({}).keys()))
-        items = pd.DataFrame(self.items, columns=["source", "index", *LINE_ITEM_FIELDS])
+        items = pd.DataFrame(self.items, columns=["source", "part", "index", *LINE_ITEM_FIELDS])
         return docs, items
 
     def _write_frame(self, frame: Any, path: Path) -> None:
