@@ -58,10 +58,6 @@ HEADER_ZONE = 0.45
 # share among those of the invoice so far is another party's invoice
 MIN_NAME_OVERLAP = 0.25
 MIN_NAMES = 5
-# labels of a grand total (not a subtotal, tax or carried-forward amount)
-_TOTAL_LABELS = [
-    pat for name, pat, strength in lx.AMOUNT_LABELS if name in ("total", "amount_due") and strength >= 1.0
-]
 _NUMBER_LABELS = [pat for pat, strength in lx.HEADER_PATTERNS["invoice_number"] if strength >= 0.8]
 _HEADER_LABELS = [
     *_NUMBER_LABELS,
@@ -170,8 +166,8 @@ def page_signals(page: Page) -> PageSignals:
             )
         if in_top:
             top_text.append(text)
-        if not sig.totals and find_amounts(text) and any(p.search(text) for p in _TOTAL_LABELS):
-            sig.totals = not lx.AMOUNT_EXCLUDE.search(text)
+        if not sig.totals and find_amounts(text):
+            sig.totals = _amount_label(text) in ("total", "amount_due")
         for m in IBAN_PATTERN.finditer(text):
             if iban_is_valid(m.group(0)):
                 ids.add(_clean_id(m.group(0)))
@@ -184,6 +180,13 @@ def page_signals(page: Page) -> PageSignals:
     vocab = common_words()
     sig.names = frozenset(n for n in _NAME_RE.findall(" ".join(top_text).casefold()) if n not in vocab)
     return sig
+
+
+def _amount_label(text: str) -> str | None:
+    """The field an amount label on this line names (first match wins, as in the layout lexicon)."""
+    if lx.AMOUNT_EXCLUDE.search(text):
+        return None
+    return next((name for name, pat, _ in lx.AMOUNT_LABELS if pat.search(text)), None)
 
 
 def _title_number(segments: Sequence[str]) -> str | None:

@@ -10,7 +10,8 @@ import pytest
 from tests.helpers.documents import INVOICE_LINES, make_text_pdf, write_huge_png
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = (REPO / ".." / "shared" / "data").resolve()
+# a git worktree outside the main checkout points at the data with DOCVLM_SHARED_DATA
+SHARED_DATA = Path(os.environ.get("DOCVLM_SHARED_DATA") or REPO / ".." / "shared" / "data").resolve()
 
 
 @pytest.fixture(scope="session")
