@@ -255,6 +255,27 @@ def ask(
 
 
 @app.command()
+def review(
+    pred: Annotated[list[Path], typer.Argument(help="JSONL records written by docvlm extract.")],
+    html_out: Annotated[Path, typer.Option("--html", help="The review page to write.")] = Path("review.html"),
+    dpi: Annotated[
+        int, typer.Option("--dpi", min=36, max=300, help="Resolution of the page images [default: 100].")
+    ] = 100,
+    verbose: VerboseOpt = 0,
+) -> None:
+    """Look over a batch without labels: every field's box and line item drawn on its page, least sure first."""
+    _setup_logging(verbose)
+    from evaluation.readers import DatasetError
+    from evaluation.review import write_review
+
+    try:
+        path, n = write_review(pred, html_out, dpi=dpi)
+    except DatasetError as exc:
+        raise typer.BadParameter(str(exc), param_hint="PRED") from exc
+    typer.echo(f"{n} records -> {path}", err=True)
+
+
+@app.command()
 def schema(
     name: Annotated[str, typer.Argument(help="invoice, receipt, form or docvqa_answer")] = "invoice",
 ) -> None:
