@@ -7,7 +7,7 @@ the warning to put on the record when a layer is thrown away).
 The cheap checks run on every page and cost well under a millisecond on a born-digital page:
 - glyphs without Unicode (U+FFFD, private use, controls: a font without a usable ToUnicode map);
 - character classes (letters, digits and common punctuation against odd symbols);
-- the dictionary-word rate: the share of letter runs of 3+ characters that are common words of
+- the dictionary-word rate: the share of words of 3+ letters that are common words of
   English, German, French, Dutch or Spanish (``docvlm/wordlists/*.txt``).
 Only pages that carry a large image are looked at more closely: does the image cover the page,
 and is the text invisible (render mode 3, the OCR layer of a "searchable" scan)? Such a layer is
@@ -23,7 +23,7 @@ import math
 import re
 import statistics
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -61,10 +61,7 @@ SAMPLE_LINES = 6
 SAMPLE_DPI = 200
 MIN_AGREEMENT = 0.6
 
-# runs of lower-case Latin letters (ASCII and Latin-1 to Latin Extended-B) after casefold
-_LATIN_RUN_RE = re.compile("[a-z\u00df-\u00f6\u00f8-\u024f]{3,}")
-# letters of other scripts (Greek, Cyrillic, Hebrew, Arabic, Indic, CJK...), for which the lists say nothing
-_OTHER_SCRIPT_RE = re.compile("[\u0370-\u1dff\u3040-\u9fff\uac00-\ud7af]")
+_EDGE_PUNCT = ".,:;!?'\"()[]{}<>«»“”„‘’*/\\-–—"
 # glyphs without Unicode: the replacement character, private use, controls, surrogates
 _BAD_GLYPH_RE = re.compile("[\ufffd\ue000-\uf8ff\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 # odd: neither a letter, a digit, a space, nor punctuation and symbols that invoices print
@@ -151,21 +148,25 @@ def common_words() -> frozenset[str]:
     return frozenset(words)
 
 
-def word_rate(text: str) -> tuple[float | None, int]:
-    """Share of Latin-letter runs (3+ letters) that are common words, and how many runs there were.
+def word_rate(words: Iterable[str]) -> tuple[float | None, int]:
+    """Share of the Latin-letter words (3+ letters, edge punctuation stripped) that are common words,
+    and how many there were.
 
-    None when there are none, or when most letters are of another script (the lists are Latin-only).
+    None when there are none, or when most words are of another script (the lists are Latin-only).
+    Comprehensions over the words: a regular expression over the page text was 7x slower.
     """
-    runs = _LATIN_RUN_RE.findall(text.casefold())
-    if not runs:
-        return None, 0
-    if not text.isascii() and len(_OTHER_SCRIPT_RE.findall(text)) > sum(map(len, runs)):
+    text = " ".join(words).casefold()
+    alpha = [t for t in (w.strip(_EDGE_PUNCT) for w in text.split()) if len(t) > 2 and t.isalpha()]
+    if not alpha:
         return None, 0
     vocab = common_words()
-    hits = sum(map(vocab.__contains__, runs))
-    if not text.isascii():  # 'numero' is listed, 'numéro' is also found folded
-        hits += sum(1 for r in runs if not r.isascii() and r not in vocab and _fold(r) in vocab)
-    return hits / len(runs), len(runs)
+    if text.isascii():
+        return sum(map(vocab.__contains__, alpha)) / len(alpha), len(alpha)
+    latin = [t for t in alpha if t.isascii() or max(t) <= "\u024f"]
+    if not latin or len(alpha) - len(latin) > len(latin):
+        return None, 0
+    hits = sum(t in vocab or (not t.isascii() and _fold(t) in vocab) for t in latin)
+    return hits / len(latin), len(latin)
 
 
 def _char_shares(text: str) -> tuple[int, float, float]:
@@ -184,18 +185,16 @@ def _char_shares(text: str) -> tuple[int, float, float]:
 
 def _has_scan_image(page: Any) -> bool:
     """Does the page use a large image shaped like the page (a scan, not a logo)? Listing images is cheap."""
-    rect = page.rect
-    pw, ph = abs(rect.width) or 1.0, abs(rect.height) or 1.0
-    for img in page.get_images(full=False):
-        w, h = img[2], img[3]
-        if (
-            w * h >= SCAN_MIN_PIXELS
-            and h
-            and min(abs(math.log((w / h) / (pw / ph))), abs(math.log((h / w) / (pw / ph))))
-            <= SCAN_MAX_SHAPE_LOG
-        ):
-            return True
-    return False
+    big = [(img[2], img[3]) for img in page.get_images(full=False) if img[2] * img[3] >= SCAN_MIN_PIXELS]
+    if not big:
+        return False
+    rect = page.rect  # bounding the page costs more than listing its images: only when needed
+    page_shape = (abs(rect.width) or 1.0) / (abs(rect.height) or 1.0)
+    return any(
+        min(abs(math.log(w / h / page_shape)), abs(math.log(h / w / page_shape))) <= SCAN_MAX_SHAPE_LOG
+        for w, h in big
+        if w and h
+    )
 
 
 def _inside(inner: BBox, outer: BBox) -> bool:
@@ -304,7 +303,8 @@ def check_text_layer(page: Any, words: Sequence[Word], mode: OcrMode, ocr: OcrOp
     """Decide whether a PDF page's words come from its text layer or from OCR; see the module docstring."""
     import time
 
-    text = "".join(w.text for w in words)  # words hold no spaces
+    texts = [w.text for w in words]
+    text = "".join(texts)  # words hold no spaces
     chars, bad, odd = _char_shares(text)
     score = TextLayerScore(chars=chars, bad_glyphs=bad if chars else 0.0, odd_chars=odd)
     if mode == "never" or ocr.backend == "none":
@@ -316,7 +316,7 @@ def check_text_layer(page: Any, words: Sequence[Word], mode: OcrMode, ocr: OcrOp
         return TextLayerVerdict(Verdict.OCR, "empty", score)
     if bad > MAX_BAD_GLYPHS:
         return TextLayerVerdict(Verdict.REPLACE, f"has {bad:.0%} glyphs without Unicode", score)
-    score.word_rate, score.rated_words = word_rate(" ".join(w.text for w in words))
+    score.word_rate, score.rated_words = word_rate(texts)
     rated = score.rated_words >= MIN_RATED_WORDS and score.word_rate is not None
     if rated and score.word_rate is not None and score.word_rate < REPLACE_WORD_RATE:
         return TextLayerVerdict(

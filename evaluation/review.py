@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from docvlm.errors import DocvlmError
 from docvlm.paths import iter_leaves
-from evaluation.readers import DatasetError
+from evaluation.readers import iter_records
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -57,23 +56,7 @@ class FieldRow:
 
 def read_records(paths: str | Path | Iterable[str | Path]) -> list[dict[str, Any]]:
     """Every record of the JSONL files, in file order (the parts of a split file stay apart)."""
-    files = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
-    out: list[dict[str, Any]] = []
-    for f in files:
-        if not f.is_file():
-            raise DatasetError(f"record file not found: {f}")
-        with f.open(encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    rec = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise DatasetError(f"{f}:{lineno}: not JSON: {exc}") from exc
-                if not isinstance(rec, dict) or "source" not in rec:
-                    raise DatasetError(f"{f}:{lineno}: a record needs a 'source'")
-                out.append(rec)
-    return out
+    return list(iter_records(paths))
 
 
 def field_rows(rec: Mapping[str, Any]) -> list[FieldRow]:

@@ -29,12 +29,12 @@ def test_word_rate_knows_five_languages_and_not_garbage() -> None:
         "Bedankt voor uw bestelling, het totaal bedrag betalen binnen dagen",
         "Gracias por su pedido, el importe total a pagar antes de la fecha de vencimiento",
     ):
-        rate, n = word_rate(sentence)
+        rate, n = word_rate(sentence.split())
         assert rate is not None and rate > 0.6 and n >= 8, sentence
-    rate, _ = word_rate("Tnhak ouy rof oyur rerdo, lpeaes ayp eht ottla notuam hitwin")
+    rate, _ = word_rate("Tnhak ouy rof oyur rerdo, lpeaes ayp eht ottla notuam hitwin".split())
     assert rate is not None and rate < 0.1
-    assert word_rate("Счёт на оплату номер") == (None, 0)  # another script: the lists say nothing
-    assert word_rate("12,50 4711") == (None, 0)
+    assert word_rate("Счёт на оплату номер".split()) == (None, 0)  # another script: the lists say nothing
+    assert word_rate(["12,50", "4711"]) == (None, 0)
 
 
 def test_char_shares_count_glyphs_without_unicode() -> None:
