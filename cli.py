@@ -168,6 +168,13 @@ def extract(
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")
     ] = True,
+    ray: Annotated[bool, typer.Option("--ray", help="Run as a Ray Data job (needs the ray extra).")] = False,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address", help="Ray cluster: auto or ray://host:port [default: start a local one]."
+        ),
+    ] = None,
     verbose: VerboseOpt = 0,
 ) -> None:
     """Extract header fields and line items: one record per input document."""
@@ -182,6 +189,14 @@ def extract(
         schema_name=schema,
         split=SplitOptions(mode=split.value),
     )
+    if ray:
+        from docvlm.scale.job import run_job
+
+        try:
+            counts, done = run_job(inputs, output, fmt, options, ray_address, resume=resume)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--format") from exc
+        _report(counts, done, output)
     try:
         sink = create_sink(output, fmt, resume=resume)
     except ValueError as exc:
@@ -205,8 +220,13 @@ def extract(
         if bar is not None:
             bar.close()
         pipe.close()
+    _report(counts, len(sink.done_sources()), output)
+
+
+def _report(counts: dict[str, int], done: int, output: str) -> None:
+    """The summary line on stderr, and the exit code: 0 all ok, 1 some errors, 2 nothing found."""
     total = sum(counts.values())
-    if total == 0 and not sink.done_sources():
+    if total == 0 and not done:
         typer.echo("no input documents found", err=True)
         raise typer.Exit(2)
     typer.echo(

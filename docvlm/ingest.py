@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import io
 import logging
 import os
 import threading
@@ -17,7 +18,8 @@ import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -177,17 +179,58 @@ def open_document(
         raise IngestError(f"file not found: {p}")
     if not p.is_file():
         raise IngestError(f"not a regular file: {p}")
-    size = p.stat().st_size
+    _check_size(p, p.stat().st_size, options)
+    try:
+        sha, head = _hash_file(p)
+    except OSError as e:
+        raise IngestError(f"cannot read {p}: {e}") from e
+    return _open_by_content(p, sha, head, options, ocr)
+
+
+def open_bytes(
+    data: bytes, source: str, options: IngestOptions | None = None, ocr: OcrOptions | None = None
+) -> Document:
+    """Open a file's bytes (read from object storage, a queue, an upload) as a ``Document`` named ``source``.
+
+    The same checks and the same ``Document`` as ``open_document``: ``source`` stands for the path
+    in the record and in error messages, and its suffix is checked against the content as a
+    file name's is. Pages render from the bytes, so nothing is written to disk.
+    """
+    options = options or IngestOptions()
+    ocr = ocr or OcrOptions()
+    f = MemoryFile(source, data)
+    _check_size(f, len(data), options)
+    return _open_by_content(f, hashlib.sha256(data).hexdigest(), data[:1024], options, ocr)
+
+
+@dataclass(frozen=True)
+class MemoryFile:
+    """File bytes with the name they came from; the PDF and image readers open it like a path."""
+
+    name: str
+    data: bytes = field(repr=False)
+
+    @property
+    def suffix(self) -> str:
+        return PurePosixPath(self.name).suffix
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _check_size(p: Path | MemoryFile, size: int, options: IngestOptions) -> None:
     if size == 0:
         raise IngestError(f"empty file (0 bytes): {p}")
     if size > options.max_file_mb * 1024 * 1024:
         raise IngestError(
             f"file too large: {p} is {size / 2**20:.1f} MB, over the {options.max_file_mb:g} MB limit"
         )
-    try:
-        sha, head = _hash_file(p)
-    except OSError as e:
-        raise IngestError(f"cannot read {p}: {e}") from e
+
+
+def _open_by_content(
+    p: Path | MemoryFile, sha: str, head: bytes, options: IngestOptions, ocr: OcrOptions
+) -> Document:
+    """Check the content against the name's suffix and open it as a PDF or an image."""
     kind = sniff(head)
     suffix = p.suffix.lower()
     if suffix == ".pdf" and kind != "pdf":
@@ -210,11 +253,9 @@ def open_document(
 class _PdfHandle:
     """The open PyMuPDF document; pages rendered after ``close`` reopen the file for that render."""
 
-    def __init__(self, path: Path) -> None:
-        import pymupdf
-
+    def __init__(self, path: Path | MemoryFile) -> None:
         self.path = path
-        self.doc: Any = pymupdf.open(path, filetype="pdf")
+        self.doc: Any = _open_pymupdf(path)
 
     def close(self) -> None:
         if self.doc is not None:
@@ -222,12 +263,18 @@ class _PdfHandle:
             self.doc = None
 
     def render(self, index: int, dpi: int) -> Image.Image:
-        import pymupdf
-
         if self.doc is not None:
             return _pixmap_to_image(self.doc.load_page(index).get_pixmap(dpi=dpi, alpha=False))
-        with pymupdf.open(self.path, filetype="pdf") as doc:
+        with _open_pymupdf(self.path) as doc:
             return _pixmap_to_image(doc.load_page(index).get_pixmap(dpi=dpi, alpha=False))
+
+
+def _open_pymupdf(path: Path | MemoryFile) -> Any:
+    import pymupdf
+
+    if isinstance(path, MemoryFile):
+        return pymupdf.open(stream=path.data, filetype="pdf")
+    return pymupdf.open(path, filetype="pdf")
 
 
 def _pixmap_to_image(pix: Any) -> Image.Image:
@@ -238,7 +285,7 @@ def _pixmap_to_image(pix: Any) -> Image.Image:
     return img if mode == "RGB" else img.convert("RGB")
 
 
-def _open_pdf(p: Path, sha: str, options: IngestOptions, ocr: OcrOptions) -> Document:
+def _open_pdf(p: Path | MemoryFile, sha: str, options: IngestOptions, ocr: OcrOptions) -> Document:
     import pymupdf
 
     if options.rasterizer == "pdf2image":
@@ -292,9 +339,15 @@ def _render_pdf_page(
         import pdf2image
 
         try:
-            imgs = pdf2image.convert_from_path(
-                str(handle.path), dpi=dpi, first_page=index + 1, last_page=index + 1
-            )
+            first = last = index + 1
+            if isinstance(handle.path, MemoryFile):
+                imgs = pdf2image.convert_from_bytes(
+                    handle.path.data, dpi=dpi, first_page=first, last_page=last
+                )
+            else:
+                imgs = pdf2image.convert_from_path(
+                    str(handle.path), dpi=dpi, first_page=first, last_page=last
+                )
         except Exception as e:  # poppler missing or failing: one typed error for this page
             raise IngestError(
                 f"pdf2image/poppler could not render page {index + 1} of {handle.path}: {e}"
@@ -442,11 +495,11 @@ def _pixel_limit(max_megapixels: float) -> Iterator[None]:
             Image.MAX_IMAGE_PIXELS = old
 
 
-def _open_lazy(p: Path, options: IngestOptions) -> Image.Image:
+def _open_lazy(p: Path | MemoryFile, options: IngestOptions) -> Image.Image:
     """Open an image reading only its header; too many pixels or an unreadable header -> IngestError."""
     try:
         with _pixel_limit(options.max_megapixels):
-            img = Image.open(p)
+            img = Image.open(io.BytesIO(p.data) if isinstance(p, MemoryFile) else p)
     except Image.DecompressionBombError as e:
         raise IngestError(
             f"image too large: {p} claims more than {2 * options.max_megapixels:g} megapixels "
@@ -458,7 +511,7 @@ def _open_lazy(p: Path, options: IngestOptions) -> Image.Image:
     return img
 
 
-def _check_pixels(img: Image.Image, p: Path, options: IngestOptions, number: int) -> None:
+def _check_pixels(img: Image.Image, p: Path | MemoryFile, options: IngestOptions, number: int) -> None:
     w, h = img.size
     if w <= 0 or h <= 0:
         raise IngestError(f"image has no pixels: {p} (page {number}: {w}x{h})")
@@ -470,7 +523,7 @@ def _check_pixels(img: Image.Image, p: Path, options: IngestOptions, number: int
         )
 
 
-def _load_frame(p: Path, index: int, options: IngestOptions) -> Image.Image:
+def _load_frame(p: Path | MemoryFile, index: int, options: IngestOptions) -> Image.Image:
     """Decode frame ``index`` of an image file as RGB with EXIF orientation applied."""
     img = _open_lazy(p, options)
     try:
@@ -493,7 +546,7 @@ def _load_frame(p: Path, index: int, options: IngestOptions) -> Image.Image:
         img.close()
 
 
-def _open_image(p: Path, sha: str, options: IngestOptions, ocr: OcrOptions) -> Document:
+def _open_image(p: Path | MemoryFile, sha: str, options: IngestOptions, ocr: OcrOptions) -> Document:
     img = _open_lazy(p, options)
     try:
         count = int(getattr(img, "n_frames", 1) or 1)
@@ -512,7 +565,9 @@ def _open_image(p: Path, sha: str, options: IngestOptions, ocr: OcrOptions) -> D
     )
 
 
-def _iter_image_pages(p: Path, count: int, options: IngestOptions, ocr: OcrOptions) -> Iterator[Page]:
+def _iter_image_pages(
+    p: Path | MemoryFile, count: int, options: IngestOptions, ocr: OcrOptions
+) -> Iterator[Page]:
     for index in range(count):
         number = index + 1
         t0 = time.perf_counter()
@@ -541,7 +596,7 @@ def _iter_image_pages(p: Path, count: int, options: IngestOptions, ocr: OcrOptio
 
 
 def _image_renderer(
-    p: Path, index: int, options: IngestOptions, rotation: int, skew: float
+    p: Path | MemoryFile, index: int, options: IngestOptions, rotation: int, skew: float
 ) -> Callable[[int], Image.Image]:
     def render(dpi: int) -> Image.Image:
         # raster pages have one native resolution; dpi is ignored. Decoding again keeps memory flat.

@@ -21,7 +21,7 @@ from docvlm.datamodel import EngineOutput, Extraction, Page, RecordWarning, Stat
 from docvlm.engines import BaseEngine, EngineOptions, LayoutOptions, create_engine
 from docvlm.errors import DocvlmError, IngestError
 from docvlm.ground import ground
-from docvlm.ingest import IngestOptions, iter_sources, open_document
+from docvlm.ingest import IngestOptions, iter_sources, open_bytes, open_document
 from docvlm.ocr import OcrOptions
 from docvlm.split import SplitOptions, split_documents
 from docvlm.validate import validate
@@ -118,12 +118,26 @@ class Pipeline:
         """One record per invoice in the file (``--split auto``), or one record for the file."""
         return self._extract_many([path])
 
-    def _load(self, path: str | Path) -> tuple[Extraction, list[Page]]:
+    def extract_bytes(self, items: Sequence[tuple[str, bytes]]) -> list[Extraction]:
+        """Extract documents given as (source name, file bytes), e.g. read from object storage.
+
+        The same records as ``extract`` on files of those names; never raises for a bad document.
+        """
+        return self._extract_loaded([self.load(source, data) for source, data in items])
+
+    def load(self, path: str | Path, data: bytes | None = None) -> tuple[Extraction, list[Page]]:
+        """Ingest one document, from its path or from ``data`` named ``path``: the record so far and its pages.
+
+        A document that cannot be read gives an error record and no pages; never raises.
+        """
         source = str(path)
         t0 = time.perf_counter()
         ex = Extraction(source=source, engine=self.engine_name)
         try:
-            doc = open_document(path, self.options.ingest, self.options.ocr)
+            if data is None:
+                doc = open_document(path, self.options.ingest, self.options.ocr)
+            else:
+                doc = open_bytes(data, source, self.options.ingest, self.options.ocr)
         except DocvlmError as exc:
             return _fail(ex, exc), []
         except Exception as exc:  # an unexpected library failure on this file must not stop the batch
@@ -155,7 +169,11 @@ class Pipeline:
         return ex, pages
 
     def _extract_many(self, paths: Sequence[str | Path]) -> list[Extraction]:
-        loaded = split_documents([self._load(p) for p in paths], self.options.split)
+        return self._extract_loaded([self.load(p) for p in paths])
+
+    def _extract_loaded(self, loaded: list[tuple[Extraction, list[Page]]]) -> list[Extraction]:
+        """Engine, validation and grounding for loaded documents; a file of several invoices gives one each."""
+        loaded = split_documents(loaded, self.options.split)
         todo = [(ex, pages) for ex, pages in loaded if pages]
         outputs: list[EngineOutput | BaseException] = []
         if todo:
@@ -178,7 +196,7 @@ class Pipeline:
                         _log.error("engine failed on %s: %r", ex.source, out)
                     _fail(ex, out)
                 else:
-                    self._finish(ex, out, pages)
+                    self.finish(ex, out, pages)
         for ex, _ in loaded:
             ex.timings["total_s"] = sum(
                 v for k, v in ex.timings.items() if k in {"ingest_s", "engine_s", "post_s"}
@@ -191,7 +209,7 @@ class Pipeline:
         except Exception as exc:
             return exc
 
-    def _finish(self, ex: Extraction, out: EngineOutput, pages: Sequence[Page]) -> None:
+    def finish(self, ex: Extraction, out: EngineOutput, pages: Sequence[Page]) -> None:
         """validate -> ground -> fill the record."""
         t0 = time.perf_counter()
         model, vwarnings = validate(out.data, self.schema)

@@ -10,7 +10,7 @@ import pytest
 from tests.helpers.documents import INVOICE_LINES, make_text_pdf, write_huge_png
 
 REPO = Path(__file__).resolve().parents[1]
-# a git worktree outside the main checkout points at the data with DOCVLM_SHARED_DATA
+# the real labelled documents: ../shared/data beside the repository, or wherever DOCVLM_SHARED_DATA says
 SHARED_DATA = Path(os.environ.get("DOCVLM_SHARED_DATA") or REPO / ".." / "shared" / "data").resolve()
 
 
