@@ -34,6 +34,12 @@ class EngineKind(str, Enum):
     HYBRID = "hybrid"
 
 
+class EinvoiceMode(str, Enum):
+    BOTH = "both"
+    XML = "xml"
+    VISUAL = "visual"
+
+
 class OcrBackendKind(str, Enum):
     RAPIDOCR = "rapidocr"
     TESSERACT = "tesseract"
@@ -97,6 +103,14 @@ def ocr_flags(ocr: str | None, backend: OcrBackendKind | None) -> tuple[str | No
 
 
 VerboseOpt = Annotated[int, typer.Option("--verbose", "-v", count=True, help="-v info, -vv debug.")]
+EinvoiceOpt = Annotated[
+    EinvoiceMode,
+    typer.Option(
+        "--einvoice",
+        help="E-invoices (ZUGFeRD, Factur-X, XRechnung, UBL): both = data from the XML, checked "
+        "against the page; xml = the XML only; visual = ignore the XML and read the page.",
+    ),
+]
 
 
 def _setup_logging(verbose: int) -> None:
@@ -162,6 +176,7 @@ def extract(
         typer.Option("--workers", "-w", min=1, help="Worker processes (layout engine) [default: 1]."),
     ] = None,
     schema: Annotated[str, typer.Option("--schema", help="Document type schema.")] = "invoice",
+    einvoice: EinvoiceOpt = EinvoiceMode.BOTH,
     resume: Annotated[
         bool, typer.Option("--resume", help="Skip documents an interrupted run already wrote.")
     ] = False,
@@ -179,6 +194,8 @@ def extract(
 ) -> None:
     """Extract header fields and line items: one record per input document."""
     _setup_logging(verbose)
+    from docvlm.einvoice.reader import EinvoiceOptions
+
     ocr_mode, backend = ocr_flags(ocr, ocr_backend)
     options = PipelineOptions.from_settings(
         engine=build_engine_options(engine, model, base_url, api_key_env, device, dtype),
@@ -188,6 +205,7 @@ def extract(
         workers=workers,
         schema_name=schema,
         split=SplitOptions(mode=split.value),
+        einvoice=EinvoiceOptions(mode=einvoice.value),
     )
     if ray:
         from docvlm.scale.job import run_job

@@ -2,7 +2,8 @@
 
 PDF pages with a text layer give their words exactly (PyMuPDF, PDF points); scanned PDF pages
 and images (PNG, JPEG, TIFF including multi-page, BMP, WebP) are OCR'd after orientation and
-skew correction. Bad inputs (empty, corrupt, encrypted, mislabelled, oversized) raise
+skew correction. An e-invoice's XML (an attachment of a hybrid PDF, or a bare ``.xml`` file,
+which has no pages) is exposed as ``Document.einvoice``. Bad inputs (empty, corrupt, encrypted, mislabelled, oversized) raise
 ``IngestError`` with a message that says what is wrong, so the pipeline can record it.
 """
 
@@ -34,7 +35,7 @@ from docvlm.textlayer import OcrMode, check_text_layer, effective_ocr
 _log = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(
-    {".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
+    {".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".xml"}
 )
 IMAGE_KINDS = frozenset({"png", "jpeg", "tiff", "bmp", "webp"})
 
@@ -59,6 +60,7 @@ class IngestOptions(BaseModel):
         description="auto: OCR pages without a usable text layer (empty, garbled, or disagreeing with a quick "
         "OCR sample; see docvlm.textlayer); force: OCR every page; never: text layer or nothing",
     )
+    max_xml_mb: float = Field(default=16.0, gt=0, description="larger e-invoice XML is refused unread")
 
 
 # ---------------------------------------------------------------- finding inputs
@@ -121,7 +123,9 @@ def iter_sources(inputs: Iterable[str | Path]) -> Iterator[Path]:
 
 
 def sniff(head: bytes) -> str | None:
-    """The real file type from its first bytes: pdf, png, jpeg, tiff, bmp, webp, or None."""
+    """The real file type from its first bytes: pdf, png, jpeg, tiff, bmp, webp, xml, or None."""
+    from docvlm.einvoice.safe_xml import looks_like_xml
+
     if b"%PDF-" in head[:1024]:
         return "pdf"
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
@@ -134,6 +138,8 @@ def sniff(head: bytes) -> str | None:
         return "bmp"
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "webp"
+    if looks_like_xml(head):
+        return "xml"
     return None
 
 
@@ -235,7 +241,9 @@ def _open_by_content(
     suffix = p.suffix.lower()
     if suffix == ".pdf" and kind != "pdf":
         raise IngestError(f"not a PDF: {p} (its content is {_describe(head)})")
-    if suffix in SUPPORTED_SUFFIXES and suffix != ".pdf" and kind not in IMAGE_KINDS and kind != "pdf":
+    if suffix == ".xml" and kind not in ("xml", "pdf"):
+        raise IngestError(f"not XML: {p} (its content is {_describe(head)})")
+    if suffix in SUPPORTED_SUFFIXES and suffix not in (".pdf", ".xml") and kind not in IMAGE_KINDS | {"pdf"}:
         raise IngestError(f"not an image: {p} (its content is {_describe(head)})")
     if kind is None:
         allowed = " ".join(sorted(SUPPORTED_SUFFIXES))
@@ -244,6 +252,13 @@ def _open_by_content(
         _log.warning("%s is named %r but contains %s; opening it by content", p, suffix, kind.upper())
     if kind == "pdf":
         return _open_pdf(p, sha, options, ocr)
+    if kind == "xml":
+        from docvlm.einvoice.attachment import open_xml_document
+
+        if isinstance(p, MemoryFile):
+            data = p.data
+            return open_xml_document(str(p), sha, len(data), lambda: data, int(options.max_xml_mb * 2**20))
+        return open_xml_document(str(p), sha, p.stat().st_size, p.read_bytes, int(options.max_xml_mb * 2**20))
     return _open_image(p, sha, options, ocr)
 
 
@@ -315,6 +330,8 @@ def _open_pdf(p: Path | MemoryFile, sha: str, options: IngestOptions, ocr: OcrOp
     if count > options.max_pages:
         handle.close()
         raise IngestError(f"too many pages: {p} has {count}, over the limit of {options.max_pages}")
+    from docvlm.einvoice.attachment import find_invoice_xml
+
     return Document(
         source=str(p),
         sha256=sha,
@@ -322,6 +339,9 @@ def _open_pdf(p: Path | MemoryFile, sha: str, options: IngestOptions, ocr: OcrOp
         page_count=count,
         iter_pages=lambda: _iter_pdf_pages(handle, count, options, ocr),
         close=handle.close,
+        einvoice=find_invoice_xml(
+            doc, str(p), int(options.max_xml_mb * 2**20), p.data if isinstance(p, MemoryFile) else None
+        ),
     )
 
 

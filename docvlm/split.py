@@ -29,7 +29,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from docvlm.datamodel import Extraction, Page
+from docvlm.datamodel import Extraction, Page, Status
 from docvlm.engines.layout import lexicon as lx
 from docvlm.parsers import IBAN_PATTERN, find_amounts, iban_is_valid
 from docvlm.textlayer import common_words
@@ -261,7 +261,9 @@ def split_documents(
     options = options or SplitOptions()
     out: list[tuple[Extraction, list[Page]]] = []
     for ex, pages in loaded:
-        if not pages:
+        if not pages:  # an error, or a record already finished from its e-invoice XML: one invoice
+            if ex.status is not Status.ERROR and ex.pages:
+                ex.page_range = (1, ex.pages)
             out.append((ex, pages))
             continue
         ex.page_range = (pages[0].number, pages[-1].number)

@@ -16,6 +16,10 @@ class LayoutOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: Literal["layout"] = "layout"
     dayfirst: bool | None = Field(default=None, description="None: infer from the document")
+    line_items: bool = Field(
+        default=True,
+        description="read the line-item tables (off: header fields only, as the e-invoice check needs)",
+    )
 
 
 class TransformersOptions(BaseModel):

@@ -131,7 +131,6 @@ class PageRequests:
 
     def _rows(self, source: str, data: bytes) -> Iterator[dict[str, Any]]:
         ex, pages = self.pipe.load(source, data)
-        ex.engine = "openai"
         if not pages:
             yield _row(source, 0, ex)
             return

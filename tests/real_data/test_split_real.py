@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from docvlm.einvoice.reader import EinvoiceOptions
 from docvlm.ingest import open_document
 from docvlm.ocr import OcrOptions
 from docvlm.pipeline import Pipeline, PipelineOptions
@@ -69,7 +70,8 @@ def _header(rec: dict[str, Any]) -> dict[str, Any]:
 
 def test_each_part_reads_as_its_invoice_alone(shared_data: Path, tmp_path: Path) -> None:
     pdfs = _pdfs(shared_data)
-    pipe = Pipeline(PipelineOptions(ocr=NO_OCR))
+    # the page read alone, as the bundle's pages are (a bundle keeps no e-invoice attachment)
+    pipe = Pipeline(PipelineOptions(ocr=NO_OCR, einvoice=EinvoiceOptions(mode="visual")))
     alone = {p: _header(pipe.extract(p).to_record()) for p in pdfs}
     bundles = []
     for i, (a, b) in enumerate(zip(pdfs[::2], pdfs[1::2], strict=False)):

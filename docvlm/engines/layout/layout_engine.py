@@ -58,7 +58,7 @@ class LayoutEngine(BaseEngine):
             raise EngineError(f"the layout engine extracts invoices and receipts, not {schema!r}")
         t0 = time.perf_counter()
         pls: list[PageLines] = [page_lines(p) for p in pages]
-        table = self._tables(pages)
+        table = self._tables(pages) if self.options.line_items else None
         table_boxes: dict[int, BBox] = dict(getattr(table, "table_bbox", {}) or {}) if table else {}
         items: list[dict[str, str | None]] = list(getattr(table, "items", []) or []) if table else []
         line_sum = sum_line_amounts(items)
