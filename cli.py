@@ -81,12 +81,12 @@ OcrOpt = Annotated[
         "--ocr",
         metavar="auto|force|never",
         help="auto: OCR the pages whose text layer is missing or wrong; force: OCR every page; "
-        "never: the text layer or nothing [default: auto].",
+        "never: the text layer or nothing (default: auto).",
     ),
 ]
 OcrBackendOpt = Annotated[
     OcrBackendKind | None,
-    typer.Option("--ocr-backend", help="OCR engine [default: rapidocr]."),
+    typer.Option("--ocr-backend", help="OCR engine (default: rapidocr)."),
 ]
 
 
@@ -296,9 +296,7 @@ def ask(
 def review(
     pred: Annotated[list[Path], typer.Argument(help="JSONL records written by docvlm extract.")],
     html_out: Annotated[Path, typer.Option("--html", help="The review page to write.")] = Path("review.html"),
-    dpi: Annotated[
-        int, typer.Option("--dpi", min=36, max=300, help="Resolution of the page images [default: 100].")
-    ] = 100,
+    dpi: Annotated[int, typer.Option("--dpi", min=36, max=300, help="Resolution of the page images.")] = 100,
     verbose: VerboseOpt = 0,
 ) -> None:
     """Look over a batch without labels: every field's box and line item drawn on its page, least sure first."""
