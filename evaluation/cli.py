@@ -210,3 +210,53 @@ def benchmark_cmd(
     typer.echo(result.summary())
     if json_out is not None:
         json_out.write_text(json.dumps(result.to_dict(), indent=2), encoding="utf-8")
+
+
+@eval_app.command("crossval")
+def crossval_cmd(
+    inputs: Annotated[list[str], typer.Argument(help="document files or folders, one dataset each")],
+    gold: Annotated[
+        Path | None, typer.Option("--gold", help="label folder (default: each input's own)")
+    ] = None,
+    labels: LabelsOpt = "auto",
+    logo_max: Annotated[
+        int, typer.Option("--logo-max", help="datasets with up to this many groups: leave one group out")
+    ] = 30,
+    folds: Annotated[int, typer.Option("--folds", help="folds of whole groups for datasets with more")] = 5,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="write the held-out records (JSONL)")
+    ] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="write the scores per dataset as JSON")
+    ] = None,
+    fit: Annotated[
+        bool, typer.Option("--fit", help="also score a model trained on everything (a fit)")
+    ] = False,
+    no_progress: Annotated[bool, typer.Option("--no-progress")] = False,
+    verbose: VerboseOpt = 0,
+) -> None:
+    """Leave-one-group-out: train on all groups but one, score the one left out, for every group."""
+    _setup_logging(verbose)
+    from docvlm.training.crossval import crossval, gold_docs, write_records
+    from docvlm.training.data import load_training_docs
+    from evaluation.crossval_report import crossval_markdown
+
+    try:
+        docs = load_training_docs(inputs, gold, labels.lower(), progress=not no_progress)
+    except DatasetError as exc:
+        raise _usage_error(str(exc)) from exc
+    if not docs:
+        raise _usage_error("no labelled documents found")
+    result = crossval(docs, seed=seed, logo_max=logo_max, folds=folds, progress=not no_progress)
+    fitted = None
+    if fit:
+        from docvlm.training.crossval import fit_records
+
+        fitted = fit_records(docs, seed=seed)
+    text, scores = crossval_markdown(docs, gold_docs(docs), result, fitted)
+    typer.echo(text)
+    if output is not None:
+        write_records(output, result.records)
+    if json_out is not None:
+        json_out.write_text(json.dumps(scores, indent=2, ensure_ascii=False), encoding="utf-8")

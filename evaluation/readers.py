@@ -182,7 +182,7 @@ def read_docvlm_label(path: str | Path) -> GoldDoc:
         line_item_fields=tuple(k for k in LINE_ITEM_FIELDS if any(k in it for it in items or [])),
         label_format="docvlm",
         label_path=str(p),
-        document=_docvlm_document(p, source),
+        document=_docvlm_document(p, source) or _sibling_document(p),
     )
 
 
