@@ -16,6 +16,7 @@ from docvlm.errors import EngineError, Interrupted, OutputError
 from docvlm.pipeline import Pipeline, PipelineOptions
 from docvlm.runner import LimitOptions
 from docvlm.sinks import OutputFormat, create_sink
+from docvlm.split import SplitOptions
 from evaluation.cli import eval_app
 
 app = typer.Typer(
@@ -41,10 +42,20 @@ class EinvoiceMode(str, Enum):
     VISUAL = "visual"
 
 
-class OcrKind(str, Enum):
+class OcrBackendKind(str, Enum):
     RAPIDOCR = "rapidocr"
     TESSERACT = "tesseract"
-    NONE = "none"
+
+
+class OcrMode(str, Enum):
+    AUTO = "auto"
+    FORCE = "force"
+    NEVER = "never"
+
+
+class SplitMode(str, Enum):
+    AUTO = "auto"
+    NEVER = "never"
 
 
 EngineOpt = Annotated[EngineKind, typer.Option("--engine", "-e", help="Extraction engine.")]
@@ -69,9 +80,32 @@ DpiOpt = Annotated[
     typer.Option("--dpi", min=50, max=600, help="Raster resolution for OCR and VLMs [default: 200]."),
 ]
 OcrOpt = Annotated[
-    OcrKind | None,
-    typer.Option("--ocr", help="OCR backend for pages without a text layer [default: rapidocr]."),
+    str | None,
+    typer.Option(
+        "--ocr",
+        metavar="auto|force|never",
+        help="auto: OCR the pages whose text layer is missing or wrong; force: OCR every page; "
+        "never: the text layer or nothing (default: auto).",
+    ),
 ]
+OcrBackendOpt = Annotated[
+    OcrBackendKind | None,
+    typer.Option("--ocr-backend", help="OCR engine (default: rapidocr)."),
+]
+
+
+def ocr_flags(ocr: str | None, backend: OcrBackendKind | None) -> tuple[str | None, str | None]:
+    """``--ocr`` and ``--ocr-backend`` as (mode, backend); the old ``--ocr rapidocr|tesseract|none`` still works."""
+    if ocr is None or ocr in OcrMode._value2member_map_:
+        return ocr, backend.value if backend else None
+    if ocr == "none":
+        return OcrMode.NEVER.value, backend.value if backend else None
+    if ocr in OcrBackendKind._value2member_map_ and backend is None:
+        typer.echo(f"note: --ocr {ocr} is now --ocr-backend {ocr}", err=True)
+        return None, ocr
+    raise typer.BadParameter(f"{ocr!r} is not one of auto, force, never", param_hint="--ocr")
+
+
 VerboseOpt = Annotated[int, typer.Option("--verbose", "-v", count=True, help="-v info, -vv debug.")]
 EinvoiceOpt = Annotated[
     EinvoiceMode,
@@ -134,6 +168,13 @@ def extract(
     dtype: DtypeOpt = None,
     dpi: DpiOpt = None,
     ocr: OcrOpt = None,
+    ocr_backend: OcrBackendOpt = None,
+    split: Annotated[
+        SplitMode,
+        typer.Option(
+            "--split", help="auto: one record per invoice when a file holds several; never: one per file."
+        ),
+    ] = SplitMode.AUTO,
     workers: Annotated[
         int | None,
         typer.Option(
@@ -185,12 +226,15 @@ def extract(
     _setup_logging(verbose)
     from docvlm.einvoice.reader import EinvoiceOptions
 
+    ocr_mode, backend = ocr_flags(ocr, ocr_backend)
     options = PipelineOptions.from_settings(
         engine=build_engine_options(engine, model, base_url, api_key_env, device, dtype),
         dpi=dpi,
-        ocr_backend=ocr.value if ocr else None,
+        ocr_backend=backend,
+        ocr_mode=ocr_mode,
         workers=workers,
         schema_name=schema,
+        split=SplitOptions(mode=split.value),
         einvoice=EinvoiceOptions(mode=einvoice.value),
         limits=LimitOptions(doc_timeout_s=doc_timeout, max_worker_mb=max_worker_mb),
     )
@@ -265,16 +309,19 @@ def ask(
     dtype: DtypeOpt = None,
     dpi: DpiOpt = None,
     ocr: OcrOpt = None,
+    ocr_backend: OcrBackendOpt = None,
     verbose: VerboseOpt = 0,
 ) -> None:
     """Answer a question about one document: the printed answer, its page, box and confidence."""
     _setup_logging(verbose)
     from docvlm.errors import DocvlmError
 
+    ocr_mode, backend = ocr_flags(ocr, ocr_backend)
     options = PipelineOptions.from_settings(
         engine=build_engine_options(engine, model, base_url, api_key_env, device, dtype),
         dpi=dpi,
-        ocr_backend=ocr.value if ocr else None,
+        ocr_backend=backend,
+        ocr_mode=ocr_mode,
     )
     pipe = Pipeline(options)
     try:
@@ -285,6 +332,25 @@ def ask(
     finally:
         pipe.close()
     typer.echo(answer.model_dump_json())
+
+
+@app.command()
+def review(
+    pred: Annotated[list[Path], typer.Argument(help="JSONL records written by docvlm extract.")],
+    html_out: Annotated[Path, typer.Option("--html", help="The review page to write.")] = Path("review.html"),
+    dpi: Annotated[int, typer.Option("--dpi", min=36, max=300, help="Resolution of the page images.")] = 100,
+    verbose: VerboseOpt = 0,
+) -> None:
+    """Look over a batch without labels: every field's box and line item drawn on its page, least sure first."""
+    _setup_logging(verbose)
+    from evaluation.readers import DatasetError
+    from evaluation.review import write_review
+
+    try:
+        path, n = write_review(pred, html_out, dpi=dpi)
+    except DatasetError as exc:
+        raise typer.BadParameter(str(exc), param_hint="PRED") from exc
+    typer.echo(f"{n} records -> {path}", err=True)
 
 
 @app.command()

@@ -16,7 +16,6 @@ import logging
 import os
 import threading
 import time
-import unicodedata
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -31,6 +30,7 @@ from docvlm.datamodel import Document, Page, Word, WordSource
 from docvlm.errors import IngestError, MissingDependency, UnsupportedType
 from docvlm.ocr import OcrOptions, ocr_page, to_rgb, upright
 from docvlm.parsers import normalize_text
+from docvlm.textlayer import OcrMode, check_text_layer, effective_ocr
 
 _log = logging.getLogger(__name__)
 
@@ -46,12 +46,6 @@ UNSUPPORTED_DOCUMENT_SUFFIXES: frozenset[str] = frozenset(
      ".ods", ".numbers", ".ppt", ".pptx", ".odp", ".key", ".msg", ".eml"}
 )  # fmt: skip
 
-# a text layer with fewer letters/digits than this on an image-covered page is a scanner stamp, not the text
-MIN_TEXT_CHARS = 20
-# share of a page covered by images above which a page with little text counts as scanned
-SCANNED_IMAGE_COVERAGE = 0.5
-# share of unmappable glyphs (U+FFFD, private use, controls) above which a text layer is garbage
-MAX_BAD_GLYPHS = 0.3
 _HASH_CHUNK = 1 << 20
 # PIL's decompression-bomb limit is process-global; change it only under this lock
 _PIXEL_LIMIT_LOCK = threading.Lock()
@@ -68,6 +62,11 @@ class IngestOptions(BaseModel):
     )
     max_file_mb: float = Field(default=512.0, gt=0)
     max_pages: int = Field(default=5000, ge=1)
+    ocr_mode: OcrMode = Field(
+        default="auto",
+        description="auto: OCR pages without a usable text layer (empty, garbled, or disagreeing with a quick "
+        "OCR sample; see docvlm.textlayer); force: OCR every page; never: text layer or nothing",
+    )
     max_xml_mb: float = Field(default=16.0, gt=0, description="larger e-invoice XML is refused unread")
 
 
@@ -201,7 +200,7 @@ def open_document(
     oversized, mislabelled, corrupt or encrypted file, or a PDF without pages.
     """
     options = options or IngestOptions()
-    ocr = ocr or OcrOptions()
+    ocr = effective_ocr(options.ocr_mode, ocr or OcrOptions())
     p = Path(path)
     if not p.exists():
         raise IngestError(f"file not found: {p}")
@@ -446,14 +445,6 @@ def _render_pdf_page(
         raise IngestError(f"cannot render page {index + 1} of {handle.path}: {e}") from e
 
 
-def _bad_glyph_share(text: str) -> float:
-    chars = [c for c in text if not c.isspace()]
-    if not chars:
-        return 1.0
-    bad = sum(1 for c in chars if c == "\ufffd" or unicodedata.category(c) in {"Co", "Cc", "Cs"})
-    return bad / len(chars)
-
-
 def text_layer_words(page: Any, number: int) -> list[Word]:
     """Words of a PyMuPDF page's text layer, boxes in points of the page as displayed (rotation applied).
 
@@ -476,25 +467,6 @@ def text_layer_words(page: Any, number: int) -> list[Word]:
         lid = line_ids.setdefault((block, line), len(line_ids))
         words.append(Word(text=t, bbox=(x0, y0, x1, y1), page=number, conf=1.0, line=lid, block=block))
     return words
-
-
-def _text_layer_usable(page: Any, words: list[Word]) -> bool:
-    """Is the text layer the page's real text (not empty, garbage, or a stamp on a scanned image)?"""
-    text = "".join(w.text for w in words)
-    if not text:
-        return False
-    if _bad_glyph_share(text) > MAX_BAD_GLYPHS:
-        return False
-    alnum = sum(c.isalnum() for c in text)
-    if alnum >= MIN_TEXT_CHARS:
-        return True
-    # little text: trust it unless the page is mostly a scanned image
-    area = abs(page.rect.width * page.rect.height) or 1.0
-    covered = 0.0
-    for info in page.get_image_info():
-        x0, y0, x1, y1 = info["bbox"]
-        covered += max(0.0, x1 - x0) * max(0.0, y1 - y0)
-    return covered / area < SCANNED_IMAGE_COVERAGE
 
 
 def _ocr_dpi(options: IngestOptions, size_pt: tuple[float, float]) -> int:
@@ -524,14 +496,15 @@ def _iter_pdf_pages(
             page = handle.doc.load_page(index)
             size = (float(page.rect.width), float(page.rect.height))
             words = text_layer_words(page, number)
-            usable = _text_layer_usable(page, words)
+            layer = check_text_layer(page, words, options.ocr_mode, ocr)
         except IngestError:
             raise
         except Exception as e:  # MuPDF raises plain RuntimeErrors on broken page objects
             raise IngestError(f"cannot read page {number} of {handle.path}: {e}") from e
         del page
-        timings = {"words_s": time.perf_counter() - t0}
-        if usable:
+        timings = {"words_s": time.perf_counter() - t0 - layer.sample_s, "ocr_s": layer.sample_s}
+        warning = layer.warning(number)
+        if layer.use_text_layer:
             yield Page(
                 number=number,
                 width=size[0],
@@ -549,11 +522,13 @@ def _iter_pdf_pages(
         timings["render_s"] = time.perf_counter() - t1
         t2 = time.perf_counter()
         res = ocr_page(image, ocr)
-        timings["ocr_s"] = time.perf_counter() - t2
+        timings["ocr_s"] += time.perf_counter() - t2
         scale = 72.0 / dpi
         ocr_words = [w.scaled(scale, page=number) for w in res.words]
         width, height = res.image.width * scale, res.image.height * scale
-        _log.debug("page %d of %s: no usable text layer, %d OCR words", number, handle.path, len(ocr_words))
+        _log.debug(
+            "page %d of %s: text layer %s, %d OCR words", number, handle.path, layer.reason, len(ocr_words)
+        )
         yield Page(
             number=number,
             width=width,
@@ -564,6 +539,7 @@ def _iter_pdf_pages(
             rotation=res.rotation,
             render=_pdf_renderer(handle, index, options, size, res.rotation, res.skew),
             timings=timings,
+            warnings=[warning] if warning else [],
         )
 
 

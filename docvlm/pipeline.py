@@ -24,6 +24,7 @@ from docvlm.ground import ground
 from docvlm.ingest import IngestOptions, open_bytes, open_document
 from docvlm.ocr import OcrOptions
 from docvlm.runner import LimitOptions, run_batch
+from docvlm.split import SplitOptions, split_documents
 from docvlm.validate import validate
 from schemas import get_schema
 from schemas.docvqa import Answer
@@ -46,6 +47,7 @@ class PipelineOptions(BaseModel):
     schema_name: str = "invoice"
     workers: int = Field(default=1, ge=1)
     limits: LimitOptions = Field(default_factory=LimitOptions)
+    split: SplitOptions = Field(default_factory=SplitOptions)
 
     @classmethod
     def from_settings(
@@ -53,6 +55,7 @@ class PipelineOptions(BaseModel):
         dpi: int | None = None,
         ocr_backend: str | None = None,
         workers: int | None = None,
+        ocr_mode: str | None = None,
         **overrides: Any,
     ) -> PipelineOptions:
         """Options from ``DOCVLM_*`` settings; arguments that are not None (CLI flags) win over them."""
@@ -61,7 +64,10 @@ class PipelineOptions(BaseModel):
         s = DocvlmSettings()
         return cls(
             ingest=IngestOptions(
-                dpi=dpi or s.dpi, max_megapixels=s.max_megapixels, max_file_mb=s.max_file_mb
+                dpi=dpi or s.dpi,
+                max_megapixels=s.max_megapixels,
+                max_file_mb=s.max_file_mb,
+                ocr_mode=ocr_mode or s.ocr_mode,  # type: ignore[arg-type]
             ),
             ocr=OcrOptions(backend=ocr_backend or s.ocr_backend, threads=s.ocr_threads),  # type: ignore[arg-type]
             workers=workers or s.workers,
@@ -110,8 +116,20 @@ class Pipeline:
     # ---- one document -----------------------------------------------------------------------
 
     def extract(self, path: str | Path) -> Extraction:
-        """Extract one document; never raises for a bad document (returns an error record)."""
-        return self._extract_many([path])[0]
+        """Extract one file as one document; never raises for a bad document (returns an error record).
+
+        A file that holds several invoices gives its first here; ``extract_all`` gives them all.
+        """
+        records = self.extract_all(path)
+        if len(records) > 1:
+            _log.warning(
+                "%s holds %d invoices; extract() returns the first, use extract_all()", path, len(records)
+            )
+        return records[0]
+
+    def extract_all(self, path: str | Path) -> list[Extraction]:
+        """One record per invoice in the file (``--split auto``), or one record for the file."""
+        return self._extract_many([path])
 
     def extract_bytes(self, items: Sequence[tuple[str, bytes]]) -> list[Extraction]:
         """Extract documents given as (source name, file bytes), e.g. read from object storage.
@@ -148,6 +166,7 @@ class Pipeline:
                 pages.append(page)
                 if self.on_progress:
                     self.on_progress(ex, page)
+                ex.warnings.extend(page.warnings)
         except DocvlmError as exc:
             ex.warnings.append(RecordWarning("page_error", f"page {len(pages) + 1}: {exc}"))
         except Exception as exc:
@@ -194,6 +213,8 @@ class Pipeline:
         return self._extract_loaded([self.load(p) for p in paths])
 
     def _extract_loaded(self, loaded: list[tuple[Extraction, list[Page]]]) -> list[Extraction]:
+        """Engine, validation and grounding for loaded documents; a file of several invoices gives one each."""
+        loaded = split_documents(loaded, self.options.split)
         todo = [(ex, pages) for ex, pages in loaded if pages]
         outputs: list[EngineOutput | BaseException] = []
         if todo:

@@ -190,13 +190,13 @@ class BatchRunner:
 
     def _loop(self, sources: Iterator[str], on_source: Callable[[str], None] | None) -> Iterator[Extraction]:
         waiting: deque[_Task] = deque()
-        finished: dict[int, Extraction] = {}
+        finished: dict[int, list[Extraction]] = {}  # a file of several invoices gives several records
         next_out = next_seq = 0
         exhausted = False
         while True:
             if self._signum is not None:
                 for seq in sorted(finished):  # flush what is done, then stop
-                    yield finished.pop(seq)
+                    yield from finished.pop(seq)
                 raise Interrupted(self._signum)
             while True:  # hand out work
                 if not waiting and not exhausted and next_seq - next_out < self.limits.reorder_window:
@@ -216,12 +216,12 @@ class BatchRunner:
                 break
             self._wait()
             for task, ex in self._collect(waiting):
-                finished[task.seq] = ex
+                finished.setdefault(task.seq, []).append(ex)
             while next_out in finished:
-                yield finished.pop(next_out)
+                yield from finished.pop(next_out)
                 next_out += 1
         for seq in sorted(finished):
-            yield finished.pop(seq)
+            yield from finished.pop(seq)
 
     def _free_worker(self) -> _Worker | None:
         """An idle worker (ready ones first), a new one, or None when ``workers`` are busy."""
@@ -354,7 +354,7 @@ class BatchRunner:
                 cap = w.started + self.limits.doc_timeout_s * MAX_TIMEOUT_SCALE
                 w.deadline = min(cap, w.deadline + self.limits.doc_timeout_s * TEXT_PAGE_ALLOWANCE)
         elif kind == "done":
-            out.append((w.task, Extraction.from_record(msg[2])))
+            out.extend((w.task, Extraction.from_record(rec)) for rec in msg[2])
             w.reset()
         elif kind == "memory":  # an allocation failed in the worker; it exits after this message
             detail = f"an allocation failed under the {self.limits.max_worker_mb} MB limit ({msg[2]})"

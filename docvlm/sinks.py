@@ -85,6 +85,9 @@ def document_row(rec: dict[str, Any]) -> dict[str, Any]:
         "document_type": rec.get("document_type"),
         "engine": rec.get("engine"),
         "pages": rec.get("pages"),
+        "part": rec.get("part", 1),
+        "page_first": (rec.get("page_range") or [None, None])[0],
+        "page_last": (rec.get("page_range") or [None, None])[1],
     }
     for path in HEADER_FIELDS:
         row[path] = get_path(data, path)
@@ -98,11 +101,11 @@ def document_row(rec: dict[str, Any]) -> dict[str, Any]:
 
 
 def line_item_rows(rec: dict[str, Any]) -> list[dict[str, Any]]:
-    """The line items of one record, keyed by source and position."""
+    """The line items of one record, keyed by source, part (the invoice in the file) and position."""
     items = ((rec.get("data") or {}).get("line_items")) or []
     rows = []
     for i, item in enumerate(items):
-        row: dict[str, Any] = {"source": rec.get("source"), "index": i}
+        row: dict[str, Any] = {"source": rec.get("source"), "part": rec.get("part", 1), "index": i}
         for f in LINE_ITEM_FIELDS:
             row[f] = item.get(f)
         rows.append(row)
@@ -245,7 +248,7 @@ class _TableSink(_SpooledSink):
             items.extend(line_item_rows(rec))
         return (
             pd.DataFrame(docs, columns=list(document_row({}).keys())),
-            pd.DataFrame(items, columns=["source", "index", *LINE_ITEM_FIELDS]),
+            pd.DataFrame(items, columns=["source", "part", "index", *LINE_ITEM_FIELDS]),
         )
 
     def _write_frame(self, frame: Any, fd: int) -> None:

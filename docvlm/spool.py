@@ -175,7 +175,10 @@ class Spool:
         self.dest = dest
         self.path = dest.with_name(dest.name + ".partial")
         self.index = ResumeIndex(retry_errors)
-        self._last: dict[str, int] = {}  # source key -> the line that holds its latest record
+        # source key -> the lines that hold its latest records: one per invoice of the file (``part``),
+        # written one after the other; a later extraction of the source supersedes all of them
+        self._last: dict[str, set[int]] = {}
+        self._prev: tuple[str, int] | None = None  # the source key and part of the last line
         self._lines = 0
         self.kept = 0
         if resume and os.path.lexists(self.path):
@@ -247,7 +250,12 @@ class Spool:
             yield raw
 
     def _note(self, rec: dict[str, Any]) -> None:
-        self._last[source_key(str(rec["source"]))] = self._lines
+        key, part = source_key(str(rec["source"])), int(rec.get("part") or 1)
+        if self._prev is not None and self._prev[0] == key and part > self._prev[1]:
+            self._last[key].add(self._lines)  # the next invoice of the same file
+        else:
+            self._last[key] = {self._lines}
+        self._prev = (key, part)
         self._lines += 1
 
     # ---- writing --------------------------------------------------------------------------
@@ -265,14 +273,14 @@ class Spool:
     def _latest(self) -> Iterator[tuple[bytes, dict[str, Any]]]:
         for number, raw in enumerate(_iter_lines(self._fd)):
             rec = _parse(raw)
-            if rec is not None and self._last.get(source_key(str(rec["source"]))) == number:
+            if rec is not None and number in self._last.get(source_key(str(rec["source"])), ()):
                 yield raw, rec
 
     def commit_jsonl(self) -> None:
         """Move the spool into place as the JSONL output, without the records a resume superseded."""
         self._check_ours()
         os.fsync(self._fd)
-        if len(self._last) == self._lines:
+        if sum(len(lines) for lines in self._last.values()) == self._lines:
             os.replace(self.path, self.dest)
         else:
             fd, tmp = safe_temp(self.dest, "tmp")

@@ -73,18 +73,18 @@ def worker_main(fd: int) -> None:
         seq, source = task
         conn.send(("start", seq))
         try:
-            rec = pipe.extract(source).to_record()
+            recs = [ex.to_record() for ex in pipe.extract_all(source)]  # one per invoice of the file
         except MemoryError:
             conn.send(("memory", seq, "MemoryError"))
             break
         except Exception as exc:  # a stage failed outside its own guards: still one record
             _log.exception("unexpected error on %s", source)
-            rec = Extraction.from_error(source, exc, engine=opts.engine.kind).to_record()
-        failure = _memory_failure(rec) if max_mb else None
+            recs = [Extraction.from_error(source, exc, engine=opts.engine.kind).to_record()]
+        failure = next((f for f in map(_memory_failure, recs) if f), None) if max_mb else None
         if failure:
             conn.send(("memory", seq, failure))
             break  # a fresh worker takes over: this one's heap is fragmented and near the limit
-        conn.send(("done", seq, rec))
+        conn.send(("done", seq, recs))
     with contextlib.suppress(Exception):
         pipe.close()
 

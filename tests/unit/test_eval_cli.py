@@ -73,8 +73,9 @@ def test_extract_prints_field_table(labelled: Path, tmp_path: Path) -> None:
         ],
     )
     assert res.exit_code == 0, res.output
-    assert "| invoice_number | 2 | 1.000 |" in res.output
-    assert "| total | 2 | 0.500 |" in res.output
+    assert "| invoice_number | 2 | 2 | 1.000 |" in res.output
+    assert "| total | 2 | 2 | 0.500 |" in res.output
+    assert "null on both sides is left out" in res.output
     assert json.loads(out_json.read_text())["fields"]["invoice_date"]["fn"] == 2
 
 
