@@ -3,7 +3,8 @@
 In: a typed value, its ``FieldKind`` (``schemas.field_kinds``) and the pages of one document.
 Out: the ``Evidence`` of the tightest run of page words that prints it, or None. Amounts and
 dates are found by value (``Decimal`` and ``date``; never inside prose, so a sentence planted in a
-document cannot supply a total), currencies by code or symbol, text by fuzzy match.
+document cannot supply a total), currencies by code or symbol, identifiers (``IDENTIFIER`` and
+``COMPACT_ID``) character for character with spaces and punctuation aside, text by fuzzy match.
 
 This is a lookup, not a stage: the ground stage uses it for every record value, and engines use it
 to judge a candidate (is the VLM's value printed?) or to place an answer.
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from docvlm.datamodel import Evidence, Page, Word
 from docvlm.geometry import union
@@ -31,6 +32,10 @@ _log = logging.getLogger(__name__)
 #: a segment with more alphabetic words than this is prose; amounts inside prose are not field values
 PROSE_WORDS = 6
 FUZZY_THRESHOLD = 80.0
+#: identifiers are printed in groups ("DE89 3704 0044 ...") or glued to a label ("IBAN:DE89...")
+MAX_ID_WORDS = 9
+#: kinds matched character for character before (or, with ``exact_ids``, instead of) fuzzy text
+_ID_KINDS = frozenset({FieldKind.IDENTIFIER, FieldKind.COMPACT_ID})
 #: confidence of a generated value (or answer) that is not found on the page
 UNGROUNDED_CONFIDENCE = 0.15
 #: confidence prior of a value found on the page that its engine did not rate (times the match score)
@@ -38,6 +43,7 @@ FOUND_PRIOR = 0.9
 
 _ALPHA = re.compile(r"[^\W\d_]{2,}")
 _PLAIN_DECIMAL = re.compile(r"-?\d+(?:\.\d+)?")
+_NON_ALNUM = re.compile(r"[\W_]+")
 
 
 @dataclass
@@ -48,11 +54,17 @@ class _Segment:
 
 
 class PageIndex:
-    """Line segments of all pages, built once per document for every lookup."""
+    """Line segments of all pages, built once per document for every lookup.
+
+    The amounts printed on the pages and the normalised words are worked out on first use and
+    kept, so that grounding many values (an e-invoice's) reads the page once.
+    """
 
     def __init__(self, pages: Sequence[Page]) -> None:
         self.segments: list[_Segment] = []
         self.words_by_page: dict[int, list[Word]] = {}
+        self._amounts: dict[Decimal, list[Evidence]] | None = None
+        self._runs: dict[tuple[int, int], list[str]] = {}
         for page in pages:
             ordered: list[Word] = []
             for line in page.lines:
@@ -61,6 +73,35 @@ class PageIndex:
                     alpha = sum(1 for w in seg if _ALPHA.search(w.text))
                     self.segments.append(_Segment(page.number, seg, alpha > PROSE_WORDS))
             self.words_by_page[page.number] = ordered
+
+    def amounts(self) -> dict[Decimal, list[Evidence]]:
+        """Every amount printed outside prose (runs of up to 3 words), by magnitude, in page order."""
+        if self._amounts is None:
+            table: dict[Decimal, list[Evidence]] = {}
+            for seg in self.segments:
+                if seg.prose:
+                    continue
+                for i, j in _runs(seg.words, 3):
+                    run = seg.words[i:j]
+                    parsed = parse_amount(" ".join(w.text for w in run))
+                    if parsed is not None:
+                        table.setdefault(abs(parsed), []).append(
+                            _evidence(seg.page, run, 1.0 if j - i == 1 else 0.95)
+                        )
+            self._amounts = table
+        return self._amounts
+
+    def text_runs(self, page: int, size: int) -> list[str]:
+        """The normalised text of every run of ``size`` consecutive words of a page, by start word."""
+        key = (page, size)
+        if key not in self._runs:
+            if (page, 1) not in self._runs:
+                self._runs[(page, 1)] = [_norm(w.text) for w in self.words_by_page[page]]
+            normed = self._runs[(page, 1)]
+            self._runs[key] = [
+                " ".join(t for t in normed[i : i + size] if t) for i in range(len(normed) - size + 1)
+            ]
+        return self._runs[key]
 
 
 def _evidence(page: int, words: Sequence[Word], score: float) -> Evidence:
@@ -77,20 +118,9 @@ def _runs(words: Sequence[Word], max_len: int) -> Iterator[tuple[int, int]]:
 
 
 def _find_amount(value: Decimal, index: PageIndex) -> Evidence | None:
-    best: Evidence | None = None
-    for seg in index.segments:
-        if seg.prose:
-            continue
-        for i, j in _runs(seg.words, 3):
-            run = seg.words[i:j]
-            text = " ".join(w.text for w in run)
-            parsed = parse_amount(text)
-            if parsed is None or abs(parsed) != abs(value):
-                continue
-            score = 1.0 if j - i == 1 else 0.95
-            if best is None or score > best.score:
-                best = _evidence(seg.page, run, score)
-    return best
+    """The first occurrence of the best score: one word before a run of words."""
+    found = index.amounts().get(abs(value))
+    return max(found, key=lambda ev: ev.score) if found else None
 
 
 def _find_date(value: dt.date, index: PageIndex) -> Evidence | None:
@@ -113,6 +143,34 @@ def _find_currency(code: str, index: PageIndex) -> Evidence | None:
     return None
 
 
+def _compact(s: str) -> str:
+    return _NON_ALNUM.sub("", normalize_text(s)).casefold()
+
+
+def _find_identifier(value: str, index: PageIndex) -> Evidence | None:
+    """An identifier whose characters, spaces and punctuation aside, are printed in a run of words.
+
+    A run may carry a label before the value ("IBAN:DE89..."): letters only, nothing else.
+    """
+    target = _compact(value)
+    if not target:
+        return None
+    best: tuple[int, int, list[Word]] | None = None  # (words in the run, page, run): the tightest wins
+    for seg in index.segments:
+        parts = [_compact(w.text) for w in seg.words]
+        for i in range(len(parts)):
+            text = ""
+            for j in range(i, min(len(parts), i + MAX_ID_WORDS)):
+                text += parts[j]
+                if len(text) > len(target) + 12:
+                    break  # a longer run from this start only adds characters
+                if text == target or (text.endswith(target) and text[: -len(target)].isalpha()):
+                    if best is None or j + 1 - i < best[0]:
+                        best = (j + 1 - i, seg.page, seg.words[i : j + 1])
+                    break
+    return _evidence(best[1], best[2], 1.0) if best is not None else None
+
+
 def _norm(s: str) -> str:
     return " ".join(normalize_text(s).casefold().replace(",", " ").split()).strip(" .:;-")
 
@@ -122,24 +180,24 @@ def _find_text(value: str, index: PageIndex) -> Evidence | None:
     if not target:
         return None
     n = len(target.split())
-    best: tuple[float, int, list[Word]] | None = None
-    for page_no, words in index.words_by_page.items():
-        normed = [_norm(w.text) for w in words]
-        for size in {max(1, n - 1), n, n + 1}:
+    slack = max(4, len(target) // 3)
+    # the best-scoring run of n-1..n+1 words of about the target's length; the first one on a tie
+    best: tuple[float, tuple[int, int, int], int, list[Word]] | None = None
+    for p_order, (page_no, words) in enumerate(index.words_by_page.items()):
+        for size in sorted({max(1, n - 1), n, n + 1}):
             if size > len(words):
                 continue
-            for i in range(len(words) - size + 1):
-                cand = " ".join(t for t in normed[i : i + size] if t)
-                if abs(len(cand) - len(target)) > max(4, len(target) // 3):
+            runs = index.text_runs(page_no, size)
+            hits = process.extract(target, runs, scorer=fuzz.ratio, score_cutoff=FUZZY_THRESHOLD, limit=None)
+            for _, score, i in hits:
+                if abs(len(runs[i]) - len(target)) > slack:
                     continue
-                score = fuzz.ratio(cand, target)
-                if best is None or score > best[0]:
-                    best = (score, page_no, words[i : i + size])
-                    if score == 100:
-                        break
-    if best is None or best[0] < FUZZY_THRESHOLD:
+                order = (p_order, size, i)
+                if best is None or score > best[0] or (score == best[0] and order < best[1]):
+                    best = (score, order, page_no, words[i : i + size])
+    if best is None:
         return None
-    return _evidence(best[1], best[2], best[0] / 100.0)
+    return _evidence(best[2], best[3], best[0] / 100.0)
 
 
 def _as_decimal(value: Any) -> Decimal | None:
@@ -152,8 +210,14 @@ def _as_decimal(value: Any) -> Decimal | None:
     return parse_amount(text)
 
 
-def find_evidence(value: Any, kind: FieldKind, pages: Sequence[Page] | PageIndex) -> Evidence | None:
-    """Locate ``value`` (a field value of ``kind``) in the page words; None when it is not there."""
+def find_evidence(
+    value: Any, kind: FieldKind, pages: Sequence[Page] | PageIndex, exact_ids: bool = False
+) -> Evidence | None:
+    """Locate ``value`` (a field value of ``kind``) in the page words; None when it is not there.
+
+    Identifiers are matched character for character (spaces and punctuation aside), then, unless
+    ``exact_ids``, fuzzily as text: an exact value (an e-invoice's) one digit off is not on the page.
+    """
     index = pages if isinstance(pages, PageIndex) else PageIndex(pages)
     if kind is FieldKind.MONEY:
         amount = _as_decimal(value)
@@ -163,6 +227,10 @@ def find_evidence(value: Any, kind: FieldKind, pages: Sequence[Page] | PageIndex
         return _find_date(d, index) if d is not None else None
     if kind is FieldKind.CURRENCY:
         return _find_currency(str(value).upper(), index)
+    if kind in _ID_KINDS:
+        found = _find_identifier(str(value), index)
+        if found is not None or exact_ids:
+            return found
     return _find_text(str(value), index)
 
 

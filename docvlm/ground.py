@@ -8,13 +8,17 @@ Values an engine located itself keep their evidence. Values a generative model p
 without evidence, are searched for in the page words (``docvlm.evidence``: amounts and dates by
 value, text by fuzzy match). A generated value that is not found is flagged ``ungrounded`` and gets a
 low confidence; this is also the defence against hallucinations and instructions planted in a
-document. Rule failures lower the confidence of the fields they name.
+document. Rule failures lower the confidence of the fields they name. Values that come from
+elsewhere than the page (an e-invoice's XML: ``EngineOutput.source``) keep their confidence, their
+evidence says where they came from, and each path the output expects on the page
+(``EngineOutput.expect_on_page``) that is not found gets the warning it names.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 
 from docvlm.datamodel import EngineOutput, Grounding, Page, RecordWarning, Validated
 from docvlm.evidence import FOUND_PRIOR, UNGROUNDED_CONFIDENCE, PageIndex, find_evidence
@@ -42,8 +46,21 @@ def ground(validated: Validated, output: EngineOutput, pages: Sequence[Page]) ->
             continue
         if index is None:
             index = PageIndex(pages)
-        found = find_evidence(value, kind_of(schema, path), index)
-        if found is not None:
+        found = find_evidence(value, kind_of(schema, path), index, exact_ids=output.source is not None)
+        if output.source is not None:  # values from elsewhere (XML): the page locates them, nothing more
+            result.confidence[path] = output.confidence.get(path, 1.0)
+            if found is not None:
+                result.evidence[path] = replace(found, source=output.source)
+            elif path in output.expect_on_page:
+                shown = get_path(validated.data, path)
+                result.warnings.append(
+                    RecordWarning(
+                        output.expect_on_page[path],
+                        f"{path}={shown!s} ({output.source}) is not printed on the page",
+                        path,
+                    )
+                )
+        elif found is not None:
             result.evidence[path] = found
             result.confidence[path] = min(output.confidence.get(path, FOUND_PRIOR), FOUND_CAP) * found.score
         else:

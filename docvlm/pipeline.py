@@ -4,26 +4,29 @@ path -> ingest (Document, Pages with words) -> engine (EngineOutput: candidates;
 engines decode and re-ask inside, where the model can be asked again) -> validate (Validated: the
 schema's model, business-rule warnings) -> ground (Grounding: evidence, confidence) -> Extraction.
 Validation and grounding run once, here. Failures become error records; the batch always goes on.
+A document that carries e-invoice XML gets its EngineOutput from the XML instead
+(``_read_einvoice``, per ``--einvoice``); validation and grounding are the same.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from docvlm.datamodel import EngineOutput, Extraction, Page, RecordWarning
+from docvlm.datamodel import EmbeddedXml, EngineOutput, Extraction, Page, RecordWarning
+from docvlm.einvoice.reader import EinvoiceOptions, EinvoiceReader
 from docvlm.engines import BaseEngine, EngineOptions, LayoutOptions, create_engine
-from docvlm.errors import DocvlmError, IngestError
+from docvlm.errors import DocvlmError, EinvoiceError, IngestError
 from docvlm.ground import ground
-from docvlm.ingest import IngestOptions, iter_sources, open_bytes, open_document
+from docvlm.ingest import IngestOptions, open_bytes, open_document
 from docvlm.ocr import OcrOptions
+from docvlm.runner import LimitOptions, run_batch
+from docvlm.split import SplitOptions, split_documents
 from docvlm.validate import validate
 from schemas import get_schema
 from schemas.docvqa import Answer
@@ -43,8 +46,11 @@ class PipelineOptions(BaseModel):
     engine: EngineOptions = Field(default_factory=LayoutOptions)
     ingest: IngestOptions = Field(default_factory=IngestOptions)
     ocr: OcrOptions = Field(default_factory=OcrOptions)
+    einvoice: EinvoiceOptions = Field(default_factory=EinvoiceOptions)
     schema_name: str = "invoice"
     workers: int = Field(default=1, ge=1)
+    limits: LimitOptions = Field(default_factory=LimitOptions)
+    split: SplitOptions = Field(default_factory=SplitOptions)
 
     @model_validator(mode="before")
     @classmethod
@@ -55,7 +61,12 @@ class PipelineOptions(BaseModel):
 
         s = DocvlmSettings()
         defaults = {
-            "ingest": {"dpi": s.dpi, "max_megapixels": s.max_megapixels, "max_file_mb": s.max_file_mb},
+            "ingest": {
+                "dpi": s.dpi,
+                "max_megapixels": s.max_megapixels,
+                "max_file_mb": s.max_file_mb,
+                "ocr_mode": s.ocr_mode,
+            },
             "ocr": {"backend": s.ocr_backend, "threads": s.ocr_threads},
             "workers": s.workers,
         }
@@ -67,13 +78,16 @@ class PipelineOptions(BaseModel):
         dpi: int | None = None,
         ocr_backend: str | None = None,
         workers: int | None = None,
+        ocr_mode: str | None = None,
         **overrides: Any,
     ) -> PipelineOptions:
         """Options from ``DOCVLM_*`` settings; arguments that are not None (CLI flags) win over them."""
         opts = cls(**overrides)
         updates: dict[str, Any] = {}
-        if dpi is not None:
-            updates["ingest"] = IngestOptions.model_validate({**opts.ingest.model_dump(), "dpi": dpi})
+        if dpi is not None or ocr_mode is not None:
+            ingest = opts.ingest.model_dump()
+            ingest.update({k: v for k, v in (("dpi", dpi), ("ocr_mode", ocr_mode)) if v is not None})
+            updates["ingest"] = IngestOptions.model_validate(ingest)
         if ocr_backend is not None:
             updates["ocr"] = OcrOptions.model_validate({**opts.ocr.model_dump(), "backend": ocr_backend})
         if workers is not None:
@@ -88,6 +102,10 @@ class Pipeline:
         self.options = options or PipelineOptions()
         self.schema: type[BaseModel] = get_schema(self.options.schema_name)
         self._engine = engine
+        self._engine_injected = engine is not None
+        #: called after a document is opened (page None) and after each page is read (worker progress)
+        self.on_progress: Callable[[Extraction, Page | None], None] | None = None
+        self._einvoice = EinvoiceReader(self.options.einvoice, self._layout_engine)
 
     @property
     def engine(self) -> BaseEngine:
@@ -98,6 +116,12 @@ class Pipeline:
     @property
     def engine_name(self) -> str:
         return self.options.engine.kind
+
+    def _layout_engine(self) -> BaseEngine:
+        """The layout engine that checks e-invoice XML against the page: header fields only, configured
+        as the pipeline's engine when that is the layout engine."""
+        base = self.options.engine if isinstance(self.options.engine, LayoutOptions) else LayoutOptions()
+        return create_engine(base.model_copy(update={"line_items": False}))
 
     # ---- loading -------------------------------------------------------------------------
 
@@ -112,8 +136,20 @@ class Pipeline:
     # ---- one document -----------------------------------------------------------------------
 
     def extract(self, path: str | Path) -> Extraction:
-        """Extract one document; never raises for a bad document (returns an error record)."""
-        return self._extract_many([path])[0]
+        """Extract one file as one document; never raises for a bad document (returns an error record).
+
+        A file that holds several invoices gives its first here; ``extract_all`` gives them all.
+        """
+        records = self.extract_all(path)
+        if len(records) > 1:
+            _log.warning(
+                "%s holds %d invoices; extract() returns the first, use extract_all()", path, len(records)
+            )
+        return records[0]
+
+    def extract_all(self, path: str | Path) -> list[Extraction]:
+        """One record per invoice in the file (``--split auto``), or one record for the file."""
+        return self._extract_many([path])
 
     def extract_bytes(self, items: Sequence[tuple[str, bytes]]) -> list[Extraction]:
         """Extract documents given as (source name, file bytes), e.g. read from object storage.
@@ -125,7 +161,8 @@ class Pipeline:
     def load(self, path: str | Path, data: bytes | None = None) -> tuple[Extraction, list[Page]]:
         """Ingest one document, from its path or from ``data`` named ``path``: the record so far and its pages.
 
-        A document that cannot be read gives an error record and no pages; never raises.
+        A document that cannot be read gives an error record and no pages; never raises. A document
+        whose data come from its e-invoice XML comes back finished, with no pages left to read.
         """
         source = str(path)
         t0 = time.perf_counter()
@@ -141,10 +178,15 @@ class Pipeline:
             _log.exception("unexpected error opening %s", source)
             return ex.fail(IngestError(f"{type(exc).__name__}: {exc}")), []
         ex.sha256, ex.pages = doc.sha256, doc.page_count
+        if self.on_progress:
+            self.on_progress(ex, None)
         pages: list[Page] = []
         try:
             for page in doc.pages():
                 pages.append(page)
+                if self.on_progress:
+                    self.on_progress(ex, page)
+                ex.warnings.extend(page.warnings)
         except DocvlmError as exc:
             ex.warnings.append(RecordWarning("page_error", f"page {len(pages) + 1}: {exc}"))
         except Exception as exc:
@@ -154,7 +196,7 @@ class Pipeline:
             )
         finally:
             doc.close()
-        if not pages:
+        if not pages and doc.einvoice is None:
             msg = ex.warnings[0].message if ex.warnings else "no readable pages"
             return ex.fail(IngestError(msg)), []
         ex.timings["ingest_s"] = time.perf_counter() - t0
@@ -162,12 +204,37 @@ class Pipeline:
             total = sum(p.timings.get(key, 0.0) for p in pages)
             if total:
                 ex.timings[key] = total
+        if self._read_einvoice(ex, pages, doc.einvoice):
+            return ex, []
         return ex, pages
+
+    def _read_einvoice(self, ex: Extraction, pages: list[Page], xml: EmbeddedXml | None) -> bool:
+        """The e-invoice step: data from the document's XML instead of an engine. False: read the page.
+
+        Per ``--einvoice``: ``visual`` ignores the XML of a document with pages; XML that cannot
+        be used adds a warning and leaves the document to the engine (a bare XML file, which has no
+        page, becomes an error record).
+        """
+        if not self._einvoice.wants(xml, pages) or xml is None:
+            return False
+        t0 = time.perf_counter()
+        result = self._einvoice.read(xml, pages, self.schema)
+        ex.warnings.extend(result.warnings)
+        if result.output is None:
+            if not pages:
+                ex.fail(EinvoiceError(result.warnings[-1].message))
+            return not pages
+        ex.engine, ex.einvoice = self._einvoice.name, result.info
+        ex.timings["engine_s"] = time.perf_counter() - t0
+        self.finish(ex, result.output, pages)
+        return True
 
     def _extract_many(self, paths: Sequence[str | Path]) -> list[Extraction]:
         return self._extract_loaded([self.load(p) for p in paths])
 
     def _extract_loaded(self, loaded: list[tuple[Extraction, list[Page]]]) -> list[Extraction]:
+        """Engine, validation and grounding for loaded documents; a file of several invoices gives one each."""
+        loaded = split_documents(loaded, self.options.split)
         todo = [(ex, pages) for ex, pages in loaded if pages]
         outputs: list[EngineOutput | BaseException] = []
         if todo:
@@ -215,50 +282,17 @@ class Pipeline:
     def run(
         self,
         inputs: Iterable[str | Path],
-        skip: set[str] | None = None,
+        skip: Container[str] | None = None,
         on_source: Callable[[str], None] | None = None,
     ) -> Iterator[Extraction]:
         """One Extraction per input document, in input order. Folders are walked, globs expanded.
 
-        ``skip`` holds sources already done (resume). With ``workers > 1`` documents are spread over
-        worker processes with a bounded number in flight, so memory stays flat.
+        ``skip`` holds sources already done (resume). With limits on (``options.limits``) or
+        ``workers > 1``, documents run in supervised worker processes (``docvlm.runner``).
         """
-        skip = skip or set()
-        sources = (str(p) for p in iter_sources(inputs) if str(p) not in skip)
-        if self.options.workers > 1 and self.options.engine.kind == "layout":
-            yield from self._run_parallel(sources, on_source)
-            return
-        batch = max(1, getattr(self.options.engine, "batch_size", 1))
-        chunk: list[str] = []
-        for src in sources:
-            if on_source:
-                on_source(src)
-            chunk.append(src)
-            if len(chunk) >= batch:
-                yield from self._extract_many(chunk)
-                chunk = []
-        if chunk:
-            yield from self._extract_many(chunk)
-
-    def _run_parallel(
-        self, sources: Iterator[str], on_source: Callable[[str], None] | None
-    ) -> Iterator[Extraction]:
-        import multiprocessing as mp
-
-        n = self.options.workers
-        ctx = mp.get_context("spawn")  # onnxruntime and torch are not fork-safe once initialised
-        window: deque[tuple[str, Future[dict[str, Any]]]] = deque()
-        with ProcessPoolExecutor(
-            max_workers=n, mp_context=ctx, initializer=_init_worker, initargs=(self.options.model_dump(),)
-        ) as pool:
-            for src in sources:
-                if on_source:
-                    on_source(src)
-                window.append((src, pool.submit(_work, src)))
-                while len(window) >= 2 * n:
-                    yield _result(window.popleft())
-            while window:
-                yield _result(window.popleft())
+        return run_batch(
+            self.options, inputs, self._extract_many, skip, on_source, engine_injected=self._engine_injected
+        )
 
     def ask(self, path: str | Path, question: str) -> Answer:
         """Answer a question about one document with the configured engine."""
@@ -267,31 +301,6 @@ class Pipeline:
     def close(self) -> None:
         if self._engine is not None:
             self._engine.close()
-
-
-# ---- worker processes -------------------------------------------------------------------------
-
-_WORKER: Pipeline | None = None
-
-
-def _init_worker(options: dict[str, Any]) -> None:
-    global _WORKER
-    opts = PipelineOptions.model_validate(options)
-    _WORKER = Pipeline(opts.model_copy(update={"workers": 1}))
-
-
-def _work(source: str) -> dict[str, Any]:
-    if _WORKER is None:
-        raise RuntimeError("worker not initialised")
-    return _WORKER.extract(source).to_record()
-
-
-def _result(item: tuple[str, Future[dict[str, Any]]]) -> Extraction:
-    source, fut = item
-    try:
-        return Extraction.from_record(fut.result())
-    except Exception as exc:  # a worker that died (e.g. out of memory) still yields a record for its source
-        return Extraction(source=source).fail(DocvlmError(f"worker failed: {type(exc).__name__}: {exc}"))
 
 
 def extract(path: str | Path, options: PipelineOptions | None = None) -> Extraction:

@@ -14,6 +14,7 @@ class DocvlmSettings(BaseSettings):
 
     dpi: int = DEFAULT_DPI
     ocr_backend: str = "rapidocr"
+    ocr_mode: str = "auto"
     ocr_threads: int = 1
     workers: int = 1
     log_level: str = "WARNING"

@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from docvlm.ingest import SUPPORTED_SUFFIXES
 from docvlm.pipeline import Pipeline, PipelineOptions
+from docvlm.sources import SUPPORTED_SUFFIXES
 
 
 def make_inputs(folders: list[str], total: int, out: Path) -> list[Path]:

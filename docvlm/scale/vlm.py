@@ -41,6 +41,7 @@ from docvlm.engines.generative.reask import run_with_reask
 from docvlm.errors import DecodeError, DocvlmError, EngineError, MissingDependency
 from docvlm.pipeline import Pipeline, PipelineOptions
 from docvlm.scale.dataset import RayOptions, import_ray, read_sources, records_to_table
+from docvlm.split import split_documents
 from schemas import get_schema
 
 if TYPE_CHECKING:
@@ -57,6 +58,7 @@ ERROR_KEY = "__inference_error__"
 #: the columns that carry a page from stage to stage
 COLUMNS = (
     "source",
+    "document",  # what the rows of one record share: the source, and the invoice's part of it
     "page",
     "skeleton",
     "page_json",
@@ -130,10 +132,13 @@ class PageRequests:
 
     def _rows(self, source: str, data: bytes) -> Iterator[dict[str, Any]]:
         ex, pages = self.pipe.load(source, data)
-        ex.engine = "openai"
         if not pages:
             yield _row(source, 0, ex)
             return
+        for part, part_pages in split_documents([(ex, pages)], self.pipe.options.split):
+            yield from self._part_rows(source, part, part_pages)
+
+    def _part_rows(self, source: str, ex: Extraction, pages: list[Page]) -> Iterator[dict[str, Any]]:
         for page in pages:
             try:
                 prompt = self.engine.page_prompt(page, self.pipe.schema)
@@ -164,6 +169,7 @@ def _row(
 ) -> dict[str, Any]:
     return {
         "source": source,
+        "document": f"{source}#{ex.part}",
         "page": number,
         "skeleton": json.dumps(ex.to_record(), ensure_ascii=False),
         "page_json": page_to_json(page) if page is not None else None,
@@ -496,7 +502,7 @@ def extract_dataset_vlm(
                 postprocess_map_kwargs={"num_cpus": 0},
             )
             ds = processor(ds).map(_settle, num_cpus=0)
-        ds = ds.groupby("source", num_partitions=max(2, 2 * concurrency)).map_groups(
+        ds = ds.groupby("document", num_partitions=max(2, 2 * concurrency)).map_groups(
             FinishDocuments,
             fn_constructor_kwargs={"pipeline": pipeline},
             batch_format="pyarrow",

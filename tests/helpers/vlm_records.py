@@ -169,12 +169,17 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from docvlm.pipeline import Pipeline, PipelineOptions
+    from docvlm.runner import LimitOptions
 
     torch.manual_seed(0)
     torch.set_num_threads(1)
     uses_server = args.engine in ("openai", "hybrid-openai")
     with FakeOpenAIServer(default=scripted_reply) as server:
-        options = PipelineOptions(engine=_engine_options(args, server.base_url if uses_server else None))
+        # in this process, without time or memory limits: a loaded machine must not change a record
+        options = PipelineOptions(
+            engine=_engine_options(args, server.base_url if uses_server else None),
+            limits=LimitOptions(doc_timeout_s=0, max_worker_mb=0),
+        )
         pipe = Pipeline(options)
         n = 0
         with open(args.output, "w", encoding="utf-8") as fh:

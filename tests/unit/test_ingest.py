@@ -12,8 +12,9 @@ from PIL import Image, ImageDraw, ImageFile, ImageFont
 
 from docvlm.datamodel import WordSource
 from docvlm.errors import IngestError
-from docvlm.ingest import SUPPORTED_SUFFIXES, IngestOptions, iter_sources, open_document
+from docvlm.ingest import IngestOptions, open_document
 from docvlm.ocr import OcrOptions
+from docvlm.sources import SUPPORTED_SUFFIXES, iter_sources
 from tests.helpers.documents import write_huge_png
 
 NO_OCR = OcrOptions(backend="none")

@@ -1,6 +1,6 @@
 """Questions to schema fields: which field of the invoice schema a free-text question names.
 
-``map_question`` finds a field phrase of ``question_lexicon`` in the question (whole words, longest
+``map_question`` finds a field phrase of ``lexicon.questions`` in the question (whole words, longest
 first), else fuzzy-matches the question's subject against the phrases (typos), else falls back to
 weak cues ("how much", "when", "where"). The question word then decides the kind of answer ("Where
 is the company?" asks for its address).
@@ -14,7 +14,14 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
-from docvlm.engines.layout.question_lexicon import FIELD_PHRASES, HOW_MUCH, STOPWORDS, WEAK_CUES, WHEN, WHERE
+from docvlm.engines.layout.lexicon.questions import (
+    FIELD_PHRASES,
+    HOW_MUCH_WORDS,
+    STOPWORDS,
+    WEAK_CUES,
+    WHEN_WORDS,
+    WHERE_WORDS,
+)
 from schemas.invoice import Invoice
 from schemas.kinds import FieldKind, kind_of
 
@@ -89,11 +96,11 @@ def _question_word_kind(folded: str, match: FieldMatch) -> FieldMatch:
     "Where is the company located?" names the company but asks for its address; "How much did
     the customer pay?" names the customer but asks for an amount; "When..." asks for a date.
     """
-    if match.field.endswith(".name") and any(w in folded for w in WHERE):
+    if match.field.endswith(".name") and any(w in folded for w in WHERE_WORDS):
         return FieldMatch(match.field.replace(".name", ".address"), match.phrase, match.score)
-    if field_kind(match.field) is not FieldKind.MONEY and any(w in folded for w in HOW_MUCH):
+    if field_kind(match.field) is not FieldKind.MONEY and any(w in folded for w in HOW_MUCH_WORDS):
         return FieldMatch("total", match.phrase, 0.8)
-    if field_kind(match.field) is not FieldKind.DATE and any(w in folded for w in WHEN):
+    if field_kind(match.field) is not FieldKind.DATE and any(w in folded for w in WHEN_WORDS):
         return FieldMatch("invoice_date", match.phrase, 0.8)
     return match
 

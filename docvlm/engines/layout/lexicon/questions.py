@@ -1,11 +1,4 @@
-"""The question vocabulary of the layout engine's question answering, as data.
-
-``FIELD_PHRASES``: the phrases that name each schema field in a question, in English, German,
-French, Dutch and Spanish (accents stripped, casefolded when matched); the longest phrase found in
-a question wins. ``WEAK_CUES``: question words that point to a field when no phrase names one.
-``STOPWORDS``: function words dropped to leave the label a question names. ``WHERE``, ``HOW_MUCH``
-and ``WHEN``: question words that ask for an address, an amount or a date.
-"""
+"""Question phrases of the QA route: which words of a question name which schema field (EN, DE, FR, NL, ES)."""
 
 from __future__ import annotations
 
@@ -374,9 +367,8 @@ _STOPWORD_TEXT = """a an the is are was were be been of on in at for to from by 
     cual cuál es el la los las de del en esta este factura recibo quien dónde donde cuando cuanto un una"""
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
-WHERE = (" where ", " located ", " wo ", " ou se ", " waar ", " donde ", " situe ", " gelegen ")
-HOW_MUCH = (" how much ", " wie viel ", " wieviel ", " combien ", " hoeveel ", " cuanto ")
-WHEN = (" when ", " what day ", " which day ", " wann ", " quand ", " wanneer ", " cuando ")
 
-
-__all__ = ["FIELD_PHRASES", "HOW_MUCH", "STOPWORDS", "WEAK_CUES", "WHEN", "WHERE"]
+# Question words that ask for a kind of answer (padded with spaces, matched on folded text).
+WHERE_WORDS = (" where ", " located ", " wo ", " ou se ", " waar ", " donde ", " situe ", " gelegen ")
+HOW_MUCH_WORDS = (" how much ", " wie viel ", " wieviel ", " combien ", " hoeveel ", " cuanto ")
+WHEN_WORDS = (" when ", " what day ", " which day ", " wann ", " quand ", " wanneer ", " cuando ")
