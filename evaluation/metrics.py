@@ -145,7 +145,7 @@ def normalize_value(path: str, value: Any) -> Any:
         d = parse_date(str(value))
         return d if d is not None else str(value).strip()
     text = str(value)
-    if kind is FieldKind.IDENTIFIER:
+    if kind in (FieldKind.IDENTIFIER, FieldKind.CODE):
         return text.strip()
     if kind is FieldKind.COMPACT_ID:
         return re.sub(r"\s+", "", text).upper()

@@ -57,6 +57,7 @@ IsoDate = Annotated[dt.date | None, BeforeValidator(_to_date), FieldKind.DATE]
 Currency = Annotated[str | None, BeforeValidator(_blank_to_none), FieldKind.CURRENCY]
 Identifier = Annotated[str | None, BeforeValidator(_blank_to_none), FieldKind.IDENTIFIER]
 CompactId = Annotated[str | None, BeforeValidator(_blank_to_none), FieldKind.COMPACT_ID]
+Code = Annotated[str | None, BeforeValidator(_blank_to_none), FieldKind.CODE]
 Email = Annotated[str | None, BeforeValidator(_blank_to_none), FieldKind.EMAIL]
 
 
@@ -70,7 +71,7 @@ class Party(BaseModel):
     tax_id: CompactId = None
     iban: CompactId = None
     email: Email = None
-    phone: Identifier = None
+    phone: Code = None
 
     @field_validator("iban")
     @classmethod
@@ -95,7 +96,7 @@ class LineItem(BaseModel):
     )
     amount: Money = None
     tax_rate: Money = Field(default=None, description="percent, e.g. 21 for 21%")
-    product_code: Identifier = None
+    product_code: Code = None
 
 
 class Invoice(BaseModel):

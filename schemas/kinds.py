@@ -1,7 +1,7 @@
 """Field kinds: what sort of value each field of a schema holds, read from the schema's annotations.
 
 A schema marks a field's kind with an annotated type (``schemas.invoice.Money``, ``IsoDate``,
-``Currency``, ``Identifier``, ``CompactId``, ``Email``): the ``FieldKind`` is an item of the
+``Currency``, ``Identifier``, ``CompactId``, ``Code``, ``Email``): the ``FieldKind`` is an item of the
 ``Annotated`` metadata, which Pydantic keeps and ignores. A field without a marker takes its kind
 from its type (numbers are MONEY, dates DATE, everything else TEXT).
 
@@ -30,8 +30,11 @@ class FieldKind(str, enum.Enum):
     MONEY = "money"  # amounts, quantities and rates: numbers, matched by value (to the cent)
     DATE = "date"  # calendar dates, matched by value
     CURRENCY = "currency"  # ISO 4217 codes, found by code or symbol
-    IDENTIFIER = "identifier"  # invoice and order numbers, product codes, phones: exact after trimming
+    IDENTIFIER = "identifier"  # invoice and order numbers: exact after trimming, printed as they are
     COMPACT_ID = "compact_id"  # VAT ids and IBANs: exact without whitespace and case
+    # phones and product codes: compared exactly after trimming like identifiers, but printed with
+    # other grouping and prefixes ("+33 4 72 ..." for "04 72 ..."), so found on a page by fuzzy match
+    CODE = "code"
     EMAIL = "email"  # e-mail addresses: case-insensitive
     TEXT = "text"  # names, addresses, descriptions: normalised text
 

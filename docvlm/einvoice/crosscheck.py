@@ -43,7 +43,7 @@ KEY_FIELDS: tuple[str, ...] = (
     "vendor.iban",
 )
 #: kinds compared character for character, spaces, punctuation and case aside
-_ID_KINDS = frozenset({FieldKind.IDENTIFIER, FieldKind.COMPACT_ID, FieldKind.EMAIL})
+_ID_KINDS = frozenset({FieldKind.IDENTIFIER, FieldKind.COMPACT_ID, FieldKind.CODE, FieldKind.EMAIL})
 #: names, addresses and descriptions this similar (rapidfuzz ratio, 0..100) count as the same text
 TEXT_SIMILARITY = 90.0
 #: the numbers of a line item, looked for on its description's row
