@@ -239,13 +239,7 @@ def extract(
         limits=LimitOptions(doc_timeout_s=doc_timeout, max_worker_mb=max_worker_mb),
     )
     if ray:
-        from docvlm.scale.job import run_job
-
-        try:
-            counts, done = run_job(inputs, output, fmt, options, ray_address, resume=resume)
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc), param_hint="--format") from exc
-        _report(counts, done, output)
+        _run_ray(inputs, output, fmt, options, ray_address, resume, retry_errors, workers)
     try:  # the output is checked and locked before any document is read
         sink = create_sink(output, fmt, resume=resume or retry_errors, retry_errors=retry_errors)
     except OutputError as exc:
@@ -281,6 +275,41 @@ def extract(
             bar.close()
         pipe.close()
     _report(counts, len(sink.done_sources()), output)
+
+
+def _run_ray(
+    inputs: list[str],
+    output: str,
+    fmt: OutputFormat | None,
+    options: PipelineOptions,
+    address: str | None,
+    resume: bool,
+    retry_errors: bool,
+    actors: int | None,
+) -> None:
+    """``extract --ray``: the job on Ray (``--workers``: that many actors), then the summary line."""
+    from docvlm.scale import RayOptions
+    from docvlm.scale.job import run_job
+
+    kept = f"; the records so far are in {output}.partial: run again with --resume" if output != "-" else ""
+    try:
+        counts, done = run_job(
+            inputs,
+            output,
+            fmt,
+            options,
+            address,
+            resume=resume,
+            ray_options=RayOptions(concurrency=actors),
+            retry_errors=retry_errors,
+        )
+    except OutputError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted{kept if fmt is not OutputFormat.PARQUET else ''}", err=True)
+        raise typer.Exit(130) from None
+    _report(counts, done, output)
 
 
 def _report(counts: dict[str, int], done: int, output: str) -> None:
