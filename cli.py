@@ -178,7 +178,11 @@ def extract(
     workers: Annotated[
         int | None,
         typer.Option(
-            "--workers", "-w", min=1, help="Worker processes (not for the transformers engine) [default: 1]."
+            "--workers",
+            "-w",
+            min=1,
+            help="Worker processes (not for the transformers engine) [default: 1]; with --ray, actors "
+            "[default: one per CPU of the cluster].",
         ),
     ] = None,
     schema: Annotated[str, typer.Option("--schema", help="Document type schema.")] = "invoice",

@@ -15,6 +15,7 @@ a second over the run.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import shutil
 import signal
@@ -216,6 +217,11 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--doc-timeout", type=float, default=0.0, help="the local job's --doc-timeout (0: none)")
     ap.add_argument(
+        "--kill-only",
+        action="store_true",
+        help="only the run with an actor killed, checked against the inputs",
+    )
+    ap.add_argument(
         "--kill-at", type=float, default=0.3, help="share of the rows after which an actor is killed"
     )
     args = ap.parse_args()
@@ -225,16 +231,20 @@ def main() -> None:
     try:
         files = make_inputs(args.data, args.total, scratch / "in")
         _say(f"{len(files)} documents in {scratch / 'in'}; {_load()} on {os.cpu_count()} CPUs")
-        local, t_local, local_rss = run_local(scratch / "in", args.workers, args.doc_timeout)
-        _say(f"local --workers {args.workers}: {len(local)} records in {t_local:.1f} s; {_load()}")
-        local_rss.report("local worker")
+        local: dict[Key, dict[str, Any]] = {}
+        t_local = math.nan
+        if not args.kill_only:
+            local, t_local, local_rss = run_local(scratch / "in", args.workers, args.doc_timeout)
+            _say(f"local --workers {args.workers}: {len(local)} records in {t_local:.1f} s; {_load()}")
+            local_rss.report("local worker")
         t0 = time.perf_counter()
         ray.init(num_cpus=args.workers, include_dashboard=False, log_to_driver=False)
         ray.data.DataContext.get_current().enable_progress_bars = False
         t_init = time.perf_counter() - t0
         _say(f"ray.init: {t_init:.1f} s")
-        kill_at = max(1, int(len(local) * args.kill_at))
-        for label, kill in (("ray", None), ("ray, one actor killed", kill_at)):
+        kill_at = max(1, int((len(local) or len(files)) * args.kill_at))
+        runs = [("ray", None), ("ray, one actor killed", kill_at)]
+        for label, kill in runs[1:] if args.kill_only else runs:
             recs, wall, rss, killed = run_ray(scratch / "in", args.workers, kill)
             compare(label, recs, local, files)
             _say(

@@ -49,11 +49,12 @@ class ParquetFolder:
         import pyarrow.fs as pafs
 
         self.output = output
-        self.fs, self.root = (
-            pafs.FileSystem.from_uri(output)
-            if "://" in output
-            else (pafs.LocalFileSystem(), str(Path(output).absolute()))
-        )
+        self.fs: pafs.FileSystem
+        self.root: str
+        if "://" in output:
+            self.fs, self.root = pafs.FileSystem.from_uri(output)
+        else:
+            self.fs, self.root = pafs.LocalFileSystem(), str(Path(output).absolute())
         self._lock: OutputLock | None = None
 
     def lock(self) -> None:
@@ -175,10 +176,10 @@ def run_job(
         target = create_sink(output, OutputFormat.JSONL, resume=resume, retry_errors=retry_errors)
     try:
         skip: Collection[str] = set()
-        if resume and isinstance(target, ParquetFolder):
-            skip = set(map(str, target.column(target.files(), "source")))
-        elif resume:
+        if resume and isinstance(target, Sink):
             skip = target.done_sources()
+        elif resume and isinstance(target, ParquetFolder):
+            skip = set(map(str, target.column(target.files(), "source")))
         connect(address)
         opts = (ray_options or RayOptions()).model_copy(update={"pipeline": options})
         ds = extract_dataset(list(inputs), opts, skip=skip)

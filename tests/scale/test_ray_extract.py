@@ -128,3 +128,23 @@ def test_output_is_checked_and_locked_before_the_job(inputs: Path, tmp_path: Pat
         finally:
             lock.release()
     assert not (tmp_path / "out.jsonl").exists() and not (tmp_path / "out_parquet").exists()
+
+
+def test_cli_ray_to_stdout_and_a_locked_output(ray_cluster, inputs: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from cli import app
+    from docvlm.spool import OutputLock
+
+    src = str(inputs / "invoice_us_cedar_ridge.pdf")
+    result = CliRunner().invoke(app, ["extract", "--ray", "--workers", "1", src, "-o", "-"])
+    assert result.exit_code == 0, result.output
+    (rec,) = [json.loads(line) for line in result.stdout.splitlines()]  # nothing else on stdout
+    assert rec["source"] == src and rec["status"] == "ok"
+    lock = OutputLock(tmp_path / "out.jsonl")
+    lock.acquire()
+    try:
+        result = CliRunner().invoke(app, ["extract", "--ray", src, "-o", str(tmp_path / "out.jsonl")])
+    finally:
+        lock.release()
+    assert result.exit_code == 2 and "another docvlm run" in result.stderr
