@@ -28,6 +28,7 @@ from typing import Any
 from docvlm.ingest import SUPPORTED_SUFFIXES
 from docvlm.pipeline import Pipeline, PipelineOptions
 from docvlm.runner import LimitOptions
+from docvlm.scale import connect
 
 
 def make_inputs(folders: list[str], total: int, out: Path) -> list[Path]:
@@ -238,7 +239,7 @@ def main() -> None:
             _say(f"local --workers {args.workers}: {len(local)} records in {t_local:.1f} s; {_load()}")
             local_rss.report("local worker")
         t0 = time.perf_counter()
-        ray.init(num_cpus=args.workers, include_dashboard=False, log_to_driver=False)
+        connect(num_cpus=args.workers)
         ray.data.DataContext.get_current().enable_progress_bars = False
         t_init = time.perf_counter() - t0
         _say(f"ray.init: {t_init:.1f} s")

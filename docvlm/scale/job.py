@@ -31,7 +31,7 @@ _log = logging.getLogger(__name__)
 
 def records(ds: Dataset) -> Iterator[dict[str, Any]]:
     """The output records of a dataset of rows, streamed to the caller."""
-    for batch in ds.iter_batches(batch_format="pyarrow", batch_size=64):
+    for batch in ds.iter_batches(batch_format="pyarrow", batch_size=None):  # each block as it arrives
         table: pa.Table = batch
         for line in table.column(RECORD_COLUMN).to_pylist():
             yield json.loads(line)
