@@ -25,6 +25,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain click help: no `<bool>` on flags, and `[...]` in a help text stays text
 )
 app.add_typer(eval_app, name="eval")
 
