@@ -252,22 +252,27 @@ def extract(
     except OutputError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    pipe = Pipeline(options)
-    bar = None
-    if progress and sys.stderr.isatty():
-        from tqdm import tqdm
+    from docvlm.progress import ProgressBar, survey_inputs
 
-        bar = tqdm(unit="doc", file=sys.stderr)
     counts = {"ok": 0, "partial": 0, "error": 0}
     kept = f"; the records so far are in {output}.partial: run again with --resume" if output != "-" else ""
+    pipe = Pipeline(options)
+    bar: ProgressBar | None = None
     try:
         with sink:
-            for ex in pipe.run(inputs, skip=sink.done_sources()):
+            survey = survey_inputs(inputs, sink.done_sources())  # counted first, for the bar and the notices
+            for line in survey.notices():
+                typer.echo(line, err=True)
+            if resume or retry_errors:
+                typer.echo(
+                    f"resuming {output}: {survey.done} documents already done, {len(survey.todo)} to read",
+                    err=True,
+                )
+            bar = ProgressBar(len(survey.todo), enabled=progress and sys.stderr.isatty(), file=sys.stderr)
+            for ex in pipe.run(survey.todo, on_source=bar.on_source()):
                 sink.write(ex.to_record())
                 counts[ex.status.value] += 1
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(counts)
+                bar.finished(counts, file_done=ex.part >= ex.parts)
     except Interrupted as exc:
         typer.echo(f"{exc} after {sum(counts.values())} documents{kept}", err=True)
         raise typer.Exit(128 + exc.signum) from None
@@ -281,17 +286,18 @@ def extract(
         if bar is not None:
             bar.close()
         pipe.close()
-    _report(counts, len(sink.done_sources()), output)
+    _report(counts, survey.done, output)
 
 
 def _report(counts: dict[str, int], done: int, output: str) -> None:
     """The summary line on stderr, and the exit code: 0 all ok, 1 some errors, 2 nothing found."""
     total = sum(counts.values())
     if total == 0 and not done:
-        typer.echo("no input documents found", err=True)
+        typer.echo("error: no input documents found", err=True)
         raise typer.Exit(2)
     typer.echo(
         f"{total} documents: {counts['ok']} ok, {counts['partial']} partial, {counts['error']} error"
+        + (f"; {done} already done" if done else "")
         + ("" if output == "-" else f" -> {output}"),
         err=True,
     )
