@@ -78,24 +78,23 @@ class DecimalColumn:
     scale: int = 2
 
 
-def _decimal_type(column: DecimalColumn) -> Any:
-    """An optional decimal: parsed from locale text, written as a decimal string, typed column ``column``."""
-    return Annotated[
-        Decimal | None,
-        BeforeValidator(_to_decimal),
-        PlainSerializer(
-            lambda d: None if d is None else format(d, "f"), return_type=str | None, when_used="json"
-        ),
-        WithJsonSchema({"anyOf": [{"type": "string", "pattern": DECIMAL_PATTERN}, {"type": "null"}]}),
-        column,
-    ]
-
+# how every decimal is written (a decimal string in JSON) and typed in the JSON Schema
+_DECIMAL_STRING = PlainSerializer(
+    lambda d: None if d is None else format(d, "f"), return_type=str | None, when_used="json"
+)
+_DECIMAL_JSON_SCHEMA = WithJsonSchema(
+    {"anyOf": [{"type": "string", "pattern": DECIMAL_PATTERN}, {"type": "null"}]}
+)
 
 # The before-validators wrap the whole optional type, so "" and "  " become None instead of failing.
 #: an amount of money: 2 decimals in a typed table
-Money = _decimal_type(DecimalColumn(18, 2))
+Money = Annotated[
+    Decimal | None, BeforeValidator(_to_decimal), _DECIMAL_STRING, _DECIMAL_JSON_SCHEMA, DecimalColumn(18, 2)
+]
 #: a quantity, unit price or rate: 4 decimals in a typed table (0.125 kg, 1.599 a litre, 7.7 %)
-Quantity = _decimal_type(DecimalColumn(18, 4))
+Quantity = Annotated[
+    Decimal | None, BeforeValidator(_to_decimal), _DECIMAL_STRING, _DECIMAL_JSON_SCHEMA, DecimalColumn(18, 4)
+]
 Text = Annotated[str | None, BeforeValidator(_blank_to_none)]
 IsoDate = Annotated[dt.date | None, BeforeValidator(_to_date)]
 
