@@ -391,10 +391,13 @@ def create_sink(
 
 
 def write_records(
-    records: Iterable[dict[str, Any]], path: str | Path, fmt: OutputFormat | str | None = None
+    records: Iterable[dict[str, Any]],
+    path: str | Path,
+    fmt: OutputFormat | str | None = None,
+    schema: type[BaseModel] = Invoice,
 ) -> int:
-    """Write all records atomically; returns how many were written."""
-    with create_sink(path, fmt) as sink:
+    """Write all records atomically; returns how many were written (``schema``: as for ``create_sink``)."""
+    with create_sink(path, fmt, schema=schema) as sink:
         for rec in records:
             sink.write(rec)
     return sink.count

@@ -264,3 +264,25 @@ def test_an_extension_must_fit_the_format(path, fmt, ok):
     else:
         with pytest.raises(OutputError):
             output_format(path, fmt)
+
+
+def test_a_user_schema_writes_its_own_tables(tmp_path):
+    class Row(BaseModel):
+        sku: str
+        weight: Decimal | None = None
+
+    class DeliveryNote(BaseModel):
+        number: str | None = None
+        shipped: dt.date | None = None
+        rows: list[Row] = []
+
+    data = DeliveryNote(
+        number="DN-1", shipped=dt.date(2024, 5, 2), rows=[Row(sku="A", weight=Decimal("1.25"))]
+    )
+    recs = [_record("dn.pdf", data.model_dump(mode="json")), _record("bad.pdf", None)]
+    write_records(recs, tmp_path / "o.parquet", schema=DeliveryNote)
+    docs = pq.read_table(tmp_path / "o.parquet")
+    assert docs.schema.field("shipped").type == pa.date32() and "total" not in docs.column_names
+    assert docs.to_pylist()[0]["number"] == "DN-1" and docs.to_pylist()[0]["line_item_count"] == 1
+    items = pq.read_table(tmp_path / "o.line_items.parquet").to_pylist()
+    assert items == [{"source": "dn.pdf", "part": 1, "index": 0, "sku": "A", "weight": Decimal("1.25")}]
