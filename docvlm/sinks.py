@@ -33,15 +33,16 @@ import sys
 from collections.abc import Collection, Iterable
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
-
-from docvlm.columns import Column, TableLayout, table_layout, typed_value
 from docvlm.errors import OutputError, ValueNotRepresentable
 from docvlm.paths import get_path
 from docvlm.spool import OutputLock, Spool, check_folder, fsync_folder, safe_temp
-from schemas.invoice import Invoice
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from docvlm.columns import Column, TableLayout
 
 _log = logging.getLogger(__name__)
 
@@ -87,9 +88,20 @@ def output_format(path: str | Path, fmt: OutputFormat | str | None = None) -> Ou
     return chosen
 
 
+def schema_layout(schema: type[BaseModel] | None = None) -> TableLayout:
+    """The table columns of ``schema`` (default: the invoice); the schemas load with the first table, not the CLI."""
+    from docvlm.columns import table_layout
+
+    if schema is None:
+        from schemas.invoice import Invoice
+
+        schema = Invoice
+    return table_layout(schema)
+
+
 def document_row(rec: dict[str, Any], layout: TableLayout | None = None) -> dict[str, Any]:
     """One flat row per document: status columns, every field of the schema, and summary columns."""
-    layout = layout or table_layout(Invoice)
+    layout = layout or schema_layout()
     data = rec.get("data")
     conf = rec.get("confidence") or {}
     err = rec.get("error") or {}
@@ -119,7 +131,7 @@ def document_row(rec: dict[str, Any], layout: TableLayout | None = None) -> dict
 
 def line_item_rows(rec: dict[str, Any], layout: TableLayout | None = None) -> list[dict[str, Any]]:
     """The line items of one record, keyed by source, part (the invoice in the file) and position."""
-    layout = layout or table_layout(Invoice)
+    layout = layout or schema_layout()
     items = get_path(rec.get("data"), layout.items_field) if layout.items_field else None
     rows = []
     for i, item in enumerate(items if isinstance(items, list) else []):
@@ -246,13 +258,13 @@ class _TableSink(_SpooledSink):
         path: str | Path,
         resume: bool = False,
         retry_errors: bool = False,
-        schema: type[BaseModel] = Invoice,
+        schema: type[BaseModel] | None = None,
     ) -> None:
         items = Path(path)
         items = items.with_name(f"{items.stem}.line_items{items.suffix or self.suffix}")
         if items.is_dir():
             raise OutputError(f"{items} (the line items beside {path}) is a directory")
-        self.layout = table_layout(schema)
+        self.layout = schema_layout(schema)
         super().__init__(path, resume, retry_errors)
         if resume and not self._spool.kept and self.path.exists():
             _log.warning(
@@ -332,6 +344,8 @@ class ParquetSink(_TableSink):
     suffix = ".parquet"
 
     def _rows(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        from docvlm.columns import typed_value
+
         docs, items = super()._rows()
         dropped: dict[tuple[Any, Any], list[str]] = {}
         for rows, columns in ((items, self.layout.items), (docs, self.layout.documents)):
@@ -370,7 +384,7 @@ def create_sink(
     fmt: OutputFormat | str | None = None,
     resume: bool = False,
     retry_errors: bool = False,
-    schema: type[BaseModel] = Invoice,
+    schema: type[BaseModel] | None = None,
 ) -> Sink:
     """A sink for ``path`` (``-`` is JSONL on stdout), checked and locked before any document is read.
 
@@ -394,7 +408,7 @@ def write_records(
     records: Iterable[dict[str, Any]],
     path: str | Path,
     fmt: OutputFormat | str | None = None,
-    schema: type[BaseModel] = Invoice,
+    schema: type[BaseModel] | None = None,
 ) -> int:
     """Write all records atomically; returns how many were written (``schema``: as for ``create_sink``)."""
     with create_sink(path, fmt, schema=schema) as sink:
