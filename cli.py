@@ -252,12 +252,12 @@ def extract(
     except OutputError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    pipe = Pipeline(options)
     from docvlm.progress import ProgressBar, survey_inputs
 
+    bar: ProgressBar | None = None
     counts = {"ok": 0, "partial": 0, "error": 0}
     kept = f"; the records so far are in {output}.partial: run again with --resume" if output != "-" else ""
-    pipe = Pipeline(options)
-    bar: ProgressBar | None = None
     try:
         with sink:
             survey = survey_inputs(inputs, sink.done_sources())  # counted first, for the bar and the notices
