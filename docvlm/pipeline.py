@@ -326,8 +326,16 @@ class Pipeline:
         )
 
     def ask(self, path: str | Path, question: str) -> Answer:
-        """Answer a question about one document with the configured engine."""
-        return self.engine.answer(self.load_pages(path), question)
+        """Answer a question about one document with the configured engine.
+
+        The file's pages (and so its OCR) are kept by sha256 for the process: more questions on the
+        same file read it once.
+        """
+        from docvlm.ingest import file_sha256
+        from docvlm.qa import PAGES
+
+        pages = PAGES.get_or_load(file_sha256(path), lambda: self.load_pages(path))
+        return self.engine.answer(pages, question)
 
     def close(self) -> None:
         if self._engine is not None:

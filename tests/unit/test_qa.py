@@ -194,7 +194,7 @@ def test_key_value_lookup_right_and_below() -> None:
 def test_unanswerable_questions_return_empty(question: str) -> None:
     engine = CountingEngine(_receipt_output())
     ans = answer_question([make_page(RECEIPT)], question, engine=engine)
-    assert ans.answer == ""
+    assert ans.answer is None
     assert ans.bbox is None and ans.page is None
 
 
@@ -202,12 +202,12 @@ def test_value_without_evidence_not_on_page_is_not_answered() -> None:
     # an engine value that cannot be found on the page must not be answered (no guessing)
     out = EngineOutput(data={"invoice_number": "ZZ-999"})
     ans = answer_question([make_page(RECEIPT)], "What is the invoice number?", engine=CountingEngine(out))
-    assert ans.answer == ""
+    assert ans.answer is None
 
 
 def test_empty_pages() -> None:
     engine = CountingEngine(_receipt_output())
-    assert answer_question([make_page([])], "What is the total?", engine=engine).answer == ""
+    assert answer_question([make_page([])], "What is the total?", engine=engine).answer is None
     assert engine.calls == 0
 
 
@@ -221,7 +221,7 @@ def test_with_real_layout_engine() -> None:
     pages = [make_page(RECEIPT)]
     assert answer_question(pages, "What is the total?", engine=engine).answer == "9.00"
     assert answer_question(pages, "What is the date?", engine=engine).answer == "25/12/2018"
-    assert answer_question(pages, "What is the captain's name?", engine=engine).answer == ""
+    assert answer_question(pages, "What is the captain's name?", engine=engine).answer is None
 
 
 def test_address_evidence_that_is_only_a_date_is_rejected() -> None:
@@ -230,7 +230,7 @@ def test_address_evidence_that_is_only_a_date_is_rejected() -> None:
         evidence={"vendor.address": Evidence(page=1, bbox=(20, 86, 160, 98), text="05 Mar 2018 18:24")},
     )
     ans = answer_question([make_page(RECEIPT)], "What is the address?", engine=CountingEngine(out))
-    assert ans.answer == ""
+    assert ans.answer is None
 
 
 def test_unlabelled_single_date_answers_the_date_question() -> None:
@@ -242,7 +242,7 @@ def test_unlabelled_single_date_answers_the_date_question() -> None:
     # with two different dates and no label, there is no way to tell: no answer
     two = make_page([(20, 20, "01/02/2018"), (20, 40, "05/03/2018")])
     assert (
-        answer_question([two], "What is the date?", engine=CountingEngine(EngineOutput(data={}))).answer == ""
+        answer_question([two], "What is the date?", engine=CountingEngine(EngineOutput(data={}))).answer is None
     )
 
 
