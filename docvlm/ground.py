@@ -233,7 +233,9 @@ def find_evidence(
     if leaf == "currency":
         return _find_currency(str(value).upper(), index)
     text = str(value)
-    if leaf in IDENTIFIER_LEAVES or (kind == "text" and any(c.isdigit() for c in text) and len(text.split()) <= 3):
+    if leaf in IDENTIFIER_LEAVES or (
+        kind == "text" and any(c.isdigit() for c in text) and len(text.split()) <= 3
+    ):
         found = _find_identifier(text, index)
         if found is not None or exact_ids:
             return found

@@ -122,7 +122,9 @@ class Pipeline:
             return
         problem = schema_problem(self.options.engine, self.schema)
         if problem:
-            raise EngineError(f"--engine {self.engine_name} cannot extract schema {self.resolved.name!r}: {problem}")
+            raise EngineError(
+                f"--engine {self.engine_name} cannot extract schema {self.resolved.name!r}: {problem}"
+            )
 
     @property
     def engine_name(self) -> str:

@@ -38,8 +38,8 @@ from docvlm.engines.layout.lexicon.questions import (
     WHERE_WORDS,
 )
 from docvlm.geometry import Line, union
-from docvlm.paths import get_path
 from docvlm.parsers import MONTHS, find_amounts, find_dates, parse_amount, parse_date
+from docvlm.paths import get_path
 from schemas.docvqa import Answer
 
 _log = logging.getLogger(__name__)
@@ -459,7 +459,11 @@ def item_subject(question: str) -> str | None:
     )
     if not costs:
         return None
-    words = [w for w in folded.split() if w not in STOPWORDS and w not in ITEM_COST_WORDS and w not in ITEM_UNIT_WORDS]
+    words = [
+        w
+        for w in folded.split()
+        if w not in STOPWORDS and w not in ITEM_COST_WORDS and w not in ITEM_UNIT_WORDS
+    ]
     words = [w for w in words if len(w) >= 2 and not w.isdigit()]
     return " ".join(words) or None
 
@@ -487,11 +491,11 @@ def _answer_item(engine: BaseEngine, pages: Sequence[Page], subject: str, questi
             value = get_path(output.data, path)
             if ev is not None and value is not None:
                 conf = output.confidence.get(path, ev.score) * best[0] / 100
-                ans = _answer_from_evidence("total", ev, value, conf)
-                return ans.model_copy(update={"field": path})
-    ans = _answer_by_pair(pages, subject, money=True)
-    if ans is not None:
-        return ans
+                found = _answer_from_evidence("total", ev, value, conf)
+                return found.model_copy(update={"field": path})
+    by_pair = _answer_by_pair(pages, subject, money=True)
+    if by_pair is not None:
+        return by_pair
     _log.info("no line item matches %r; not answering from the totals", subject)
     return Answer(confidence=NO_ITEM_CONFIDENCE, field="line_items")
 

@@ -104,10 +104,16 @@ def measure(shared: Path, photos: int = 0) -> dict[str, tuple[int, int]]:
                 + sorted((shared / "invoices/azure").glob("*.pdf"))
             ),
         ),
-        "invoices (einvoices PDFs, page only)": ("invoice", _pdf_pages(sorted((shared / "einvoices").glob("*.pdf")))),
+        "invoices (einvoices PDFs, page only)": (
+            "invoice",
+            _pdf_pages(sorted((shared / "einvoices").glob("*.pdf"))),
+        ),
     }
     if photos:
-        sets[f"SROIE receipts photographed ({photos}, OCR)"] = ("receipt", _photos(shared / "receipts/sroie", photos))
+        sets[f"SROIE receipts photographed ({photos}, OCR)"] = (
+            "receipt",
+            _photos(shared / "receipts/sroie", photos),
+        )
     out: dict[str, tuple[int, int]] = {}
     for name, (want, docs) in sets.items():
         right = total = 0

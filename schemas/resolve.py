@@ -112,8 +112,10 @@ def resolve_schema(spec: str | type[BaseModel]) -> ResolvedSchema:
         return ResolvedSchema(_doc_type(user), lenient_model(user), user, str(path.resolve()), False)
     if ":" in text:
         user = _import_ref(text)
-        return resolve_schema(user) if user in builtins.values() else ResolvedSchema(
-            _doc_type(user), lenient_model(user), user, text, False
+        return (
+            resolve_schema(user)
+            if user in builtins.values()
+            else ResolvedSchema(_doc_type(user), lenient_model(user), user, text, False)
         )
     raise SchemaError(
         f"unknown schema {text!r}: give a built-in name ({', '.join(sorted(builtins))}), "
@@ -249,7 +251,9 @@ def model_from_json_schema(schema: dict[str, Any], name: str = "Schema") -> type
     """A Pydantic model for an object JSON Schema: properties with type (string, number, integer,
     boolean, array, object), ``format: date``, ``enum``, ``anyOf`` with null, ``$ref`` into
     ``$defs``/``definitions``, ``description``, ``title``, ``maxLength`` and ``maxItems``."""
-    if not isinstance(schema, dict) or (schema.get("type", "object") != "object" or "properties" not in schema):
+    if not isinstance(schema, dict) or (
+        schema.get("type", "object") != "object" or "properties" not in schema
+    ):
         raise SchemaError("a JSON Schema for --schema must be an object schema with properties")
     defs = {**schema.get("definitions", {}), **schema.get("$defs", {})}
     built: dict[str, type[BaseModel]] = {}
@@ -267,7 +271,11 @@ def _deref(node: dict[str, Any], defs: dict[str, Any]) -> tuple[dict[str, Any], 
 
 
 def _object_model(
-    node: dict[str, Any], name: str, defs: dict[str, Any], built: dict[str, type[BaseModel]], stack: tuple[str, ...]
+    node: dict[str, Any],
+    name: str,
+    defs: dict[str, Any],
+    built: dict[str, type[BaseModel]],
+    stack: tuple[str, ...],
 ) -> type[BaseModel]:
     if name in stack:
         raise SchemaError(f"the JSON Schema refers to {name!r} inside itself; a record cannot be recursive")
@@ -308,8 +316,8 @@ def _json_type(
     for key in ("anyOf", "oneOf"):
         if key in node:
             options = [o for o in node[key] if not (isinstance(o, dict) and o.get("type") == "null")]
-            ann, _ = _json_type(options[0] if options else {}, name, defs, built, stack)
-            return ann, len(options) < len(node[key])
+            first, _ = _json_type(options[0] if options else {}, name, defs, built, stack)
+            return first, len(options) < len(node[key])
     typ = node.get("type", "string")
     nullable = False
     if isinstance(typ, list):

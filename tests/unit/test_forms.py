@@ -69,11 +69,18 @@ def test_resolver_names_builtins_refs_classes_and_json_schema(tmp_path: Path) ->
     res = resolve_schema(str(path))
     assert res.name == "permit" and res.spec == str(path.resolve())
     assert field_kinds(res.model) == {
-        "permit_no": "text", "issued": "date", "fee": "number", "kind": "text", "rows": "list", "rows.code": "text"
+        "permit_no": "text",
+        "issued": "date",
+        "fee": "number",
+        "kind": "text",
+        "rows": "list",
+        "rows.code": "text",
     }
-    got = res.model.model_validate({"permit_no": "P1", "issued": "2024-01-31", "kind": "B", "rows": [{"code": "x"}]})
+    got = res.model.model_validate(
+        {"permit_no": "P1", "issued": "2024-01-31", "kind": "B", "rows": [{"code": "x"}]}
+    )
     assert got.issued == dt.date(2024, 1, 31) and got.rows[0].code == "x"
-    with pytest.raises(SchemaError, match="module:Class|JSON Schema"):
+    with pytest.raises(SchemaError, match=r"module:Class|JSON Schema"):
         resolve_schema("no_such_schema")
     with pytest.raises(SchemaError, match="cannot import"):
         resolve_schema("no_such_module_xyz:Thing")
@@ -104,7 +111,9 @@ def test_label_words_across_languages() -> None:
 
 
 @pytest.mark.parametrize("german", [False, True])
-def test_generated_form_gives_the_delivery_note_fields_with_boxes(tmp_path: Path, delivery_note, german: bool) -> None:
+def test_generated_form_gives_the_delivery_note_fields_with_boxes(
+    tmp_path: Path, delivery_note, german: bool
+) -> None:
     pages = load_pages(make_form_pdf(tmp_path / "form.pdf", german=german))
     out = extract_schema(pages, lenient_model(delivery_note))
     for field, want in EXPECTED.items():
@@ -183,7 +192,11 @@ def test_cli_schema_errors_exit_2_before_reading(tmp_path: Path) -> None:
 
     missing = tmp_path / "never-read.pdf"  # does not exist: exit 2 must come from the schema, not the input
     runner = CliRunner()
-    for spec, msg in (("nope_xyz:Thing", "cannot import"), ("docvqa_answer", "docvlm ask"), ("bogus", "unknown schema")):
+    for spec, msg in (
+        ("nope_xyz:Thing", "cannot import"),
+        ("docvqa_answer", "docvlm ask"),
+        ("bogus", "unknown schema"),
+    ):
         res = runner.invoke(app, ["extract", str(missing), "--schema", spec, "-o", str(tmp_path / "o.jsonl")])
         assert res.exit_code == 2, (spec, res.output)
         assert msg in res.output
@@ -195,20 +208,35 @@ def test_cli_schema_json_schema_file_and_module(tmp_path: Path, monkeypatch: pyt
 
     make_form_pdf(tmp_path / "dn.pdf")
     (tmp_path / "dn.schema.json").write_text(
-        json.dumps({"title": "DeliveryNote", "type": "object", "properties": {
-            "delivery_note_number": {"type": "string"}, "delivery_date": {"type": "string", "format": "date"},
-            "carrier": {"type": "string"}, "colour": {"type": "string"}}})
+        json.dumps(
+            {
+                "title": "DeliveryNote",
+                "type": "object",
+                "properties": {
+                    "delivery_note_number": {"type": "string"},
+                    "delivery_date": {"type": "string", "format": "date"},
+                    "carrier": {"type": "string"},
+                    "colour": {"type": "string"},
+                },
+            }
+        )
     )
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
     res = runner.invoke(app, ["extract", "dn.pdf", "--schema", "dn.schema.json", "-o", "-", "--no-progress"])
     assert res.exit_code == 0, res.output
     rec = json.loads(res.stdout.splitlines()[0])
-    assert rec["data"] == {"delivery_note_number": "DN-2024-0117", "delivery_date": "2024-03-12",
-                           "carrier": "Nordfracht", "colour": None}
+    assert rec["data"] == {
+        "delivery_note_number": "DN-2024-0117",
+        "delivery_date": "2024-03-12",
+        "carrier": "Nordfracht",
+        "colour": None,
+    }
     shutil_copy = (SAMPLES / "mymodels.py").read_text()
     (tmp_path / "mymodels.py").write_text(shutil_copy)
-    res = runner.invoke(app, ["extract", "dn.pdf", "--schema", "mymodels:DeliveryNote", "-o", "-", "--no-progress"])
+    res = runner.invoke(
+        app, ["extract", "dn.pdf", "--schema", "mymodels:DeliveryNote", "-o", "-", "--no-progress"]
+    )
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout.splitlines()[0])["data"]["received_by"] == "J. Schmidt"
 
@@ -217,9 +245,20 @@ def test_user_schema_grounding_uses_field_types() -> None:
     from docvlm.datamodel import EngineOutput
     from docvlm.ground import ground
 
-    page = Page(number=1, width=595, height=842, unit="pt", words=[
-        Word("Packages:", (40, 40, 90, 50)), Word("4", (95, 40, 100, 50)),
-        Word("Date:", (40, 60, 70, 70)), Word("12.03.2024", (75, 60, 130, 70))])
-    out = EngineOutput(data={"packages": 4, "delivery_date": "2024-03-12"}, generated={"packages", "delivery_date"})
-    ev, conf, warns = ground(out.data, out, [page], [], {"packages": "number", "delivery_date": "date"})
+    page = Page(
+        number=1,
+        width=595,
+        height=842,
+        unit="pt",
+        words=[
+            Word("Packages:", (40, 40, 90, 50)),
+            Word("4", (95, 40, 100, 50)),
+            Word("Date:", (40, 60, 70, 70)),
+            Word("12.03.2024", (75, 60, 130, 70)),
+        ],
+    )
+    out = EngineOutput(
+        data={"packages": 4, "delivery_date": "2024-03-12"}, generated={"packages", "delivery_date"}
+    )
+    ev, _conf, warns = ground(out.data, out, [page], [], {"packages": "number", "delivery_date": "date"})
     assert ev["packages"].text == "4" and ev["delivery_date"].text == "12.03.2024" and not warns

@@ -242,7 +242,8 @@ def test_unlabelled_single_date_answers_the_date_question() -> None:
     # with two different dates and no label, there is no way to tell: no answer
     two = make_page([(20, 20, "01/02/2018"), (20, 40, "05/03/2018")])
     assert (
-        answer_question([two], "What is the date?", engine=CountingEngine(EngineOutput(data={}))).answer is None
+        answer_question([two], "What is the date?", engine=CountingEngine(EngineOutput(data={}))).answer
+        is None
     )
 
 

@@ -92,7 +92,7 @@ def _label_like(words: Sequence[Word]) -> bool:
     text = " ".join(w.text for w in words)
     letters = len(_LETTER.findall(text))
     digits = len(_DIGIT.findall(text))
-    if letters < 2 or digits > 0 or text.rstrip().endswith((".", "!", "?")) and not text.endswith("No."):
+    if letters < 2 or digits > 0 or (text.rstrip().endswith((".", "!", "?")) and not text.endswith("No.")):
         return False
     return _box_state(words[0].text) is None and not any(_is_blank(w.text) for w in words)
 
@@ -173,7 +173,9 @@ class _PageReader:
                 value = [x for x in seg[k + 1 :] if self._free([x])]
                 rest = [x for x in line.words if x.x0 >= w.x1 - 0.5 and x is not w and self._free([x])]
                 if any(_box_state(x.text) is not None for x in rest[:1] or value[:1]):
-                    value = rest  # a box group runs on past the segment: "Shipping: [x] Express   [ ] Standard"
+                    value = (
+                        rest  # a box group runs on past the segment: "Shipping: [x] Express   [ ] Standard"
+                    )
                 if not value:  # the value is the next segment on the line, or the line below
                     value = self._next_segment(line, seg) or self._below(li, label)
                 if value and any(_box_state(x.text) is not None for x in value):
@@ -218,8 +220,13 @@ class _PageReader:
             on = [
                 x
                 for x in self.page.words
-                if x is not w and self._free([x]) and x not in label and h_overlap(x.bbox, w.bbox) > 0.5
-                and x.y1 >= w.y0 - 1.5 * w.height and x.y0 <= w.y1 and not _is_blank(x.text)
+                if x is not w
+                and self._free([x])
+                and x not in label
+                and h_overlap(x.bbox, w.bbox) > 0.5
+                and x.y1 >= w.y0 - 1.5 * w.height
+                and x.y0 <= w.y1
+                and not _is_blank(x.text)
             ]
             self.used.add(id(w))
             self._add(label, sorted(on, key=lambda x: x.x0), "blank")
@@ -249,7 +256,11 @@ class _PageReader:
     def _above(self, li: int, line: Line) -> None:
         """A row of label segments over a row of value segments, each value under its label."""
         segs = line.segments or [line.words]
-        if len(segs) < 2 or li + 1 >= len(self.lines) or not all(self._free(s) and _label_like(s) for s in segs):
+        if (
+            len(segs) < 2
+            or li + 1 >= len(self.lines)
+            or not all(self._free(s) and _label_like(s) for s in segs)
+        ):
             return
         below = self.lines[li + 1]
         h = max(1.0, line.height)
@@ -260,7 +271,11 @@ class _PageReader:
             return
         for seg in segs:
             sb = union(w.bbox for w in seg)
-            under = [s for s in bsegs if h_overlap(union(w.bbox for w in s), sb) > 0 or h_overlap(sb, union(w.bbox for w in s)) > 0]
+            under = [
+                s
+                for s in bsegs
+                if h_overlap(union(w.bbox for w in s), sb) > 0 or h_overlap(sb, union(w.bbox for w in s)) > 0
+            ]
             if len(under) == 1 and self._free(under[0]):
                 self._add(seg, under[0], "above")
 

@@ -135,7 +135,9 @@ class FieldTarget:
         return best
 
 
-def schema_targets(model: type[BaseModel], prefix: str = "", parent: list[frozenset[str]] | None = None) -> list[FieldTarget]:
+def schema_targets(
+    model: type[BaseModel], prefix: str = "", parent: list[frozenset[str]] | None = None
+) -> list[FieldTarget]:
     """The scalar fields of ``model`` (nested objects flattened to dotted paths)."""
     out: list[FieldTarget] = []
     for name, info in model.model_fields.items():
@@ -196,7 +198,9 @@ def form_output(pairs: Sequence[KeyValue]) -> EngineOutput:
             continue
         n = len(out.data["fields"])
         out.data["fields"].append({"key": kv.label[:200], "value": kv.value[:1000] if kv.value else None})
-        out.evidence[f"fields.{n}.key"] = Evidence(kv.page, kv.label_box, " ".join(w.text for w in kv.label_words))
+        out.evidence[f"fields.{n}.key"] = Evidence(
+            kv.page, kv.label_box, " ".join(w.text for w in kv.label_words)
+        )
         out.confidence[f"fields.{n}.key"] = kv.confidence
         ev = _evidence(kv)
         if ev is not None and kv.value is not None:

@@ -156,6 +156,9 @@ class LayoutEngine(BaseEngine):
             return "it has no field that a printed label could name (only nested lists or no fields)"
         return None
 
+    def warm(self) -> None:
+        _ = self.model
+
     def extract(self, pages: Sequence[Page], schema: type[BaseModel]) -> EngineOutput:
         """Read header fields, receipt fields and line items from ``pages`` (one document).
 
@@ -164,12 +167,17 @@ class LayoutEngine(BaseEngine):
         if not (isinstance(schema, type) and issubclass(schema, Invoice)):
             problem = self.schema_problem(schema)
             if problem:
-                raise EngineError(f"the layout engine cannot extract {getattr(schema, '__name__', schema)!r}: {problem}")
+                raise EngineError(
+                    f"the layout engine cannot extract {getattr(schema, '__name__', schema)!r}: {problem}"
+                )
             from docvlm.engines.layout.kvmap import extract_schema
 
-            tables = line_item_tables(pages) if self.options.line_items and any(
-                _is_object_list(i.annotation) for i in schema.model_fields.values()
-            ) else None
+            tables = (
+                line_item_tables(pages)
+                if self.options.line_items
+                and any(_is_object_list(i.annotation) for i in schema.model_fields.values())
+                else None
+            )
             return extract_schema(pages, schema, tables)
         t0 = time.perf_counter()
         rp = rule_pass(pages, self.options.dayfirst, self.options.line_items)

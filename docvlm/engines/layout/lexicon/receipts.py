@@ -94,7 +94,9 @@ RECEIPT_CONTENT: dict[str, re.Pattern[str]] = {
         re.IGNORECASE,
     ),
     # the time of day a till stamps next to the date
-    "till_time": re.compile(r"(?<![\d:])(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?(?:\s*[ap]\.?m\.?)?(?![\d:])", re.IGNORECASE),
+    "till_time": re.compile(
+        r"(?<![\d:])(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?(?:\s*[ap]\.?m\.?)?(?![\d:])", re.IGNORECASE
+    ),
     # item counts of a till total
     "item_count": re.compile(
         r"\btotal\s+(?:qty|items?|quantity|pcs)\b|\bno\.?\s*of\s*items?\b|\bitem\s*count\b|\bqty\s*total\b|"
