@@ -40,6 +40,12 @@ class ReceiptSignal:
     invoice_cues: int  # invoice-only words found
     content: tuple[str, ...] = ()  # kinds of till content found (``lexicon.RECEIPT_CONTENT``)
     customer_block: bool = False  # whether a customer block is printed
+    narrow: bool = False  # whether the printed area has a till strip's shape
+
+    @property
+    def by_shape_and_words(self) -> bool:
+        """The decision from the shape and the receipt words alone (the rule before content kinds)."""
+        return self.invoice_cues == 0 and ((self.narrow and self.cues >= 3) or self.cues >= 10)
 
 
 def receipt_signal(pls: Sequence[PageLines]) -> ReceiptSignal:
@@ -76,12 +82,13 @@ def receipt_signal(pls: Sequence[PageLines]) -> ReceiptSignal:
         or (page.unit == "pt" and page.width <= 300)  # a PDF on till-roll paper (80 mm is 227 pt)
     )
     content = len(kinds)
-    yes = (
-        (inv == 0 and ((narrow and cues >= 3) or cues >= 10))
+    sig = ReceiptSignal(False, round(aspect, 3), cues, inv, tuple(sorted(kinds)), customer, narrow)
+    sig.is_receipt = (
+        sig.by_shape_and_words
         or (inv == 0 and not customer and content >= lx.RECEIPT_CONTENT_MIN)
         or (inv <= 1 and narrow and content >= lx.RECEIPT_CONTENT_STRONG)
     )
-    return ReceiptSignal(yes, round(aspect, 3), cues, inv, tuple(sorted(kinds)), customer)
+    return sig
 
 
 def is_receipt(pls: Sequence[PageLines]) -> bool:
