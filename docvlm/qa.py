@@ -22,6 +22,7 @@ import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from rapidfuzz import fuzz
 
@@ -43,6 +44,9 @@ from docvlm.paths import get_path
 from schemas.docvqa import Answer
 
 _log = logging.getLogger(__name__)
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 #: fuzzy score (0-100) a question phrase must reach to count as naming a field or a page label
 FIELD_MATCH_THRESHOLD = 88.0
@@ -131,33 +135,49 @@ def _question_word_kind(folded: str, match: FieldMatch) -> FieldMatch:
 # The engine route
 
 
-class _OutputCache:
-    """Engine outputs keyed by the identity of the pages object (kept alive so ids are not reused)."""
+class LruCache(Generic[K, V]):
+    """A small thread-safe least-recently-used map; ``get_or_make`` computes a missing value outside the lock."""
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._items: OrderedDict[tuple[int, int], tuple[Sequence[Page], EngineOutput]] = OrderedDict()
+        self._items: OrderedDict[K, V] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get_or_run(self, engine: BaseEngine, pages: Sequence[Page]) -> EngineOutput:
-        key = (id(engine), id(pages))
+    def get_or_make(self, key: K, make: Callable[[], V], valid: Callable[[V], bool] = lambda _: True) -> V:
         with self._lock:
             hit = self._items.get(key)
-            if hit is not None and hit[0] is pages:
+            if hit is not None and valid(hit):
                 self._items.move_to_end(key)
-                return hit[1]
-        from schemas.invoice import Invoice
-
-        output = engine.extract(pages, Invoice)
+                return hit
+        value = make()
         with self._lock:
-            self._items[key] = (pages, output)
+            self._items[key] = value
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
-        return output
+        return value
 
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+
+
+class _OutputCache:
+    """Engine outputs keyed by the identity of the pages object (kept alive so ids are not reused)."""
+
+    def __init__(self, size: int) -> None:
+        self._lru: LruCache[tuple[int, int], tuple[Sequence[Page], EngineOutput]] = LruCache(size)
+
+    def get_or_run(self, engine: BaseEngine, pages: Sequence[Page]) -> EngineOutput:
+        from schemas.invoice import Invoice
+
+        return self._lru.get_or_make(
+            (id(engine), id(pages)),
+            lambda: (pages, engine.extract(pages, Invoice)),
+            lambda hit: hit[0] is pages,
+        )[1]
+
+    def clear(self) -> None:
+        self._lru.clear()
 
 
 _CACHE = _OutputCache(CACHE_SIZE)
@@ -534,28 +554,13 @@ class PageCache:
     questions on one file OCR it once."""
 
     def __init__(self, size: int = 8) -> None:
-        self.size = size
-        self._items: OrderedDict[str, list[Page]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._lru: LruCache[str, list[Page]] = LruCache(size)
 
     def get_or_load(self, sha256: str | None, load: Callable[[], list[Page]]) -> list[Page]:
-        if sha256 is None:
-            return load()
-        with self._lock:
-            hit = self._items.get(sha256)
-            if hit is not None:
-                self._items.move_to_end(sha256)
-                return hit
-        pages = load()
-        with self._lock:
-            self._items[sha256] = pages
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-        return pages
+        return load() if sha256 is None else self._lru.get_or_make(sha256, load)
 
     def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
+        self._lru.clear()
 
 
 PAGES = PageCache()
