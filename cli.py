@@ -442,13 +442,17 @@ def schema(
     ] = "invoice",
 ) -> None:
     """Print the JSON Schema of a document type (for a user's model: as records give it)."""
+    from schemas import json_schema_text
     from schemas.resolve import SchemaError, resolve_schema
 
     try:
-        model = resolve_schema(name).model
+        resolved = resolve_schema(name)
     except SchemaError as exc:
         raise typer.BadParameter(str(exc), param_hint="NAME") from exc
-    typer.echo(json.dumps(model.model_json_schema(), indent=2))
+    if resolved.builtin:
+        typer.echo(json_schema_text(resolved.name))
+    else:
+        typer.echo(json.dumps(resolved.model.model_json_schema(), indent=2))
 
 
 if __name__ == "__main__":

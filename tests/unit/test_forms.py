@@ -262,3 +262,16 @@ def test_user_schema_grounding_uses_field_types() -> None:
     )
     ev, _conf, warns = ground(out.data, out, [page], [], {"packages": "number", "delivery_date": "date"})
     assert ev["packages"].text == "4" and ev["delivery_date"].text == "12.03.2024" and not warns
+
+
+def test_schema_command_prints_a_user_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cli import app
+
+    (tmp_path / "mymodels.py").write_text((SAMPLES / "mymodels.py").read_text())
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(app, ["schema", "mymodels:DeliveryNote"])
+    assert res.exit_code == 0, res.output
+    schema = json.loads(res.stdout)
+    assert schema["title"] == "DeliveryNote" and "delivery_note_number" in schema["properties"]
+    assert not schema.get("required")  # records may leave any field null
+    assert CliRunner().invoke(app, ["schema", "nope_xyz:X"]).exit_code == 2
