@@ -182,7 +182,14 @@ def extract(
             "--workers", "-w", min=1, help="Worker processes (not for the transformers engine) [default: 1]."
         ),
     ] = None,
-    schema: Annotated[str, typer.Option("--schema", help="Document type schema.")] = "invoice",
+    schema: Annotated[
+        str,
+        typer.Option(
+            "--schema",
+            help="What to extract: invoice, receipt, form, module:Class (a Pydantic model) or a JSON "
+            "Schema file.",
+        ),
+    ] = "invoice",
     einvoice: EinvoiceOpt = EinvoiceMode.BOTH,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue an interrupted run: skip the documents it recorded.")
@@ -242,17 +249,18 @@ def extract(
     if ray:
         from docvlm.scale.job import run_job
 
+        _schema_pipeline(options).close()
         try:
             counts, done = run_job(inputs, output, fmt, options, ray_address, resume=resume)
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint="--format") from exc
         _report(counts, done, output)
+    pipe = _schema_pipeline(options)  # the schema and the engine's support for it, before any file is read
     try:  # the output is checked and locked before any document is read
         sink = create_sink(output, fmt, resume=resume or retry_errors, retry_errors=retry_errors)
     except OutputError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    pipe = Pipeline(options)
     from docvlm.progress import ProgressBar, survey_inputs
 
     bar: ProgressBar | None = None
@@ -287,6 +295,19 @@ def extract(
             bar.close()
         pipe.close()
     _report(counts, survey.done, output)
+
+
+def _schema_pipeline(options: PipelineOptions) -> Pipeline:
+    """The pipeline, once its schema resolves and its engine can extract it; exit 2 otherwise."""
+    from schemas.resolve import SchemaError
+
+    try:
+        pipe = Pipeline(options)
+        pipe.check_schema()
+    except (SchemaError, EngineError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    return pipe
 
 
 def _report(counts: dict[str, int], done: int, output: str) -> None:
@@ -422,15 +443,23 @@ def train(
 
 @app.command()
 def schema(
-    name: Annotated[str, typer.Argument(help="invoice, receipt, form or docvqa_answer")] = "invoice",
+    name: Annotated[
+        str,
+        typer.Argument(help="invoice, receipt, form, docvqa_answer, module:Class or a JSON Schema file"),
+    ] = "invoice",
 ) -> None:
-    """Print the JSON Schema of a document type."""
+    """Print the JSON Schema of a document type (for a user's model: as records give it)."""
     from schemas import json_schema_text
+    from schemas.resolve import SchemaError, resolve_schema
 
     try:
-        typer.echo(json_schema_text(name))
-    except KeyError as exc:
-        raise typer.BadParameter(str(exc.args[0]), param_hint="NAME") from exc
+        resolved = resolve_schema(name)
+    except SchemaError as exc:
+        raise typer.BadParameter(str(exc), param_hint="NAME") from exc
+    if resolved.builtin:
+        typer.echo(json_schema_text(resolved.name))
+    else:
+        typer.echo(json.dumps(resolved.model.model_json_schema(), indent=2))
 
 
 if __name__ == "__main__":
