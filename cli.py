@@ -257,7 +257,9 @@ def extract(
         _report(counts, done, output)
     pipe = _schema_pipeline(options)  # the schema and the engine's support for it, before any file is read
     try:  # the output is checked and locked before any document is read
-        sink = create_sink(output, fmt, resume=resume or retry_errors, retry_errors=retry_errors)
+        sink = create_sink(
+            output, fmt, resume=resume or retry_errors, retry_errors=retry_errors, schema=pipe.schema
+        )
     except OutputError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
