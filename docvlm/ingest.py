@@ -26,7 +26,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from docvlm.datamodel import Document, Page, Word, WordSource
 from docvlm.errors import IngestError, MissingDependency
-from docvlm.ocr import OcrOptions, ocr_page, to_rgb, upright
+from docvlm.imaging import to_rgb, upright
+from docvlm.ocr import OcrOptions
 from docvlm.parsers import normalize_text
 
 _log = logging.getLogger(__name__)
@@ -413,6 +414,8 @@ def _iter_pdf_pages(
         image = _render_pdf_page(handle, index, dpi, options, size)
         timings["render_s"] = time.perf_counter() - t1
         t2 = time.perf_counter()
+        from docvlm.ocr.page import ocr_page
+
         res = ocr_page(image, ocr)
         timings["ocr_s"] = time.perf_counter() - t2
         scale = 72.0 / dpi
@@ -543,6 +546,8 @@ def _iter_image_pages(p: Path, count: int, options: IngestOptions, ocr: OcrOptio
         image = _load_frame(p, index, options)
         timings = {"render_s": time.perf_counter() - t0}
         t1 = time.perf_counter()
+        from docvlm.ocr.page import ocr_page
+
         res = ocr_page(image, ocr)
         timings["ocr_s"] = time.perf_counter() - t1
         words = [
