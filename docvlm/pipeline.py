@@ -129,7 +129,7 @@ class Pipeline:
             msg = ex.warnings[0].message if ex.warnings else "no readable pages"
             return _fail(ex, IngestError(msg)), []
         ex.timings["ingest_s"] = time.perf_counter() - t0
-        for key in ("ocr_s", "render_s"):
+        for key in ("ocr_s", "ocr_cpu_s", "render_s"):
             total = sum(p.timings.get(key, 0.0) for p in pages)
             if total:
                 ex.timings[key] = total

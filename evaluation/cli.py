@@ -161,10 +161,20 @@ def benchmark_cmd(
     json_out: Annotated[Path | None, typer.Option("--json", help="write the measurements as JSON")] = None,
     limit: Annotated[int | None, typer.Option("--limit", help="only the first N documents")] = None,
     workers: Annotated[int, typer.Option("--workers", help="worker processes")] = 1,
+    via_cli: Annotated[
+        bool, typer.Option("--cli", help="run `docvlm extract` in a child process (start-up included)")
+    ] = False,
+    floor: Annotated[
+        bool, typer.Option("--floor/--no-floor", help='also time PyMuPDF get_text("words") on the same PDFs')
+    ] = True,
     dpi: DpiOpt = 200,
     verbose: VerboseOpt = 0,
 ) -> None:
-    """Run extraction over a folder and print accuracy and speed together (pages/s, s/page, peak RSS)."""
+    """Run extraction over a folder and print accuracy and speed together.
+
+    Speed: pages/s, and the floor (PyMuPDF reading the same PDFs' words) with docvlm's time as a
+    multiple of it; for scans seconds a page at p50/p90/max; peak RSS per worker.
+    """
     _setup_logging(verbose)
     from evaluation.benchmark import run_benchmark
 
@@ -177,7 +187,9 @@ def benchmark_cmd(
         raise _usage_error("--workers must be >= 1")
     pipe = _pipeline(dpi, workers)
     try:
-        result = run_benchmark(pipe, data, fmt, gold_path=gold, output=output, limit=limit)
+        result = run_benchmark(
+            pipe, data, fmt, gold_path=gold, output=output, limit=limit, via_cli=via_cli, floor=floor
+        )
     except DatasetError as exc:
         raise _usage_error(str(exc)) from exc
     finally:
