@@ -1,4 +1,8 @@
-"""docvlm command line: a thin Typer layer over the public Python API (docvlm.pipeline)."""
+"""docvlm command line: a thin Typer layer over the public Python API (docvlm.pipeline).
+
+Only Typer and the names the flags need are imported here; the pipeline, the engines and the
+schemas are imported by the command that runs, so ``--help`` or ``schema`` loads none of the stack.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +11,15 @@ import logging
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from docvlm.engines import HybridOptions, LayoutOptions, OpenAIOptions, TransformersOptions
-from docvlm.pipeline import Pipeline, PipelineOptions
-from docvlm.sinks import OutputFormat, create_sink
+from docvlm.sinks import OutputFormat
 from evaluation.cli import eval_app
+
+if TYPE_CHECKING:
+    from docvlm.engines import HybridOptions, LayoutOptions, OpenAIOptions, TransformersOptions
 
 app = typer.Typer(
     name="docvlm",
@@ -79,6 +84,8 @@ def build_engine_options(
     dtype: str | None = None,
 ) -> LayoutOptions | TransformersOptions | OpenAIOptions | HybridOptions:
     """Map CLI flags onto the typed engine options."""
+    from docvlm.engines import HybridOptions, LayoutOptions, OpenAIOptions, TransformersOptions
+
     if engine is EngineKind.LAYOUT:
         return LayoutOptions()
     if not model:
@@ -131,6 +138,9 @@ def extract(
 ) -> None:
     """Extract header fields and line items: one record per input document."""
     _setup_logging(verbose)
+    from docvlm.pipeline import Pipeline, PipelineOptions
+    from docvlm.sinks import create_sink
+
     options = PipelineOptions.from_settings(
         engine=build_engine_options(engine, model, base_url, api_key_env, device, dtype),
         dpi=dpi,
@@ -190,6 +200,7 @@ def ask(
     """Answer a question about one document: the printed answer, its page, box and confidence."""
     _setup_logging(verbose)
     from docvlm.errors import DocvlmError
+    from docvlm.pipeline import Pipeline, PipelineOptions
 
     options = PipelineOptions.from_settings(
         engine=build_engine_options(engine, model, base_url, api_key_env, device, dtype),

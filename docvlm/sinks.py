@@ -19,7 +19,6 @@ from types import TracebackType
 from typing import IO, Any
 
 from docvlm.paths import get_path
-from schemas.invoice import HEADER_FIELDS, LINE_ITEM_FIELDS
 
 _log = logging.getLogger(__name__)
 
@@ -43,6 +42,8 @@ def document_row(rec: dict[str, Any]) -> dict[str, Any]:
         "engine": rec.get("engine"),
         "pages": rec.get("pages"),
     }
+    from schemas.invoice import HEADER_FIELDS  # the schemas load with the first record, not the CLI
+
     for path in HEADER_FIELDS:
         row[path] = get_path(data, path)
     row["line_item_count"] = len((data or {}).get("line_items") or [])
@@ -56,6 +57,8 @@ def document_row(rec: dict[str, Any]) -> dict[str, Any]:
 
 def line_item_rows(rec: dict[str, Any]) -> list[dict[str, Any]]:
     """The line items of one record, keyed by source and position."""
+    from schemas.invoice import LINE_ITEM_FIELDS
+
     items = ((rec.get("data") or {}).get("line_items")) or []
     rows = []
     for i, item in enumerate(items):
@@ -189,6 +192,8 @@ class _TableSink(Sink):
 
     def _frames(self) -> tuple[Any, Any]:
         import pandas as pd
+
+        from schemas.invoice import LINE_ITEM_FIELDS
 
         docs = pd.DataFrame(self.docs, columns=list(document_row({}).keys()))
         items = pd.DataFrame(self.items, columns=["source", "index", *LINE_ITEM_FIELDS])

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from evaluation.readers import LABEL_FORMATS, DatasetError
+from evaluation.formats import LABEL_FORMATS, DatasetError
 
 if TYPE_CHECKING:
     from docvlm.pipeline import Pipeline
@@ -73,6 +73,9 @@ def docvqa_cmd(
         Path | None, typer.Option("--details", help="write per-question details (JSON)")
     ] = None,
     limit: Annotated[int | None, typer.Option("--limit", help="only the first N questions")] = None,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, help="worker processes (documents in parallel)")
+    ] = 1,
     dpi: DpiOpt = 200,
     verbose: VerboseOpt = 0,
 ) -> None:
@@ -80,9 +83,17 @@ def docvqa_cmd(
     _setup_logging(verbose)
     from evaluation.docvqa import default_answer_fn, run_docvqa, write_submission
 
-    pipe = _pipeline(dpi)
+    pipe = _pipeline(dpi, workers)
     try:
-        result = run_docvqa(dataset, root, pipe.load_pages, default_answer_fn(pipe), limit=limit)
+        result = run_docvqa(
+            dataset,
+            root,
+            pipe.load_pages,
+            default_answer_fn(pipe),
+            limit=limit,
+            workers=workers,
+            worker_options=pipe.options.model_dump(),
+        )
     except DatasetError as exc:
         raise _usage_error(str(exc)) from exc
     finally:
