@@ -42,6 +42,16 @@ def downscale(image: Image.Image, side: int) -> tuple[Image.Image, float]:
     ), f
 
 
+def resample(image: Image.Image, factor: float) -> Image.Image:
+    """A copy scaled by ``factor`` (below 1 shrinks), each side rounded and at least 1 px.
+
+    Shrinking averages the source pixels under each target pixel (PIL's ``BOX`` filter): thin
+    strokes of text fade instead of vanishing, as they would under point sampling.
+    """
+    size = (max(1, round(image.width * factor)), max(1, round(image.height * factor)))
+    return image if size == image.size else image.resize(size, Image.Resampling.BOX)
+
+
 def background(image: Image.Image) -> tuple[int, int, int]:
     """Median colour of the image border: the paper colour to fill in after a rotation."""
     import numpy as np

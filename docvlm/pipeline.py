@@ -15,7 +15,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from docvlm.datamodel import EngineOutput, Extraction, Page, RecordWarning, Status
 from docvlm.engines import BaseEngine, EngineOptions, LayoutOptions, create_engine
@@ -23,6 +23,7 @@ from docvlm.errors import DocvlmError, IngestError
 from docvlm.ground import ground
 from docvlm.ingest import IngestOptions, iter_sources, open_document
 from docvlm.ocr import OcrOptions
+from docvlm.ocr.base import threads_per_worker
 from docvlm.validate import validate
 from schemas import get_schema
 from schemas.docvqa import Answer
@@ -43,6 +44,13 @@ class PipelineOptions(BaseModel):
     ocr: OcrOptions = Field(default_factory=OcrOptions)
     schema_name: str = "invoice"
     workers: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _share_cores(self) -> PipelineOptions:
+        # workers x onnxruntime threads must not exceed the cores: oversubscribed, both run slower
+        if self.ocr.threads is None:
+            self.ocr = self.ocr.model_copy(update={"threads": threads_per_worker(self.workers)})
+        return self
 
     @classmethod
     def from_settings(

@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from docvlm.errors import OcrError
-from docvlm.ocr.base import NullOcrBackend, OcrBackend, OcrOptions
+from docvlm.ocr.base import NullOcrBackend, OcrBackend, OcrOptions, threads_per_worker
 
 
 def create_backend(backend: str, threads: int = 1, max_side: int = 1024, lang: str = "eng") -> OcrBackend:
@@ -32,5 +32,8 @@ def _cached_backend(backend: str, threads: int, max_side: int, lang: str) -> Ocr
 
 
 def get_ocr(options: OcrOptions) -> OcrBackend:
-    """The backend for ``options``, created once per process (model loading is the slow part)."""
-    return _cached_backend(options.backend, options.threads, options.max_side, options.tesseract_lang)
+    """The backend for ``options``, created once per process and reused for every page and document
+    (model loading is the slow part). Unset ``threads``: all cores for RapidOCR, one for Tesseract
+    (its OpenMP threads measured several times slower on small shared machines)."""
+    threads = options.threads or (1 if options.backend == "tesseract" else threads_per_worker(1))
+    return _cached_backend(options.backend, threads, options.max_side, options.tesseract_lang)

@@ -37,14 +37,30 @@ def line_stats(image: Image.Image) -> LineStats:
 
     The page is binarised, letters are smeared horizontally into line blobs, and the long thin
     blobs' minimum-area rectangles give the skew (median angle weighted by length) and the
-    typical line height (median thickness).
+    typical line height (median thickness). A sideways page has few level lines: when the page
+    smeared the other way shows more than twice as many, the height is theirs (the skew stays
+    that of the level lines, which the deskew is for).
     """
     import cv2
 
     small, f = downscale(image, LAYOUT_SIDE)
     gray = np.asarray(small.convert("L"))
     _, mask = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
-    kw = max(9, small.width // 50)
+    angles, lengths, heights = _line_blobs(mask)
+    # thinner than 3 px is a ruling line of a table, not text
+    heights_down = [h for h in _line_blobs(np.ascontiguousarray(mask.T))[2] if h >= 3]
+    if len(heights_down) > 2 * len(heights):
+        heights = heights_down
+    height = float(np.median(heights)) / f if heights else 0.0
+    return LineStats(skew=_weighted_median(angles, lengths), line_height=height, lines=len(angles))
+
+
+def _line_blobs(mask: np.ndarray) -> tuple[list[float], list[float], list[float]]:
+    """Angle (degrees), length and thickness of the level text-line blobs of a binary ink mask."""
+    import cv2
+
+    width = mask.shape[1]
+    kw = max(9, width // 50)
     blobs = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (kw, 3)))
     contours, _ = cv2.findContours(blobs, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     angles: list[float] = []
@@ -59,12 +75,11 @@ def line_stats(image: Image.Image) -> LineStats:
             a -= 90
         while a <= -45:
             a += 90
-        if w >= 5 * max(h, 1) and w >= small.width / 12:
+        if w >= 5 * max(h, 1) and w >= width / 12:
             angles.append(a)
             lengths.append(w)
             heights.append(h)
-    height = float(np.median(heights)) / f if heights else 0.0
-    return LineStats(skew=_weighted_median(angles, lengths), line_height=height, lines=len(angles))
+    return angles, lengths, heights
 
 
 def estimate_skew(image: Image.Image) -> float:

@@ -15,7 +15,7 @@ from docvlm.ocr import OcrOptions, factory, lines, orientation, page, rapidocr_b
 from docvlm.ocr.base import TILE_AREA
 from docvlm.ocr.factory import get_ocr
 from docvlm.ocr.lines import line_stats, quad_to_words
-from docvlm.ocr.page import ocr_image, ocr_page
+from docvlm.ocr.page import ocr_image, ocr_page, resample_factor
 
 LINES = ["INVOICE 2024-117", "Total due: 123.45 EUR", "Thank you for shopping"]
 EXPECTED = " ".join(LINES).split()
@@ -124,7 +124,8 @@ def test_small_print_on_a_large_page_is_ocrd_in_tiles_without_duplicates(font_pa
 def test_large_page_is_detected_within_budget_and_read_at_full_resolution(font_path, monkeypatch):
     small = draw_lines(font_path, LINES, size=(720, 300))
     img = small.resize((2160, 900))  # ~84 px text
-    opts = OcrOptions(auto_rotate=False, deskew=False, max_side=800)
+    # line_px=0: read as it is (the default would first bring this print down to 40 px lines)
+    opts = OcrOptions(auto_rotate=False, deskew=False, max_side=800, line_px=0)
     backend = get_ocr(opts)
     det_inputs: list[tuple[int, ...]] = []
     rec_inputs: list[tuple[int, ...]] = []
@@ -276,3 +277,46 @@ def test_tesseract_orientation_detection(font_path):
         turned = img.rotate(angle, expand=True)
         assert (backend.detect_rotation_osd(turned) + angle) % 360 == 0
         assert (backend.detect_rotation(turned) + angle) % 360 == 0
+
+
+def test_resample_factor_shrinks_large_print_only():
+    opts = OcrOptions(line_px=40)
+    assert resample_factor(100.0, opts) == pytest.approx(0.4)
+    assert resample_factor(45.0, opts) == 1.0  # nearly the size asked for: read as it is
+    assert resample_factor(12.0, opts) == 1.0  # small print is never enlarged here
+    assert resample_factor(0.0, opts) == 1.0  # no text lines measured
+    assert resample_factor(100.0, OcrOptions(line_px=0)) == 1.0
+
+
+@pytest.mark.parametrize("angle", [0, 90])
+def test_large_print_is_read_from_a_resampled_copy_in_the_pages_own_pixels(font_path, monkeypatch, angle):
+    small = draw_lines(font_path, [*LINES, "Subtotal 100.00", "Tax 23.45"], size=(760, 480), step=80)
+    big = small.resize((760 * 4, 480 * 4), Image.Resampling.BICUBIC)  # ~130 px lines, a 600+ dpi scan
+    page_in = big.rotate(angle, expand=True)
+    backend = get_ocr(OcrOptions())
+    rec_heights: list[int] = []
+    real_rec = backend._rec
+    monkeypatch.setattr(
+        backend, "_rec", lambda r: rec_heights.extend(i.shape[0] for i in r.img) or real_rec(r)
+    )
+    res = ocr_page(page_in, OcrOptions(deskew=False))
+    assert res.rotation == (360 - angle) % 360
+    assert res.scale < 0.5 and res.size == big.size and res.image.size != big.size
+    # the crops the recogniser read were cut from the small copy, not from the 130 px print
+    assert max(rec_heights) < 100
+    assert _texts(res.words)[:7] == EXPECTED[:7]
+    # boxes are in the input's upright pixels: four times those read on the small drawing
+    ref = ocr_page(small, OcrOptions(deskew=False)).words
+    got = {w.text: w for w in res.words}
+    for w in ref:
+        if w.text in {"INVOICE", "Total", "Thank"}:
+            assert got[w.text].bbox == pytest.approx(tuple(4 * v for v in w.bbox), abs=14)
+    words, _, up = ocr_image(page_in, OcrOptions(deskew=False))
+    assert up.size == big.size  # ocr_image hands back the upright image at the input's resolution
+    assert [w.bbox for w in words] == [w.bbox for w in res.words]
+
+
+def test_a_blank_page_is_not_read(monkeypatch):
+    monkeypatch.setattr(page, "get_ocr", lambda o: pytest.fail("a blank page needs no OCR backend"))
+    res = ocr_page(Image.new("RGB", (1654, 2339), "white"))
+    assert res.words == [] and res.rotation == 0 and res.size == (1654, 2339)
