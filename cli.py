@@ -38,17 +38,35 @@ class EngineKind(str, Enum):
     HYBRID = "hybrid"
 
 
-class OcrKind(str, Enum):
+class EinvoiceMode(str, Enum):
+    BOTH = "both"
+    XML = "xml"
+    VISUAL = "visual"
+
+
+class OcrBackendKind(str, Enum):
     RAPIDOCR = "rapidocr"
     TESSERACT = "tesseract"
-    NONE = "none"
+
+
+class OcrMode(str, Enum):
+    AUTO = "auto"
+    FORCE = "force"
+    NEVER = "never"
+
+
+class SplitMode(str, Enum):
+    AUTO = "auto"
+    NEVER = "never"
 
 
 EngineOpt = Annotated[EngineKind, typer.Option("--engine", "-e", help="Extraction engine.")]
 ModelOpt = Annotated[
     str | None,
     typer.Option(
-        "--model", "-m", help="Model id or local folder (transformers), or served model name (openai)."
+        "--model",
+        "-m",
+        help="Model id or local folder (transformers), served model name (openai), or a `docvlm train` folder (layout).",
     ),
 ]
 BaseUrlOpt = Annotated[
@@ -64,10 +82,41 @@ DpiOpt = Annotated[
     typer.Option("--dpi", min=50, max=600, help="Raster resolution for OCR and VLMs [default: 200]."),
 ]
 OcrOpt = Annotated[
-    OcrKind | None,
-    typer.Option("--ocr", help="OCR backend for pages without a text layer [default: rapidocr]."),
+    str | None,
+    typer.Option(
+        "--ocr",
+        metavar="auto|force|never",
+        help="auto: OCR the pages whose text layer is missing or wrong; force: OCR every page; "
+        "never: the text layer or nothing (default: auto).",
+    ),
 ]
+OcrBackendOpt = Annotated[
+    OcrBackendKind | None,
+    typer.Option("--ocr-backend", help="OCR engine (default: rapidocr)."),
+]
+
+
+def ocr_flags(ocr: str | None, backend: OcrBackendKind | None) -> tuple[str | None, str | None]:
+    """``--ocr`` and ``--ocr-backend`` as (mode, backend); the old ``--ocr rapidocr|tesseract|none`` still works."""
+    if ocr is None or ocr in OcrMode._value2member_map_:
+        return ocr, backend.value if backend else None
+    if ocr == "none":
+        return OcrMode.NEVER.value, backend.value if backend else None
+    if ocr in OcrBackendKind._value2member_map_ and backend is None:
+        typer.echo(f"note: --ocr {ocr} is now --ocr-backend {ocr}", err=True)
+        return None, ocr
+    raise typer.BadParameter(f"{ocr!r} is not one of auto, force, never", param_hint="--ocr")
+
+
 VerboseOpt = Annotated[int, typer.Option("--verbose", "-v", count=True, help="-v info, -vv debug.")]
+EinvoiceOpt = Annotated[
+    EinvoiceMode,
+    typer.Option(
+        "--einvoice",
+        help="E-invoices (ZUGFeRD, Factur-X, XRechnung, UBL): both = data from the XML, checked "
+        "against the page; xml = the XML only; visual = ignore the XML and read the page.",
+    ),
+]
 
 
 def _setup_logging(verbose: int) -> None:
@@ -87,7 +136,7 @@ def build_engine_options(
     from docvlm.engines import HybridOptions, LayoutOptions, OpenAIOptions, TransformersOptions
 
     if engine is EngineKind.LAYOUT:
-        return LayoutOptions()
+        return LayoutOptions(model=model)  # a model folder from `docvlm train`, or the package's
     if not model:
         raise typer.BadParameter(f"--engine {engine.value} needs --model", param_hint="--model")
     vlm: TransformersOptions | OpenAIOptions
@@ -123,35 +172,94 @@ def extract(
     dtype: DtypeOpt = None,
     dpi: DpiOpt = None,
     ocr: OcrOpt = None,
+    ocr_backend: OcrBackendOpt = None,
+    split: Annotated[
+        SplitMode,
+        typer.Option(
+            "--split", help="auto: one record per invoice when a file holds several; never: one per file."
+        ),
+    ] = SplitMode.AUTO,
     workers: Annotated[
         int | None,
-        typer.Option("--workers", "-w", min=1, help="Worker processes (layout engine) [default: 1]."),
+        typer.Option(
+            "--workers", "-w", min=1, help="Worker processes (not for the transformers engine) [default: 1]."
+        ),
     ] = None,
     schema: Annotated[str, typer.Option("--schema", help="Document type schema.")] = "invoice",
+    einvoice: EinvoiceOpt = EinvoiceMode.BOTH,
     resume: Annotated[
-        bool, typer.Option("--resume", help="Skip documents an interrupted run already wrote.")
+        bool, typer.Option("--resume", help="Continue an interrupted run: skip the documents it recorded.")
     ] = False,
+    retry_errors: Annotated[
+        bool,
+        typer.Option("--retry-errors", help="With --resume (implied): read error records' documents again."),
+    ] = False,
+    doc_timeout: Annotated[
+        float,
+        typer.Option(
+            "--doc-timeout",
+            min=0,
+            envvar="DOCVLM_DOC_TIMEOUT",
+            help="Seconds a document may take before it becomes a ResourceLimit record (longer for "
+            "long text-layer PDFs); 0: no limit.",
+        ),
+    ] = 120.0,
+    max_worker_mb: Annotated[
+        int,
+        typer.Option(
+            "--max-worker-mb",
+            min=0,
+            envvar="DOCVLM_MAX_WORKER_MB",
+            help="Memory a worker process may use, in MB; a document that needs more becomes a "
+            "ResourceLimit record. 0: no limit.",
+        ),
+    ] = 1500,
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")
     ] = True,
+    ray: Annotated[bool, typer.Option("--ray", help="Run as a Ray Data job (needs the ray extra).")] = False,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address", help="Ray cluster: auto or ray://host:port [default: start a local one]."
+        ),
+    ] = None,
     verbose: VerboseOpt = 0,
 ) -> None:
     """Extract header fields and line items: one record per input document."""
     _setup_logging(verbose)
+    from docvlm.einvoice.reader import EinvoiceOptions
+    from docvlm.errors import EngineError, Interrupted, OutputError
     from docvlm.pipeline import Pipeline, PipelineOptions
+    from docvlm.runner import LimitOptions
     from docvlm.sinks import create_sink
+    from docvlm.split import SplitOptions
 
+    ocr_mode, backend = ocr_flags(ocr, ocr_backend)
     options = PipelineOptions.from_settings(
         engine=build_engine_options(engine, model, base_url, api_key_env, device, dtype),
         dpi=dpi,
-        ocr_backend=ocr.value if ocr else None,
+        ocr_backend=backend,
+        ocr_mode=ocr_mode,
         workers=workers,
         schema_name=schema,
+        split=SplitOptions(mode=split.value),
+        einvoice=EinvoiceOptions(mode=einvoice.value),
+        limits=LimitOptions(doc_timeout_s=doc_timeout, max_worker_mb=max_worker_mb),
     )
-    try:
-        sink = create_sink(output, fmt, resume=resume)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--format") from exc
+    if ray:
+        from docvlm.scale.job import run_job
+
+        try:
+            counts, done = run_job(inputs, output, fmt, options, ray_address, resume=resume)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--format") from exc
+        _report(counts, done, output)
+    try:  # the output is checked and locked before any document is read
+        sink = create_sink(output, fmt, resume=resume or retry_errors, retry_errors=retry_errors)
+    except OutputError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     pipe = Pipeline(options)
     bar = None
     if progress and sys.stderr.isatty():
@@ -159,6 +267,7 @@ def extract(
 
         bar = tqdm(unit="doc", file=sys.stderr)
     counts = {"ok": 0, "partial": 0, "error": 0}
+    kept = f"; the records so far are in {output}.partial: run again with --resume" if output != "-" else ""
     try:
         with sink:
             for ex in pipe.run(inputs, skip=sink.done_sources()):
@@ -167,12 +276,26 @@ def extract(
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix(counts)
+    except Interrupted as exc:
+        typer.echo(f"{exc} after {sum(counts.values())} documents{kept}", err=True)
+        raise typer.Exit(128 + exc.signum) from None
+    except EngineError as exc:  # the batch itself could not run (a worker could not start)
+        typer.echo(f"error: {exc}{kept}", err=True)
+        raise typer.Exit(2) from None
+    except OutputError as exc:  # the finished output could not be moved into place
+        typer.echo(f"error: {exc}{kept}", err=True)
+        raise typer.Exit(1) from None
     finally:
         if bar is not None:
             bar.close()
         pipe.close()
+    _report(counts, len(sink.done_sources()), output)
+
+
+def _report(counts: dict[str, int], done: int, output: str) -> None:
+    """The summary line on stderr, and the exit code: 0 all ok, 1 some errors, 2 nothing found."""
     total = sum(counts.values())
-    if total == 0 and not sink.done_sources():
+    if total == 0 and not done:
         typer.echo("no input documents found", err=True)
         raise typer.Exit(2)
     typer.echo(
@@ -195,6 +318,7 @@ def ask(
     dtype: DtypeOpt = None,
     dpi: DpiOpt = None,
     ocr: OcrOpt = None,
+    ocr_backend: OcrBackendOpt = None,
     verbose: VerboseOpt = 0,
 ) -> None:
     """Answer a question about one document: the printed answer, its page, box and confidence."""
@@ -202,10 +326,12 @@ def ask(
     from docvlm.errors import DocvlmError
     from docvlm.pipeline import Pipeline, PipelineOptions
 
+    ocr_mode, backend = ocr_flags(ocr, ocr_backend)
     options = PipelineOptions.from_settings(
         engine=build_engine_options(engine, model, base_url, api_key_env, device, dtype),
         dpi=dpi,
-        ocr_backend=ocr.value if ocr else None,
+        ocr_backend=backend,
+        ocr_mode=ocr_mode,
     )
     pipe = Pipeline(options)
     try:
@@ -216,6 +342,85 @@ def ask(
     finally:
         pipe.close()
     typer.echo(answer.model_dump_json())
+
+
+@app.command()
+def review(
+    pred: Annotated[list[Path], typer.Argument(help="JSONL records written by docvlm extract.")],
+    html_out: Annotated[Path, typer.Option("--html", help="The review page to write.")] = Path("review.html"),
+    dpi: Annotated[int, typer.Option("--dpi", min=36, max=300, help="Resolution of the page images.")] = 100,
+    verbose: VerboseOpt = 0,
+) -> None:
+    """Look over a batch without labels: every field's box and line item drawn on its page, least sure first."""
+    _setup_logging(verbose)
+    from evaluation.readers import DatasetError
+    from evaluation.review import write_review
+
+    try:
+        path, n = write_review(pred, html_out, dpi=dpi)
+    except DatasetError as exc:
+        raise typer.BadParameter(str(exc), param_hint="PRED") from exc
+    typer.echo(f"{n} records -> {path}", err=True)
+
+
+@app.command()
+def train(
+    inputs: Annotated[
+        list[str], typer.Argument(help="Document files or folders (SROIE folders: their transcripts).")
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The model folder to write.")],
+    gold: Annotated[
+        Path | None, typer.Option("--gold", help="Label folder or file (default: each input's own folder).")
+    ] = None,
+    labels: Annotated[
+        str,
+        typer.Option("--labels", help="docvlm, invoice2data, sroie, einvoice or auto.", case_sensitive=False),
+    ] = "auto",
+    from_scratch: Annotated[
+        bool, typer.Option("--from-scratch", help="Ignore the package's model (default: add to it).")
+    ] = False,
+    init: Annotated[
+        Path | None, typer.Option("--init", help="Continue from this model folder instead of the package's.")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (same data + seed = same model).")] = 0,
+    folds: Annotated[int, typer.Option("--folds", help="Cross-validation folds (by layout group).")] = 4,
+    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bars.")] = False,
+    verbose: VerboseOpt = 0,
+) -> None:
+    """Train the layout engine's chooser on labelled documents; prints cross-validated scores.
+
+    Use the result with `docvlm extract ... --engine layout --model MODEL_DIR`.
+    """
+    _setup_logging(verbose)
+    from docvlm.engines.layout.ranker import DEFAULT_MODEL_DIR
+    from docvlm.training.data import load_training_docs
+    from docvlm.training.header import HeaderTrainer
+    from docvlm.training.train import train_model
+    from evaluation.readers import DatasetError
+
+    fmt = labels.lower()
+    try:
+        docs = load_training_docs(inputs, gold, fmt, progress=not no_progress)
+    except DatasetError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    if not docs:
+        typer.echo("error: no labelled documents found", err=True)
+        raise typer.Exit(2)
+    start = None if from_scratch else (init or DEFAULT_MODEL_DIR)
+    if start is not None and not (Path(start) / "meta.json").is_file():
+        start = None
+    meta = train_model(
+        docs, output, start, seed, trainers=[HeaderTrainer(folds=folds, progress=not no_progress)]
+    )
+    head = meta["components"]["header"]["scores"]
+    typer.echo(f"{len(docs)} documents, {meta['training_data']['groups']} groups -> {output}")
+    typer.echo(f"cross-validated ({head['cross_validation']}): accuracy {head['overall_accuracy']:.3f}")
+    typer.echo("| field | n | model | rules | candidate recall |\n|---|---:|---:|---:|---:|")
+    for name, s in head["fields"].items():
+        typer.echo(
+            f"| {name} | {s['n']} | {s['accuracy']:.3f} | {s['rules_accuracy']:.3f} | {s['candidate_recall']:.3f} |"
+        )
 
 
 @app.command()

@@ -2,7 +2,8 @@
 
 PDF pages with a text layer give their words exactly (PyMuPDF, PDF points); scanned PDF pages
 and images (PNG, JPEG, TIFF including multi-page, BMP, WebP) are OCR'd after orientation and
-skew correction. Bad inputs (empty, corrupt, encrypted, mislabelled, oversized) raise
+skew correction. An e-invoice's XML (an attachment of a hybrid PDF, or a bare ``.xml`` file,
+which has no pages) is exposed as ``Document.einvoice``. Bad inputs (empty, corrupt, encrypted, mislabelled, oversized) raise
 ``IngestError`` with a message that says what is wrong, so the pipeline can record it.
 """
 
@@ -10,39 +11,42 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import io
 import logging
 import os
 import threading
 import time
-import unicodedata
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 from pydantic import BaseModel, ConfigDict, Field
 
 from docvlm.datamodel import Document, Page, Word, WordSource
-from docvlm.errors import IngestError, MissingDependency
+from docvlm.errors import IngestError, MissingDependency, UnsupportedType
 from docvlm.imaging import to_rgb, upright
 from docvlm.ocr import OcrOptions
 from docvlm.parsers import normalize_text
+from docvlm.textlayer import OcrMode, check_text_layer, effective_ocr
 
 _log = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(
-    {".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
+    {".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".xml"}
 )
 IMAGE_KINDS = frozenset({"png", "jpeg", "tiff", "bmp", "webp"})
+# document formats docvlm does not read: a folder walk yields them so that they get an
+# ``UnsupportedType`` error record (other files in a folder, such as labels, notes or code, are skipped)
+UNSUPPORTED_DOCUMENT_SUFFIXES: frozenset[str] = frozenset(
+    {".gif", ".svg", ".heic", ".heif", ".avif", ".jxl", ".jp2", ".jpx", ".ico", ".psd", ".eps", ".ps",
+     ".ai", ".xps", ".oxps", ".djvu", ".doc", ".docx", ".odt", ".rtf", ".pages", ".xls", ".xlsx",
+     ".ods", ".numbers", ".ppt", ".pptx", ".odp", ".key", ".msg", ".eml"}
+)  # fmt: skip
 
-# a text layer with fewer letters/digits than this on an image-covered page is a scanner stamp, not the text
-MIN_TEXT_CHARS = 20
-# share of a page covered by images above which a page with little text counts as scanned
-SCANNED_IMAGE_COVERAGE = 0.5
-# share of unmappable glyphs (U+FFFD, private use, controls) above which a text layer is garbage
-MAX_BAD_GLYPHS = 0.3
 _HASH_CHUNK = 1 << 20
 # PIL's decompression-bomb limit is process-global; change it only under this lock
 _PIXEL_LIMIT_LOCK = threading.Lock()
@@ -59,6 +63,12 @@ class IngestOptions(BaseModel):
     )
     max_file_mb: float = Field(default=512.0, gt=0)
     max_pages: int = Field(default=5000, ge=1)
+    ocr_mode: OcrMode = Field(
+        default="auto",
+        description="auto: OCR pages without a usable text layer (empty, garbled, or disagreeing with a quick "
+        "OCR sample; see docvlm.textlayer); force: OCR every page; never: text layer or nothing",
+    )
+    max_xml_mb: float = Field(default=16.0, gt=0, description="larger e-invoice XML is refused unread")
 
 
 # ---------------------------------------------------------------- finding inputs
@@ -68,12 +78,15 @@ def _is_hidden(path: Path, root: Path) -> bool:
     return any(part.startswith(".") for part in path.relative_to(root).parts)
 
 
+def _is_document_name(path: Path) -> bool:
+    suffix = path.suffix.lower()
+    return suffix in SUPPORTED_SUFFIXES or suffix in UNSUPPORTED_DOCUMENT_SUFFIXES
+
+
 def _walk(folder: Path) -> list[Path]:
-    """Supported, non-hidden files under ``folder``, recursively, sorted."""
+    """Non-hidden document files under ``folder`` (readable or not), recursively, sorted."""
     found = [
-        p
-        for p in folder.rglob("*")
-        if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES and not _is_hidden(p, folder)
+        p for p in folder.rglob("*") if p.is_file() and _is_document_name(p) and not _is_hidden(p, folder)
     ]
     return sorted(found)
 
@@ -82,9 +95,11 @@ def iter_sources(inputs: Iterable[str | Path]) -> Iterator[Path]:
     """Expand inputs into document paths, each at most once.
 
     Files are yielded as given (even with an unsupported suffix, so the caller can record an
-    error); folders are walked recursively (supported suffixes only, sorted, hidden files
-    skipped); glob patterns are expanded the same way. A path that does not exist, or a pattern
-    that matches nothing, is yielded as is so the caller can record it as an error.
+    error); folders are walked recursively (sorted, hidden files skipped), yielding the documents
+    docvlm reads and those of types it does not (``UNSUPPORTED_DOCUMENT_SUFFIXES``, so that they
+    get an error record), but no other files; glob patterns are expanded the same way. A path
+    that does not exist, or a pattern that matches nothing, is yielded as is so the caller can
+    record it as an error.
     """
     seen: set[str] = set()
 
@@ -111,7 +126,7 @@ def iter_sources(inputs: Iterable[str | Path]) -> Iterator[Path]:
                 if mp.is_dir():
                     for p in _walk(mp):
                         yield from emit(p)
-                elif mp.suffix.lower() in SUPPORTED_SUFFIXES and not mp.name.startswith("."):
+                elif _is_document_name(mp) and not mp.name.startswith("."):
                     yield from emit(mp)
         else:
             yield from emit(path)
@@ -121,7 +136,9 @@ def iter_sources(inputs: Iterable[str | Path]) -> Iterator[Path]:
 
 
 def sniff(head: bytes) -> str | None:
-    """The real file type from its first bytes: pdf, png, jpeg, tiff, bmp, webp, or None."""
+    """The real file type from its first bytes: pdf, png, jpeg, tiff, bmp, webp, xml, or None."""
+    from docvlm.einvoice.safe_xml import looks_like_xml
+
     if b"%PDF-" in head[:1024]:
         return "pdf"
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
@@ -134,6 +151,8 @@ def sniff(head: bytes) -> str | None:
         return "bmp"
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "webp"
+    if looks_like_xml(head):
+        return "xml"
     return None
 
 
@@ -162,6 +181,15 @@ def _hash_file(path: Path) -> tuple[str, bytes]:
     return h.hexdigest(), head
 
 
+def file_sha256(path: str | Path) -> str | None:
+    """sha256 of a readable regular file, else None."""
+    try:
+        p = Path(path)
+        return _hash_file(p)[0] if p.is_file() else None
+    except OSError:
+        return None
+
+
 def open_document(
     path: str | Path, options: IngestOptions | None = None, ocr: OcrOptions | None = None
 ) -> Document:
@@ -173,36 +201,97 @@ def open_document(
     oversized, mislabelled, corrupt or encrypted file, or a PDF without pages.
     """
     options = options or IngestOptions()
-    ocr = ocr or OcrOptions()
+    ocr = effective_ocr(options.ocr_mode, ocr or OcrOptions())
     p = Path(path)
     if not p.exists():
         raise IngestError(f"file not found: {p}")
     if not p.is_file():
         raise IngestError(f"not a regular file: {p}")
-    size = p.stat().st_size
+    _check_size(p, p.stat().st_size, options)
+    try:
+        sha, head = _hash_file(p)
+    except OSError as e:
+        raise IngestError(f"cannot read {p}: {e}") from e
+    return _open_by_content(p, sha, head, options, ocr)
+
+
+def open_bytes(
+    data: bytes, source: str, options: IngestOptions | None = None, ocr: OcrOptions | None = None
+) -> Document:
+    """Open a file's bytes (read from object storage, a queue, an upload) as a ``Document`` named ``source``.
+
+    The same checks and the same ``Document`` as ``open_document``: ``source`` stands for the path
+    in the record and in error messages, and its suffix is checked against the content as a
+    file name's is. Pages render from the bytes, so nothing is written to disk.
+    """
+    options = options or IngestOptions()
+    ocr = ocr or OcrOptions()
+    f = MemoryFile(source, data)
+    _check_size(f, len(data), options)
+    return _open_by_content(f, hashlib.sha256(data).hexdigest(), data[:1024], options, ocr)
+
+
+@dataclass(frozen=True)
+class MemoryFile:
+    """File bytes with the name they came from; the PDF and image readers open it like a path."""
+
+    name: str
+    data: bytes = field(repr=False)
+
+    @property
+    def suffix(self) -> str:
+        return PurePosixPath(self.name).suffix
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _check_size(p: Path | MemoryFile, size: int, options: IngestOptions) -> None:
     if size == 0:
         raise IngestError(f"empty file (0 bytes): {p}")
     if size > options.max_file_mb * 1024 * 1024:
         raise IngestError(
             f"file too large: {p} is {size / 2**20:.1f} MB, over the {options.max_file_mb:g} MB limit"
         )
+
+
+def _open_by_content(
+    p: Path | MemoryFile, sha: str, head: bytes, options: IngestOptions, ocr: OcrOptions
+) -> Document:
+    """Check the content against the name's suffix and open it as a PDF or an image."""
     try:
-        sha, head = _hash_file(p)
-    except OSError as e:
-        raise IngestError(f"cannot read {p}: {e}") from e
+        return _open_checked(p, sha, head, options, ocr)
+    except IngestError as e:
+        e.sha256 = e.sha256 or sha  # the file was read: its error record keeps the hash
+        raise
+
+
+def _open_checked(
+    p: Path | MemoryFile, sha: str, head: bytes, options: IngestOptions, ocr: OcrOptions
+) -> Document:
     kind = sniff(head)
     suffix = p.suffix.lower()
     if suffix == ".pdf" and kind != "pdf":
         raise IngestError(f"not a PDF: {p} (its content is {_describe(head)})")
-    if suffix in SUPPORTED_SUFFIXES and suffix != ".pdf" and kind not in IMAGE_KINDS and kind != "pdf":
+    if suffix == ".xml" and kind not in ("xml", "pdf"):
+        raise IngestError(f"not XML: {p} (its content is {_describe(head)})")
+    if suffix in SUPPORTED_SUFFIXES and suffix not in (".pdf", ".xml") and kind not in IMAGE_KINDS | {"pdf"}:
         raise IngestError(f"not an image: {p} (its content is {_describe(head)})")
-    if kind is None:
+    # XML is too general a content to trust over the name: an .svg drawing is not an e-invoice
+    if kind is None or (kind == "xml" and suffix in UNSUPPORTED_DOCUMENT_SUFFIXES):
         allowed = " ".join(sorted(SUPPORTED_SUFFIXES))
-        raise IngestError(f"unsupported file type: {p} ({_describe(head)}); supported: {allowed}")
+        raise UnsupportedType(f"unsupported file type: {p} ({_describe(head)}); supported: {allowed}")
     if suffix not in SUPPORTED_SUFFIXES or (kind == "pdf") != (suffix == ".pdf"):
         _log.warning("%s is named %r but contains %s; opening it by content", p, suffix, kind.upper())
     if kind == "pdf":
         return _open_pdf(p, sha, options, ocr)
+    if kind == "xml":
+        from docvlm.einvoice.attachment import open_xml_document
+
+        if isinstance(p, MemoryFile):
+            data = p.data
+            return open_xml_document(str(p), sha, len(data), lambda: data, int(options.max_xml_mb * 2**20))
+        return open_xml_document(str(p), sha, p.stat().st_size, p.read_bytes, int(options.max_xml_mb * 2**20))
     return _open_image(p, sha, options, ocr)
 
 
@@ -212,24 +301,58 @@ def open_document(
 class _PdfHandle:
     """The open PyMuPDF document; pages rendered after ``close`` reopen the file for that render."""
 
-    def __init__(self, path: Path) -> None:
-        import pymupdf
-
+    def __init__(self, path: Path | MemoryFile) -> None:
+        _quiet_mupdf()
         self.path = path
-        self.doc: Any = pymupdf.open(path, filetype="pdf")
+        try:
+            self.doc: Any = _open_pymupdf(path)
+        finally:
+            _log_mupdf_messages(path)
 
     def close(self) -> None:
         if self.doc is not None:
             self.doc.close()
             self.doc = None
+        _log_mupdf_messages(self.path)
 
     def render(self, index: int, dpi: int) -> Image.Image:
-        import pymupdf
-
         if self.doc is not None:
             return _pixmap_to_image(self.doc.load_page(index).get_pixmap(dpi=dpi, alpha=False))
-        with pymupdf.open(self.path, filetype="pdf") as doc:
+        with _open_pymupdf(self.path) as doc:
             return _pixmap_to_image(doc.load_page(index).get_pixmap(dpi=dpi, alpha=False))
+
+
+_MUPDF_QUIET = False
+
+
+def _quiet_mupdf() -> None:
+    """MuPDF's errors and warnings go to the log, never to stdout (which may carry JSONL)."""
+    global _MUPDF_QUIET
+    if _MUPDF_QUIET:
+        return
+    import pymupdf
+
+    pymupdf.TOOLS.mupdf_display_errors(False)
+    pymupdf.TOOLS.mupdf_display_warnings(False)
+    pymupdf.set_messages(pylogging=True, pylogging_logger=_log, pylogging_level=logging.INFO)
+    _MUPDF_QUIET = True
+
+
+def _log_mupdf_messages(path: Path | MemoryFile) -> None:
+    """Move what MuPDF collected while reading ``path`` to the log (and empty its store)."""
+    import pymupdf
+
+    text = pymupdf.TOOLS.mupdf_warnings(reset=True)
+    if text:
+        _log.info("MuPDF on %s: %s", path, "; ".join(text.splitlines()))
+
+
+def _open_pymupdf(path: Path | MemoryFile) -> Any:
+    import pymupdf
+
+    if isinstance(path, MemoryFile):
+        return pymupdf.open(stream=path.data, filetype="pdf")
+    return pymupdf.open(path, filetype="pdf")
 
 
 def _pixmap_to_image(pix: Any) -> Image.Image:
@@ -240,7 +363,7 @@ def _pixmap_to_image(pix: Any) -> Image.Image:
     return img if mode == "RGB" else img.convert("RGB")
 
 
-def _open_pdf(p: Path, sha: str, options: IngestOptions, ocr: OcrOptions) -> Document:
+def _open_pdf(p: Path | MemoryFile, sha: str, options: IngestOptions, ocr: OcrOptions) -> Document:
     import pymupdf
 
     if options.rasterizer == "pdf2image":
@@ -270,6 +393,8 @@ def _open_pdf(p: Path, sha: str, options: IngestOptions, ocr: OcrOptions) -> Doc
     if count > options.max_pages:
         handle.close()
         raise IngestError(f"too many pages: {p} has {count}, over the limit of {options.max_pages}")
+    from docvlm.einvoice.attachment import find_invoice_xml
+
     return Document(
         source=str(p),
         sha256=sha,
@@ -277,6 +402,9 @@ def _open_pdf(p: Path, sha: str, options: IngestOptions, ocr: OcrOptions) -> Doc
         page_count=count,
         iter_pages=lambda: _iter_pdf_pages(handle, count, options, ocr),
         close=handle.close,
+        einvoice=find_invoice_xml(
+            doc, str(p), int(options.max_xml_mb * 2**20), p.data if isinstance(p, MemoryFile) else None
+        ),
     )
 
 
@@ -294,9 +422,15 @@ def _render_pdf_page(
         import pdf2image
 
         try:
-            imgs = pdf2image.convert_from_path(
-                str(handle.path), dpi=dpi, first_page=index + 1, last_page=index + 1
-            )
+            first = last = index + 1
+            if isinstance(handle.path, MemoryFile):
+                imgs = pdf2image.convert_from_bytes(
+                    handle.path.data, dpi=dpi, first_page=first, last_page=last
+                )
+            else:
+                imgs = pdf2image.convert_from_path(
+                    str(handle.path), dpi=dpi, first_page=first, last_page=last
+                )
         except Exception as e:  # poppler missing or failing: one typed error for this page
             raise IngestError(
                 f"pdf2image/poppler could not render page {index + 1} of {handle.path}: {e}"
@@ -310,14 +444,6 @@ def _render_pdf_page(
         raise
     except Exception as e:  # MuPDF raises plain RuntimeErrors on broken page content
         raise IngestError(f"cannot render page {index + 1} of {handle.path}: {e}") from e
-
-
-def _bad_glyph_share(text: str) -> float:
-    chars = [c for c in text if not c.isspace()]
-    if not chars:
-        return 1.0
-    bad = sum(1 for c in chars if c == "\ufffd" or unicodedata.category(c) in {"Co", "Cc", "Cs"})
-    return bad / len(chars)
 
 
 def text_layer_words(page: Any, number: int) -> list[Word]:
@@ -342,25 +468,6 @@ def text_layer_words(page: Any, number: int) -> list[Word]:
         lid = line_ids.setdefault((block, line), len(line_ids))
         words.append(Word(text=t, bbox=(x0, y0, x1, y1), page=number, conf=1.0, line=lid, block=block))
     return words
-
-
-def _text_layer_usable(page: Any, words: list[Word]) -> bool:
-    """Is the text layer the page's real text (not empty, garbage, or a stamp on a scanned image)?"""
-    text = "".join(w.text for w in words)
-    if not text:
-        return False
-    if _bad_glyph_share(text) > MAX_BAD_GLYPHS:
-        return False
-    alnum = sum(c.isalnum() for c in text)
-    if alnum >= MIN_TEXT_CHARS:
-        return True
-    # little text: trust it unless the page is mostly a scanned image
-    area = abs(page.rect.width * page.rect.height) or 1.0
-    covered = 0.0
-    for info in page.get_image_info():
-        x0, y0, x1, y1 = info["bbox"]
-        covered += max(0.0, x1 - x0) * max(0.0, y1 - y0)
-    return covered / area < SCANNED_IMAGE_COVERAGE
 
 
 def _ocr_dpi(options: IngestOptions, size_pt: tuple[float, float]) -> int:
@@ -390,14 +497,15 @@ def _iter_pdf_pages(
             page = handle.doc.load_page(index)
             size = (float(page.rect.width), float(page.rect.height))
             words = text_layer_words(page, number)
-            usable = _text_layer_usable(page, words)
+            layer = check_text_layer(page, words, options.ocr_mode, ocr)
         except IngestError:
             raise
         except Exception as e:  # MuPDF raises plain RuntimeErrors on broken page objects
             raise IngestError(f"cannot read page {number} of {handle.path}: {e}") from e
         del page
-        timings = {"words_s": time.perf_counter() - t0}
-        if usable:
+        timings = {"words_s": time.perf_counter() - t0 - layer.sample_s, "ocr_s": layer.sample_s}
+        warning = layer.warning(number)
+        if layer.use_text_layer:
             yield Page(
                 number=number,
                 width=size[0],
@@ -419,12 +527,14 @@ def _iter_pdf_pages(
         from docvlm.ocr.page import ocr_page
 
         res = ocr_page(rendered.pop(), ocr)
-        timings["ocr_s"] = time.perf_counter() - t2
+        timings["ocr_s"] += time.perf_counter() - t2
         timings["ocr_cpu_s"] = time.process_time() - c2
         scale = 72.0 / dpi
         ocr_words = [w.scaled(scale, page=number) for w in res.words]
         width, height = res.size[0] * scale, res.size[1] * scale
-        _log.debug("page %d of %s: no usable text layer, %d OCR words", number, handle.path, len(ocr_words))
+        _log.debug(
+            "page %d of %s: text layer %s, %d OCR words", number, handle.path, layer.reason, len(ocr_words)
+        )
         yield Page(
             number=number,
             width=width,
@@ -435,6 +545,7 @@ def _iter_pdf_pages(
             rotation=res.rotation,
             render=_pdf_renderer(handle, index, options, size, res.rotation, res.skew),
             timings=timings,
+            warnings=[warning] if warning else [],
         )
 
 
@@ -472,11 +583,11 @@ def _pixel_limit(max_megapixels: float) -> Iterator[None]:
             Image.MAX_IMAGE_PIXELS = old
 
 
-def _open_lazy(p: Path, options: IngestOptions) -> Image.Image:
+def _open_lazy(p: Path | MemoryFile, options: IngestOptions) -> Image.Image:
     """Open an image reading only its header; too many pixels or an unreadable header -> IngestError."""
     try:
         with _pixel_limit(options.max_megapixels):
-            img = Image.open(p)
+            img = Image.open(io.BytesIO(p.data) if isinstance(p, MemoryFile) else p)
     except Image.DecompressionBombError as e:
         raise IngestError(
             f"image too large: {p} claims more than {2 * options.max_megapixels:g} megapixels "
@@ -488,7 +599,7 @@ def _open_lazy(p: Path, options: IngestOptions) -> Image.Image:
     return img
 
 
-def _check_pixels(img: Image.Image, p: Path, options: IngestOptions, number: int) -> None:
+def _check_pixels(img: Image.Image, p: Path | MemoryFile, options: IngestOptions, number: int) -> None:
     w, h = img.size
     if w <= 0 or h <= 0:
         raise IngestError(f"image has no pixels: {p} (page {number}: {w}x{h})")
@@ -500,7 +611,7 @@ def _check_pixels(img: Image.Image, p: Path, options: IngestOptions, number: int
         )
 
 
-def _load_frame(p: Path, index: int, options: IngestOptions) -> Image.Image:
+def _load_frame(p: Path | MemoryFile, index: int, options: IngestOptions) -> Image.Image:
     """Decode frame ``index`` of an image file as RGB with EXIF orientation applied."""
     img = _open_lazy(p, options)
     handed_out = False
@@ -531,7 +642,7 @@ def _load_frame(p: Path, index: int, options: IngestOptions) -> Image.Image:
             img.close()
 
 
-def _open_image(p: Path, sha: str, options: IngestOptions, ocr: OcrOptions) -> Document:
+def _open_image(p: Path | MemoryFile, sha: str, options: IngestOptions, ocr: OcrOptions) -> Document:
     img = _open_lazy(p, options)
     try:
         count = int(getattr(img, "n_frames", 1) or 1)
@@ -550,7 +661,9 @@ def _open_image(p: Path, sha: str, options: IngestOptions, ocr: OcrOptions) -> D
     )
 
 
-def _iter_image_pages(p: Path, count: int, options: IngestOptions, ocr: OcrOptions) -> Iterator[Page]:
+def _iter_image_pages(
+    p: Path | MemoryFile, count: int, options: IngestOptions, ocr: OcrOptions
+) -> Iterator[Page]:
     for index in range(count):
         number = index + 1
         t0 = time.perf_counter()
@@ -583,7 +696,7 @@ def _iter_image_pages(p: Path, count: int, options: IngestOptions, ocr: OcrOptio
 
 
 def _image_renderer(
-    p: Path, index: int, options: IngestOptions, rotation: int, skew: float
+    p: Path | MemoryFile, index: int, options: IngestOptions, rotation: int, skew: float
 ) -> Callable[[int], Image.Image]:
     def render(dpi: int) -> Image.Image:
         # raster pages have one native resolution; dpi is ignored. Decoding again keeps memory flat.

@@ -2,28 +2,30 @@
 
 path -> ingest (Document, Pages with words) -> engine (EngineOutput) -> validate (schema +
 business rules) -> ground (evidence, confidence) -> Extraction. Failures become error records;
-the batch always goes on.
+the batch always goes on. A document that carries e-invoice XML gets its EngineOutput from the
+XML instead (``_read_einvoice``, per ``--einvoice``); validation and grounding are the same.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from docvlm.datamodel import EngineOutput, Extraction, Page, RecordWarning, Status
+from docvlm.datamodel import EmbeddedXml, EngineOutput, Extraction, Page, RecordWarning, Status
+from docvlm.einvoice.reader import EinvoiceOptions, EinvoiceReader
 from docvlm.engines import BaseEngine, EngineOptions, LayoutOptions, create_engine
-from docvlm.errors import DocvlmError, IngestError
+from docvlm.errors import DocvlmError, EinvoiceError, IngestError
 from docvlm.ground import ground
-from docvlm.ingest import IngestOptions, iter_sources, open_document
+from docvlm.ingest import IngestOptions, open_bytes, open_document
 from docvlm.ocr import OcrOptions
 from docvlm.ocr.base import threads_per_worker
+from docvlm.runner import LimitOptions, run_batch
+from docvlm.split import SplitOptions, split_documents
 from docvlm.validate import validate
 from schemas import get_schema
 from schemas.docvqa import Answer
@@ -42,8 +44,11 @@ class PipelineOptions(BaseModel):
     engine: EngineOptions = Field(default_factory=LayoutOptions)
     ingest: IngestOptions = Field(default_factory=IngestOptions)
     ocr: OcrOptions = Field(default_factory=OcrOptions)
+    einvoice: EinvoiceOptions = Field(default_factory=EinvoiceOptions)
     schema_name: str = "invoice"
     workers: int = Field(default=1, ge=1)
+    limits: LimitOptions = Field(default_factory=LimitOptions)
+    split: SplitOptions = Field(default_factory=SplitOptions)
 
     @model_validator(mode="after")
     def _share_cores(self) -> PipelineOptions:
@@ -58,6 +63,7 @@ class PipelineOptions(BaseModel):
         dpi: int | None = None,
         ocr_backend: str | None = None,
         workers: int | None = None,
+        ocr_mode: str | None = None,
         **overrides: Any,
     ) -> PipelineOptions:
         """Options from ``DOCVLM_*`` settings; arguments that are not None (CLI flags) win over them."""
@@ -66,7 +72,10 @@ class PipelineOptions(BaseModel):
         s = DocvlmSettings()
         return cls(
             ingest=IngestOptions(
-                dpi=dpi or s.dpi, max_megapixels=s.max_megapixels, max_file_mb=s.max_file_mb
+                dpi=dpi or s.dpi,
+                max_megapixels=s.max_megapixels,
+                max_file_mb=s.max_file_mb,
+                ocr_mode=ocr_mode or s.ocr_mode,  # type: ignore[arg-type]
             ),
             ocr=OcrOptions(backend=ocr_backend or s.ocr_backend, threads=s.ocr_threads),  # type: ignore[arg-type]
             workers=workers or s.workers,
@@ -81,6 +90,10 @@ class Pipeline:
         self.options = options or PipelineOptions()
         self.schema: type[BaseModel] = get_schema(self.options.schema_name)
         self._engine = engine
+        self._engine_injected = engine is not None
+        #: called after a document is opened (page None) and after each page is read (worker progress)
+        self.on_progress: Callable[[Extraction, Page | None], None] | None = None
+        self._einvoice = EinvoiceReader(self.options.einvoice, self._layout_engine)
 
     @property
     def engine(self) -> BaseEngine:
@@ -91,6 +104,12 @@ class Pipeline:
     @property
     def engine_name(self) -> str:
         return self.options.engine.kind
+
+    def _layout_engine(self) -> BaseEngine:
+        """The layout engine that checks e-invoice XML against the page: header fields only, configured
+        as the pipeline's engine when that is the layout engine."""
+        base = self.options.engine if isinstance(self.options.engine, LayoutOptions) else LayoutOptions()
+        return create_engine(base.model_copy(update={"line_items": False}))
 
     # ---- loading -------------------------------------------------------------------------
 
@@ -105,25 +124,57 @@ class Pipeline:
     # ---- one document -----------------------------------------------------------------------
 
     def extract(self, path: str | Path) -> Extraction:
-        """Extract one document; never raises for a bad document (returns an error record)."""
-        return self._extract_many([path])[0]
+        """Extract one file as one document; never raises for a bad document (returns an error record).
 
-    def _load(self, path: str | Path) -> tuple[Extraction, list[Page]]:
+        A file that holds several invoices gives its first here; ``extract_all`` gives them all.
+        """
+        records = self.extract_all(path)
+        if len(records) > 1:
+            _log.warning(
+                "%s holds %d invoices; extract() returns the first, use extract_all()", path, len(records)
+            )
+        return records[0]
+
+    def extract_all(self, path: str | Path) -> list[Extraction]:
+        """One record per invoice in the file (``--split auto``), or one record for the file."""
+        return self._extract_many([path])
+
+    def extract_bytes(self, items: Sequence[tuple[str, bytes]]) -> list[Extraction]:
+        """Extract documents given as (source name, file bytes), e.g. read from object storage.
+
+        The same records as ``extract`` on files of those names; never raises for a bad document.
+        """
+        return self._extract_loaded([self.load(source, data) for source, data in items])
+
+    def load(self, path: str | Path, data: bytes | None = None) -> tuple[Extraction, list[Page]]:
+        """Ingest one document, from its path or from ``data`` named ``path``: the record so far and its pages.
+
+        A document that cannot be read gives an error record and no pages; never raises. A document
+        whose data come from its e-invoice XML comes back finished, with no pages left to read.
+        """
         source = str(path)
         t0 = time.perf_counter()
         ex = Extraction(source=source, engine=self.engine_name)
         try:
-            doc = open_document(path, self.options.ingest, self.options.ocr)
+            if data is None:
+                doc = open_document(path, self.options.ingest, self.options.ocr)
+            else:
+                doc = open_bytes(data, source, self.options.ingest, self.options.ocr)
         except DocvlmError as exc:
             return _fail(ex, exc), []
         except Exception as exc:  # an unexpected library failure on this file must not stop the batch
             _log.exception("unexpected error opening %s", source)
             return _fail(ex, IngestError(f"{type(exc).__name__}: {exc}")), []
         ex.sha256, ex.pages = doc.sha256, doc.page_count
+        if self.on_progress:
+            self.on_progress(ex, None)
         pages: list[Page] = []
         try:
             for page in doc.pages():
                 pages.append(page)
+                if self.on_progress:
+                    self.on_progress(ex, page)
+                ex.warnings.extend(page.warnings)
         except DocvlmError as exc:
             ex.warnings.append(RecordWarning("page_error", f"page {len(pages) + 1}: {exc}"))
         except Exception as exc:
@@ -133,7 +184,7 @@ class Pipeline:
             )
         finally:
             doc.close()
-        if not pages:
+        if not pages and doc.einvoice is None:
             msg = ex.warnings[0].message if ex.warnings else "no readable pages"
             return _fail(ex, IngestError(msg)), []
         ex.timings["ingest_s"] = time.perf_counter() - t0
@@ -141,10 +192,37 @@ class Pipeline:
             total = sum(p.timings.get(key, 0.0) for p in pages)
             if total:
                 ex.timings[key] = total
+        if self._read_einvoice(ex, pages, doc.einvoice):
+            return ex, []
         return ex, pages
 
+    def _read_einvoice(self, ex: Extraction, pages: list[Page], xml: EmbeddedXml | None) -> bool:
+        """The e-invoice step: data from the document's XML instead of an engine. False: read the page.
+
+        Per ``--einvoice``: ``visual`` ignores the XML of a document with pages; XML that cannot
+        be used adds a warning and leaves the document to the engine (a bare XML file, which has no
+        page, becomes an error record).
+        """
+        if not self._einvoice.wants(xml, pages) or xml is None:
+            return False
+        t0 = time.perf_counter()
+        result = self._einvoice.read(xml, pages, self.schema)
+        ex.warnings.extend(result.warnings)
+        if result.output is None:
+            if not pages:
+                _fail(ex, EinvoiceError(result.warnings[-1].message))
+            return not pages
+        ex.engine, ex.einvoice = self._einvoice.name, result.info
+        ex.timings["engine_s"] = time.perf_counter() - t0
+        self.finish(ex, result.output, pages)
+        return True
+
     def _extract_many(self, paths: Sequence[str | Path]) -> list[Extraction]:
-        loaded = [self._load(p) for p in paths]
+        return self._extract_loaded([self.load(p) for p in paths])
+
+    def _extract_loaded(self, loaded: list[tuple[Extraction, list[Page]]]) -> list[Extraction]:
+        """Engine, validation and grounding for loaded documents; a file of several invoices gives one each."""
+        loaded = split_documents(loaded, self.options.split)
         todo = [(ex, pages) for ex, pages in loaded if pages]
         outputs: list[EngineOutput | BaseException] = []
         if todo:
@@ -167,7 +245,7 @@ class Pipeline:
                         _log.error("engine failed on %s: %r", ex.source, out)
                     _fail(ex, out)
                 else:
-                    self._finish(ex, out, pages)
+                    self.finish(ex, out, pages)
         for ex, _ in loaded:
             ex.timings["total_s"] = sum(
                 v for k, v in ex.timings.items() if k in {"ingest_s", "engine_s", "post_s"}
@@ -180,7 +258,7 @@ class Pipeline:
         except Exception as exc:
             return exc
 
-    def _finish(self, ex: Extraction, out: EngineOutput, pages: Sequence[Page]) -> None:
+    def finish(self, ex: Extraction, out: EngineOutput, pages: Sequence[Page]) -> None:
         """validate -> ground -> fill the record."""
         t0 = time.perf_counter()
         model, vwarnings = validate(out.data, self.schema)
@@ -204,50 +282,17 @@ class Pipeline:
     def run(
         self,
         inputs: Iterable[str | Path],
-        skip: set[str] | None = None,
+        skip: Container[str] | None = None,
         on_source: Callable[[str], None] | None = None,
     ) -> Iterator[Extraction]:
         """One Extraction per input document, in input order. Folders are walked, globs expanded.
 
-        ``skip`` holds sources already done (resume). With ``workers > 1`` documents are spread over
-        worker processes with a bounded number in flight, so memory stays flat.
+        ``skip`` holds sources already done (resume). With limits on (``options.limits``) or
+        ``workers > 1``, documents run in supervised worker processes (``docvlm.runner``).
         """
-        skip = skip or set()
-        sources = (str(p) for p in iter_sources(inputs) if str(p) not in skip)
-        if self.options.workers > 1 and self.options.engine.kind == "layout":
-            yield from self._run_parallel(sources, on_source)
-            return
-        batch = max(1, getattr(self.options.engine, "batch_size", 1))
-        chunk: list[str] = []
-        for src in sources:
-            if on_source:
-                on_source(src)
-            chunk.append(src)
-            if len(chunk) >= batch:
-                yield from self._extract_many(chunk)
-                chunk = []
-        if chunk:
-            yield from self._extract_many(chunk)
-
-    def _run_parallel(
-        self, sources: Iterator[str], on_source: Callable[[str], None] | None
-    ) -> Iterator[Extraction]:
-        import multiprocessing as mp
-
-        n = self.options.workers
-        ctx = mp.get_context("spawn")  # onnxruntime and torch are not fork-safe once initialised
-        window: deque[tuple[str, Future[dict[str, Any]]]] = deque()
-        with ProcessPoolExecutor(
-            max_workers=n, mp_context=ctx, initializer=_init_worker, initargs=(self.options.model_dump(),)
-        ) as pool:
-            for src in sources:
-                if on_source:
-                    on_source(src)
-                window.append((src, pool.submit(_work, src)))
-                while len(window) >= 2 * n:
-                    yield _result(window.popleft())
-            while window:
-                yield _result(window.popleft())
+        return run_batch(
+            self.options, inputs, self._extract_many, skip, on_source, engine_injected=self._engine_injected
+        )
 
     def ask(self, path: str | Path, question: str) -> Answer:
         """Answer a question about one document with the configured engine."""
@@ -259,35 +304,11 @@ class Pipeline:
 
 
 def _fail(ex: Extraction, exc: BaseException) -> Extraction:
+    ex.sha256 = ex.sha256 or getattr(exc, "sha256", None)
     ex.status = Status.ERROR
     ex.data = None
     ex.error = {"type": type(exc).__name__, "message": str(exc) or type(exc).__name__}
     return ex
-
-
-# ---- worker processes -------------------------------------------------------------------------
-
-_WORKER: Pipeline | None = None
-
-
-def _init_worker(options: dict[str, Any]) -> None:
-    global _WORKER
-    opts = PipelineOptions.model_validate(options)
-    _WORKER = Pipeline(opts.model_copy(update={"workers": 1}))
-
-
-def _work(source: str) -> dict[str, Any]:
-    if _WORKER is None:
-        raise RuntimeError("worker not initialised")
-    return _WORKER.extract(source).to_record()
-
-
-def _result(item: tuple[str, Future[dict[str, Any]]]) -> Extraction:
-    source, fut = item
-    try:
-        return Extraction.from_record(fut.result())
-    except Exception as exc:  # a worker that died (e.g. out of memory) still yields a record for its source
-        return _fail(Extraction(source=source), DocvlmError(f"worker failed: {type(exc).__name__}: {exc}"))
 
 
 def extract(path: str | Path, options: PipelineOptions | None = None) -> Extraction:

@@ -7,8 +7,8 @@ from typing import Literal
 
 from docvlm.errors import DocvlmError
 
-LabelFormat = Literal["auto", "docvlm", "invoice2data", "sroie", "docile"]
-LABEL_FORMATS: tuple[str, ...] = ("auto", "docvlm", "invoice2data", "sroie", "docile")
+LabelFormat = Literal["auto", "docvlm", "invoice2data", "sroie", "docile", "einvoice"]
+LABEL_FORMATS: tuple[str, ...] = ("auto", "docvlm", "invoice2data", "sroie", "docile", "einvoice")
 
 
 class DatasetError(DocvlmError):
