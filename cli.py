@@ -1,4 +1,8 @@
-"""docvlm command line: a thin Typer layer over the public Python API (docvlm.pipeline)."""
+"""docvlm command line: a thin Typer layer over the public Python API (docvlm.pipeline).
+
+Only Typer and the names the flags need are imported here; the pipeline, the engines and the
+schemas are imported by the command that runs, so ``--help`` or ``schema`` loads none of the stack.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +11,16 @@ import logging
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from docvlm.engines import HybridOptions, LayoutOptions, OpenAIOptions, TransformersOptions
-from docvlm.errors import EngineError, Interrupted, OutputError
-from docvlm.pipeline import Pipeline, PipelineOptions
-from docvlm.runner import LimitOptions
-from docvlm.sinks import OutputFormat, create_sink
-from docvlm.split import SplitOptions
+from docvlm.sinks import OutputFormat
 from evaluation.cli import eval_app
+
+if TYPE_CHECKING:
+    from docvlm.engines import HybridOptions, LayoutOptions, OpenAIOptions, TransformersOptions
+    from docvlm.pipeline import Pipeline, PipelineOptions
 
 app = typer.Typer(
     name="docvlm",
@@ -132,6 +135,8 @@ def build_engine_options(
     dtype: str | None = None,
 ) -> LayoutOptions | TransformersOptions | OpenAIOptions | HybridOptions:
     """Map CLI flags onto the typed engine options."""
+    from docvlm.engines import HybridOptions, LayoutOptions, OpenAIOptions, TransformersOptions
+
     if engine is EngineKind.LAYOUT:
         return LayoutOptions(model=model)  # a model folder from `docvlm train`, or the package's
     if not model:
@@ -233,6 +238,11 @@ def extract(
     """Extract header fields and line items: one record per input document."""
     _setup_logging(verbose)
     from docvlm.einvoice.reader import EinvoiceOptions
+    from docvlm.errors import EngineError, Interrupted, OutputError
+    from docvlm.pipeline import PipelineOptions
+    from docvlm.runner import LimitOptions
+    from docvlm.sinks import create_sink
+    from docvlm.split import SplitOptions
 
     ocr_mode, backend = ocr_flags(ocr, ocr_backend)
     options = PipelineOptions.from_settings(
@@ -301,6 +311,8 @@ def extract(
 
 def _schema_pipeline(options: PipelineOptions) -> Pipeline:
     """The pipeline, once its schema resolves and its engine can extract it; exit 2 otherwise."""
+    from docvlm.errors import EngineError
+    from docvlm.pipeline import Pipeline
     from schemas.resolve import SchemaError
 
     try:
@@ -345,6 +357,7 @@ def ask(
     """Answer a question about one document: the printed answer, its page, box and confidence."""
     _setup_logging(verbose)
     from docvlm.errors import DocvlmError
+    from docvlm.pipeline import Pipeline, PipelineOptions
 
     ocr_mode, backend = ocr_flags(ocr, ocr_backend)
     options = PipelineOptions.from_settings(

@@ -14,7 +14,7 @@ from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from docvlm.datamodel import EmbeddedXml, EngineOutput, Extraction, Page, RecordWarning, Status
 from docvlm.einvoice.reader import EinvoiceOptions, EinvoiceReader
@@ -23,6 +23,7 @@ from docvlm.errors import DocvlmError, EinvoiceError, EngineError, IngestError
 from docvlm.ground import ground
 from docvlm.ingest import IngestOptions, open_bytes, open_document
 from docvlm.ocr import OcrOptions
+from docvlm.ocr.base import threads_per_worker
 from docvlm.runner import LimitOptions, run_batch
 from docvlm.split import SplitOptions, split_documents
 from docvlm.validate import validate
@@ -57,6 +58,13 @@ class PipelineOptions(BaseModel):
     workers: int = Field(default=1, ge=1)
     limits: LimitOptions = Field(default_factory=LimitOptions)
     split: SplitOptions = Field(default_factory=SplitOptions)
+
+    @model_validator(mode="after")
+    def _share_cores(self) -> PipelineOptions:
+        # workers x onnxruntime threads must not exceed the cores: oversubscribed, both run slower
+        if self.ocr.threads is None:
+            self.ocr = self.ocr.model_copy(update={"threads": threads_per_worker(self.workers)})
+        return self
 
     @classmethod
     def from_settings(
@@ -213,7 +221,7 @@ class Pipeline:
             msg = ex.warnings[0].message if ex.warnings else "no readable pages"
             return _fail(ex, IngestError(msg)), []
         ex.timings["ingest_s"] = time.perf_counter() - t0
-        for key in ("ocr_s", "render_s"):
+        for key in ("ocr_s", "ocr_cpu_s", "render_s"):
             total = sum(p.timings.get(key, 0.0) for p in pages)
             if total:
                 ex.timings[key] = total
