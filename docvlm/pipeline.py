@@ -14,20 +14,22 @@ from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from docvlm.datamodel import EmbeddedXml, EngineOutput, Extraction, Page, RecordWarning, Status
 from docvlm.einvoice.reader import EinvoiceOptions, EinvoiceReader
-from docvlm.engines import BaseEngine, EngineOptions, LayoutOptions, create_engine
-from docvlm.errors import DocvlmError, EinvoiceError, IngestError
+from docvlm.engines import BaseEngine, EngineOptions, LayoutOptions, create_engine, schema_problem
+from docvlm.errors import DocvlmError, EinvoiceError, EngineError, IngestError
 from docvlm.ground import ground
 from docvlm.ingest import IngestOptions, open_bytes, open_document
 from docvlm.ocr import OcrOptions
+from docvlm.ocr.base import threads_per_worker
 from docvlm.runner import LimitOptions, run_batch
 from docvlm.split import SplitOptions, split_documents
 from docvlm.validate import validate
-from schemas import get_schema
 from schemas.docvqa import Answer
+from schemas.invoice import Invoice
+from schemas.resolve import ResolvedSchema, field_kinds, resolve_schema
 
 _log = logging.getLogger(__name__)
 
@@ -44,10 +46,25 @@ class PipelineOptions(BaseModel):
     ingest: IngestOptions = Field(default_factory=IngestOptions)
     ocr: OcrOptions = Field(default_factory=OcrOptions)
     einvoice: EinvoiceOptions = Field(default_factory=EinvoiceOptions)
-    schema_name: str = "invoice"
+    schema_name: str = Field(
+        default="invoice",
+        description="a built-in schema (invoice, receipt, form), module:Class or a JSON Schema file",
+    )
+    schema_model: type[BaseModel] | None = Field(
+        default=None,
+        exclude=True,
+        description="a Pydantic model class to extract (wins over schema_name; workers import it by name)",
+    )
     workers: int = Field(default=1, ge=1)
     limits: LimitOptions = Field(default_factory=LimitOptions)
     split: SplitOptions = Field(default_factory=SplitOptions)
+
+    @model_validator(mode="after")
+    def _share_cores(self) -> PipelineOptions:
+        # workers x onnxruntime threads must not exceed the cores: oversubscribed, both run slower
+        if self.ocr.threads is None:
+            self.ocr = self.ocr.model_copy(update={"threads": threads_per_worker(self.workers)})
+        return self
 
     @classmethod
     def from_settings(
@@ -78,9 +95,23 @@ class PipelineOptions(BaseModel):
 class Pipeline:
     """Runs documents through ingest, an engine, validation and grounding."""
 
-    def __init__(self, options: PipelineOptions | None = None, engine: BaseEngine | None = None) -> None:
+    def __init__(
+        self,
+        options: PipelineOptions | None = None,
+        engine: BaseEngine | None = None,
+        schema: str | type[BaseModel] | None = None,
+    ) -> None:
+        """``schema`` (a model class, built-in name, module:Class or JSON Schema path) overrides the
+        options' schema. Raises ``SchemaError`` for a schema that cannot be resolved."""
         self.options = options or PipelineOptions()
-        self.schema: type[BaseModel] = get_schema(self.options.schema_name)
+        if schema is not None:
+            key = "schema_model" if isinstance(schema, type) else "schema_name"
+            self.options = self.options.model_copy(update={key: schema})
+        self.resolved: ResolvedSchema = resolve_schema(self.options.schema_model or self.options.schema_name)
+        if self.resolved.spec is not None:  # worker processes resolve the same schema by this name
+            self.options = self.options.model_copy(update={"schema_name": self.resolved.spec})
+        self.schema: type[BaseModel] = self.resolved.model
+        self._kinds = None if self.resolved.builtin else field_kinds(self.schema)
         self._engine = engine
         self._engine_injected = engine is not None
         #: called after a document is opened (page None) and after each page is read (worker progress)
@@ -92,6 +123,16 @@ class Pipeline:
         if self._engine is None:
             self._engine = create_engine(self.options.engine)
         return self._engine
+
+    def check_schema(self) -> None:
+        """Raise ``EngineError`` when the configured engine cannot extract this schema (before any file is read)."""
+        if self._engine_injected:
+            return
+        problem = schema_problem(self.options.engine, self.schema)
+        if problem:
+            raise EngineError(
+                f"--engine {self.engine_name} cannot extract schema {self.resolved.name!r}: {problem}"
+            )
 
     @property
     def engine_name(self) -> str:
@@ -180,7 +221,7 @@ class Pipeline:
             msg = ex.warnings[0].message if ex.warnings else "no readable pages"
             return _fail(ex, IngestError(msg)), []
         ex.timings["ingest_s"] = time.perf_counter() - t0
-        for key in ("ocr_s", "render_s"):
+        for key in ("ocr_s", "ocr_cpu_s", "render_s"):
             total = sum(p.timings.get(key, 0.0) for p in pages)
             if total:
                 ex.timings[key] = total
@@ -195,7 +236,7 @@ class Pipeline:
         be used adds a warning and leaves the document to the engine (a bare XML file, which has no
         page, becomes an error record).
         """
-        if not self._einvoice.wants(xml, pages) or xml is None:
+        if not self._einvoice.wants(xml, pages) or xml is None or not issubclass(self.schema, Invoice):
             return False
         t0 = time.perf_counter()
         result = self._einvoice.read(xml, pages, self.schema)
@@ -214,7 +255,9 @@ class Pipeline:
 
     def _extract_loaded(self, loaded: list[tuple[Extraction, list[Page]]]) -> list[Extraction]:
         """Engine, validation and grounding for loaded documents; a file of several invoices gives one each."""
-        loaded = split_documents(loaded, self.options.split)
+        # the boundaries are those of invoices: a file of another schema is one record
+        split = self.options.split if issubclass(self.schema, Invoice) else SplitOptions(mode="never")
+        loaded = split_documents(loaded, split)
         todo = [(ex, pages) for ex, pages in loaded if pages]
         outputs: list[EngineOutput | BaseException] = []
         if todo:
@@ -255,8 +298,8 @@ class Pipeline:
         t0 = time.perf_counter()
         model, vwarnings = validate(out.data, self.schema)
         data = model.model_dump(mode="json")
-        evidence, confidence, gwarnings = ground(data, out, pages, vwarnings)
-        ex.document_type = out.document_type
+        evidence, confidence, gwarnings = ground(data, out, pages, vwarnings, self._kinds)
+        ex.document_type = out.document_type if issubclass(self.schema, Invoice) else self.resolved.name
         ex.data = data
         ex.evidence = evidence
         ex.confidence = confidence
@@ -283,12 +326,26 @@ class Pipeline:
         ``workers > 1``, documents run in supervised worker processes (``docvlm.runner``).
         """
         return run_batch(
-            self.options, inputs, self._extract_many, skip, on_source, engine_injected=self._engine_injected
+            self.options,
+            inputs,
+            self._extract_many,
+            skip,
+            on_source,
+            # a schema class that cannot be imported by name cannot reach a worker either
+            engine_injected=self._engine_injected or self.resolved.spec is None,
         )
 
     def ask(self, path: str | Path, question: str) -> Answer:
-        """Answer a question about one document with the configured engine."""
-        return self.engine.answer(self.load_pages(path), question)
+        """Answer a question about one document with the configured engine.
+
+        The file's pages (and so its OCR) are kept by sha256 for the process: more questions on the
+        same file read it once.
+        """
+        from docvlm.ingest import file_sha256
+        from docvlm.qa import PAGES
+
+        pages = PAGES.get_or_load(file_sha256(path), lambda: self.load_pages(path))
+        return self.engine.answer(pages, question)
 
     def close(self) -> None:
         if self._engine is not None:

@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 from docvlm.errors import OutputError, OutputLocked
-from docvlm.ingest import file_sha256
 
 _log = logging.getLogger(__name__)
 
@@ -153,6 +152,8 @@ class ResumeIndex:
         sha, status = entry
         if self.retry_errors and status == "error":
             return False
+        from docvlm.ingest import file_sha256  # ingest (PIL, MuPDF) loads with the first resume check
+
         return _is_uri(str(source)) or file_sha256(str(source)) == sha
 
     def __len__(self) -> int:

@@ -161,7 +161,7 @@ def test_sideways_receipts_are_turned_upright_and_read(shared_data: Path, angle:
             upright = im.convert("RGB")
         res = ocr_page(upright.rotate(angle, expand=True), OcrOptions())
         assert (res.rotation + angle) % 360 == 0, f"{key} turned {angle}: rotation {res.rotation}"
-        assert res.image.size == upright.size
+        assert res.size == upright.size
         # the words are level again: most lines are wider than tall
         wide = sum(1 for w in res.words if w.bbox[2] - w.bbox[0] > w.bbox[3] - w.bbox[1])
         assert wide > 0.6 * len(res.words)
