@@ -29,7 +29,7 @@ from docvlm.engines.layout.candidates.pool import KINDS, RANKED_FIELDS, Pool, bu
 from docvlm.engines.layout.features import FEATURE_SET, FEATURE_VERSION, feature_names, kind_matrix
 from docvlm.engines.layout.layout_engine import rule_pass
 from docvlm.engines.layout.ranker import check_meta, choose
-from docvlm.training.calibration import fit_isotonic
+from docvlm.training.calibration import fit_isotonic, fit_rule_maps, rule_outcomes
 from docvlm.training.data import TrainingDoc, gold_value
 
 _log = logging.getLogger(__name__)
@@ -256,11 +256,20 @@ class HeaderTrainer:
                 "use_on": use_on,
                 "trees": int(boosters[f].num_trees()),
             }
+        rule_maps = fit_rule_maps(
+            [
+                (doc_type(feats[i]), *o)
+                for i, d in enumerate(docs)
+                for o in rule_outcomes(feats[i].pool.rules.values, feats[i].pool.rules.confidence, d.gold)
+            ]
+        )
         total_n = sum(s["n"] for s in scores.values())
         overall = sum(s["accuracy"] * s["n"] for s in scores.values()) / total_n if total_n else 0.0
         return {
             "feature_set": {"name": FEATURE_SET, "version": FEATURE_VERSION},
             "fields": fields_meta,
+            # the fields the rules keep: their confidence mapped to their observed accuracy
+            "rules_calibration": rule_maps,
             "scores": {
                 "cross_validation": f"{k}-fold by layout group (no group in both training and scoring); "
                 "where the model is used (model_used_on) was decided on the same folds",
