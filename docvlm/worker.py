@@ -47,7 +47,7 @@ def worker_main(fd: int) -> None:
         # the engine is built before any document is timed; the OCR models load with the first scan
         # (about 1 s of its time limit), as in one process: a batch of born-digital PDFs never needs
         # them, and preloading cost every worker about 100 MB
-        _ = pipe.engine
+        pipe.engine.warm()  # its models too
         if max_mb:
             _limit_memory(max_mb)
     except Exception as exc:

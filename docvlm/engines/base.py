@@ -35,5 +35,8 @@ class BaseEngine(ABC):
     def answer(self, pages: Sequence[Page], question: str) -> Answer:
         """Answer a question about one document, with the text as printed and its evidence."""
 
+    def warm(self) -> None:  # noqa: B027 - optional hook
+        """Load now what the first document would load (a worker calls it before its first document is timed)."""
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release models, sessions or pools."""

@@ -132,6 +132,9 @@ class LayoutEngine(BaseEngine):
                     _log.warning("layout model not used: %s; the rules choose", exc)
         return self._model
 
+    def warm(self) -> None:
+        _ = self.model
+
     def extract(self, pages: Sequence[Page], schema: type[BaseModel]) -> EngineOutput:
         """Read header fields, receipt fields and line items from ``pages`` (one document)."""
         if not (isinstance(schema, type) and issubclass(schema, Invoice)):
