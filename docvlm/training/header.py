@@ -36,6 +36,9 @@ _log = logging.getLogger(__name__)
 
 MAX_NEGATIVES = 25  # negatives kept per document and field when training
 MIN_USE_DOCS = 3  # held-out documents of a type needed before the model may replace the rules there
+# documents more the model must get right than the rules before it replaces them on a type: a win
+# of one document out of 25 is noise (it cost three customer names on samples/)
+MIN_USE_MARGIN = 2
 MIN_POSITIVES = 8  # a field with fewer labelled documents whose value is a candidate keeps the rules
 PARAMS: dict[str, Any] = {
     "objective": "binary",
@@ -165,7 +168,7 @@ def decide_use(rows: Sequence[tuple[str, float, float]]) -> list[str]:
     out: list[str] = []
     for kind in ("invoice", "receipt"):
         mine = [(m, r) for k, m, r in rows if k == kind]
-        if len(mine) >= MIN_USE_DOCS and sum(m for m, _ in mine) > sum(r for _, r in mine):
+        if len(mine) >= MIN_USE_DOCS and sum(m for m, _ in mine) >= sum(r for _, r in mine) + MIN_USE_MARGIN:
             out.append(kind)
     return out
 
