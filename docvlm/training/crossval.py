@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +27,14 @@ _log = logging.getLogger(__name__)
 
 @dataclass
 class CrossvalResult:
-    """Held-out records (keyed by source), the rules-only records, and which fold held each document."""
+    """Held-out records (keyed by source), the rules-only records, and which fold held each document;
+    ``model`` holds the held-out model's own choice of every field it ranked (where the rules kept a
+    field, for error analysis), as {source: {field: (value, raw probability)}}."""
 
     records: dict[str, dict[str, Any]]
     rules: dict[str, dict[str, Any]]
     folds: dict[str, str]
+    model: dict[str, dict[str, tuple[str, float]]] = field(default_factory=dict)
 
 
 def fold_plan(docs: Sequence[TrainingDoc], logo_max: int = 30, folds: int = 5) -> dict[str, str]:
@@ -92,7 +95,7 @@ def crossval(
     """
     from docvlm.engines.layout.candidates.pool import RANKED_FIELDS
     from docvlm.engines.layout.ranker import Calibration
-    from docvlm.training.calibration import fit_isotonic
+    from docvlm.training.calibration import fit_isotonic, fit_rule_maps, rule_outcomes
     from docvlm.training.data import gold_value
     from docvlm.training.header import choices, decide_use, doc_type, featurise, fit_boosters, ranked_for
     from evaluation.metrics import values_match
@@ -126,12 +129,27 @@ def crossval(
             right = float(got is not None and values_match(f, got[0].value, value))
             raw = got[1] if got is not None else -1.0
             rows[f].append((plan[d.source], doc_type(f_), raw, right, float(f_.rule.get(f, False))))
+    # the rules' own confidences, by (fold, document type, field, confidence, right)
+    rule_rows = [
+        (plan[d.source], doc_type(feats[d.source]), *o)
+        for d in docs
+        for o in rule_outcomes(
+            feats[d.source].pool.rules.values, feats[d.source].pool.rules.confidence, d.gold
+        )
+    ]
+    rule_maps: dict[str, dict[str, dict[str, dict[str, list[float]]]]] = {}
     records: dict[str, dict[str, Any]] = {}
     fitted: dict[tuple[str, str], tuple[list[str], Calibration]] = {}
     for d in docs:
         fold = plan[d.source]
         f_ = feats[d.source]
         res = _copy(f_.pool.rules)
+        if fold not in rule_maps:  # the rules' confidences calibrated on the other folds only
+            rule_maps[fold] = fit_rule_maps([r[1:] for r in rule_rows if r[0] != fold])
+        maps = rule_maps[fold].get(doc_type(f_), {})
+        for f in list(res.confidence):
+            if f in maps:
+                res.confidence[f] = round(Calibration(maps[f]["x"], maps[f]["y"])(res.confidence[f]), 4)
         for f in ranked[d.source]:
             if (f, fold) not in fitted:  # decided and calibrated on the other folds only
                 other = [r for r in rows[f] if r[0] != fold]
@@ -150,7 +168,8 @@ def crossval(
             res.evidence[f] = got[0].evidence
             res.confidence[f] = round(calibrate(got[1]), 4)
         records[d.source] = _record(d, res)
-    return CrossvalResult(records, rules, plan)
+    model = {src: {f: (p.value, raw) for f, (p, raw) in c.items()} for src, c in chosen.items()}
+    return CrossvalResult(records, rules, plan, model)
 
 
 def _maybe_progress(items: Any, enabled: bool, desc: str) -> Any:

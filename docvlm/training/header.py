@@ -29,13 +29,16 @@ from docvlm.engines.layout.candidates.pool import KINDS, RANKED_FIELDS, Pool, bu
 from docvlm.engines.layout.features import FEATURE_SET, FEATURE_VERSION, feature_names, kind_matrix
 from docvlm.engines.layout.layout_engine import rule_pass
 from docvlm.engines.layout.ranker import check_meta, choose
-from docvlm.training.calibration import fit_isotonic
+from docvlm.training.calibration import fit_isotonic, fit_rule_maps, rule_outcomes
 from docvlm.training.data import TrainingDoc, gold_value
 
 _log = logging.getLogger(__name__)
 
 MAX_NEGATIVES = 25  # negatives kept per document and field when training
 MIN_USE_DOCS = 3  # held-out documents of a type needed before the model may replace the rules there
+# documents more the model must get right than the rules before it replaces them on a type: a win
+# of one document out of 25 is noise (it cost three customer names on samples/)
+MIN_USE_MARGIN = 2
 MIN_POSITIVES = 8  # a field with fewer labelled documents whose value is a candidate keeps the rules
 PARAMS: dict[str, Any] = {
     "objective": "binary",
@@ -165,7 +168,7 @@ def decide_use(rows: Sequence[tuple[str, float, float]]) -> list[str]:
     out: list[str] = []
     for kind in ("invoice", "receipt"):
         mine = [(m, r) for k, m, r in rows if k == kind]
-        if len(mine) >= MIN_USE_DOCS and sum(m for m, _ in mine) > sum(r for _, r in mine):
+        if len(mine) >= MIN_USE_DOCS and sum(m for m, _ in mine) >= sum(r for _, r in mine) + MIN_USE_MARGIN:
             out.append(kind)
     return out
 
@@ -256,11 +259,20 @@ class HeaderTrainer:
                 "use_on": use_on,
                 "trees": int(boosters[f].num_trees()),
             }
+        rule_maps = fit_rule_maps(
+            [
+                (doc_type(feats[i]), *o)
+                for i, d in enumerate(docs)
+                for o in rule_outcomes(feats[i].pool.rules.values, feats[i].pool.rules.confidence, d.gold)
+            ]
+        )
         total_n = sum(s["n"] for s in scores.values())
         overall = sum(s["accuracy"] * s["n"] for s in scores.values()) / total_n if total_n else 0.0
         return {
             "feature_set": {"name": FEATURE_SET, "version": FEATURE_VERSION},
             "fields": fields_meta,
+            # the fields the rules keep: their confidence mapped to their observed accuracy
+            "rules_calibration": rule_maps,
             "scores": {
                 "cross_validation": f"{k}-fold by layout group (no group in both training and scoring); "
                 "where the model is used (model_used_on) was decided on the same folds",

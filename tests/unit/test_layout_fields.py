@@ -659,3 +659,37 @@ def test_header_reader_is_linear_and_page_local() -> None:
     assert res.values["invoice_number"] == "77"
     assert res.values["total"] == "12.00"
     assert res.evidence["total"].page == 2
+
+
+def test_short_till_roll_on_a_wide_scan_is_a_receipt() -> None:
+    # a short till print (one receipt word) scanned on a wide sheet: its column is narrow in its own
+    # line heights (about 20), which no A4 or A5 page of text is
+    lines = [
+        (300, 40, "KEDAI RUNCIT MAJU"),
+        (300, 55, "12 JALAN BESAR"),
+        (300, 70, "43000 KAJANG"),
+        (300, 100, "09/03/2018 21:28"),
+        (300, 130, "ITEM A   RM 14.00"),
+        (300, 145, "ITEM B   RM 2.00"),
+        (300, 175, "CASH   RM 16.00"),
+    ]
+    sig = receipt_signal([page_lines(make_page(lines, width=700, height=400))])
+    assert sig.is_receipt and sig.cues == 1
+
+
+def test_receipt_merchant_drops_its_bracketed_registration_number() -> None:
+    lines = [
+        (60, 40, "KEDAI BUKU CERIA SDN BHD (139386 X)"),
+        (60, 55, "LOT 3, JALAN PELABUR 23/1,"),
+        (60, 70, "40300 SHAH ALAM, SELANGOR."),
+        (60, 85, "TEL: 03-55423228"),
+        (60, 110, "DATE: 30/08/2017  CASHIER: 01"),
+        (60, 140, "BOOK A   12.00"),
+        (60, 170, "TOTAL   12.00"),
+        (60, 185, "CASH   20.00"),
+        (60, 200, "CHANGE   8.00"),
+    ]
+    data, _, _, kind = run(lines, width=300, height=260)
+    assert kind == "receipt"
+    assert data["vendor"]["name"] == "KEDAI BUKU CERIA SDN BHD"
+    assert data["vendor"]["address"] == "LOT 3, JALAN PELABUR 23/1, 40300 SHAH ALAM, SELANGOR."

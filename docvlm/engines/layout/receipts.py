@@ -28,6 +28,9 @@ from schemas.invoice import LINE_ITEM_FIELDS
 _log = logging.getLogger(__name__)
 
 _LETTERS = re.compile(r"[^\W\d_]")
+_TRAILING_REG = re.compile(r"\s*\([^()]*\d{4,}[^()]*\)\s*$")
+_TILL_COLUMN = 30.0  # the widest printed column of a till roll, in median line heights
+_CUES_OVER_INVOICE = 3  # receipt words per invoice-only word that still make a till roll a receipt
 
 
 @dataclass
@@ -55,7 +58,9 @@ def receipt_signal(pls: Sequence[PageLines]) -> ReceiptSignal:
     stamp, an item count) and no customer block.
 
     Invoices set on A4 or Letter have a text block about 1.3-1.6 times as tall as wide that spans
-    most of the page; a receipt's is taller (1.7+) or a slim column on a wider scan.
+    most of the page; a receipt's is taller (1.7+) or a slim column on a wider scan. Measured in its
+    own line heights, a till roll's printed column is narrow whatever the scan's size: about 40
+    characters, under 30 line heights wide, where an A4 or A5 page of text spans 36 or more.
     """
     if not pls or not pls[0].lines or len(pls) > 2:
         return ReceiptSignal(False, 0.0, 0, 0)
@@ -81,10 +86,14 @@ def receipt_signal(pls: Sequence[PageLines]) -> ReceiptSignal:
         or page.height / page_w >= 2.0  # a long strip image
         or (page.unit == "pt" and page.width <= 300)  # a PDF on till-roll paper (80 mm is 227 pt)
     )
+    column = width / max(pls[0].median_height, 1e-6) <= _TILL_COLUMN
+    by_shape = (inv == 0 and ((narrow and cues >= 3) or (column and cues >= 1) or cues >= 10)) or (
+        column and cues >= _CUES_OVER_INVOICE * inv + 5  # "bill to" on a till roll among many receipt words
+    )
     content = len(kinds)
     sig = ReceiptSignal(False, round(aspect, 3), cues, inv, tuple(sorted(kinds)), customer, narrow)
     sig.is_receipt = (
-        sig.by_shape_and_words
+        by_shape
         or (inv == 0 and not customer and content >= lx.RECEIPT_CONTENT_MIN)
         or (inv <= 1 and narrow and content >= lx.RECEIPT_CONTENT_STRONG)
     )
@@ -151,7 +160,8 @@ def extract_merchant(pls: Sequence[PageLines], res: HeaderResult) -> None:
     name_i: int | None = None
     first_text: int | None = None
     for i, tl in enumerate(head):
-        t = tl.text.strip()
+        # a registration number in brackets after the name ("... SDN BHD (123456-X)") is not part of it
+        t = _TRAILING_REG.sub("", tl.text.strip()) or tl.text.strip()
         if _skip_line(t) or parsers.find_dates(t) or (_stop_line(t) and not lx.COMPANY_SUFFIX.search(t)):
             continue
         if _is_address_line(t) and not lx.COMPANY_SUFFIX.search(t):
@@ -170,6 +180,7 @@ def extract_merchant(pls: Sequence[PageLines], res: HeaderResult) -> None:
     if re.search(r"(?:&|\band|-)\s*$", head[name_i].text) and name_i + 1 < len(head):
         name_lines.append(head[name_i + 1])
     name = " ".join(tl.text.strip() for tl in name_lines)
+    name = _TRAILING_REG.sub("", name) or name
     ev = Evidence(head[name_i].page, union(tl.bbox for tl in name_lines), name, 1.0)
     conf = (0.8 if lx.COMPANY_SUFFIX.search(name) else 0.6) * _all_words_right(name_lines)
     res.put(Candidate("vendor.name", name, ev, conf))
