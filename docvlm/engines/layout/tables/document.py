@@ -1,0 +1,72 @@
+"""A document's line items: the table runs of every page, in order, read into one ``TableResult``.
+
+In: the pages of one document (``Page.words`` in page units). Out: the ``TableResult``. A table
+continues on the next page with the last columns when that page has no header of its own; a
+document without a header row falls back to the statement-style reader.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from docvlm.datamodel import Page
+from docvlm.engines.layout.tables.cells import Layout
+from docvlm.engines.layout.tables.header import HeaderCache, find_start
+from docvlm.engines.layout.tables.headerless import headerless
+from docvlm.engines.layout.tables.items import Item, attach
+from docvlm.engines.layout.tables.rows import body_rows, running_furniture
+from docvlm.engines.layout.tables.text import split_runs
+from docvlm.engines.layout.tables.values import TableResult, emit, grow_bbox
+from docvlm.geometry import Line, group_lines
+
+_log = logging.getLogger(__name__)
+
+
+def table_lines(page: Page) -> list[Line]:
+    """The page's text lines with OCR text runs cut into words; the cached ``page.lines`` when none has a space."""
+    if not any(" " in w.text.strip() for w in page.words):
+        return page.lines
+    return group_lines(split_runs(page.words))
+
+
+def extract_line_items(pages: Sequence[Page]) -> TableResult:
+    """Read the line-item table(s) of one document.
+
+    ``pages`` are the document's pages in order, with words in page coordinates. Returns the
+    items (keys ``schemas.invoice.LINE_ITEM_FIELDS``; money as decimal strings, tax rates as
+    percent numbers, text as printed), evidence and confidence per ``line_items.{i}.{field}``,
+    and the table region per page number. A document without a table gives an empty result.
+    """
+    result = TableResult()
+    all_items: list[Item] = []
+    kinds_per_item: list[set[str]] = []
+    carry: Layout | None = None
+    page_lines = [table_lines(page) for page in pages]
+    furniture = running_furniture(pages, page_lines)
+    headers = HeaderCache()
+    for page, lines in zip(pages, page_lines, strict=True):
+        pos = 0
+        while pos < len(lines):
+            start, layout, mode, need_strong, _header_at = find_start(lines, pos, carry, headers)
+            if layout is None:
+                break
+            rows, end, final, layout_end = body_rows(
+                lines, start, layout, page.number, need_strong, headers, furniture
+            )
+            items = attach(rows, mode)
+            if items:
+                header_top = lines[start - 1].bbox if start > 0 and mode == "header" else None
+                grow_bbox(result, page.number, items, header_top)
+            all_items.extend(items)
+            kinds_per_item.extend(layout_end.kinds() for _ in items)
+            carry = None if final else layout_end
+            pos = max(end, start + 1)
+            if not final:
+                break  # the table runs to the end of this page
+            carry = None
+    emit(all_items, kinds_per_item, result)
+    if not result.items:
+        headerless(pages, page_lines, result)
+    _log.debug("line items: %d on %d pages", len(result.items), len(result.table_bbox))
+    return result
