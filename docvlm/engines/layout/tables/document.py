@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from docvlm.datamodel import Page
+from docvlm.datamodel import Page, Word
 from docvlm.engines.layout.tables.cells import Layout
 from docvlm.engines.layout.tables.header import HeaderCache, find_start
 from docvlm.engines.layout.tables.headerless import headerless
@@ -24,10 +24,33 @@ _log = logging.getLogger(__name__)
 
 
 def table_lines(page: Page) -> list[Line]:
-    """The page's text lines with OCR text runs cut into words; the cached ``page.lines`` when none has a space."""
-    if not any(" " in w.text.strip() for w in page.words):
+    """The page's text lines with OCR text runs cut into words and sideways text left out.
+
+    The cached ``page.lines`` when no word is a text run and none is set sideways.
+    """
+    sideways = sideways_words(page.words)
+    if not sideways and not any(" " in w.text.strip() for w in page.words):
         return page.lines
-    return group_lines(split_runs(page.words))
+    return group_lines(split_runs([w for w in page.words if id(w) not in sideways]))
+
+
+def sideways_words(words: Sequence[Word]) -> set[int]:
+    """ids of the words printed sideways (a margin note running up the page): never table cells.
+
+    A text line whose words stand one above the other, or a word much taller than wide.
+    """
+    out: set[int] = set()
+    by_line: dict[tuple[int, int], list[Word]] = {}
+    for w in words:
+        if w.line >= 0:
+            by_line.setdefault((w.block, w.line), []).append(w)
+        if len(w.text) >= 3 and w.height > 2.0 * (w.x1 - w.x0):
+            out.add(id(w))
+    for ws in by_line.values():
+        if len(ws) >= 2 and max(w.x0 for w in ws) - min(w.x0 for w in ws) < 0.5 * min(w.height for w in ws):
+            if max(w.y0 for w in ws) - min(w.y0 for w in ws) > max(w.height for w in ws):
+                out.update(id(w) for w in ws)
+    return out
 
 
 def extract_line_items(pages: Sequence[Page]) -> TableResult:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from docvlm.datamodel import Word
 from docvlm.engines.layout.tables.cells import Column, Layout
@@ -29,6 +29,7 @@ from docvlm.engines.layout.tables.vocab import (
     UNIT,
     UNIT_PRICE,
     UNKNOWN,
+    compound_kind,
 )
 from docvlm.geometry import Line
 
@@ -38,12 +39,13 @@ PRICED = frozenset({QUANTITY, UNIT_PRICE, AMOUNT})
 
 
 def _match_at(toks: Sequence[str], k: int) -> tuple[int, str] | None:
-    """The longest vocabulary term starting at token ``k``: (its length, its kind)."""
+    """The longest vocabulary term starting at token ``k``: (its length, its kind); a compound word counts as one."""
     for phrase, kind in PHRASE_INDEX.get(toks[k], ()):
         n = len(phrase)
         if tuple(toks[k : k + n]) == phrase:
             return n, kind
-    return None
+    kind = compound_kind(toks[k])
+    return (1, kind) if kind is not None else None
 
 
 def label_kind(toks: Sequence[str]) -> str:
@@ -112,18 +114,16 @@ def _may_be_header(words: Sequence[Word]) -> bool:
     """Cheap test before reading the labels: a header has 2-20 words, no amounts, and a column term."""
     if len(words) < 2 or len(words) > 20:
         return False
-    if not any(tok in PHRASE_INDEX for w in words for tok in word_tokens(w.text)):
+    if not any(tok in PHRASE_INDEX or compound_kind(tok) for w in words for tok in word_tokens(w.text)):
         return False
     return not any(is_amount_word(w.text) for w in words)  # headers carry no amounts
 
 
 def is_header_line(line: Line) -> list[Column] | None:
     """Columns of ``line`` when it reads as a line-item table header, else None."""
-    words = line.words
-    if not _may_be_header(words):
+    cols = candidate_columns(line)
+    if cols is None:
         return None
-    height = word_height(words)
-    cols = header_labels(words, height)
     kinds = {c.kind for c in cols}
     priced = kinds & PRICED
     if DESCRIPTION not in kinds and len(priced) >= 2 and cols[0].kind == UNKNOWN and len(cols) >= 3:
@@ -133,29 +133,58 @@ def is_header_line(line: Line) -> list[Column] | None:
     if DESCRIPTION not in kinds or not priced:
         return None
     known = sum(len(c.label.split()) for c in cols if c.kind != UNKNOWN)
-    if known < 0.6 * len(words):
+    if known < 0.6 * len(line.words):
+        return None
+    return resolve_columns(cols)
+
+
+def candidate_columns(line: Line) -> list[Column] | None:
+    """The labels of ``line`` when it may be a header row: two column terms or more, spread over the width.
+
+    Looser than ``is_header_line`` (no description column needed, more unknown words allowed): the
+    candidates a trained column classifier chooses among.
+    """
+    words = line.words
+    if not _may_be_header(words):
+        return None
+    height = word_height(words)
+    cols = header_labels(words, height)
+    known = [c for c in cols if c.kind != UNKNOWN]
+    if len(known) < 2 or sum(len(c.label.split()) for c in known) < 0.5 * len(words):
         return None
     # a header spreads over the page: at least one column gap, not prose ("product price list")
     gaps = [b.x0 - a.x1 for a, b in itertools.pairwise(cols)]
     if not gaps or max(gaps) < 1.5 * height:
         return None
-    return resolve_columns(cols)
+    return cols
 
 
 class HeaderCache:
-    """``is_header_line`` answered once per line of a document (the rules ask again for the same lines)."""
+    """The header tests answered once per line of a document (the rules ask again for the same lines)."""
 
     def __init__(self) -> None:
-        self._seen: dict[int, tuple[Line, list[Column] | None]] = {}
+        self._strict: dict[int, tuple[Line, list[Column] | None]] = {}
+        self._loose: dict[int, tuple[Line, list[Column] | None]] = {}
 
     def columns(self, line: Line) -> list[Column] | None:
-        hit = self._seen.get(id(line))
-        if hit is None or hit[0] is not line:
-            hit = (line, is_header_line(line))
-            self._seen[id(line)] = hit
-        cols = hit[1]
-        # callers may relabel columns: each gets its own copies
-        return None if cols is None else [Column(c.kind, c.x0, c.x1, c.label) for c in cols]
+        """``is_header_line(line)``."""
+        return _cached(self._strict, line, is_header_line)
+
+    def candidate(self, line: Line) -> list[Column] | None:
+        """``candidate_columns(line)``."""
+        return _cached(self._loose, line, candidate_columns)
+
+
+def _cached(
+    memo: dict[int, tuple[Line, list[Column] | None]], line: Line, test: Callable[[Line], list[Column] | None]
+) -> list[Column] | None:
+    hit = memo.get(id(line))
+    if hit is None or hit[0] is not line:
+        hit = (line, test(line))
+        memo[id(line)] = hit
+    cols = hit[1]
+    # callers may relabel columns: each gets its own copies
+    return None if cols is None else [Column(c.kind, c.x0, c.x1, c.label) for c in cols]
 
 
 def merge_header_line(cols: list[Column], line: Line, below: bool) -> list[Column] | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,29 @@ PHRASES: list[tuple[tuple[str, ...], str]] = sorted(
 PHRASE_INDEX: dict[str, list[tuple[tuple[str, ...], str]]] = {}
 for _phrase, _kind in PHRASES:
     PHRASE_INDEX.setdefault(_phrase[0], []).append((_phrase, _kind))
+
+# one-word terms a compound header word may end in ("Nettopreis" -> "preis"), longest first
+_SUFFIX_MIN = 4
+SUFFIX_TERMS: list[tuple[str, str]] = sorted(
+    ((p[0], kind) for p, kind in PHRASES if len(p) == 1 and len(p[0]) >= _SUFFIX_MIN and p[0].isalpha()),
+    key=lambda t: -len(t[0]),
+)
+_SUFFIX_KIND: dict[str, str] = {}
+for _term, _kind in SUFFIX_TERMS:
+    _SUFFIX_KIND.setdefault(_term, _kind)
+
+
+@lru_cache(maxsize=65536)
+def compound_kind(token: str) -> str | None:
+    """The kind of a compound word ending in a one-word term ("positionsbetrag" -> amount), else None."""
+    if len(token) <= _SUFFIX_MIN or not token.isalpha():
+        return None
+    for cut in range(1, len(token) - _SUFFIX_MIN + 1):  # longest suffix first
+        kind = _SUFFIX_KIND.get(token[cut:])
+        if kind is not None:
+            return kind
+    return None
+
 
 # lines that close the item table: totals, tax and amount-due labels
 TOTALS = _starts_with_any(_DATA["totals_labels"])
