@@ -69,8 +69,12 @@ def merge_band_line(cols: list[Column], line: Line, below: bool, own_header: boo
     for run in fresh:
         merged.append(Column(UNKNOWN, run[0].x0, run[-1].x1, " ".join(w.text for w in run)))
     merged.sort(key=lambda c: c.x0)
-    if hits == 0 and not own_header:
-        return None  # nothing of it stands over or under a column: another text
+    if (
+        hits == 0
+        and not own_header
+        and label_kind([t for w in words for t in word_tokens(w.text)]) == UNKNOWN
+    ):
+        return None  # nothing of it stands over or under a column, and it names none: another text
     for c in merged:
         kind = label_kind(word_tokens(re.sub(r"-\s+", "", c.label)))
         c.kind = kind if kind != UNKNOWN else c.kind

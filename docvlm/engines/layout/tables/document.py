@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 
 from docvlm.datamodel import Page, Word
 from docvlm.engines.layout.tables.cells import Layout
 from docvlm.engines.layout.tables.header import HeaderCache, find_start
 from docvlm.engines.layout.tables.headerless import headerless
 from docvlm.engines.layout.tables.items import Item, attach
+from docvlm.engines.layout.tables.learned import read_with_model
+from docvlm.engines.layout.tables.model import TableModel, load_model
 from docvlm.engines.layout.tables.rows import body_rows, running_furniture
-from docvlm.engines.layout.tables.text import split_runs
+from docvlm.engines.layout.tables.text import has_digit, split_runs
 from docvlm.engines.layout.tables.values import TableResult, emit, grow_bbox
-from docvlm.geometry import Line, group_lines
+from docvlm.geometry import Line, group_lines, union
 
 _log = logging.getLogger(__name__)
 
@@ -47,27 +50,65 @@ def sideways_words(words: Sequence[Word]) -> set[int]:
         if len(w.text) >= 3 and w.height > 2.0 * (w.x1 - w.x0):
             out.add(id(w))
     for ws in by_line.values():
-        if len(ws) >= 2 and max(w.x0 for w in ws) - min(w.x0 for w in ws) < 0.5 * min(w.height for w in ws):
-            if max(w.y0 for w in ws) - min(w.y0 for w in ws) > max(w.height for w in ws):
-                out.update(id(w) for w in ws)
+        if len(ws) < 2:
+            continue
+        one_column = max(w.x0 for w in ws) - min(w.x0 for w in ws) < 0.5 * min(w.height for w in ws)
+        if one_column and max(w.y0 for w in ws) - min(w.y0 for w in ws) > max(w.height for w in ws):
+            out.update(id(w) for w in ws)
     return out
 
 
-def extract_line_items(pages: Sequence[Page]) -> TableResult:
+def extract_line_items(
+    pages: Sequence[Page],
+    model_dir: str | Path | None = None,
+    use_model: bool = True,
+    model: TableModel | None = None,
+) -> TableResult:
     """Read the line-item table(s) of one document.
 
     ``pages`` are the document's pages in order, with words in page coordinates. Returns the
     items (keys ``schemas.invoice.LINE_ITEM_FIELDS``; money as decimal strings, tax rates as
     percent numbers, text as printed), evidence and confidence per ``line_items.{i}.{field}``,
     and the table region per page number. A document without a table gives an empty result.
+
+    With a trained table model (``model``, or the one in ``model_dir``, else the package's;
+    ``use_model=False`` for the rules alone) the model names the columns and cuts the rows into
+    items; where it finds no item, or there is no model, the rules read the table.
     """
     result = TableResult()
+    page_lines = [table_lines(page) for page in pages]
+    if not any(has_digit(w.text) for lines in page_lines for line in lines for w in line.words):
+        return result  # no number on any page: no quantity, price or amount, no table body
+    furniture = running_furniture(pages, page_lines)
+    headers = HeaderCache()
+    if use_model and model is None:
+        model = load_model(model_dir)
+    elif not use_model:
+        model = None
+    if model is not None:
+        learned = read_with_model(pages, page_lines, model, headers, furniture)
+        emit(learned.items, learned.kinds, result)
+        for number, boxes in learned.boxes.items():
+            result.table_bbox[number] = union(boxes)
+    if not result.items:
+        _read_with_rules(pages, page_lines, headers, furniture, result)
+    if not result.items:
+        headerless(pages, page_lines, result)
+    _log.debug("line items: %d on %d pages", len(result.items), len(result.table_bbox))
+    return result
+
+
+def _read_with_rules(
+    pages: Sequence[Page],
+    page_lines: Sequence[Sequence[Line]],
+    headers: HeaderCache,
+    furniture: frozenset[str],
+    result: TableResult,
+) -> None:
+    """The rules alone: columns by the header vocabulary, rows by the item / text / total reading."""
     all_items: list[Item] = []
     kinds_per_item: list[set[str]] = []
     carry: Layout | None = None
-    page_lines = [table_lines(page) for page in pages]
-    furniture = running_furniture(pages, page_lines)
-    headers = HeaderCache()
     for page, lines in zip(pages, page_lines, strict=True):
         pos = 0
         while pos < len(lines):
@@ -89,7 +130,3 @@ def extract_line_items(pages: Sequence[Page]) -> TableResult:
                 break  # the table runs to the end of this page
             carry = None
     emit(all_items, kinds_per_item, result)
-    if not result.items:
-        headerless(pages, page_lines, result)
-    _log.debug("line items: %d on %d pages", len(result.items), len(result.table_bbox))
-    return result

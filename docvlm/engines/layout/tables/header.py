@@ -44,8 +44,8 @@ def _match_at(toks: Sequence[str], k: int) -> tuple[int, str] | None:
         n = len(phrase)
         if tuple(toks[k : k + n]) == phrase:
             return n, kind
-    kind = compound_kind(toks[k])
-    return (1, kind) if kind is not None else None
+    compound = compound_kind(toks[k])
+    return (1, compound) if compound is not None else None
 
 
 def label_kind(toks: Sequence[str]) -> str:

@@ -35,6 +35,7 @@ class Item:
     before: list[Row] = field(default_factory=list)
     after: list[Row] = field(default_factory=list)
     attributes: list[Row] = field(default_factory=list)
+    confidence: dict[str, float] | None = None  # per field, from a trained model (None: by ``mode``)
 
     @property
     def last_y(self) -> float:

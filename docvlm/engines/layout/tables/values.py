@@ -164,10 +164,12 @@ def emit(items: Sequence[Item], layout_kinds: Sequence[set[str]], result: TableR
             continue
         idx = len(result.items)
         record: dict[str, str | None] = dict.fromkeys(LINE_ITEM_FIELDS)
-        base = _MODE_CONFIDENCE[item.mode]
         consistent = arithmetic(values)
         for name, (value, words, printed) in values.items():
             record[name] = value
+            base = _MODE_CONFIDENCE[item.mode]
+            if item.confidence is not None:
+                base = item.confidence.get(name, base * 0.5)
             page_words = [w for w in words if w.page == words[0].page] if words else []
             page = item.row.page
             conf = base * (sum(w.conf for w in words) / len(words) if words else 1.0)
