@@ -22,7 +22,7 @@ from docvlm.training.tables import TrainingDoc
 
 _log = logging.getLogger(__name__)
 
-LABEL_KINDS = ("einvoice", "invoice2data", "docvlm")
+LABEL_KINDS = ("einvoice", "invoice2data", "docvlm", "generated")
 
 
 def read_pages(path: str | Path) -> list[Page]:
@@ -61,8 +61,9 @@ def invoice2data_docs(folder: str | Path) -> Iterator[TrainingDoc]:
         )
 
 
-def docvlm_docs(folder: str | Path) -> Iterator[TrainingDoc]:
-    """docvlm ground truth files (``{"source", "data"}``) with the document they name; one group per file."""
+def docvlm_docs(folder: str | Path, group: str | None = None) -> Iterator[TrainingDoc]:
+    """docvlm ground truth files (``{"source", "data"}``) with the document they name; one group per file,
+    or all in ``group`` (documents of one generator)."""
     from evaluation.readers import read_docvlm_label
 
     for label in sorted(Path(folder).glob("*.json")):
@@ -70,12 +71,20 @@ def docvlm_docs(folder: str | Path) -> Iterator[TrainingDoc]:
         if not gold.line_items_labelled or gold.document is None:
             continue
         data: dict[str, Any] = json.loads(label.read_text(encoding="utf-8"))["data"]
-        yield TrainingDoc(gold.document, f"docvlm/{label.stem}", read_pages(gold.document), data)
+        yield TrainingDoc(gold.document, group or f"docvlm/{label.stem}", read_pages(gold.document), data)
 
 
 def labelled_docs(folder: str | Path, labels: str) -> list[TrainingDoc]:
-    """The training documents of one labelled folder (``labels``: one of ``LABEL_KINDS``)."""
+    """The training documents of one labelled folder (``labels``: one of ``LABEL_KINDS``).
+
+    ``generated``: docvlm ground truth of generated documents (``samples/generate.py --batch``), all in one
+    group, so that a cross-validation never scores a real layout on the generator's own.
+    """
     readers = {"einvoice": einvoice_docs, "invoice2data": invoice2data_docs, "docvlm": docvlm_docs}
+    if labels == "generated":
+        docs = list(docvlm_docs(folder, group=f"generated/{Path(folder).resolve().parent.name}"))
+        _log.info("%d generated documents from %s", len(docs), folder)
+        return docs
     if labels not in readers:
         raise DocvlmError(f"unknown label kind {labels!r}; choose one of {', '.join(LABEL_KINDS)}")
     docs = list(readers[labels](folder))

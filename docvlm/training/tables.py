@@ -171,9 +171,9 @@ def _golds(items: Sequence[Mapping[str, Any]]) -> list[_Gold]:
     ]
 
 
-def _desc_share(text: str, gold: _Gold) -> float:
-    """Share of the line's words that are words of the labelled description."""
-    toks = {t for t in _text_tokens(text) if not t.isdigit()}
+def _desc_share(text: str, gold: _Gold, digits: bool = False) -> float:
+    """Share of the line's words (with ``digits``, its numbers too) that are words of the labelled description."""
+    toks = {t for t in _text_tokens(text) if digits or not t.isdigit()}
     if not toks or not gold.desc:
         return 0.0
     return len(toks & gold.desc) / len(toks)
@@ -280,9 +280,7 @@ def _groups(region_lines: list[_Line], anchors: dict[int, int], golds: list[_Gol
             k = i + step
             while 0 <= k < len(region_lines) and k not in member:
                 ln = region_lines[k]
-                if ln.region != region_lines[i].region or any(v is not None for v in ln.values):
-                    break
-                if _desc_share(ln.text, golds[j]) < 0.6:
+                if ln.region != region_lines[i].region or _desc_share(ln.text, golds[j], digits=True) < 0.6:
                     break
                 member[k] = j
                 k += step
@@ -322,10 +320,13 @@ def doc_examples(pages: Sequence[Page], items: Sequence[Mapping[str, Any]]) -> E
         if r.band is None or cols is None:
             continue
         anchored = [(lines[i], golds[j]) for i, j in anchors.items() if lines[i].region == ri]
+        feats = column_inputs(r)
         if not anchored:
+            # a header band with no labelled item under it (a tax breakdown, a payment table): no item columns
+            ex.col_x += feats
+            ex.col_y += [COLUMN_CLASSES.index(NONE)] * len(feats)
             continue
         labels = _column_labels(cols, anchored, labelled)
-        feats = column_inputs(r)
         for f, lab in zip(feats, labels, strict=True):
             if lab is not None:
                 ex.col_x.append(f)

@@ -36,6 +36,7 @@ class HeaderBand:
     last: int
     main: int
     columns: list[Column]
+    strict: bool = False  # the main row passes the rules' own header test
 
 
 def _join(label: str, part: str, below: bool) -> str:
@@ -110,7 +111,10 @@ def band_at(lines: Sequence[Line], i: int, cols: list[Column], headers: HeaderCa
 
 
 def _numbers_follow(lines: Sequence[Line], after: int) -> bool:
-    """Whether a row of numbers (two numeric cells, or one money cell) comes within a few lines under ``after``."""
+    """Whether a row of numbers (two numeric cells, or one money cell) comes within a few lines under ``after``,
+    or the band stands at the foot of its page (the body starts on the next one)."""
+    if len(lines) - (after + 1) < 2:
+        return True
     for line in lines[after + 1 : after + 1 + _BODY_LOOKAHEAD]:
         chunks = chunk_words(line.words, word_height(line.words))
         numeric = [c for c in chunks if c.numeric]
@@ -140,6 +144,7 @@ def find_bands(lines: Sequence[Line], headers: HeaderCache, start: int = 0) -> l
         main = max(run, key=lambda k: (_known(headers.candidate(lines[k]) or []), -k))
         cols = headers.candidate(lines[main]) or []
         band = band_at(lines, main, cols, headers)
+        band.strict = headers.columns(lines[main]) is not None
         if _numbers_follow(lines, band.last):
             bands.append(band)
             i = band.last + 1

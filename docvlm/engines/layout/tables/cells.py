@@ -117,17 +117,47 @@ class Layout:
             return best
         return self.zone_of((chunk.x0 + chunk.x1) / 2)
 
+    def column_for_text(self, chunk: Chunk) -> Column:
+        """Text goes to the zone of its left edge, unless it hardly reaches under that column's label and
+        sits mostly under the next one (a cell set a little left of its label)."""
+        col = self.zone_of(chunk.x0 + 0.5)
+        width = max(chunk.x1 - chunk.x0, 1e-6)
+
+        def overlap(c: Column) -> float:
+            return min(c.x1, chunk.x1) - max(c.x0, chunk.x0)
+
+        best = max(self.columns, key=overlap)
+        if best is not col and overlap(best) > 0.5 * width and overlap(col) < 0.2 * width and best.x0 > chunk.x0:
+            return best
+        return col
+
     def cells(self, line: Line) -> dict[str, list[Chunk]]:
         """The line's cells by column kind."""
         return {kind: [ch for _col, ch in pairs] for kind, pairs in self.placed(line).items()}
+
+    def chunks(self, line: Line) -> list[Chunk]:
+        """The line's cells, also cut where a word starts flush with a column label ("LINE-001 Premium ...")."""
+        height = word_height(line.words)
+        out: list[Chunk] = []
+        for ch in chunk_words(line.words, height):
+            start = 0
+            for k in range(1, len(ch.words)):
+                w, prev = ch.words[k], ch.words[k - 1]
+                if number_word(w):
+                    continue  # numbers are placed by their overlap with a label, wherever they start
+                if any(abs(w.x0 - c.x0) < 0.3 * height and prev.x1 < c.x0 for c in self.columns[1:]):
+                    out.append(Chunk(ch.words[start:k]))
+                    start = k
+            out.append(Chunk(ch.words[start:]) if start else ch)
+        return out
 
     def placed(self, line: Line) -> dict[str, list[tuple[Column, Chunk]]]:
         """The line's cells by column kind, each with the column it sits under."""
         height = word_height(line.words)
         out: dict[str, list[tuple[Column, Chunk]]] = {}
         prev_kind, prev_x1 = "", float("-inf")
-        for ch, forced in self._split_at_columns(chunk_words(line.words, height)):
-            col = self.column_for_number(ch) if ch.numeric else self.zone_of(ch.x0 + 0.5)
+        for ch, forced in self._split_at_columns(self.chunks(line)):
+            col = self.column_for_number(ch) if ch.numeric else self.column_for_text(ch)
             if ch.numeric and col.kind == DESCRIPTION:
                 col = self.zone_of(ch.x0 + 0.5)
             kind = forced or col.kind

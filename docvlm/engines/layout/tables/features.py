@@ -26,7 +26,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from docvlm.engines.layout.tables.band import HeaderBand
-from docvlm.engines.layout.tables.cells import Chunk, Column, Layout, chunk_words
+from docvlm.engines.layout.tables.cells import Chunk, Column, Layout
 from docvlm.engines.layout.tables.header import HeaderCache, label_kind, resolve_columns
 from docvlm.engines.layout.tables.items import ATTRIBUTE, attach, is_section, leading
 from docvlm.engines.layout.tables.rows import (
@@ -41,6 +41,7 @@ from docvlm.engines.layout.tables.rows import (
     is_carried,
     is_totals_label,
     line_fold,
+    opens_with_charge,
     opens_with_total,
     totals_with_amount,
 )
@@ -133,6 +134,9 @@ COLUMN_FEATURES: tuple[str, ...] = (
     "right_aligned",
     "distinct_share",
     "sums_to_printed",
+    "sequential",
+    "band_strict",
+    "band_rank",
 )
 
 ROW_FEATURES: tuple[str, ...] = (
@@ -192,6 +196,7 @@ ROW_FEATURES: tuple[str, ...] = (
     "totals_above",
     "since_total",
     "desc_percent",
+    "charge_word",
 )
 
 
@@ -204,8 +209,8 @@ def cells_by_column(line: Line, columns: Sequence[Column]) -> list[list[Chunk]]:
     layout = Layout(list(columns))
     index = {id(c): i for i, c in enumerate(columns)}
     out: list[list[Chunk]] = [[] for _ in columns]
-    for ch in chunk_words(line.words, word_height(line.words)):
-        col = layout.column_for_number(ch) if ch.numeric else layout.zone_of(ch.x0 + 0.5)
+    for ch in layout.chunks(line):
+        col = layout.column_for_number(ch) if ch.numeric else layout.column_for_text(ch)
         out[index[id(col)]].append(ch)
     return out
 
@@ -267,10 +272,13 @@ class _ColumnCells:
     x0s: list[float]
 
 
-def column_features(band: HeaderBand, body: Sequence[Line], after: Sequence[Line] = ()) -> list[list[float]]:
+def column_features(
+    band: HeaderBand, body: Sequence[Line], after: Sequence[Line] = (), rank: int = 0
+) -> list[list[float]]:
     """One feature row per column of ``band`` (``COLUMN_FEATURES``), from its label and the cells of ``body``.
 
-    ``after`` are lines printed under the body (a subtotal there that a column adds up to).
+    ``after`` are lines printed under the body (a subtotal there that a column adds up to); ``rank``
+    counts the header bands before this one in the document.
     """
     cols = band.columns
     n = len(cols)
@@ -343,6 +351,9 @@ def column_features(band: HeaderBand, body: Sequence[Line], after: Sequence[Line
             _right_aligned(cc, height),
             len(set(texts)) / len(texts) if texts else 0.0,
             float(len(vals) >= 2 and any(_close(sum(vals, Decimal(0)), p) for p in printed_after)),
+            float(len(vals) >= 2 and vals == [Decimal(k) for k in range(1, len(vals) + 1)]),
+            float(band.strict),
+            float(min(rank, 3)),
         ]
         out.append(feats)
     return out
@@ -556,6 +567,7 @@ def row_features(
             float(min(sum(1 for j in total_idx if j < k), 5)),
             float(min(k - max(j for j in total_idx if j < k), 10)) if any(j < k for j in total_idx) else 11.0,
             float("%" in desc_text),
+            float(opens_with_charge(text_chunks)),
         ]
         if f.amount or r.kind == ITEM:
             last_item_height = h

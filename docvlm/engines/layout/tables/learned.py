@@ -59,6 +59,8 @@ class Region:
     band: HeaderBand | None
     start: int
     end: int
+    rank: int = 0  # header bands before this region's in the document
+    following: Sequence[Line] = ()  # the next page's lines, when the band stands at the foot of its page
 
     @property
     def body(self) -> list[Line]:
@@ -70,14 +72,17 @@ def regions(
 ) -> list[Region]:
     """The table regions of a document, in reading order."""
     out: list[Region] = []
-    for page, lines in zip(pages, page_lines, strict=True):
+    rank = 0
+    for n, (page, lines) in enumerate(zip(pages, page_lines, strict=True)):
         bands = find_bands(lines, headers)
         top_end = bands[0].first if bands else len(lines)
         if top_end > 0:
-            out.append(Region(page, lines, None, 0, top_end))
+            out.append(Region(page, lines, None, 0, top_end, rank))
         for k, band in enumerate(bands):
             end = bands[k + 1].first if k + 1 < len(bands) else len(lines)
-            out.append(Region(page, lines, band, band.last + 1, end))
+            following = page_lines[n + 1] if end - band.last <= 2 and n + 1 < len(page_lines) else ()
+            out.append(Region(page, lines, band, band.last + 1, end, rank, following))
+            rank += 1
     return out
 
 
@@ -87,7 +92,11 @@ def column_inputs(region: Region) -> list[list[float]]:
         return []
     body = body_lines(region.lines, region.band, region.end)
     after = list(region.lines[region.start + len(body) : region.start + len(body) + 15])
-    return column_features(region.band, body, after)
+    if len(body) < 2 and region.following:
+        # a header at the foot of a page: its cells are on the next one
+        body = body + list(region.following[:40])
+        after = []
+    return column_features(region.band, body, after, region.rank)
 
 
 def assign_kinds(
@@ -105,7 +114,7 @@ def assign_kinds(
     for p, i, kind in ranked:
         if p < _MIN_CLASS_PROB:
             break
-        if i in taken_cols or kind in taken_kinds:
+        if i in taken_cols or kind in taken_kinds or p < min(probs[i].get(NONE, 0.0), 0.5):
             continue
         named[i].kind, conf[i] = kind, p
         taken_cols.add(i)

@@ -16,17 +16,19 @@ from dataclasses import dataclass
 from docvlm.datamodel import Page
 from docvlm.engines.layout.tables.cells import Chunk, Layout
 from docvlm.engines.layout.tables.header import HeaderCache
-from docvlm.engines.layout.tables.text import MONEY_TEXT, fold, money, word_height
+from docvlm.engines.layout.tables.text import MONEY_TEXT, fold, money, word_height, word_tokens
 from docvlm.engines.layout.tables.vocab import (
     AMOUNT,
     CARRIED,
     CARRIED_TAIL,
+    CHARGE_WORDS,
     CONTINUED,
     DESCRIPTION,
     NUMERIC_KINDS,
     PAGE_FOOTER,
     QUANTITY,
     STRONG_TOTALS,
+    TAX_RATE,
     TOTALS,
     TOTALS_TAIL,
     UNIT_PRICE,
@@ -94,6 +96,17 @@ def is_carried(chunks: Sequence[Chunk]) -> bool:
     return all(tok in CARRIED_TAIL for tok in rest)
 
 
+def opens_with_charge(chunks: Sequence[Chunk]) -> bool:
+    """The line's text opens with an allowance or charge word ("zzgl. Versandkosten", "Discount 10%"), or has a
+    totals word as its first or second word ("Sales Tax 8.25%")."""
+    text = " ".join(fold(c.text) for c in sorted(chunks, key=lambda c: c.x0) if not c.numeric)
+    toks = word_tokens(text)
+    if toks and toks[0] in CHARGE_WORDS:
+        return True
+    starts = [m.start() for m in re.finditer(r"(?:^|\s)\S", text)][:2]
+    return any(TOTALS.match(text[i:].lstrip()) for i in starts)
+
+
 def totals_with_amount(chunks: Sequence[Chunk]) -> bool:
     """A text cell that is a totals label with its amount set close by ("Subtotal $ 112.00")."""
     for c in chunks:
@@ -120,7 +133,10 @@ def classify(line: Line, layout: Layout, page: int) -> Row:
         return Row(SKIP, line, page, cells, layout=layout)
     labelled = bool(text_chunks) and all(is_totals_label(c.text) for c in text_chunks)
     # a totals word that opens a description ("Tax consulting") is an item; set under the numbers it is a total
-    right_label = chunk_starts_totals([c for c in text_chunks if c.x0 >= layout.description_right])
+    # text in the tax column ("0 % VAT (E)") is the item's tax category, no totals label
+    tax_text = {id(c) for c in cells.get(TAX_RATE, [])}
+    right = [c for c in text_chunks if c.x0 >= layout.description_right and id(c) not in tax_text]
+    right_label = chunk_starts_totals(right)
     # "Total 1 278.61 319.00" sums the columns: a bare totals label wins even over qty and price
     if (monies and labelled) or (
         ((monies and (right_label or opens_with_total(text_chunks))) or totals_with_amount(text_chunks))
@@ -208,7 +224,8 @@ def body_rows(
             continue
         if closed:
             since_close += 1
-            if row.kind == ITEM and row.strong and since_close <= 3:
+            text = [c for cs in row.cells.values() for c in cs if not c.numeric]
+            if row.kind == ITEM and row.strong and since_close <= 3 and not opens_with_charge(text):
                 closed = False  # a section subtotal inside the table; the items go on
             elif since_close > 3 or row.kind == ITEM:
                 return rows, i, True, layout

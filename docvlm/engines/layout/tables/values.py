@@ -110,7 +110,7 @@ def item_values(item: Item, layout_kinds: set[str]) -> dict[str, Value]:
         if m:
             desc_lines[0] = first_text[m.end() :]
             desc_words = desc_words[1:] if len(first[0].words) >= 1 else desc_words
-        desc = "\n".join(t.strip() for t in desc_lines if t.strip())
+        desc = _join_lines([t.strip() for t in desc_lines if t.strip()])
         if desc:
             out[DESCRIPTION] = (desc, desc_words, " ".join(desc_lines))
     for kind in (AMOUNT, UNIT_PRICE):
@@ -145,6 +145,17 @@ def item_values(item: Item, layout_kinds: set[str]) -> dict[str, Value]:
             rate = rate if rate is not None and 0 <= rate <= 100 else None
         if rate is not None:
             out[TAX_RATE] = (format_rate(rate), tcell.words, tcell.text)
+    return out
+
+
+def _join_lines(parts: Sequence[str]) -> str:
+    """Description lines joined by newlines; a word broken at a hyphen ("Kfz-" / "Haftpflicht") is joined whole."""
+    out = ""
+    for part in parts:
+        if out.endswith("-") and len(out) > 1 and out[-2].isalpha() and part[:1].isalpha():
+            out += part
+        else:
+            out = f"{out}\n{part}" if out else part
     return out
 
 

@@ -96,5 +96,7 @@ CONTINUED = re.compile(_DATA["continued_regex"])
 CARRIED = _starts_with_any(_DATA["carried_labels"])
 # words that may follow a carried-forward label: "Ubertrag von Seite 1", "Report page 2"
 CARRIED_TAIL = frozenset(_DATA["carried_tail"])
+# words that open an allowance or charge line of the totals block ("zzgl. Versandkosten", "abzgl. Skonto")
+CHARGE_WORDS = frozenset(_DATA["charge_words"])
 # a line that prints a document total anywhere ("TOTAL AMOUNT DUE ... $4.11"): headerless tables add up to it
 DOCUMENT_TOTAL = re.compile(_DATA["document_total_regex"])
