@@ -51,7 +51,8 @@ def desc_chunks(row: Row, whole_line: bool) -> list[Chunk]:
     """The description cells of a row; with ``whole_line``, all its cells when it has none."""
     chunks = row.cells.get(DESCRIPTION, [])
     if not chunks and whole_line:
-        chunks = [c for cs in row.cells.values() for c in cs]
+        # a line with no words under the description: its words, but no prices ("- 2,00 €", "= 18,00 €")
+        chunks = [c for cs in row.cells.values() for c in cs if not (c.numeric and MONEY_TEXT.search(c.text))]
     return sorted(chunks, key=lambda c: c.x0)
 
 

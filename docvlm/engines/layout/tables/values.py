@@ -42,7 +42,10 @@ from schemas.invoice import LINE_ITEM_FIELDS
 
 _log = logging.getLogger(__name__)
 
-_CODE_PREFIX = re.compile(r"^\s*(?:\[([^\]\s]{2,40})\]|\*([^*\s]{2,40})\*)\s*")
+# "[CODE] text", "*CODE* text", "CODE - text" (a code: capitals, digits and marks, with a digit in it)
+_CODE_PREFIX = re.compile(
+    r"^\s*(?:\[([^\]\s]{2,40})\]|\*([^*\s]{2,40})\*|(?=[A-Z0-9._/-]*\d)([A-Z0-9][A-Z0-9._/-]{2,39})\s+[-–]\s+)\s*"
+)
 _MODE_CONFIDENCE = {"header": 0.9, "continued": 0.8, "headerless": 0.6}
 
 Value = tuple[str, list[Word], str]  # (normalised value, supporting words, printed text)
@@ -102,14 +105,14 @@ def item_values(item: Item, layout_kinds: set[str]) -> dict[str, Value]:
         first_text = " ".join(c.text for c in first)
         m = _CODE_PREFIX.match(first_text)
         if m and PRODUCT_CODE not in out:
-            code = m.group(1) or m.group(2)
+            code = m.group(1) or m.group(2) or m.group(3)
             code_words = [w for c in first for w in c.words][:1]
             out[PRODUCT_CODE] = (code, code_words, code_words[0].text if code_words else code)
         desc_lines = [" ".join(c.text for c in ln) for ln in lines]
         desc_words = [w for ln in lines for c in ln for w in c.words]
         if m:
             desc_lines[0] = first_text[m.end() :]
-            desc_words = desc_words[1:] if len(first[0].words) >= 1 else desc_words
+            desc_words = desc_words[len(first_text[: m.end()].split()) :]
         desc = _join_lines([t.strip() for t in desc_lines if t.strip()])
         if desc:
             out[DESCRIPTION] = (desc, desc_words, " ".join(desc_lines))
