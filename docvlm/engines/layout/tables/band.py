@@ -132,7 +132,7 @@ def find_bands(lines: Sequence[Line], headers: HeaderCache, start: int = 0) -> l
     bands: list[HeaderBand] = []
     i = start
     while i < len(lines):
-        if headers.candidate(lines[i]) is None:
+        if headers.candidate(lines[i]) is None or _labelled_text(lines[i], headers):
             i += 1
             continue
         # the run of candidates stacked on this one: take the strongest as the main row
@@ -151,6 +151,12 @@ def find_bands(lines: Sequence[Line], headers: HeaderCache, start: int = 0) -> l
         else:
             i = run[-1] + 1
     return bands
+
+
+def _labelled_text(line: Line, headers: HeaderCache) -> bool:
+    """A "Label: text" line ("Line Notes: First item line note", "Invoice Date: Due Date:") is no header row,
+    unless the rules read it as one."""
+    return any(w.text.endswith(":") for w in line.words) and headers.columns(line) is None
 
 
 def _known(cols: Sequence[Column]) -> int:

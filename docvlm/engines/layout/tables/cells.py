@@ -127,7 +127,12 @@ class Layout:
             return min(c.x1, chunk.x1) - max(c.x0, chunk.x0)
 
         best = max(self.columns, key=overlap)
-        if best is not col and overlap(best) > 0.5 * width and overlap(col) < 0.2 * width and best.x0 > chunk.x0:
+        if (
+            best is not col
+            and overlap(best) > 0.5 * width
+            and overlap(col) < 0.2 * width
+            and best.x0 > chunk.x0
+        ):
             return best
         return col
 
@@ -145,7 +150,7 @@ class Layout:
                 w, prev = ch.words[k], ch.words[k - 1]
                 if number_word(w):
                     continue  # numbers are placed by their overlap with a label, wherever they start
-                if any(abs(w.x0 - c.x0) < 0.3 * height and prev.x1 < c.x0 for c in self.columns[1:]):
+                if any(abs(w.x0 - c.x0) < 0.3 * height and prev.x0 < c.x0 for c in self.columns[1:]):
                     out.append(Chunk(ch.words[start:k]))
                     start = k
             out.append(Chunk(ch.words[start:]) if start else ch)
@@ -164,6 +169,15 @@ class Layout:
             wordy = not ch.numeric or (re.search(r"[^\W\d_]", ch.text) and not MONEY_TEXT.search(ch.text))
             if wordy and prev_kind == DESCRIPTION and ch.x0 - prev_x1 < 1.2 * height:
                 kind = DESCRIPTION  # a long description running on under the next column's header
+            elif (
+                ch.numeric
+                and prev_kind == DESCRIPTION
+                and ch.x0 - prev_x1 < 0.6 * height
+                and not self._under_label(ch)
+            ):
+                kind = (
+                    DESCRIPTION  # a number set tight after the description's words, under no label ("1kg (1")
+                )
             elif (
                 not ch.numeric
                 and forced is None
@@ -193,6 +207,9 @@ class Layout:
             if not pairs:
                 del out[kind]
         return out
+
+    def _under_label(self, chunk: Chunk) -> bool:
+        return any(min(c.x1, chunk.x1) - max(c.x0, chunk.x0) > 0 for c in self.columns)
 
     def _split_at_columns(self, chunks: Sequence[Chunk]) -> list[tuple[Chunk, str | None]]:
         """Cut "2 CHICKEN MUFFIN" where a quantity column ends and the description column starts.
