@@ -70,7 +70,7 @@ from docvlm.engines.layout.tables.vocab import (
     UNIT_PRICE,
     UNKNOWN,
 )
-from docvlm.errors import DocvlmError
+from docvlm.errors import DocvlmError, MissingDependency
 from schemas.invoice import LINE_ITEM_FIELDS
 
 _log = logging.getLogger(__name__)
@@ -385,12 +385,20 @@ def _weights(y: Sequence[int], n_classes: int) -> list[float]:
     return [math.sqrt(total / (n_classes * counts[v])) for v in y]
 
 
+def _lightgbm() -> Any:
+    try:
+        import lightgbm
+    except ImportError as e:
+        raise MissingDependency("lightgbm", "train") from e
+    return lightgbm
+
+
 def _train(
     x: list[list[float]], y: list[int], classes: tuple[str, ...], names: tuple[str, ...], seed: int, init: Any
 ) -> Any:
-    import lightgbm as lgb
     import numpy as np
 
+    lgb = _lightgbm()
     if len(set(y)) < 2:
         raise TrainingError(f"the training data hold one class only ({classes[y[0]] if y else 'none'})")
     params = {
@@ -420,8 +428,7 @@ def _init_boosters(init_dir: str | Path | None) -> tuple[Any, Any]:
         _log.info("no table model in %s to start from; training from scratch", folder)
         return None, None
     check_meta(json.loads(meta_path.read_text(encoding="utf-8")), folder)
-    import lightgbm as lgb
-
+    lgb = _lightgbm()
     return lgb.Booster(model_file=str(folder / COLUMNS_FILE)), lgb.Booster(model_file=str(folder / ROWS_FILE))
 
 
@@ -518,7 +525,7 @@ def fit(
     out.mkdir(parents=True, exist_ok=True)
     model._columns.save_model(str(out / COLUMNS_FILE))
     model._rows.save_model(str(out / ROWS_FILE))
-    import lightgbm as lgb
+    lgb = _lightgbm()
 
     meta = {
         "name": MODEL_NAME,

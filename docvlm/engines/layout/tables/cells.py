@@ -10,8 +10,9 @@ from __future__ import annotations
 import itertools
 import logging
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from docvlm.datamodel import BBox, Word
 from docvlm.engines.layout.tables.text import (
@@ -26,6 +27,8 @@ from docvlm.engines.layout.tables.vocab import DESCRIPTION, MONEY_KINDS, NUMERIC
 from docvlm.geometry import Line, union
 
 _log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 _THOUSANDS_HEAD = re.compile(r"[(+-]?[$€£₹¥]?\d{1,3}")
 _THOUSANDS_TAIL = re.compile(r"^\d{3}(?:[.,]\d+)?\D*$")
@@ -93,9 +96,21 @@ def chunk_words(words: Sequence[Word], height: float) -> list[Chunk]:
 
 @dataclass
 class Layout:
-    """Columns of the running table and the boundaries derived from them."""
+    """Columns of the running table and the boundaries derived from them.
+
+    ``memo`` keeps what was read off each line under these columns (the rules and the features ask again).
+    """
 
     columns: list[Column]
+    memo: dict[tuple[str, int], tuple[Line, Any]] = field(default_factory=dict, repr=False, compare=False)
+
+    def remembered(self, name: str, line: Line, compute: Callable[[], T]) -> T:
+        """``compute()`` for ``line`` once per layout (keyed by the line object)."""
+        hit = self.memo.get((name, id(line)))
+        if hit is None or hit[0] is not line:
+            hit = (line, compute())
+            self.memo[(name, id(line))] = hit
+        return hit[1]  # type: ignore[no-any-return]
 
     def zone_of(self, x: float) -> Column:
         """The column whose zone (header extent up to the midpoints with its neighbours) holds x."""
@@ -138,7 +153,11 @@ class Layout:
 
     def cells(self, line: Line) -> dict[str, list[Chunk]]:
         """The line's cells by column kind."""
-        return {kind: [ch for _col, ch in pairs] for kind, pairs in self.placed(line).items()}
+        return self.remembered(
+            "cells",
+            line,
+            lambda: {kind: [ch for _col, ch in pairs] for kind, pairs in self.placed(line).items()},
+        )
 
     def chunks(self, line: Line) -> list[Chunk]:
         """The line's cells, also cut where a word starts flush with a column label ("LINE-001 Premium ...")."""

@@ -19,7 +19,7 @@ from docvlm.engines.layout.tables.items import Item, attach
 from docvlm.engines.layout.tables.learned import read_with_model
 from docvlm.engines.layout.tables.model import TableModel, load_model
 from docvlm.engines.layout.tables.rows import body_rows, running_furniture
-from docvlm.engines.layout.tables.text import has_digit, split_runs
+from docvlm.engines.layout.tables.text import MONEY_TEXT, split_runs
 from docvlm.engines.layout.tables.values import TableResult, emit, grow_bbox
 from docvlm.geometry import Line, group_lines, union
 
@@ -76,9 +76,12 @@ def extract_line_items(
     items; where it finds no item, or there is no model, the rules read the table.
     """
     result = TableResult()
-    page_lines = [table_lines(page) for page in pages]
-    if not any(has_digit(w.text) for lines in page_lines for line in lines for w in line.words):
-        return result  # no number on any page: no quantity, price or amount, no table body
+    # a page with no money on it, or on the page after (a header at a page foot), holds no table body
+    money = [any(MONEY_TEXT.search(w.text) for w in page.words) for page in pages]
+    wanted = [m or (n + 1 < len(money) and money[n + 1]) for n, m in enumerate(money)]
+    if not any(wanted):
+        return result
+    page_lines = [table_lines(page) if want else [] for page, want in zip(pages, wanted, strict=True)]
     furniture = running_furniture(pages, page_lines)
     headers = HeaderCache()
     if use_model and model is None:

@@ -23,6 +23,7 @@ import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from docvlm.engines.layout.tables.band import HeaderBand
@@ -215,6 +216,7 @@ def cells_by_column(line: Line, columns: Sequence[Column]) -> list[list[Chunk]]:
     return out
 
 
+@lru_cache(maxsize=65536)
 def cell_number(text: str) -> Decimal | None:
     """The number of a cell: a money amount, a percentage, or the quantity of "3 Stk"."""
     t = text.strip()
@@ -294,6 +296,7 @@ def column_features(
     numeric_cols = [i for i in range(n) if _share(per_col[i].values, lambda v: v is not None) >= 0.5]
     medians = {i: median([float(abs(v)) for v in per_col[i].values if v is not None]) for i in numeric_cols}
     ranked = sorted(numeric_cols, key=lambda i: medians[i])
+    row_values = [{j: _row_value(r, j) for j in numeric_cols} for r in rows] if len(numeric_cols) >= 3 else []
     printed_after = _printed_numbers(after)
     span_x0, span_x1 = cols[0].x0, max(c.x1 for c in cols)
     width = max(span_x1 - span_x0, 1.0)
@@ -343,8 +346,8 @@ def column_features(
             sum(len(t.split()) for t in texts) / len(texts) if texts else 0.0,
             math.log10(1.0 + medians[i]) if i in medians else -1.0,
             _share(vals, lambda v: 0 <= v <= 100) if vals else 0.0,
-            _product_share(i, rows, per_col, numeric_cols, as_product=True),
-            _product_share(i, rows, per_col, numeric_cols, as_product=False),
+            _product_share(i, row_values, numeric_cols, as_product=True),
+            _product_share(i, row_values, numeric_cols, as_product=False),
             ranked.index(i) / max(len(ranked) - 1, 1) if i in ranked else -1.0,
             float(bool(numeric_cols) and i == numeric_cols[-1]),
             float(sum(1 for j in numeric_cols if j > i)),
@@ -390,18 +393,13 @@ def _row_value(row: list[list[Chunk]], i: int) -> Decimal | None:
 
 
 def _product_share(
-    i: int,
-    rows: list[list[list[Chunk]]],
-    per_col: list[_ColumnCells],
-    numeric_cols: list[int],
-    as_product: bool,
+    i: int, row_values: list[dict[int, Decimal | None]], numeric_cols: list[int], as_product: bool
 ) -> float:
     """Share of rows where column ``i`` is the product of two other columns (or a factor of such a product)."""
     if i not in numeric_cols or len(numeric_cols) < 3:
         return 0.0
     hits = tried = 0
-    for row in rows:
-        vals = {j: _row_value(row, j) for j in numeric_cols}
+    for vals in row_values:
         v = vals.get(i)
         if v is None or v == 0:
             continue
@@ -445,6 +443,7 @@ class RowInputs:
     features: list[list[float]]
     rows: list[Row]
     closed: bool
+    rule_labels: list[str]  # the rules' own reading of each line as ``ROW_CLASSES``
 
 
 @dataclass
@@ -469,7 +468,7 @@ def row_features(
     Where the table ends (a totals block, a wide gap, a new table) is the rules' call; the model
     decides which of the lines before it begin an item, continue one, or are no part of any.
     """
-    roles, rule_end, closed = rule_roles(lines, layout, page, headers, furniture, continued)
+    roles, rule_end, closed, labels = rule_roles(lines, layout, page, headers, furniture, continued)
     lines = lines[:rule_end]
     rows = [classify(line, layout, page) for line in lines]
     facts = []
@@ -572,7 +571,7 @@ def row_features(
         if f.amount or r.kind == ITEM:
             last_item_height = h
         out.append(feats)
-    return RowInputs(out, rows, closed)
+    return RowInputs(out, rows, closed, [labels.get(id(line), OUTSIDE) for line in lines])
 
 
 def rule_roles(
@@ -582,17 +581,20 @@ def rule_roles(
     headers: HeaderCache,
     furniture: frozenset[str],
     continued: bool,
-) -> tuple[dict[int, str], int, bool]:
-    """How the rules read the lines: each line's role in its item (by ``id``), where they end the table, and
-    whether a totals block closed it."""
+) -> tuple[dict[int, str], int, bool, dict[int, str]]:
+    """How the rules read the lines: each line's role in its item and its row class (both by ``id``), where
+    they end the table, and whether a totals block closed it."""
     rows, end, closed, _layout = body_rows(lines, 0, layout, page, continued, headers, furniture)
     roles: dict[int, str] = {}
+    labels: dict[int, str] = {}
     for item in attach(rows, "continued" if continued else "header"):
         roles[id(item.row.line)] = "anchor"
         for name, part in (("before", item.before), ("after", item.after), ("attribute", item.attributes)):
             for r in part:
                 roles[id(r.line)] = name
-    return roles, end, closed
+        for k, r in enumerate(sorted([*item.before, item.row, *item.after], key=lambda r: r.line.y)):
+            labels[id(r.line)] = BEGIN if k == 0 else INSIDE
+    return roles, end, closed, labels
 
 
 def _arith(row: Row) -> bool | None:

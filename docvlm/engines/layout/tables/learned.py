@@ -25,14 +25,14 @@ from docvlm.engines.layout.tables.features import (
     INSIDE,
     NONE,
     ROW_CLASSES,
+    RowInputs,
     body_lines,
     column_features,
     row_features,
 )
-from docvlm.engines.layout.tables.header import HeaderCache
-from docvlm.engines.layout.tables.items import Item
+from docvlm.engines.layout.tables.header import HeaderCache, resolve_columns
+from docvlm.engines.layout.tables.items import Item, has_description
 from docvlm.engines.layout.tables.model import TableModel
-from docvlm.engines.layout.tables.rows import Row
 from docvlm.engines.layout.tables.vocab import (
     AMOUNT,
     DESCRIPTION,
@@ -48,6 +48,17 @@ _log = logging.getLogger(__name__)
 _MIN_CLASS_PROB = 0.25  # a column takes a field's name when the classifier gives it at least this
 _MIN_DESCRIPTION_PROB = 0.1  # the best remaining text column is the description down to this
 _PRICED = (AMOUNT, UNIT_PRICE, QUANTITY)
+# the rules' reading as a prior on the model's: p' = (p + RULE_PRIOR * [class = the rules' class]) / (1 + RULE_PRIOR);
+# the model overrules the vocabulary and the row rules only where it is sure (it learned from a few dozen layouts)
+RULE_PRIOR = 0.5
+
+
+def with_prior(probs: Sequence[dict[str, float]], rule_classes: Sequence[str]) -> list[dict[str, float]]:
+    """The model's class probabilities blended with the rules' class (see ``RULE_PRIOR``)."""
+    out = []
+    for p, rule in zip(probs, rule_classes, strict=True):
+        out.append({k: (v + (RULE_PRIOR if k == rule else 0.0)) / (1.0 + RULE_PRIOR) for k, v in p.items()})
+    return out
 
 
 @dataclass
@@ -158,7 +169,11 @@ def read_with_model(
             layout, col_conf = carry
             mode = "continued"
         else:
-            named, probs = assign_kinds(region.band.columns, model.columns(column_inputs(region)))
+            resolved = resolve_columns(region.band.columns, region.body[:8])
+            rule_kinds = [c.kind if c.kind in COLUMN_CLASSES else NONE for c in resolved]
+            named, probs = assign_kinds(
+                region.band.columns, with_prior(model.columns(column_inputs(region)), rule_kinds)
+            )
             if not is_item_table(named):
                 continue
             layout = Layout(named)
@@ -171,8 +186,9 @@ def read_with_model(
         inputs = row_features(
             body, layout, region.page.number, region.page.height, headers, furniture, region.band is None
         )
-        groups = segment(model.rows(inputs.features))
-        items = [it for g in groups if (it := _item(g, inputs.rows, mode, col_conf)) is not None]
+        groups = segment(with_prior(model.rows(inputs.features), inputs.rule_labels))
+        taken = {k for g in groups for k, _ in g}
+        items = [it for g in groups if (it := _item(g, inputs, taken, mode, col_conf)) is not None]
         out.items.extend(items)
         out.kinds.extend(layout.kinds() for _ in items)
         if items:
@@ -199,9 +215,14 @@ def segment(probs: Sequence[dict[str, float]]) -> list[list[tuple[int, float]]]:
 
 
 def _item(
-    group: list[tuple[int, float]], rows: Sequence[Row], mode: str, col_conf: dict[str, float]
+    group: list[tuple[int, float]], inputs: RowInputs, taken: set[int], mode: str, col_conf: dict[str, float]
 ) -> Item | None:
-    """An item of the grouped lines: the line with the most numbers carries the values."""
+    """An item of the grouped lines: the line with the most numbers carries the values.
+
+    An item left without any description takes the lines the rules set over it as its description
+    (the name printed on the line above the numbers), when no other item has them.
+    """
+    rows = inputs.rows
     idx = [k for k, _ in group]
 
     def numbers(k: int) -> tuple[int, int]:
@@ -212,6 +233,14 @@ def _item(
     anchor = max(idx, key=lambda k: (numbers(k), -k))
     if numbers(anchor)[1] == 0:
         return None
+    if not any(has_description(rows[k]) for k in idx):
+        k = anchor
+        while k > 0 and inputs.rule_labels[k] == INSIDE and k - 1 not in taken:
+            k -= 1
+            idx.append(k)
+            if inputs.rule_labels[k] == BEGIN:
+                break
+        idx.sort()
     row_conf = sum(p for _, p in group) / len(group)
     return Item(
         row=rows[anchor],

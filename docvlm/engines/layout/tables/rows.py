@@ -121,6 +121,10 @@ def totals_with_amount(chunks: Sequence[Chunk]) -> bool:
 
 def classify(line: Line, layout: Layout, page: int) -> Row:
     """One body line as an item (it has an amount, or a quantity and a price), text, a total or furniture."""
+    return layout.remembered(f"row{page}", line, lambda: _classify(line, layout, page))
+
+
+def _classify(line: Line, layout: Layout, page: int) -> Row:
     cells = layout.cells(line)
     text_chunks = [c for cs in cells.values() for c in cs if not c.numeric]
     numbers = {k: [c for c in cs if c.numeric] for k, cs in cells.items() if k in NUMERIC_KINDS}

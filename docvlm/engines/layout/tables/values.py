@@ -183,7 +183,8 @@ def emit(items: Sequence[Item], layout_kinds: Sequence[set[str]], result: TableR
             record[name] = value
             base = _MODE_CONFIDENCE[item.mode]
             if item.confidence is not None:
-                base = item.confidence.get(name, base * 0.5)
+                # the model's probabilities can only lower the confidence the reading mode allows
+                base = min(base, item.confidence.get(name, base * 0.5))
             page_words = [w for w in words if w.page == words[0].page] if words else []
             page = item.row.page
             conf = base * (sum(w.conf for w in words) / len(words) if words else 1.0)
