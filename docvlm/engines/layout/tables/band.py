@@ -15,9 +15,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from docvlm.datamodel import Word
-from docvlm.engines.layout.tables.cells import Column, chunk_words
+from docvlm.engines.layout.tables.cells import Column, line_chunks
 from docvlm.engines.layout.tables.header import HeaderCache, label_kind
-from docvlm.engines.layout.tables.text import MONEY_TEXT, has_digit, word_height, word_tokens
+from docvlm.engines.layout.tables.text import (
+    MONEY_TEXT,
+    has_digit,
+    line_box,
+    line_height,
+    word_height,
+    word_tokens,
+)
 from docvlm.engines.layout.tables.vocab import UNKNOWN
 from docvlm.geometry import Line
 
@@ -84,12 +91,12 @@ def merge_band_line(cols: list[Column], line: Line, below: bool, own_header: boo
 
 def _stacked(lines: Sequence[Line], i: int, j: int, height: float) -> bool:
     """Whether lines ``i`` and ``j`` (i above j) are set tight, as the lines of one header label."""
-    return lines[j].bbox[1] - lines[i].bbox[3] < _BAND_GAP * height
+    return line_box(lines[j])[1] - line_box(lines[i])[3] < _BAND_GAP * height
 
 
 def band_at(lines: Sequence[Line], i: int, cols: list[Column], headers: HeaderCache) -> HeaderBand:
     """Grow the header row ``lines[i]`` by the label lines stacked tight above and under it."""
-    height = word_height(lines[i].words)
+    height = line_height(lines[i])
     first = last = i
     for _ in range(_MAX_BAND_LINES):
         if first == 0 or not _stacked(lines, first - 1, first, height):
@@ -116,7 +123,7 @@ def _numbers_follow(lines: Sequence[Line], after: int) -> bool:
     if len(lines) - (after + 1) < 2:
         return True
     for line in lines[after + 1 : after + 1 + _BODY_LOOKAHEAD]:
-        chunks = chunk_words(line.words, word_height(line.words))
+        chunks = line_chunks(line)
         numeric = [c for c in chunks if c.numeric]
         if len(numeric) >= 2 or (len(chunks) >= 2 and any(MONEY_TEXT.search(c.text) for c in numeric)):
             return True
@@ -137,7 +144,7 @@ def find_bands(lines: Sequence[Line], headers: HeaderCache, start: int = 0) -> l
             continue
         # the run of candidates stacked on this one: take the strongest as the main row
         run = [i]
-        while run[-1] + 1 < len(lines) and _stacked(lines, run[-1], run[-1] + 1, word_height(lines[i].words)):
+        while run[-1] + 1 < len(lines) and _stacked(lines, run[-1], run[-1] + 1, line_height(lines[i])):
             if headers.candidate(lines[run[-1] + 1]) is None:
                 break
             run.append(run[-1] + 1)

@@ -12,6 +12,7 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, TypeVar
 
 from docvlm.datamodel import BBox, Word
@@ -20,8 +21,9 @@ from docvlm.engines.layout.tables.text import (
     MONEY_TEXT,
     WORDS,
     is_numeric_text,
+    line_height,
+    line_memo,
     number_word,
-    word_height,
 )
 from docvlm.engines.layout.tables.vocab import DESCRIPTION, MONEY_KINDS, NUMERIC_KINDS
 from docvlm.geometry import Line, union
@@ -46,11 +48,11 @@ class Column:
 
 @dataclass
 class Chunk:
-    """Words of one cell on one line: neighbours closer than a column gap."""
+    """Words of one cell on one line: neighbours closer than a column gap (never edited once made)."""
 
     words: list[Word]
 
-    @property
+    @cached_property
     def text(self) -> str:
         return " ".join(w.text for w in self.words)
 
@@ -66,7 +68,7 @@ class Chunk:
     def x1(self) -> float:
         return self.words[-1].x1
 
-    @property
+    @cached_property
     def numeric(self) -> bool:
         return is_numeric_text(self.text)
 
@@ -92,6 +94,12 @@ def chunk_words(words: Sequence[Word], height: float) -> list[Chunk]:
         else:
             chunks[-1].append(w)
     return [Chunk(c) for c in chunks]
+
+
+def line_chunks(line: Line) -> list[Chunk]:
+    """``chunk_words`` of a line, computed once per line; fresh ``Chunk`` objects each call (callers edit them)."""
+    cached = line_memo(line, "chunks", lambda: [c.words for c in chunk_words(line.words, line_height(line))])
+    return [Chunk(list(ws)) for ws in cached]
 
 
 @dataclass
@@ -161,9 +169,9 @@ class Layout:
 
     def chunks(self, line: Line) -> list[Chunk]:
         """The line's cells, also cut where a word starts flush with a column label ("LINE-001 Premium ...")."""
-        height = word_height(line.words)
+        height = line_height(line)
         out: list[Chunk] = []
-        for ch in chunk_words(line.words, height):
+        for ch in line_chunks(line):
             start = 0
             for k in range(1, len(ch.words)):
                 w, prev = ch.words[k], ch.words[k - 1]
@@ -177,7 +185,7 @@ class Layout:
 
     def placed(self, line: Line) -> dict[str, list[tuple[Column, Chunk]]]:
         """The line's cells by column kind, each with the column it sits under."""
-        height = word_height(line.words)
+        height = line_height(line)
         out: dict[str, list[tuple[Column, Chunk]]] = {}
         prev_kind, prev_x1 = "", float("-inf")
         for ch, forced in self._split_at_columns(self.chunks(line)):
@@ -217,11 +225,16 @@ class Layout:
                 ch = pair[1]
                 if CURRENCY_WORD.match(ch.text):
                     right = [
-                        c2 for k2, ps in out.items() if k2 in MONEY_KINDS for _c, c2 in ps if c2.x0 >= ch.x1
+                        (ps, i)
+                        for k2, ps in out.items()
+                        if k2 in MONEY_KINDS
+                        for i, p in enumerate(ps)
+                        if p[1].x0 >= ch.x1
                     ]
                     if right:
-                        c2 = min(right, key=lambda c: c.x0)
-                        c2.words[:0] = ch.words
+                        ps, i = min(right, key=lambda t: t[0][t[1]][1].x0)
+                        col, c2 = ps[i]
+                        ps[i] = (col, Chunk([*ch.words, *c2.words]))
                         pairs.remove(pair)
             if not pairs:
                 del out[kind]

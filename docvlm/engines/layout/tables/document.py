@@ -19,7 +19,7 @@ from docvlm.engines.layout.tables.items import Item, attach
 from docvlm.engines.layout.tables.learned import read_with_model
 from docvlm.engines.layout.tables.model import TableModel, load_model
 from docvlm.engines.layout.tables.rows import body_rows, running_furniture
-from docvlm.engines.layout.tables.text import MONEY_TEXT, split_runs
+from docvlm.engines.layout.tables.text import MONEY_TEXT, line_box, split_runs
 from docvlm.engines.layout.tables.values import TableResult, emit, grow_bbox
 from docvlm.geometry import Line, group_lines, union
 
@@ -40,15 +40,17 @@ def table_lines(page: Page) -> list[Line]:
 def sideways_words(words: Sequence[Word]) -> set[int]:
     """ids of the words printed sideways (a margin note running up the page): never table cells.
 
-    A text line whose words stand one above the other, or a word much taller than wide.
+    A text line whose words stand one above the other, or a word much taller than wide. Only words
+    taller than wide can be either, so most pages are done after one pass over their boxes.
     """
-    out: set[int] = set()
+    tall = [w for w in words if len(w.text) >= 2 and w.y1 - w.y0 > w.x1 - w.x0]
+    if not tall:
+        return set()
+    out = {id(w) for w in tall if len(w.text) >= 3 and w.y1 - w.y0 > 2.0 * (w.x1 - w.x0)}
     by_line: dict[tuple[int, int], list[Word]] = {}
-    for w in words:
+    for w in tall:
         if w.line >= 0:
             by_line.setdefault((w.block, w.line), []).append(w)
-        if len(w.text) >= 3 and w.height > 2.0 * (w.x1 - w.x0):
-            out.add(id(w))
     for ws in by_line.values():
         if len(ws) < 2:
             continue
@@ -123,7 +125,7 @@ def _read_with_rules(
             )
             items = attach(rows, mode)
             if items:
-                header_top = lines[start - 1].bbox if start > 0 and mode == "header" else None
+                header_top = line_box(lines[start - 1]) if start > 0 and mode == "header" else None
                 grow_bbox(result, page.number, items, header_top)
             all_items.extend(items)
             kinds_per_item.extend(layout_end.kinds() for _ in items)

@@ -52,8 +52,10 @@ from docvlm.engines.layout.tables.text import (
     PERCENT,
     QTY_UNIT,
     WORDS,
+    line_box,
+    line_height,
+    line_y,
     money,
-    word_height,
     word_tokens,
 )
 from docvlm.engines.layout.tables.vocab import (
@@ -205,10 +207,13 @@ ROW_FEATURES: tuple[str, ...] = (
 # Cells by column position (no kinds: what the classifier looks at)
 
 
-def cells_by_column(line: Line, columns: Sequence[Column]) -> list[list[Chunk]]:
-    """The line's cells under each column: numbers by overlap with the label, text by its left edge."""
-    layout = Layout(list(columns))
-    index = {id(c): i for i, c in enumerate(columns)}
+def cells_by_column(line: Line, columns: Sequence[Column], layout: Layout | None = None) -> list[list[Chunk]]:
+    """The line's cells under each column: numbers by overlap with the label, text by its left edge.
+
+    ``layout``: ``Layout(columns)`` when the caller has built it once for many lines.
+    """
+    layout = layout if layout is not None else Layout(list(columns))
+    index = {id(c): i for i, c in enumerate(layout.columns)}
     out: list[list[Chunk]] = [[] for _ in columns]
     for ch in layout.chunks(line):
         col = layout.column_for_number(ch) if ch.numeric else layout.column_for_text(ch)
@@ -285,7 +290,8 @@ def column_features(
     cols = band.columns
     n = len(cols)
     resolved = resolve_columns(cols, body[:8])
-    rows = [cells_by_column(line, cols) for line in body]
+    placing = Layout(list(cols))
+    rows = [cells_by_column(line, cols, placing) for line in body]
     rows = [r for r in rows if sum(1 for cs in r if cs) >= 2]
     per_col: list[_ColumnCells] = []
     for i in range(n):
@@ -300,7 +306,7 @@ def column_features(
     printed_after = _printed_numbers(after)
     span_x0, span_x1 = cols[0].x0, max(c.x1 for c in cols)
     width = max(span_x1 - span_x0, 1.0)
-    height = median([word_height(line.words) for line in body]) if body else 10.0
+    height = median([line_height(line) for line in body]) if body else 10.0
     out: list[list[float]] = []
     for i, c in enumerate(cols):
         toks = word_tokens(re.sub(r"-\s+", "", c.label))
@@ -476,7 +482,7 @@ def row_features(
         amount = any(money(c.text) is not None for c in r.cells.get(AMOUNT, []) if c.numeric)
         facts.append(_LineFacts(r, amount, r.kind == TEXT, r.kind == TOTAL))
     lead = leading(rows) if len(rows) >= 2 else float("inf")
-    heights = [word_height(line.words) for line in lines]
+    heights = [line_height(line) for line in lines]
     table_height = median(heights) or 10.0
     desc_cols = [c for c in layout.columns if c.kind == DESCRIPTION]
     desc_x0 = desc_cols[0].x0 if desc_cols else layout.columns[0].x0
@@ -500,10 +506,14 @@ def row_features(
         prev = facts[k - 1] if k > 0 else None
         nxt = facts[k + 1] if k + 1 < len(facts) else None
         nxt2 = facts[k + 2] if k + 2 < len(facts) else None
-        gap_prev = (line.bbox[1] - lines[k - 1].bbox[3]) / h if k > 0 else 5.0
-        gap_next = (lines[k + 1].bbox[1] - line.bbox[3]) / h if k + 1 < len(lines) else 5.0
-        step_prev = (line.y - lines[k - 1].y) / lead if k > 0 and lead != float("inf") else 5.0
-        step_next = (lines[k + 1].y - line.y) / lead if k + 1 < len(lines) and lead != float("inf") else 5.0
+        gap_prev = (line_box(line)[1] - line_box(lines[k - 1])[3]) / h if k > 0 else 5.0
+        gap_next = (line_box(lines[k + 1])[1] - line_box(line)[3]) / h if k + 1 < len(lines) else 5.0
+        step_prev = (line_y(line) - line_y(lines[k - 1])) / lead if k > 0 and lead != float("inf") else 5.0
+        step_next = (
+            (line_y(lines[k + 1]) - line_y(line)) / lead
+            if k + 1 < len(lines) and lead != float("inf")
+            else 5.0
+        )
         above = [j for j in amount_idx if j < k]
         below = [j for j in amount_idx if j > k]
         first = text_chunks[0].text if text_chunks else ""
@@ -558,7 +568,7 @@ def row_features(
             float(prev_desc.rstrip().endswith(("-", ",", "/", "&"))),
             float(h < 0.8 * last_item_height),
             float(folded in furniture),
-            line.bbox[1] / page_height if page_height else 0.0,
+            line_box(line)[1] / page_height if page_height else 0.0,
             float(continued),
             *_one_hot(roles.get(id(line), "none"), _ROLES),
             float(min(rule_end - k, 10)),
@@ -592,7 +602,7 @@ def rule_roles(
         for name, part in (("before", item.before), ("after", item.after), ("attribute", item.attributes)):
             for r in part:
                 roles[id(r.line)] = name
-        for k, r in enumerate(sorted([*item.before, item.row, *item.after], key=lambda r: r.line.y)):
+        for k, r in enumerate(sorted([*item.before, item.row, *item.after], key=lambda r: line_y(r.line))):
             labels[id(r.line)] = BEGIN if k == 0 else INSIDE
     return roles, end, closed, labels
 

@@ -14,7 +14,15 @@ from collections.abc import Callable, Sequence
 
 from docvlm.datamodel import Word
 from docvlm.engines.layout.tables.cells import Column, Layout
-from docvlm.engines.layout.tables.text import has_digit, is_amount_word, number_word, word_height, word_tokens
+from docvlm.engines.layout.tables.text import (
+    has_digit,
+    is_amount_word,
+    line_box,
+    line_height,
+    number_word,
+    word_height,
+    word_tokens,
+)
 from docvlm.engines.layout.tables.vocab import (
     AMOUNT,
     DESCRIPTION,
@@ -269,13 +277,13 @@ def find_start(
         # a header may run over two lines ("Unit" over "Price")
         if start < len(lines):
             nxt = lines[start]
-            if nxt.bbox[1] - lines[i].bbox[3] < 0.5 * word_height(lines[i].words):
+            if line_box(nxt)[1] - line_box(lines[i])[3] < 0.5 * line_height(lines[i]):
                 merged = merge_header_line(cols, nxt, below=True)
                 if merged is not None:
                     cols, start = merged, start + 1
         if i > 0:
             above = lines[i - 1]
-            if lines[i].bbox[1] - above.bbox[3] < 0.5 * word_height(lines[i].words):
+            if line_box(lines[i])[1] - line_box(above)[3] < 0.5 * line_height(lines[i]):
                 merged = merge_header_line(cols, above, below=False)
                 if merged is not None:
                     cols = merged

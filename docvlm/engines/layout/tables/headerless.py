@@ -16,7 +16,7 @@ from docvlm.datamodel import Page
 from docvlm.engines.layout.tables.cells import chunk_words
 from docvlm.engines.layout.tables.items import Item
 from docvlm.engines.layout.tables.rows import ITEM, Row, line_fold
-from docvlm.engines.layout.tables.text import MONEY_TEXT, fold, word_height
+from docvlm.engines.layout.tables.text import MONEY_TEXT, fold, line_height
 from docvlm.engines.layout.tables.values import TableResult, emit, grow_bbox
 from docvlm.engines.layout.tables.vocab import AMOUNT, DESCRIPTION, DOCUMENT_TOTAL, TOTALS
 from docvlm.geometry import Line, median
@@ -37,7 +37,7 @@ class Charge:
 
 def charge_line(line: Line, page: int) -> Charge | None:
     """The line as text followed by one money amount set apart in a column, else None."""
-    height = word_height(line.words)
+    height = line_height(line)
     chunks = chunk_words(line.words, height)
     if len(chunks) < 2:
         return None
@@ -74,7 +74,7 @@ def headerless(pages: Sequence[Page], page_lines: Sequence[Sequence[Line]], resu
                     blocks.append(current)
                 current = []
                 continue
-            tol = 0.5 * word_height(line.words)  # right edges of OCR boxes wobble by a few pixels
+            tol = 0.5 * line_height(line)  # right edges of OCR boxes wobble by a few pixels
             if current and abs(ch.row.cells[AMOUNT][0].x1 - current[-1].row.cells[AMOUNT][0].x1) > tol:
                 blocks.append(current)
                 current = []
@@ -114,7 +114,7 @@ def top_level(block: Sequence[Charge]) -> list[Charge]:
     if not body:
         return []
     indent = min(c.indent for c in body)
-    tol = 0.25 * median([word_height(c.row.line.words) for c in block])
+    tol = 0.25 * median([line_height(c.row.line) for c in block])
     out: list[Charge] = []
     for c in block:
         if c.total and c.indent <= indent + tol:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from docvlm.engines.layout.tables.cells import Chunk
 from docvlm.engines.layout.tables.rows import ITEM, TEXT, TOTAL, Row
-from docvlm.engines.layout.tables.text import MONEY_TEXT, word_height
+from docvlm.engines.layout.tables.text import MONEY_TEXT, line_height, line_y, word_height
 from docvlm.engines.layout.tables.vocab import DESCRIPTION
 from docvlm.geometry import median
 
@@ -41,7 +41,7 @@ class Item:
     def last_y(self) -> float:
         """Centre of the lowest line that belongs to the item."""
         rows = [self.row, *self.after, *self.attributes]
-        return max(r.line.y for r in rows)
+        return max(line_y(r.line) for r in rows)
 
     def rows(self) -> list[Row]:
         return [*self.before, self.row, *self.after, *self.attributes]
@@ -58,8 +58,8 @@ def desc_chunks(row: Row, whole_line: bool) -> list[Chunk]:
 
 def leading(rows: Sequence[Row]) -> float:
     """The tightest centre-to-centre distance between consecutive body lines: the text leading."""
-    centres = sorted(r.line.y for r in rows)
-    heights = [word_height(r.line.words) for r in rows]
+    centres = sorted(line_y(r.line) for r in rows)
+    heights = [line_height(r.line) for r in rows]
     floor = 0.5 * (median(heights) or 1.0)
     steps = [b - a for a, b in itertools.pairwise(centres) if b - a > floor]
     return min(steps) if steps else float("inf")
@@ -88,10 +88,12 @@ def attach(rows: Sequence[Row], mode: str) -> list[Item]:
         # forward: text lines tight under the previous item continue it
         while remaining and prev is not None:
             t = remaining[0]
-            h = word_height(t.line.words)
-            dist_prev = t.line.y - prev.last_y
+            h = line_height(t.line)
+            dist_prev = line_y(t.line) - prev.last_y
             last = len(remaining) == 1 and next_row is not None
-            dist_next = next_row.line.y - t.line.y if (last and next_row is not None) else float("inf")
+            dist_next = (
+                line_y(next_row.line) - line_y(t.line) if (last and next_row is not None) else float("inf")
+            )
             if tight(dist_prev, h, 1.25) and dist_prev <= dist_next + 0.1 * h:
                 add_text(prev, t)
                 remaining.pop(0)
@@ -100,13 +102,13 @@ def attach(rows: Sequence[Row], mode: str) -> list[Item]:
         # backward: text over an item line without a description is that item's description
         before: list[Row] = []
         if next_row is not None and not has_description(next_row):
-            y = next_row.line.y
+            y = line_y(next_row.line)
             for t in reversed(remaining):
-                h = word_height(t.line.words)
+                h = line_height(t.line)
                 desc = " ".join(c.text for c in desc_chunks(t, whole_line=True))
-                if tight(y - t.line.y, h, 1.5) and not ATTRIBUTE.match(desc) and not is_section(t):
+                if tight(y - line_y(t.line), h, 1.5) and not ATTRIBUTE.match(desc) and not is_section(t):
                     before.insert(0, t)
-                    y = t.line.y
+                    y = line_y(t.line)
                 else:
                     break
         # whatever is left are notes and section headers: not items

@@ -33,6 +33,7 @@ from docvlm.engines.layout.tables.features import (
 from docvlm.engines.layout.tables.header import HeaderCache, resolve_columns
 from docvlm.engines.layout.tables.items import Item, has_description
 from docvlm.engines.layout.tables.model import TableModel
+from docvlm.engines.layout.tables.text import line_box
 from docvlm.engines.layout.tables.vocab import (
     AMOUNT,
     DESCRIPTION,
@@ -192,9 +193,9 @@ def read_with_model(
         out.items.extend(items)
         out.kinds.extend(layout.kinds() for _ in items)
         if items:
-            boxes = [r.line.bbox for it in items for r in it.rows()]
+            boxes = [line_box(r.line) for it in items for r in it.rows()]
             if region.band is not None:
-                boxes += [ln.bbox for ln in region.lines[region.band.first : region.band.last + 1]]
+                boxes += [line_box(ln) for ln in region.lines[region.band.first : region.band.last + 1]]
             out.boxes.setdefault(region.page.number, []).append(union(boxes))
         carry = None if inputs.closed else (layout, col_conf)
     return out

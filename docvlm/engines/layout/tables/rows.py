@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from docvlm.datamodel import Page
 from docvlm.engines.layout.tables.cells import Chunk, Layout
 from docvlm.engines.layout.tables.header import HeaderCache
-from docvlm.engines.layout.tables.text import MONEY_TEXT, fold, money, word_height, word_tokens
+from docvlm.engines.layout.tables.text import MONEY_TEXT, fold, line_box, line_height, money, word_tokens
 from docvlm.engines.layout.tables.vocab import (
     AMOUNT,
     CARRIED,
@@ -54,11 +54,11 @@ class Row:
 
     @property
     def top(self) -> float:
-        return self.line.bbox[1]
+        return line_box(self.line)[1]
 
     @property
     def bottom(self) -> float:
-        return self.line.bbox[3]
+        return line_box(self.line)[3]
 
 
 def line_fold(line: Line) -> str:
@@ -165,7 +165,7 @@ def running_furniture(pages: Sequence[Page], page_lines: Sequence[Sequence[Line]
     seen: dict[str, set[int]] = {}
     for page, lines in zip(pages, page_lines, strict=True):
         for line in lines:
-            y0, y1 = line.bbox[1], line.bbox[3]
+            y0, y1 = line_box(line)[1], line_box(line)[3]
             if y1 < 0.12 * page.height or y0 > 0.85 * page.height:
                 seen.setdefault(line_fold(line), set()).add(page.number)
     return frozenset(text for text, on in seen.items() if len(on) >= 2)
@@ -194,13 +194,13 @@ def body_rows(
     i = start
     while i < len(lines):
         line = lines[i]
-        height = word_height(line.words)
+        height = line_height(line)
         header_cols = headers.columns(line)
         if header_cols is not None:
             if rows and any(r.kind == ITEM for r in rows) and closed:
                 return rows, i, True, layout  # a new table starts here
             layout = Layout(header_cols)  # a repeated header re-establishes the columns
-            last_bottom = line.bbox[3]
+            last_bottom = line_box(line)[3]
             i += 1
             continue
         if furniture and line_fold(line) in furniture:

@@ -9,15 +9,18 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from functools import lru_cache
+from typing import Any, TypeVar
 
-from docvlm.datamodel import Word
-from docvlm.geometry import median
+from docvlm.datamodel import BBox, Word
+from docvlm.geometry import Line, median
 from docvlm.parsers import find_amounts, parse_amount
 
 _log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 WORDS = re.compile(r"[^\W\d_]{2,}")  # runs of two or more letters
 PERCENT = re.compile(r"(\d+(?:[.,]\d+)?)\s*%")
@@ -102,6 +105,30 @@ def split_runs(words: Sequence[Word]) -> list[Word]:
 
 def word_height(words: Sequence[Word]) -> float:
     return median([w.height for w in words]) or 10.0
+
+
+def line_memo(line: Line, name: str, compute: Callable[[], T]) -> T:
+    """``compute()`` for ``line`` once, kept on the line object (lines live as long as their page's words)."""
+    store: dict[str, Any] = line.__dict__.setdefault("_table_memo", {})
+    if name not in store:
+        store[name] = compute()
+    return store[name]  # type: ignore[no-any-return]
+
+
+def line_box(line: Line) -> BBox:
+    """``line.bbox`` once (the property unions the words' boxes on every read)."""
+    return line_memo(line, "box", lambda: line.bbox)
+
+
+def line_y(line: Line) -> float:
+    """The line's centre height, from ``line_box``."""
+    box = line_box(line)
+    return (box[1] + box[3]) / 2
+
+
+def line_height(line: Line) -> float:
+    """The median word height of ``line`` (``word_height(line.words)``, once)."""
+    return line_memo(line, "height", lambda: word_height(line.words))
 
 
 def format_decimal(value: Decimal) -> str:

@@ -23,6 +23,7 @@ from docvlm.engines.layout.tables.text import (
     QTY_UNIT,
     format_decimal,
     format_rate,
+    line_box,
     money,
     word_tokens,
 )
@@ -195,7 +196,7 @@ def emit(items: Sequence[Item], layout_kinds: Sequence[set[str]], result: TableR
             key = f"line_items.{idx}.{name}"
             result.evidence[key] = Evidence(
                 page=page,
-                bbox=union(w.bbox for w in page_words) if page_words else item.row.line.bbox,
+                bbox=union(w.bbox for w in page_words) if page_words else line_box(item.row.line),
                 text=printed.strip(),
                 score=round(sum(w.conf for w in words) / len(words), 4) if words else 1.0,
             )
@@ -213,7 +214,7 @@ def arithmetic(values: dict[str, Value]) -> bool | None:
 
 def grow_bbox(result: TableResult, page: int, items: Sequence[Item], header: BBox | None) -> None:
     """Widen the table box of ``page`` to cover ``items`` (and the header line, when given)."""
-    boxes = [r.line.bbox for it in items for r in it.rows() if r.page == page]
+    boxes = [line_box(r.line) for it in items for r in it.rows() if r.page == page]
     if header is not None:
         boxes.append(header)
     if page in result.table_bbox:
