@@ -16,6 +16,10 @@ class LayoutOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: Literal["layout"] = "layout"
     dayfirst: bool | None = Field(default=None, description="None: infer from the document")
+    model: str | None = Field(
+        default=None,
+        description="folder of a trained layout model (table_*.txt + table_meta.json); None: the package's",
+    )
 
 
 class TransformersOptions(BaseModel):

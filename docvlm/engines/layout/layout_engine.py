@@ -4,7 +4,8 @@ In: the pages of one document (words with boxes, from the text layer or OCR) and
 schema (``schemas.invoice.Invoice``). Out: an ``EngineOutput`` whose ``data`` has the shape of
 the Invoice schema (values as strings: amounts "1234.56", dates ISO, currency ISO 4217, None
 when absent), with evidence and a confidence for every emitted path and ``document_type``
-"invoice" or "receipt". No model, no network, CPU only.
+"invoice" or "receipt". No download, no network, CPU only: the only model is the small table
+model the project trains itself (``LayoutOptions.model``, else the package's), read with numpy.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def _empty_data() -> dict[str, Any]:
 
 
 class LayoutEngine(BaseEngine):
-    """Geometry rules over page words: no templates per vendor, no model weights."""
+    """Geometry rules over page words and a small trained table model: no templates per vendor."""
 
     name = "layout"
     needs_images = False
@@ -103,7 +104,7 @@ class LayoutEngine(BaseEngine):
             _log.debug("docvlm.engines.layout.tables is not available; no line items")
             return None
         try:
-            return extract_line_items(pages)
+            return extract_line_items(pages, model_dir=self.options.model)
         except (ValueError, KeyError, IndexError, ArithmeticError) as e:
             # a table the reader cannot parse must not cost the header fields
             _log.warning("line-item extraction failed (%s: %s); header fields only", type(e).__name__, e)

@@ -144,18 +144,12 @@ class Layout:
         """Text goes to the zone of its left edge, unless it hardly reaches under that column's label and
         sits mostly under the next one (a cell set a little left of its label)."""
         col = self.zone_of(chunk.x0 + 0.5)
-        width = max(chunk.x1 - chunk.x0, 1e-6)
-
-        def overlap(c: Column) -> float:
-            return min(c.x1, chunk.x1) - max(c.x0, chunk.x0)
-
-        best = max(self.columns, key=overlap)
-        if (
-            best is not col
-            and overlap(best) > 0.5 * width
-            and overlap(col) < 0.2 * width
-            and best.x0 > chunk.x0
-        ):
+        x0, x1 = chunk.x0, chunk.x1
+        width = max(x1 - x0, 1e-6)
+        if min(col.x1, x1) - max(col.x0, x0) >= 0.2 * width:
+            return col
+        best = max(self.columns, key=lambda c: min(c.x1, x1) - max(c.x0, x0))
+        if best is not col and min(best.x1, x1) - max(best.x0, x0) > 0.5 * width and best.x0 > x0:
             return best
         return col
 

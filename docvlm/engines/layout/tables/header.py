@@ -119,10 +119,17 @@ def header_labels(words: Sequence[Word], height: float) -> list[Column]:
 
 
 def _may_be_header(words: Sequence[Word]) -> bool:
-    """Cheap test before reading the labels: a header has 2-20 words, no amounts, and a column term."""
+    """Cheap test before reading the labels: a header has 2-20 words, no amounts, and two column terms."""
     if len(words) < 2 or len(words) > 20:
         return False
-    if not any(tok in PHRASE_INDEX or compound_kind(tok) for w in words for tok in word_tokens(w.text)):
+    # two column labels at least: two words that start a term (or are compounds of one)
+    starts = 0
+    for w in words:
+        if any(tok in PHRASE_INDEX or compound_kind(tok) for tok in word_tokens(w.text)):
+            starts += 1
+            if starts >= 2:
+                break
+    if starts < 2:
         return False
     return not any(is_amount_word(w.text) for w in words)  # headers carry no amounts
 

@@ -160,10 +160,22 @@ def read_with_model(
     headers: HeaderCache,
     furniture: frozenset[str],
 ) -> LearnedTables:
-    """Read every table region of the document with ``model``."""
-    out = LearnedTables()
+    """Read every table region of the document with ``model``.
+
+    The model is asked twice a document, whatever its size: once for the columns of every header
+    band, once for every body line (a call costs about the same for one row as for a hundred).
+    """
+    regs = regions(pages, page_lines, headers)
+    bands = [r for r in regs if r.band is not None]
+    feats = [column_inputs(r) for r in bands]
+    flat = model.columns([f for fs in feats for f in fs])
+    col_probs: dict[int, list[dict[str, float]]] = {}
+    at = 0
+    for r, fs in zip(bands, feats, strict=True):
+        col_probs[id(r)], at = flat[at : at + len(fs)], at + len(fs)
+    runs: list[tuple[Region, Layout, dict[str, float], str, RowInputs]] = []
     carry: tuple[Layout, dict[str, float]] | None = None
-    for region in regions(pages, page_lines, headers):
+    for region in regs:
         if region.band is None:
             if carry is None:
                 continue  # text above the first header of a page, and no table going on
@@ -172,9 +184,7 @@ def read_with_model(
         else:
             resolved = resolve_columns(region.band.columns, region.body[:8])
             rule_kinds = [c.kind if c.kind in COLUMN_CLASSES else NONE for c in resolved]
-            named, probs = assign_kinds(
-                region.band.columns, with_prior(model.columns(column_inputs(region)), rule_kinds)
-            )
+            named, probs = assign_kinds(region.band.columns, with_prior(col_probs[id(region)], rule_kinds))
             if not is_item_table(named):
                 continue
             layout = Layout(named)
@@ -187,7 +197,14 @@ def read_with_model(
         inputs = row_features(
             body, layout, region.page.number, region.page.height, headers, furniture, region.band is None
         )
-        groups = segment(with_prior(model.rows(inputs.features), inputs.rule_labels))
+        runs.append((region, layout, col_conf, mode, inputs))
+        carry = None if inputs.closed else (layout, col_conf)
+    row_probs = model.rows([f for run in runs for f in run[4].features])
+    out = LearnedTables()
+    at = 0
+    for region, layout, col_conf, mode, inputs in runs:
+        line_probs, at = row_probs[at : at + len(inputs.features)], at + len(inputs.features)
+        groups = segment(with_prior(line_probs, inputs.rule_labels))
         taken = {k for g in groups for k, _ in g}
         items = [it for g in groups if (it := _item(g, inputs, taken, mode, col_conf)) is not None]
         out.items.extend(items)
@@ -197,7 +214,6 @@ def read_with_model(
             if region.band is not None:
                 boxes += [line_box(ln) for ln in region.lines[region.band.first : region.band.last + 1]]
             out.boxes.setdefault(region.page.number, []).append(union(boxes))
-        carry = None if inputs.closed else (layout, col_conf)
     return out
 
 

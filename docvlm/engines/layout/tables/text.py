@@ -109,10 +109,12 @@ def word_height(words: Sequence[Word]) -> float:
 
 def line_memo(line: Line, name: str, compute: Callable[[], T]) -> T:
     """``compute()`` for ``line`` once, kept on the line object (lines live as long as their page's words)."""
-    store: dict[str, Any] = line.__dict__.setdefault("_table_memo", {})
-    if name not in store:
-        store[name] = compute()
-    return store[name]  # type: ignore[no-any-return]
+    try:
+        return line.__dict__["_table_memo"][name]  # type: ignore[no-any-return]
+    except KeyError:
+        store: dict[str, Any] = line.__dict__.setdefault("_table_memo", {})
+        store[name] = value = compute()
+        return value
 
 
 def line_box(line: Line) -> BBox:
