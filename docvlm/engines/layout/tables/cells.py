@@ -7,12 +7,12 @@ edge, a long description running on under the next header kept with the descript
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any, TypeVar
 
 from docvlm.datamodel import BBox, Word
@@ -46,15 +46,24 @@ class Column:
     label: str
 
 
-@dataclass
 class Chunk:
     """Words of one cell on one line: neighbours closer than a column gap (never edited once made)."""
 
-    words: list[Word]
+    __slots__ = ("_numeric", "_text", "words")
 
-    @cached_property
+    def __init__(self, words: list[Word]) -> None:
+        self.words = words
+        self._text: str | None = None
+        self._numeric: bool | None = None
+
+    def __repr__(self) -> str:
+        return f"Chunk({self.text!r})"
+
+    @property
     def text(self) -> str:
-        return " ".join(w.text for w in self.words)
+        if self._text is None:
+            self._text = " ".join(w.text for w in self.words)
+        return self._text
 
     @property
     def bbox(self) -> BBox:
@@ -68,9 +77,11 @@ class Chunk:
     def x1(self) -> float:
         return self.words[-1].x1
 
-    @cached_property
+    @property
     def numeric(self) -> bool:
-        return is_numeric_text(self.text)
+        if self._numeric is None:
+            self._numeric = is_numeric_text(self.text)
+        return self._numeric
 
 
 def chunk_words(words: Sequence[Word], height: float) -> list[Chunk]:
@@ -111,6 +122,7 @@ class Layout:
 
     columns: list[Column]
     memo: dict[tuple[str, int], tuple[Line, Any]] = field(default_factory=dict, repr=False, compare=False)
+    _starts: list[float] | None = field(default=None, repr=False, compare=False)
 
     def remembered(self, name: str, line: Line, compute: Callable[[], T]) -> T:
         """``compute()`` for ``line`` once per layout (keyed by the line object)."""
@@ -164,6 +176,7 @@ class Layout:
     def chunks(self, line: Line) -> list[Chunk]:
         """The line's cells, also cut where a word starts flush with a column label ("LINE-001 Premium ...")."""
         height = line_height(line)
+        starts = self._label_starts()
         out: list[Chunk] = []
         for ch in line_chunks(line):
             start = 0
@@ -171,11 +184,17 @@ class Layout:
                 w, prev = ch.words[k], ch.words[k - 1]
                 if number_word(w):
                     continue  # numbers are placed by their overlap with a label, wherever they start
-                if any(abs(w.x0 - c.x0) < 0.3 * height and prev.x0 < c.x0 for c in self.columns[1:]):
+                i = bisect.bisect_left(starts, w.x0 - 0.3 * height)
+                if i < len(starts) and starts[i] < w.x0 + 0.3 * height and prev.x0 < starts[i]:
                     out.append(Chunk(ch.words[start:k]))
                     start = k
             out.append(Chunk(ch.words[start:]) if start else ch)
         return out
+
+    def _label_starts(self) -> list[float]:
+        if self._starts is None:
+            self._starts = sorted(c.x0 for c in self.columns[1:])
+        return self._starts
 
     def placed(self, line: Line) -> dict[str, list[tuple[Column, Chunk]]]:
         """The line's cells by column kind, each with the column it sits under."""

@@ -97,7 +97,8 @@ ROW_CLASSES: tuple[str, ...] = (BEGIN, INSIDE, OUTSIDE)
 
 _LABEL_KINDS = (DESCRIPTION, QUANTITY, UNIT, UNIT_PRICE, AMOUNT, TAX_RATE, PRODUCT_CODE, OTHER, UNKNOWN)
 _NGRAM_BUCKETS = 24
-_MAX_BODY_LINES = 20
+_MAX_BODY_LINES = 12
+SIMPLE_SKIP = True
 _RULE_KINDS = (ITEM, TEXT, TOTAL, SKIP)
 _ROLES = ("anchor", "before", "after", "attribute", "none")
 
@@ -477,6 +478,10 @@ def row_features(
     roles, rule_end, closed, labels = rule_roles(lines, layout, page, headers, furniture, continued)
     lines = lines[:rule_end]
     rows = [classify(line, layout, page) for line in lines]
+    rule_labels = [labels.get(id(line), OUTSIDE) for line in lines]
+    if SIMPLE_SKIP and rows and all(r.kind == ITEM and r.strong for r in rows):
+        # one full item row a line, nothing between: there is nothing to segment
+        return RowInputs([], rows, closed, rule_labels)
     facts = []
     for r in rows:
         amount = any(money(c.text) is not None for c in r.cells.get(AMOUNT, []) if c.numeric)
@@ -581,7 +586,7 @@ def row_features(
         if f.amount or r.kind == ITEM:
             last_item_height = h
         out.append(feats)
-    return RowInputs(out, rows, closed, [labels.get(id(line), OUTSIDE) for line in lines])
+    return RowInputs(out, rows, closed, rule_labels)
 
 
 def rule_roles(

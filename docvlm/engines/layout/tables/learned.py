@@ -203,8 +203,11 @@ def read_with_model(
     out = LearnedTables()
     at = 0
     for region, layout, col_conf, mode, inputs in runs:
-        line_probs, at = row_probs[at : at + len(inputs.features)], at + len(inputs.features)
-        groups = segment(with_prior(line_probs, inputs.rule_labels))
+        if inputs.features:
+            line_probs, at = row_probs[at : at + len(inputs.features)], at + len(inputs.features)
+            groups = segment(with_prior(line_probs, inputs.rule_labels))
+        else:  # a table of full item rows only: the rules' reading stands
+            groups = segment([{c: float(c == label) for c in ROW_CLASSES} for label in inputs.rule_labels])
         taken = {k for g in groups for k, _ in g}
         items = [it for g in groups if (it := _item(g, inputs, taken, mode, col_conf)) is not None]
         out.items.extend(items)
