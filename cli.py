@@ -33,6 +33,12 @@ class EngineKind(str, Enum):
     HYBRID = "hybrid"
 
 
+class EinvoiceMode(str, Enum):
+    BOTH = "both"
+    XML = "xml"
+    VISUAL = "visual"
+
+
 class OcrKind(str, Enum):
     RAPIDOCR = "rapidocr"
     TESSERACT = "tesseract"
@@ -43,7 +49,9 @@ EngineOpt = Annotated[EngineKind, typer.Option("--engine", "-e", help="Extractio
 ModelOpt = Annotated[
     str | None,
     typer.Option(
-        "--model", "-m", help="Model id or local folder (transformers), or served model name (openai)."
+        "--model",
+        "-m",
+        help="Model id or local folder (transformers), served model name (openai), or a `docvlm train` folder (layout).",
     ),
 ]
 BaseUrlOpt = Annotated[
@@ -63,6 +71,14 @@ OcrOpt = Annotated[
     typer.Option("--ocr", help="OCR backend for pages without a text layer [default: rapidocr]."),
 ]
 VerboseOpt = Annotated[int, typer.Option("--verbose", "-v", count=True, help="-v info, -vv debug.")]
+EinvoiceOpt = Annotated[
+    EinvoiceMode,
+    typer.Option(
+        "--einvoice",
+        help="E-invoices (ZUGFeRD, Factur-X, XRechnung, UBL): both = data from the XML, checked "
+        "against the page; xml = the XML only; visual = ignore the XML and read the page.",
+    ),
+]
 
 
 def _setup_logging(verbose: int) -> None:
@@ -80,7 +96,7 @@ def build_engine_options(
 ) -> LayoutOptions | TransformersOptions | OpenAIOptions | HybridOptions:
     """Map CLI flags onto the typed engine options."""
     if engine is EngineKind.LAYOUT:
-        return LayoutOptions()
+        return LayoutOptions(model=model)  # a model folder from `docvlm train`, or the package's
     if not model:
         raise typer.BadParameter(f"--engine {engine.value} needs --model", param_hint="--model")
     vlm: TransformersOptions | OpenAIOptions
@@ -121,23 +137,42 @@ def extract(
         typer.Option("--workers", "-w", min=1, help="Worker processes (layout engine) [default: 1]."),
     ] = None,
     schema: Annotated[str, typer.Option("--schema", help="Document type schema.")] = "invoice",
+    einvoice: EinvoiceOpt = EinvoiceMode.BOTH,
     resume: Annotated[
         bool, typer.Option("--resume", help="Skip documents an interrupted run already wrote.")
     ] = False,
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")
     ] = True,
+    ray: Annotated[bool, typer.Option("--ray", help="Run as a Ray Data job (needs the ray extra).")] = False,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address", help="Ray cluster: auto or ray://host:port [default: start a local one]."
+        ),
+    ] = None,
     verbose: VerboseOpt = 0,
 ) -> None:
     """Extract header fields and line items: one record per input document."""
     _setup_logging(verbose)
+    from docvlm.einvoice.reader import EinvoiceOptions
+
     options = PipelineOptions.from_settings(
         engine=build_engine_options(engine, model, base_url, api_key_env, device, dtype),
         dpi=dpi,
         ocr_backend=ocr.value if ocr else None,
         workers=workers,
         schema_name=schema,
+        einvoice=EinvoiceOptions(mode=einvoice.value),
     )
+    if ray:
+        from docvlm.scale.job import run_job
+
+        try:
+            counts, done = run_job(inputs, output, fmt, options, ray_address, resume=resume)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--format") from exc
+        _report(counts, done, output)
     try:
         sink = create_sink(output, fmt, resume=resume)
     except ValueError as exc:
@@ -161,8 +196,13 @@ def extract(
         if bar is not None:
             bar.close()
         pipe.close()
+    _report(counts, len(sink.done_sources()), output)
+
+
+def _report(counts: dict[str, int], done: int, output: str) -> None:
+    """The summary line on stderr, and the exit code: 0 all ok, 1 some errors, 2 nothing found."""
     total = sum(counts.values())
-    if total == 0 and not sink.done_sources():
+    if total == 0 and not done:
         typer.echo("no input documents found", err=True)
         raise typer.Exit(2)
     typer.echo(
@@ -205,6 +245,77 @@ def ask(
     finally:
         pipe.close()
     typer.echo(answer.model_dump_json())
+
+
+@app.command()
+def train(
+    inputs: Annotated[
+        list[str], typer.Argument(help="Document files or folders (SROIE folders: their transcripts).")
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The model folder to write.")],
+    gold: Annotated[
+        Path | None, typer.Option("--gold", help="Label folder or file (default: each input's own folder).")
+    ] = None,
+    labels: Annotated[
+        str,
+        typer.Option("--labels", help="docvlm, invoice2data, sroie, einvoice or auto.", case_sensitive=False),
+    ] = "auto",
+    from_scratch: Annotated[
+        bool, typer.Option("--from-scratch", help="Ignore the package's model (default: add to it).")
+    ] = False,
+    init: Annotated[
+        Path | None, typer.Option("--init", help="Continue from this model folder instead of the package's.")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (same data + seed = same model).")] = 0,
+    folds: Annotated[int, typer.Option("--folds", help="Cross-validation folds (by layout group).")] = 4,
+    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bars.")] = False,
+    verbose: VerboseOpt = 0,
+) -> None:
+    """Train the layout engine's chooser and table model on labelled documents; prints cross-validated scores.
+
+    Use the result with `docvlm extract ... --engine layout --model MODEL_DIR`.
+    """
+    _setup_logging(verbose)
+    from docvlm.engines.layout.ranker import DEFAULT_MODEL_DIR
+    from docvlm.training.data import load_training_docs
+    from docvlm.training.header import HeaderTrainer
+    from docvlm.training.tables import TableTrainer
+    from docvlm.training.train import train_model
+    from evaluation.readers import DatasetError
+
+    fmt = labels.lower()
+    try:
+        docs = load_training_docs(inputs, gold, fmt, progress=not no_progress)
+    except DatasetError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    if not docs:
+        typer.echo("error: no labelled documents found", err=True)
+        raise typer.Exit(2)
+    start = None if from_scratch else (init or DEFAULT_MODEL_DIR)
+    if start is not None and not (Path(start) / "meta.json").is_file():
+        start = None
+    meta = train_model(
+        docs,
+        output,
+        start,
+        seed,
+        trainers=[HeaderTrainer(folds=folds, progress=not no_progress), TableTrainer(folds=folds)],
+    )
+    head = meta["components"]["header"]["scores"]
+    typer.echo(f"{len(docs)} documents, {meta['training_data']['groups']} groups -> {output}")
+    typer.echo(f"cross-validated ({head['cross_validation']}): accuracy {head['overall_accuracy']:.3f}")
+    typer.echo("| field | n | model | rules | candidate recall |\n|---|---:|---:|---:|---:|")
+    for name, s in head["fields"].items():
+        typer.echo(
+            f"| {name} | {s['n']} | {s['accuracy']:.3f} | {s['rules_accuracy']:.3f} | {s['candidate_recall']:.3f} |"
+        )
+    tables = meta["components"].get("tables", {}).get("scores", {}).get("cross_validated")
+    if tables:
+        typer.echo(
+            f"line items ({meta['components']['tables']['scores']['cross_validation']}): F1 {tables['f1']:.3f} "
+            f"(P {tables['precision']:.3f}, R {tables['recall']:.3f})"
+        )
 
 
 @app.command()

@@ -122,16 +122,29 @@ class Page:
         return " ".join(w.text for w in self.words)
 
 
+@dataclass(frozen=True)
+class EmbeddedXml:
+    """The invoice XML of an e-invoice: an attachment of a hybrid PDF, or a bare XML file.
+
+    ``data`` is None when the XML was found but not read (``error`` says why, e.g. too large).
+    """
+
+    name: str  # the attachment's file name, or the bare file's name
+    data: bytes | None
+    error: str | None = None
+
+
 @dataclass
 class Document:
     """An input file. Pages are produced lazily by ``iter_pages`` so memory stays flat."""
 
     source: str
     sha256: str
-    media_type: str  # "pdf" or "image"
+    media_type: str  # "pdf", "image" or "xml" (a bare e-invoice, no pages)
     page_count: int
     iter_pages: Callable[[], Iterator[Page]]
     close: Callable[[], None] = lambda: None
+    einvoice: EmbeddedXml | None = None  # the e-invoice XML the file carries, if any
 
     def pages(self) -> Iterator[Page]:
         return self.iter_pages()
@@ -145,14 +158,18 @@ class Evidence:
     bbox: BBox
     text: str
     score: float = 1.0
+    source: str | None = None  # where the value came from when not read off the page ("xml")
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d: dict[str, Any] = {
             "page": self.page,
             "bbox": [round(v, 2) for v in self.bbox],
             "text": self.text,
             "score": round(self.score, 4),
         }
+        if self.source is not None:
+            d["source"] = self.source
+        return d
 
 
 @dataclass(slots=True)
@@ -207,6 +224,11 @@ class EngineOutput:
     document_type: str = "invoice"
     # paths produced by a generative model, which grounding must verify against the page
     generated: set[str] = field(default_factory=set)
+    # where the values came from when not from the page ("xml"): grounding marks their evidence
+    # with it and keeps their confidence, found on the page or not
+    source: str | None = None
+    # paths that should be printed on the page -> the warning grounding gives when one is not
+    expect_on_page: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -227,6 +249,8 @@ class Extraction:
     timings: dict[str, float] = field(default_factory=dict)
     attempts: list[Attempt] = field(default_factory=list)
     usage: dict[str, int] = field(default_factory=dict)
+    # an e-invoice's XML: syntax, profile, attachment name, XSD result (None for other documents)
+    einvoice: dict[str, Any] | None = None
 
     @classmethod
     def from_error(
@@ -259,7 +283,7 @@ class Extraction:
             pages=rec.get("pages", 0),
             data=rec.get("data"),
             evidence={
-                k: Evidence(v["page"], tuple(v["bbox"]), v["text"], v["score"])  # type: ignore[arg-type]
+                k: Evidence(v["page"], tuple(v["bbox"]), v["text"], v["score"], v.get("source"))  # type: ignore[arg-type]
                 for k, v in (rec.get("evidence") or {}).items()
             },
             confidence=dict(rec.get("confidence") or {}),
@@ -270,6 +294,7 @@ class Extraction:
             timings=dict(rec.get("timings") or {}),
             attempts=[Attempt(**a) for a in rec.get("attempts") or []],
             usage=dict(rec.get("usage") or {}),
+            einvoice=rec.get("einvoice"),
         )
 
     def to_record(self) -> dict[str, Any]:
@@ -291,4 +316,6 @@ class Extraction:
             rec["attempts"] = [a.to_dict() for a in self.attempts]
         if self.usage:
             rec["usage"] = dict(self.usage)
+        if self.einvoice is not None:
+            rec["einvoice"] = dict(self.einvoice)
         return rec

@@ -11,6 +11,10 @@ class IngestError(DocvlmError):
     """A file could not be opened or read as a document (corrupt, encrypted, empty, too large...)."""
 
 
+class EinvoiceError(IngestError):
+    """An e-invoice's XML could not be read: malformed, unsafe (DTD, entities), too large or not an invoice."""
+
+
 class OcrError(DocvlmError):
     """The OCR backend failed or is not installed."""
 

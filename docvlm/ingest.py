@@ -2,7 +2,8 @@
 
 PDF pages with a text layer give their words exactly (PyMuPDF, PDF points); scanned PDF pages
 and images (PNG, JPEG, TIFF including multi-page, BMP, WebP) are OCR'd after orientation and
-skew correction. Bad inputs (empty, corrupt, encrypted, mislabelled, oversized) raise
+skew correction. An e-invoice's XML (an attachment of a hybrid PDF, or a bare ``.xml`` file,
+which has no pages) is exposed as ``Document.einvoice``. Bad inputs (empty, corrupt, encrypted, mislabelled, oversized) raise
 ``IngestError`` with a message that says what is wrong, so the pipeline can record it.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import io
 import logging
 import os
 import threading
@@ -18,7 +20,8 @@ import unicodedata
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -32,7 +35,7 @@ from docvlm.parsers import normalize_text
 _log = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(
-    {".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
+    {".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".xml"}
 )
 IMAGE_KINDS = frozenset({"png", "jpeg", "tiff", "bmp", "webp"})
 
@@ -58,6 +61,7 @@ class IngestOptions(BaseModel):
     )
     max_file_mb: float = Field(default=512.0, gt=0)
     max_pages: int = Field(default=5000, ge=1)
+    max_xml_mb: float = Field(default=16.0, gt=0, description="larger e-invoice XML is refused unread")
 
 
 # ---------------------------------------------------------------- finding inputs
@@ -120,7 +124,9 @@ def iter_sources(inputs: Iterable[str | Path]) -> Iterator[Path]:
 
 
 def sniff(head: bytes) -> str | None:
-    """The real file type from its first bytes: pdf, png, jpeg, tiff, bmp, webp, or None."""
+    """The real file type from its first bytes: pdf, png, jpeg, tiff, bmp, webp, xml, or None."""
+    from docvlm.einvoice.safe_xml import looks_like_xml
+
     if b"%PDF-" in head[:1024]:
         return "pdf"
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
@@ -133,6 +139,8 @@ def sniff(head: bytes) -> str | None:
         return "bmp"
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "webp"
+    if looks_like_xml(head):
+        return "xml"
     return None
 
 
@@ -178,22 +186,65 @@ def open_document(
         raise IngestError(f"file not found: {p}")
     if not p.is_file():
         raise IngestError(f"not a regular file: {p}")
-    size = p.stat().st_size
+    _check_size(p, p.stat().st_size, options)
+    try:
+        sha, head = _hash_file(p)
+    except OSError as e:
+        raise IngestError(f"cannot read {p}: {e}") from e
+    return _open_by_content(p, sha, head, options, ocr)
+
+
+def open_bytes(
+    data: bytes, source: str, options: IngestOptions | None = None, ocr: OcrOptions | None = None
+) -> Document:
+    """Open a file's bytes (read from object storage, a queue, an upload) as a ``Document`` named ``source``.
+
+    The same checks and the same ``Document`` as ``open_document``: ``source`` stands for the path
+    in the record and in error messages, and its suffix is checked against the content as a
+    file name's is. Pages render from the bytes, so nothing is written to disk.
+    """
+    options = options or IngestOptions()
+    ocr = ocr or OcrOptions()
+    f = MemoryFile(source, data)
+    _check_size(f, len(data), options)
+    return _open_by_content(f, hashlib.sha256(data).hexdigest(), data[:1024], options, ocr)
+
+
+@dataclass(frozen=True)
+class MemoryFile:
+    """File bytes with the name they came from; the PDF and image readers open it like a path."""
+
+    name: str
+    data: bytes = field(repr=False)
+
+    @property
+    def suffix(self) -> str:
+        return PurePosixPath(self.name).suffix
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _check_size(p: Path | MemoryFile, size: int, options: IngestOptions) -> None:
     if size == 0:
         raise IngestError(f"empty file (0 bytes): {p}")
     if size > options.max_file_mb * 1024 * 1024:
         raise IngestError(
             f"file too large: {p} is {size / 2**20:.1f} MB, over the {options.max_file_mb:g} MB limit"
         )
-    try:
-        sha, head = _hash_file(p)
-    except OSError as e:
-        raise IngestError(f"cannot read {p}: {e}") from e
+
+
+def _open_by_content(
+    p: Path | MemoryFile, sha: str, head: bytes, options: IngestOptions, ocr: OcrOptions
+) -> Document:
+    """Check the content against the name's suffix and open it as a PDF or an image."""
     kind = sniff(head)
     suffix = p.suffix.lower()
     if suffix == ".pdf" and kind != "pdf":
         raise IngestError(f"not a PDF: {p} (its content is {_describe(head)})")
-    if suffix in SUPPORTED_SUFFIXES and suffix != ".pdf" and kind not in IMAGE_KINDS and kind != "pdf":
+    if suffix == ".xml" and kind not in ("xml", "pdf"):
+        raise IngestError(f"not XML: {p} (its content is {_describe(head)})")
+    if suffix in SUPPORTED_SUFFIXES and suffix not in (".pdf", ".xml") and kind not in IMAGE_KINDS | {"pdf"}:
         raise IngestError(f"not an image: {p} (its content is {_describe(head)})")
     if kind is None:
         allowed = " ".join(sorted(SUPPORTED_SUFFIXES))
@@ -202,6 +253,13 @@ def open_document(
         _log.warning("%s is named %r but contains %s; opening it by content", p, suffix, kind.upper())
     if kind == "pdf":
         return _open_pdf(p, sha, options, ocr)
+    if kind == "xml":
+        from docvlm.einvoice.attachment import open_xml_document
+
+        if isinstance(p, MemoryFile):
+            data = p.data
+            return open_xml_document(str(p), sha, len(data), lambda: data, int(options.max_xml_mb * 2**20))
+        return open_xml_document(str(p), sha, p.stat().st_size, p.read_bytes, int(options.max_xml_mb * 2**20))
     return _open_image(p, sha, options, ocr)
 
 
@@ -211,11 +269,9 @@ def open_document(
 class _PdfHandle:
     """The open PyMuPDF document; pages rendered after ``close`` reopen the file for that render."""
 
-    def __init__(self, path: Path) -> None:
-        import pymupdf
-
+    def __init__(self, path: Path | MemoryFile) -> None:
         self.path = path
-        self.doc: Any = pymupdf.open(path, filetype="pdf")
+        self.doc: Any = _open_pymupdf(path)
 
     def close(self) -> None:
         if self.doc is not None:
@@ -223,12 +279,18 @@ class _PdfHandle:
             self.doc = None
 
     def render(self, index: int, dpi: int) -> Image.Image:
-        import pymupdf
-
         if self.doc is not None:
             return _pixmap_to_image(self.doc.load_page(index).get_pixmap(dpi=dpi, alpha=False))
-        with pymupdf.open(self.path, filetype="pdf") as doc:
+        with _open_pymupdf(self.path) as doc:
             return _pixmap_to_image(doc.load_page(index).get_pixmap(dpi=dpi, alpha=False))
+
+
+def _open_pymupdf(path: Path | MemoryFile) -> Any:
+    import pymupdf
+
+    if isinstance(path, MemoryFile):
+        return pymupdf.open(stream=path.data, filetype="pdf")
+    return pymupdf.open(path, filetype="pdf")
 
 
 def _pixmap_to_image(pix: Any) -> Image.Image:
@@ -239,7 +301,7 @@ def _pixmap_to_image(pix: Any) -> Image.Image:
     return img if mode == "RGB" else img.convert("RGB")
 
 
-def _open_pdf(p: Path, sha: str, options: IngestOptions, ocr: OcrOptions) -> Document:
+def _open_pdf(p: Path | MemoryFile, sha: str, options: IngestOptions, ocr: OcrOptions) -> Document:
     import pymupdf
 
     if options.rasterizer == "pdf2image":
@@ -269,6 +331,8 @@ def _open_pdf(p: Path, sha: str, options: IngestOptions, ocr: OcrOptions) -> Doc
     if count > options.max_pages:
         handle.close()
         raise IngestError(f"too many pages: {p} has {count}, over the limit of {options.max_pages}")
+    from docvlm.einvoice.attachment import find_invoice_xml
+
     return Document(
         source=str(p),
         sha256=sha,
@@ -276,6 +340,9 @@ def _open_pdf(p: Path, sha: str, options: IngestOptions, ocr: OcrOptions) -> Doc
         page_count=count,
         iter_pages=lambda: _iter_pdf_pages(handle, count, options, ocr),
         close=handle.close,
+        einvoice=find_invoice_xml(
+            doc, str(p), int(options.max_xml_mb * 2**20), p.data if isinstance(p, MemoryFile) else None
+        ),
     )
 
 
@@ -293,9 +360,15 @@ def _render_pdf_page(
         import pdf2image
 
         try:
-            imgs = pdf2image.convert_from_path(
-                str(handle.path), dpi=dpi, first_page=index + 1, last_page=index + 1
-            )
+            first = last = index + 1
+            if isinstance(handle.path, MemoryFile):
+                imgs = pdf2image.convert_from_bytes(
+                    handle.path.data, dpi=dpi, first_page=first, last_page=last
+                )
+            else:
+                imgs = pdf2image.convert_from_path(
+                    str(handle.path), dpi=dpi, first_page=first, last_page=last
+                )
         except Exception as e:  # poppler missing or failing: one typed error for this page
             raise IngestError(
                 f"pdf2image/poppler could not render page {index + 1} of {handle.path}: {e}"
@@ -466,11 +539,11 @@ def _pixel_limit(max_megapixels: float) -> Iterator[None]:
             Image.MAX_IMAGE_PIXELS = old
 
 
-def _open_lazy(p: Path, options: IngestOptions) -> Image.Image:
+def _open_lazy(p: Path | MemoryFile, options: IngestOptions) -> Image.Image:
     """Open an image reading only its header; too many pixels or an unreadable header -> IngestError."""
     try:
         with _pixel_limit(options.max_megapixels):
-            img = Image.open(p)
+            img = Image.open(io.BytesIO(p.data) if isinstance(p, MemoryFile) else p)
     except Image.DecompressionBombError as e:
         raise IngestError(
             f"image too large: {p} claims more than {2 * options.max_megapixels:g} megapixels "
@@ -482,7 +555,7 @@ def _open_lazy(p: Path, options: IngestOptions) -> Image.Image:
     return img
 
 
-def _check_pixels(img: Image.Image, p: Path, options: IngestOptions, number: int) -> None:
+def _check_pixels(img: Image.Image, p: Path | MemoryFile, options: IngestOptions, number: int) -> None:
     w, h = img.size
     if w <= 0 or h <= 0:
         raise IngestError(f"image has no pixels: {p} (page {number}: {w}x{h})")
@@ -494,7 +567,7 @@ def _check_pixels(img: Image.Image, p: Path, options: IngestOptions, number: int
         )
 
 
-def _load_frame(p: Path, index: int, options: IngestOptions) -> Image.Image:
+def _load_frame(p: Path | MemoryFile, index: int, options: IngestOptions) -> Image.Image:
     """Decode frame ``index`` of an image file as RGB with EXIF orientation applied."""
     img = _open_lazy(p, options)
     try:
@@ -517,7 +590,7 @@ def _load_frame(p: Path, index: int, options: IngestOptions) -> Image.Image:
         img.close()
 
 
-def _open_image(p: Path, sha: str, options: IngestOptions, ocr: OcrOptions) -> Document:
+def _open_image(p: Path | MemoryFile, sha: str, options: IngestOptions, ocr: OcrOptions) -> Document:
     img = _open_lazy(p, options)
     try:
         count = int(getattr(img, "n_frames", 1) or 1)
@@ -536,7 +609,9 @@ def _open_image(p: Path, sha: str, options: IngestOptions, ocr: OcrOptions) -> D
     )
 
 
-def _iter_image_pages(p: Path, count: int, options: IngestOptions, ocr: OcrOptions) -> Iterator[Page]:
+def _iter_image_pages(
+    p: Path | MemoryFile, count: int, options: IngestOptions, ocr: OcrOptions
+) -> Iterator[Page]:
     for index in range(count):
         number = index + 1
         t0 = time.perf_counter()
@@ -565,7 +640,7 @@ def _iter_image_pages(p: Path, count: int, options: IngestOptions, ocr: OcrOptio
 
 
 def _image_renderer(
-    p: Path, index: int, options: IngestOptions, rotation: int, skew: float
+    p: Path | MemoryFile, index: int, options: IngestOptions, rotation: int, skew: float
 ) -> Callable[[int], Image.Image]:
     def render(dpi: int) -> Image.Image:
         # raster pages have one native resolution; dpi is ignored. Decoding again keeps memory flat.

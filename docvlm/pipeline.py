@@ -2,7 +2,8 @@
 
 path -> ingest (Document, Pages with words) -> engine (EngineOutput) -> validate (schema +
 business rules) -> ground (evidence, confidence) -> Extraction. Failures become error records;
-the batch always goes on.
+the batch always goes on. A document that carries e-invoice XML gets its EngineOutput from the
+XML instead (``_read_einvoice``, per ``--einvoice``); validation and grounding are the same.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from docvlm.datamodel import EngineOutput, Extraction, Page, RecordWarning, Status
+from docvlm.datamodel import EmbeddedXml, EngineOutput, Extraction, Page, RecordWarning, Status
+from docvlm.einvoice.reader import EinvoiceOptions, EinvoiceReader
 from docvlm.engines import BaseEngine, EngineOptions, LayoutOptions, create_engine
-from docvlm.errors import DocvlmError, IngestError
+from docvlm.errors import DocvlmError, EinvoiceError, IngestError
 from docvlm.ground import ground
-from docvlm.ingest import IngestOptions, iter_sources, open_document
+from docvlm.ingest import IngestOptions, iter_sources, open_bytes, open_document
 from docvlm.ocr import OcrOptions
 from docvlm.validate import validate
 from schemas import get_schema
@@ -41,6 +43,7 @@ class PipelineOptions(BaseModel):
     engine: EngineOptions = Field(default_factory=LayoutOptions)
     ingest: IngestOptions = Field(default_factory=IngestOptions)
     ocr: OcrOptions = Field(default_factory=OcrOptions)
+    einvoice: EinvoiceOptions = Field(default_factory=EinvoiceOptions)
     schema_name: str = "invoice"
     workers: int = Field(default=1, ge=1)
 
@@ -73,6 +76,7 @@ class Pipeline:
         self.options = options or PipelineOptions()
         self.schema: type[BaseModel] = get_schema(self.options.schema_name)
         self._engine = engine
+        self._einvoice = EinvoiceReader(self.options.einvoice, self._layout_engine)
 
     @property
     def engine(self) -> BaseEngine:
@@ -83,6 +87,12 @@ class Pipeline:
     @property
     def engine_name(self) -> str:
         return self.options.engine.kind
+
+    def _layout_engine(self) -> BaseEngine:
+        """The layout engine that checks e-invoice XML against the page: header fields only, configured
+        as the pipeline's engine when that is the layout engine."""
+        base = self.options.engine if isinstance(self.options.engine, LayoutOptions) else LayoutOptions()
+        return create_engine(base.model_copy(update={"line_items": False}))
 
     # ---- loading -------------------------------------------------------------------------
 
@@ -100,12 +110,27 @@ class Pipeline:
         """Extract one document; never raises for a bad document (returns an error record)."""
         return self._extract_many([path])[0]
 
-    def _load(self, path: str | Path) -> tuple[Extraction, list[Page]]:
+    def extract_bytes(self, items: Sequence[tuple[str, bytes]]) -> list[Extraction]:
+        """Extract documents given as (source name, file bytes), e.g. read from object storage.
+
+        The same records as ``extract`` on files of those names; never raises for a bad document.
+        """
+        return self._extract_loaded([self.load(source, data) for source, data in items])
+
+    def load(self, path: str | Path, data: bytes | None = None) -> tuple[Extraction, list[Page]]:
+        """Ingest one document, from its path or from ``data`` named ``path``: the record so far and its pages.
+
+        A document that cannot be read gives an error record and no pages; never raises. A document
+        whose data come from its e-invoice XML comes back finished, with no pages left to read.
+        """
         source = str(path)
         t0 = time.perf_counter()
         ex = Extraction(source=source, engine=self.engine_name)
         try:
-            doc = open_document(path, self.options.ingest, self.options.ocr)
+            if data is None:
+                doc = open_document(path, self.options.ingest, self.options.ocr)
+            else:
+                doc = open_bytes(data, source, self.options.ingest, self.options.ocr)
         except DocvlmError as exc:
             return _fail(ex, exc), []
         except Exception as exc:  # an unexpected library failure on this file must not stop the batch
@@ -125,7 +150,7 @@ class Pipeline:
             )
         finally:
             doc.close()
-        if not pages:
+        if not pages and doc.einvoice is None:
             msg = ex.warnings[0].message if ex.warnings else "no readable pages"
             return _fail(ex, IngestError(msg)), []
         ex.timings["ingest_s"] = time.perf_counter() - t0
@@ -133,10 +158,35 @@ class Pipeline:
             total = sum(p.timings.get(key, 0.0) for p in pages)
             if total:
                 ex.timings[key] = total
+        if self._read_einvoice(ex, pages, doc.einvoice):
+            return ex, []
         return ex, pages
 
+    def _read_einvoice(self, ex: Extraction, pages: list[Page], xml: EmbeddedXml | None) -> bool:
+        """The e-invoice step: data from the document's XML instead of an engine. False: read the page.
+
+        Per ``--einvoice``: ``visual`` ignores the XML of a document with pages; XML that cannot
+        be used adds a warning and leaves the document to the engine (a bare XML file, which has no
+        page, becomes an error record).
+        """
+        if not self._einvoice.wants(xml, pages) or xml is None:
+            return False
+        t0 = time.perf_counter()
+        result = self._einvoice.read(xml, pages, self.schema)
+        ex.warnings.extend(result.warnings)
+        if result.output is None:
+            if not pages:
+                _fail(ex, EinvoiceError(result.warnings[-1].message))
+            return not pages
+        ex.engine, ex.einvoice = self._einvoice.name, result.info
+        ex.timings["engine_s"] = time.perf_counter() - t0
+        self.finish(ex, result.output, pages)
+        return True
+
     def _extract_many(self, paths: Sequence[str | Path]) -> list[Extraction]:
-        loaded = [self._load(p) for p in paths]
+        return self._extract_loaded([self.load(p) for p in paths])
+
+    def _extract_loaded(self, loaded: list[tuple[Extraction, list[Page]]]) -> list[Extraction]:
         todo = [(ex, pages) for ex, pages in loaded if pages]
         outputs: list[EngineOutput | BaseException] = []
         if todo:
@@ -159,7 +209,7 @@ class Pipeline:
                         _log.error("engine failed on %s: %r", ex.source, out)
                     _fail(ex, out)
                 else:
-                    self._finish(ex, out, pages)
+                    self.finish(ex, out, pages)
         for ex, _ in loaded:
             ex.timings["total_s"] = sum(
                 v for k, v in ex.timings.items() if k in {"ingest_s", "engine_s", "post_s"}
@@ -172,7 +222,7 @@ class Pipeline:
         except Exception as exc:
             return exc
 
-    def _finish(self, ex: Extraction, out: EngineOutput, pages: Sequence[Page]) -> None:
+    def finish(self, ex: Extraction, out: EngineOutput, pages: Sequence[Page]) -> None:
         """validate -> ground -> fill the record."""
         t0 = time.perf_counter()
         model, vwarnings = validate(out.data, self.schema)

@@ -51,11 +51,16 @@ def _check_labels(labels: str) -> str:
     return low
 
 
-def _pipeline(dpi: int, workers: int = 1) -> Pipeline:
+def _pipeline(dpi: int, workers: int = 1, einvoice: str = "both") -> Pipeline:
     # imported here so that --help does not load the pipeline
+    from docvlm.einvoice.reader import EinvoiceOptions
     from docvlm.pipeline import Pipeline, PipelineOptions
 
-    options = PipelineOptions.from_settings(dpi=dpi, workers=workers)
+    options = PipelineOptions.from_settings(
+        dpi=dpi,
+        workers=workers,
+        einvoice=EinvoiceOptions(mode=einvoice),  # type: ignore[arg-type]
+    )
     return Pipeline(options)
 
 
@@ -97,7 +102,12 @@ def docvqa_cmd(
 @eval_app.command("extract")
 def extract_cmd(
     pred: Annotated[list[Path], typer.Option("--pred", help="prediction JSONL (repeatable)")],
-    gold: Annotated[Path, typer.Option("--gold", help="label folder or file")],
+    gold: Annotated[
+        Path | None,
+        typer.Option(
+            "--gold", help="label folder or file (with --labels einvoice: default the predicted documents)"
+        ),
+    ] = None,
     labels: LabelsOpt = "auto",
     json_out: Annotated[Path | None, typer.Option("--json", help="write the full scores as JSON")] = None,
     worst: Annotated[int, typer.Option("--worst", help="how many worst cases to list")] = 10,
@@ -105,16 +115,25 @@ def extract_cmd(
 ) -> None:
     """Score extraction records against labels: per-field table, line-item F1, calibration."""
     _setup_logging(verbose)
+    from evaluation.einvoice_labels import read_einvoice_gold
     from evaluation.readers import read_gold, read_predictions
     from evaluation.report import report_json, report_markdown
     from evaluation.score import score_extraction
 
     fmt = _check_labels(labels)
+    if gold is None and fmt != "einvoice":
+        raise _usage_error("give --gold (only --labels einvoice reads the truth from the documents)")
     try:
-        score = score_extraction(read_predictions(pred), read_gold(gold, fmt))
+        preds = read_predictions(pred)
+        if gold is None:  # e-invoices are their own labels: the XML of each predicted document
+            truth = read_einvoice_gold(r["source"] for r in preds.values())
+        else:
+            truth = read_gold(gold, fmt)
+        score = score_extraction(preds, truth)
     except DatasetError as exc:
         raise _usage_error(str(exc)) from exc
-    typer.echo(report_markdown(score, title=f"extraction vs {gold}", n_worst=worst))
+    where = gold if gold is not None else "the documents' e-invoice XML"
+    typer.echo(report_markdown(score, title=f"extraction vs {where}", n_worst=worst))
     if json_out is not None:
         json_out.write_text(
             json.dumps(report_json(score, n_worst=worst), indent=2, ensure_ascii=False), "utf-8"
@@ -161,6 +180,10 @@ def benchmark_cmd(
     json_out: Annotated[Path | None, typer.Option("--json", help="write the measurements as JSON")] = None,
     limit: Annotated[int | None, typer.Option("--limit", help="only the first N documents")] = None,
     workers: Annotated[int, typer.Option("--workers", help="worker processes")] = 1,
+    einvoice: Annotated[
+        str,
+        typer.Option("--einvoice", help="both, xml or visual: visual scores the page reading of e-invoices"),
+    ] = "both",
     dpi: DpiOpt = 200,
     verbose: VerboseOpt = 0,
 ) -> None:
@@ -175,7 +198,9 @@ def benchmark_cmd(
     fmt = None if no_labels else _check_labels(labels or "")
     if workers < 1:
         raise _usage_error("--workers must be >= 1")
-    pipe = _pipeline(dpi, workers)
+    if einvoice not in ("both", "xml", "visual"):
+        raise _usage_error("--einvoice takes both, xml or visual")
+    pipe = _pipeline(dpi, workers, einvoice)
     try:
         result = run_benchmark(pipe, data, fmt, gold_path=gold, output=output, limit=limit)
     except DatasetError as exc:
@@ -185,3 +210,53 @@ def benchmark_cmd(
     typer.echo(result.summary())
     if json_out is not None:
         json_out.write_text(json.dumps(result.to_dict(), indent=2), encoding="utf-8")
+
+
+@eval_app.command("crossval")
+def crossval_cmd(
+    inputs: Annotated[list[str], typer.Argument(help="document files or folders, one dataset each")],
+    gold: Annotated[
+        Path | None, typer.Option("--gold", help="label folder (default: each input's own)")
+    ] = None,
+    labels: LabelsOpt = "auto",
+    logo_max: Annotated[
+        int, typer.Option("--logo-max", help="datasets with up to this many groups: leave one group out")
+    ] = 30,
+    folds: Annotated[int, typer.Option("--folds", help="folds of whole groups for datasets with more")] = 5,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="write the held-out records (JSONL)")
+    ] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="write the scores per dataset as JSON")
+    ] = None,
+    fit: Annotated[
+        bool, typer.Option("--fit", help="also score a model trained on everything (a fit)")
+    ] = False,
+    no_progress: Annotated[bool, typer.Option("--no-progress")] = False,
+    verbose: VerboseOpt = 0,
+) -> None:
+    """Leave-one-group-out: train on all groups but one, score the one left out, for every group."""
+    _setup_logging(verbose)
+    from docvlm.training.crossval import crossval, gold_docs, write_records
+    from docvlm.training.data import load_training_docs
+    from evaluation.crossval_report import crossval_markdown
+
+    try:
+        docs = load_training_docs(inputs, gold, labels.lower(), progress=not no_progress)
+    except DatasetError as exc:
+        raise _usage_error(str(exc)) from exc
+    if not docs:
+        raise _usage_error("no labelled documents found")
+    result = crossval(docs, seed=seed, logo_max=logo_max, folds=folds, progress=not no_progress)
+    fitted = None
+    if fit:
+        from docvlm.training.crossval import fit_records
+
+        fitted = fit_records(docs, seed=seed)
+    text, scores = crossval_markdown(docs, gold_docs(docs), result, fitted)
+    typer.echo(text)
+    if output is not None:
+        write_records(output, result.records)
+    if json_out is not None:
+        json_out.write_text(json.dumps(scores, indent=2, ensure_ascii=False), encoding="utf-8")

@@ -10,9 +10,8 @@ the headline (real documents, every group held out), and the fit (train on all, 
 documents). The metric is the project's (DocILE-style one-to-one matching, F1 over fields)::
 
     python samples/generate.py --batch 60 --seed 7 --out /tmp/gen
-    python evaluation/crossval_tables.py --einvoice ../shared/data/einvoices \\
-        --invoice2data ../shared/data/invoices/invoice2data --docvlm samples/ground_truth \\
-        --generated /tmp/gen/ground_truth
+    python evaluation/crossval_tables.py ../shared/data/einvoices ../shared/data/invoices/invoice2data \\
+        samples --generated /tmp/gen
 """
 
 from __future__ import annotations
@@ -23,13 +22,13 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from docvlm.training.labelled import LABEL_KINDS, labelled_docs
+from docvlm.training.data import TrainingDoc
 from docvlm.training.tables import (
     GENERATED,
-    TrainingDoc,
     cross_validate,
     doc_examples,
     gold_items,
+    load_docs,
     merge_examples,
     score_docs,
     train_model,
@@ -79,19 +78,23 @@ def report(docs: Sequence[TrainingDoc], seed: int = 0) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    for kind in LABEL_KINDS:
-        ap.add_argument(
-            f"--{kind}", action="append", default=[], metavar="DIR", help=f"{kind} labelled documents"
-        )
+    ap.add_argument("inputs", nargs="*", help="labelled document folders, as for docvlm train")
+    ap.add_argument(
+        "--labels", action="append", default=[], help="the label format of each input (default auto)"
+    )
+    ap.add_argument(
+        "--generated", action="append", default=[], metavar="DIR", help="generated documents (one group)"
+    )
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    labels = args.labels or ["auto"]
     docs: list[TrainingDoc] = []
-    for kind in LABEL_KINDS:
-        for folder in getattr(args, kind):
-            docs += labelled_docs(folder, kind)
+    for k, folder in enumerate(args.inputs):
+        docs += load_docs([folder], None, labels[min(k, len(labels) - 1)])
+    docs += load_docs([], generated=args.generated)
     if not docs:
-        ap.error("no labelled documents: give --einvoice, --invoice2data, --docvlm or --generated folders")
+        ap.error("no labelled documents")
     print(report(docs, args.seed))
     return 0
 

@@ -137,6 +137,9 @@ def normalize_text_value(text: str) -> str:
     return collapsed.strip(_EDGE_PUNCT + " ")
 
 
+_PLAIN_DECIMAL = re.compile(r"-?\d+\.\d+")
+
+
 def _to_decimal(value: Any) -> Decimal | None:
     if isinstance(value, bool):
         return None
@@ -145,7 +148,11 @@ def _to_decimal(value: Any) -> Decimal | None:
             return parse_amount(value)
         except InvalidOperation:
             return None
-    return parse_amount(str(value))
+    text = str(value).strip()
+    # records and XML write plain decimals: "5.000" is five, where a locale reading makes it 5000
+    if _PLAIN_DECIMAL.fullmatch(text):
+        return Decimal(text)
+    return parse_amount(text)
 
 
 def normalize_value(path: str, value: Any) -> Any:

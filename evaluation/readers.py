@@ -19,13 +19,23 @@ from pydantic import ValidationError
 
 from docvlm.errors import DocvlmError
 from schemas.docvqa import Dataset, Question
-from schemas.invoice import HEADER_FIELDS, LINE_ITEM_FIELDS
+from schemas.invoice import HEADER_FIELDS, LINE_ITEM_FIELDS, Invoice
 
 _log = logging.getLogger(__name__)
 
-LabelFormat = Literal["auto", "docvlm", "invoice2data", "sroie", "docile"]
-LABEL_FORMATS: tuple[str, ...] = ("auto", "docvlm", "invoice2data", "sroie", "docile")
-DOCUMENT_SUFFIXES: tuple[str, ...] = (".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
+LabelFormat = Literal["auto", "docvlm", "invoice2data", "sroie", "docile", "einvoice"]
+LABEL_FORMATS: tuple[str, ...] = ("auto", "docvlm", "invoice2data", "sroie", "docile", "einvoice")
+DOCUMENT_SUFFIXES: tuple[str, ...] = (
+    ".pdf",
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".tif",
+    ".tiff",
+    ".bmp",
+    ".webp",
+    ".xml",
+)
 
 
 class DatasetError(DocvlmError):
@@ -141,14 +151,25 @@ def flatten_invoice(data: Mapping[str, Any] | None) -> tuple[dict[str, Any], lis
     return fields, items
 
 
+def _is_invoice_shape(obj: Mapping[str, Any]) -> bool:
+    """A bare Invoice JSON object (as the shared e-invoice truth is written): Invoice keys only, with parties or lines."""
+    return (
+        bool(obj)
+        and set(obj) <= set(Invoice.model_fields)
+        and (isinstance(obj.get("vendor"), Mapping) or isinstance(obj.get("line_items"), list))
+    )
+
+
 def read_docvlm_label(path: str | Path) -> GoldDoc:
-    """docvlm ground truth: ``{"source", "document_type", "data": {Invoice JSON}}``.
+    """docvlm ground truth: ``{"source", "document_type", "data": {Invoice JSON}}``, or a bare Invoice object.
 
     Keys present in ``data`` are labelled (``null`` = labelled empty); the key is the stem of
     ``source`` (or of the label file when ``source`` is missing).
     """
     p = Path(path)
     obj = _load_json(p)
+    if isinstance(obj, Mapping) and "data" not in obj and _is_invoice_shape(obj):
+        obj = {"data": obj}
     if not isinstance(obj, Mapping) or not isinstance(obj.get("data"), Mapping):
         raise DatasetError(f"{p} is not docvlm ground truth (expected an object with a 'data' object)")
     fields, items = flatten_invoice(obj["data"])
@@ -161,14 +182,14 @@ def read_docvlm_label(path: str | Path) -> GoldDoc:
         line_item_fields=tuple(k for k in LINE_ITEM_FIELDS if any(k in it for it in items or [])),
         label_format="docvlm",
         label_path=str(p),
-        document=_docvlm_document(p, source),
+        document=_docvlm_document(p, source) or _sibling_document(p),
     )
 
 
 def _docvlm_document(label: Path, source: str | None) -> str | None:
     """samples/ground_truth/x.json names "x.pdf", which lives next to the label or one folder up."""
     if not source:
-        return None
+        return _sibling_document(label)
     for folder in (label.parent, label.parent.parent):
         cand = folder / Path(source).name
         if cand.is_file():
@@ -392,7 +413,15 @@ _READERS = {
     "invoice2data": read_invoice2data_label,
     "sroie": read_sroie_label,
     "docile": read_docile_label,
+    "einvoice": lambda p: _einvoice_labels().read_einvoice_label(p),
 }
+
+
+def _einvoice_labels() -> Any:
+    # the e-invoice reader builds on this module's types, so it is imported when first needed
+    from evaluation import einvoice_labels
+
+    return einvoice_labels
 
 
 def detect_label_format(obj: Any) -> str:
@@ -402,7 +431,7 @@ def detect_label_format(obj: Any) -> str:
     if isinstance(obj, Mapping):
         if "field_extractions" in obj:
             return "docile"
-        if isinstance(obj.get("data"), Mapping):
+        if isinstance(obj.get("data"), Mapping) or _is_invoice_shape(obj):
             return "docvlm"
         if {"company", "total"} & set(obj) and set(obj) <= {"company", "date", "address", "total"}:
             return "sroie"
@@ -414,6 +443,8 @@ def detect_label_format(obj: Any) -> str:
 def read_label(path: str | Path, label_format: str = "auto") -> GoldDoc:
     """Read one label file in ``label_format`` (or detect it)."""
     p = Path(path)
+    if label_format == "einvoice":
+        return _einvoice_labels().read_einvoice_label(p)  # type: ignore[no-any-return]
     fmt = detect_label_format(_load_json(p)) if label_format == "auto" else label_format
     if fmt not in _READERS:
         raise DatasetError(f"unknown label format {label_format!r}; known: {', '.join(LABEL_FORMATS)}")
@@ -431,6 +462,8 @@ def _label_files(root: Path, label_format: str) -> list[Path]:
         root = root / "ground_truth"
     if label_format == "docile" and (root / "annotations").is_dir():
         root = root / "annotations"
+    if label_format == "einvoice":  # the documents are their own labels
+        return sorted(f for f in root.rglob("*") if f.is_file() and f.suffix.lower() in (".pdf", ".xml"))
     return sorted(f for f in root.glob("*.json") if f.is_file())
 
 
@@ -446,7 +479,7 @@ def read_gold(path: str | Path, label_format: str = "auto") -> dict[str, GoldDoc
         try:
             gold = read_label(f, label_format)
         except DatasetError as exc:
-            if label_format != "auto":
+            if label_format not in ("auto", "einvoice"):
                 raise
             _log.info("skipping %s: %s", f, exc)
             continue

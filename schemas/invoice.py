@@ -92,15 +92,29 @@ class LineItem(BaseModel):
 
     description: Text = None
     quantity: Money = None
-    unit: Text = None
-    unit_price: Money = None
+    unit: Text = Field(
+        default=None,
+        description="unit as printed; from e-invoice XML, the UN/ECE Rec 20 code's name (HUR -> hour, C62 -> unit)",
+    )
+    unit_price: Money = Field(
+        default=None,
+        description="net price per unit (e-invoices: per the XML's base quantity, almost always 1)",
+    )
     amount: Money = None
     tax_rate: Money = Field(default=None, description="percent, e.g. 21 for 21%")
     product_code: Text = None
 
 
 class Invoice(BaseModel):
-    """Header fields and line items of an invoice or a receipt."""
+    """Header fields and line items of an invoice, a credit note or a receipt.
+
+    E-invoices (ZUGFeRD, Factur-X, XRechnung, UBL) are read from their XML: the record's engine
+    is "einvoice", its evidence says "source": "xml", its "einvoice" key names the syntax and
+    profile. A credit note (type 381, or a UBL CreditNote) has document_type "credit_note" and the
+    positive amounts its XML states. Warnings: xml_not_on_page (a key field of the XML is not
+    printed), xml_page_mismatch (the page reads a field differently), xml_invalid (fails the
+    profile's XSD), xml_unreadable (the page was read instead).
+    """
 
     model_config = ConfigDict(extra="forbid")
 

@@ -10,8 +10,8 @@ import pytest
 from tests.helpers.documents import INVOICE_LINES, make_text_pdf, write_huge_png
 
 REPO = Path(__file__).resolve().parents[1]
-# DOCVLM_SHARED_DATA points elsewhere (a git worktree one level deeper than the checkout)
-SHARED_DATA = Path(os.environ.get("DOCVLM_SHARED_DATA", REPO / ".." / "shared" / "data")).resolve()
+# the real labelled documents: ../shared/data beside the repository, or wherever DOCVLM_SHARED_DATA says
+SHARED_DATA = Path(os.environ.get("DOCVLM_SHARED_DATA") or REPO / ".." / "shared" / "data").resolve()
 
 
 @pytest.fixture(scope="session")

@@ -17,8 +17,13 @@ class LayoutOptions(BaseModel):
     kind: Literal["layout"] = "layout"
     dayfirst: bool | None = Field(default=None, description="None: infer from the document")
     model: str | None = Field(
-        default=None,
-        description="folder of a trained layout model (table_*.txt + table_meta.json); None: the package's",
+        default=None, description="model folder from `docvlm train`; None: the model shipped in the package"
+    )
+    use_model: bool = Field(default=True, description="False: the rules alone choose every value")
+    min_confidence: float = Field(default=0.0, ge=0.0, le=1.0, description="drop ranked values below this")
+    line_items: bool = Field(
+        default=True,
+        description="read the line-item tables (off: header fields only, as the e-invoice check needs)",
     )
 
 

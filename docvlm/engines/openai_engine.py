@@ -28,7 +28,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -199,9 +199,15 @@ class OpenAIEngine(BaseEngine):
                 self._mode = nxt
         return nxt
 
-    def _post(self, prompt: Prompt, temperature: float) -> tuple[dict[str, Any], dict[str, int]]:
-        """POST one chat completion with retries; returns the JSON body and the usage it cost."""
+    def post_chat(
+        self, prompt: Prompt, temperature: float, messages: list[dict[str, Any]] | None = None
+    ) -> tuple[dict[str, Any], dict[str, int]]:
+        """POST one chat completion with retries; returns the JSON body and the usage it cost.
+
+        ``messages`` are the chat messages when a caller built them already (``chat_messages``).
+        """
         opts = self.options
+        messages = self.chat_messages(prompt) if messages is None else messages
         usage = {"requests": 0}
         mode = self._mode
         failures = 0
@@ -209,7 +215,7 @@ class OpenAIEngine(BaseEngine):
         while True:
             body: dict[str, Any] = {
                 "model": opts.model,
-                "messages": self._messages(prompt),
+                "messages": messages,
                 "temperature": temperature,
                 "max_tokens": opts.max_tokens,
             }
@@ -272,7 +278,8 @@ class OpenAIEngine(BaseEngine):
             )
             time.sleep(delay)
 
-    def _messages(self, prompt: Prompt) -> list[dict[str, Any]]:
+    def chat_messages(self, prompt: Prompt) -> list[dict[str, Any]]:
+        """The prompt as chat messages, the page images as data URLs in the first user turn."""
         msgs = prompt.messages()
         first_user: list[dict[str, Any]] = [{"type": "text", "text": msgs[1]["content"]}]
         for img in prompt.images:
@@ -288,7 +295,12 @@ class OpenAIEngine(BaseEngine):
         """One chat completion for ``run_with_reask``: (reply text, usage); ``BadReply`` for an unusable reply."""
         if previous_error:
             _log.debug("re-asking at temperature %.2f after: %s", temperature, previous_error[:200])
-        payload, usage = self._post(prompt, temperature)
+        payload, usage = self.post_chat(prompt, temperature)
+        return self.reply_text(payload, usage)
+
+    def reply_text(self, payload: dict[str, Any], usage: dict[str, int]) -> tuple[str, dict[str, int]]:
+        """The reply text of a chat-completion body, and its token usage; ``BadReply`` for an unusable one."""
+        usage = dict(usage)
         reported = payload.get("usage") or {}
         for key in ("prompt_tokens", "completion_tokens"):
             value = reported.get(key) if isinstance(reported, dict) else None
@@ -370,19 +382,35 @@ class OpenAIEngine(BaseEngine):
                 )
             return self._pool
 
+    def page_prompt(self, page: Page, schema: type[BaseModel], fields: Sequence[str] | None = None) -> Prompt:
+        """The extraction prompt of one page, with its images fitted into ``max_pixels``."""
+        images = self._page_images(page)
+        return build_extraction_prompt(
+            [page], schema, max_words=self.options.max_prompt_words, images=images, fields=fields
+        )
+
     def _extract_page(
         self, page: Page, schema: type[BaseModel], fields: Sequence[str] | None
     ) -> EngineOutput:
-        images = self._page_images(page)
-        prompt = build_extraction_prompt(
-            [page], schema, max_words=self.options.max_prompt_words, images=images, fields=fields
-        )
+        return self.extract_page(page, schema, self.page_prompt(page, schema, fields), self._generate)
+
+    def extract_page(
+        self,
+        page: Page,
+        schema: type[BaseModel],
+        prompt: Prompt,
+        generate: Callable[[Prompt, float, str | None], tuple[str, dict[str, int]]],
+    ) -> EngineOutput:
+        """One page through ``generate`` with re-asks, then the layout fallback (``decode.run_with_reask``).
+
+        ``generate`` is this engine's HTTP call, or replies obtained elsewhere (a Ray Data stage).
+        """
 
         def fallback() -> EngineOutput:
             return self._layout().extract([page], schema)
 
         out = run_with_reask(
-            self._generate,
+            generate,
             prompt,
             schema,
             max_attempts=self.options.max_attempts,
@@ -413,22 +441,13 @@ class OpenAIEngine(BaseEngine):
         futures = [[pool.submit(self._extract_page, p, schema, fields) for p in pages] for pages in docs]
         results: list[EngineOutput | EngineError] = []
         for pages, futs in zip(docs, futures, strict=True):
-            outs: list[EngineOutput] = []
-            errors: list[str] = []
-            for page, fut in zip(pages, futs, strict=True):
+            outcomes: list[EngineOutput | DocvlmError] = []
+            for fut in futs:
                 try:
-                    outs.append(fut.result())
+                    outcomes.append(fut.result())
                 except (EngineError, DecodeError) as exc:
-                    errors.append(f"page {page.number}: {exc}")
-            if not pages:
-                results.append(EngineError("the document has no pages"))
-            elif not outs:
-                results.append(EngineError("; ".join(errors)[:1000]))
-            else:
-                merged = merge_page_outputs(outs)
-                merged.document_type = _document_type(schema)
-                merged.warnings.extend(RecordWarning("page_error", e) for e in errors)
-                results.append(merged)
+                    outcomes.append(exc)
+            results.append(merge_document(pages, outcomes, schema))
         return results
 
     def extract(self, pages: Sequence[Page], schema: type[BaseModel]) -> EngineOutput:
@@ -490,6 +509,29 @@ class OpenAIEngine(BaseEngine):
             self._fallback_engine.close()
 
 
+def merge_document(
+    pages: Sequence[Page], outcomes: Sequence[EngineOutput | DocvlmError], schema: type[BaseModel]
+) -> EngineOutput | EngineError:
+    """A document's output from the outcomes of its pages: merged, failed pages as ``page_error``.
+
+    ``EngineError`` when the document has no pages or every page failed.
+    """
+    outs = [o for o in outcomes if isinstance(o, EngineOutput)]
+    errors = [
+        f"page {page.number}: {o}"
+        for page, o in zip(pages, outcomes, strict=True)
+        if not isinstance(o, EngineOutput)
+    ]
+    if not pages:
+        return EngineError("the document has no pages")
+    if not outs:
+        return EngineError("; ".join(errors)[:1000])
+    merged = merge_page_outputs(outs)
+    merged.document_type = _document_type(schema)
+    merged.warnings.extend(RecordWarning("page_error", e) for e in errors)
+    return merged
+
+
 def _grounded_answer(text: str, pages: Sequence[Page]) -> Answer:
     """The answer with the page and box of the words it was copied from, when they can be found."""
     from docvlm.ground import find_evidence
@@ -500,4 +542,4 @@ def _grounded_answer(text: str, pages: Sequence[Page]) -> Answer:
     return Answer(answer=text, page=ev.page, bbox=list(ev.bbox), confidence=round(0.9 * ev.score, 4))
 
 
-__all__ = ["OpenAIEngine"]
+__all__ = ["OpenAIEngine", "merge_document"]

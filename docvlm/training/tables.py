@@ -14,7 +14,8 @@ field its cells equal on the anchor lines. Training is deterministic (fixed seed
 
     fit(docs, out_dir, init_dir=None, seed=0) -> dict of cross-validated scores
 
-Run it on labelled folders until ``docvlm train`` lands: ``python -m docvlm.training.tables --help``.
+``docvlm train`` runs it as its ``tables`` component (``TableTrainer``); ``python -m docvlm.training.tables``
+trains the table model alone (leave one layout group out by default).
 """
 
 from __future__ import annotations
@@ -70,7 +71,9 @@ from docvlm.engines.layout.tables.vocab import (
     UNIT_PRICE,
     UNKNOWN,
 )
-from docvlm.errors import DocvlmError, MissingDependency
+from docvlm.errors import DocvlmError
+from docvlm.training.data import TrainingDoc
+from docvlm.training.header import fold_of
 from schemas.invoice import LINE_ITEM_FIELDS
 
 _log = logging.getLogger(__name__)
@@ -104,16 +107,6 @@ COLUMN_ROUNDS = 30  # of the column classifier (eight classes: eight trees a rou
 
 class TrainingError(DocvlmError):
     """Training data that cannot make a model (no labelled line items, one class only...)."""
-
-
-@dataclass
-class TrainingDoc:
-    """One labelled document: where it came from, its layout group, its pages and its truth."""
-
-    source: str
-    group: str
-    pages: list[Page]
-    gold: Mapping[str, Any]
 
 
 @dataclass
@@ -388,10 +381,8 @@ def _weights(y: Sequence[int], n_classes: int) -> list[float]:
 
 
 def _lightgbm() -> Any:
-    try:
-        import lightgbm
-    except ImportError as e:
-        raise MissingDependency("lightgbm", "train") from e
+    import lightgbm  # a core dependency (the header chooser reads with it too)
+
     return lightgbm
 
 
@@ -478,8 +469,10 @@ def cross_validate(
     seed: int = 0,
     init_dir: str | Path | None = None,
     examples: Mapping[int, Examples] | None = None,
+    folds: int | None = None,
 ) -> dict[str, Any]:
-    """Leave one layout group out: train on the others, score the group left out.
+    """Leave one layout group out: train on the others, score the group left out (``folds``: that many
+    folds of whole groups instead, as ``docvlm train`` splits them: ``docvlm.training.header.fold_of``).
 
     Returns ``groups`` (F1 per held-out group), ``sets`` (summed over the groups of each source: the
     part of the group name before "/"), and ``line_items`` (summed over every group but the generated
@@ -495,49 +488,63 @@ def cross_validate(
         }
     )
     groups = sorted({str(_get(d, "group")) for d in docs})
+    if folds is None:
+        fold_of_group = {g: k for k, g in enumerate(groups)}
+    else:
+        n = max(2, min(folds, len(groups)))
+        fold_of_group = {g: fold_of(g, n) for g in groups}
     per_group: dict[str, Any] = {}
     sets: dict[str, LineItemScore] = {}
     total = LineItemScore()
-    for g in groups:
-        held = [i for i, d in enumerate(docs) if str(_get(d, "group")) == g]
+    for k in sorted(set(fold_of_group.values())):
+        held = [i for i, d in enumerate(docs) if fold_of_group[str(_get(d, "group"))] == k]
         train = merge_examples(exs[i] for i in range(len(docs)) if i not in held)
         try:
             model = train_model(train, seed, init_dir)
         except TrainingError as e:
-            _log.warning("fold %s: %s; scored with the rules alone", g, e)
+            _log.warning("fold %d: %s; scored with the rules alone", k, e)
             model = None
-        s = score_docs([docs[i] for i in held], model)
-        per_group[g] = s
-        fold = LineItemScore(tp=s["tp"], fp=s["fp"], fn=s["fn"])
-        sets.setdefault(g.split("/", 1)[0], LineItemScore()).merge(fold)
-        if not g.startswith(GENERATED):
-            total.merge(fold)
+        for g in sorted({str(_get(docs[i], "group")) for i in held}):
+            s = score_docs([docs[i] for i in held if str(_get(docs[i], "group")) == g], model)
+            per_group[g] = s
+            one = LineItemScore(tp=s["tp"], fp=s["fp"], fn=s["fn"])
+            sets.setdefault(g.split("/", 1)[0], LineItemScore()).merge(one)
+            if not g.startswith(GENERATED):
+                total.merge(one)
     return {
         "line_items": total.to_dict(),
         "sets": {k: v.to_dict() for k, v in sets.items()},
-        "groups": per_group,
+        "groups": dict(sorted(per_group.items())),
+        "cross_validation": "leave one group out"
+        if folds is None
+        else f"{len(set(fold_of_group.values()))} folds by group",
     }
 
 
 def fit(
-    docs: Sequence[Any], out_dir: str | Path, init_dir: str | Path | None = None, seed: int = 0
+    docs: Sequence[Any],
+    out_dir: str | Path,
+    init_dir: str | Path | None = None,
+    seed: int = 0,
+    folds: int | None = None,
 ) -> dict[str, Any]:
     """Train the table model on ``docs`` and write it to ``out_dir``; returns the cross-validated scores.
 
-    ``docs``: objects or mappings with ``source``, ``group``, ``pages`` (``list[Page]``) and ``gold``
-    (Invoice-shaped, with ``line_items``); documents whose truth labels no line items are left out.
-    ``init_dir``: a table model folder to continue from (LightGBM ``init_model``; None: from scratch).
-    The scores are leave-one-group-out (``line_items``: tp/fp/fn/precision/recall/f1 over the held-out
-    groups of real documents; ``sets``: the same per source; ``groups``: per group) plus ``fit``
-    (train-on-all, scored on its own real documents: a fit, not a held-out figure).
+    ``docs``: ``docvlm.training.data.TrainingDoc``s (or anything with ``source``, ``group``, ``pages``
+    (``list[Page]``) and ``gold``, an Invoice-shaped dict with ``line_items``); documents whose truth
+    labels no line items are left out. ``init_dir``: a model folder whose table model to continue
+    from (LightGBM ``init_model``; None, or a folder without one: from scratch). ``folds``: None
+    leaves one layout group out at a time; a number splits the groups into that many folds.
+    The scores: ``line_items`` (tp/fp/fn/precision/recall/f1 over the held-out groups of real
+    documents), ``sets`` (the same per source), ``groups`` (per group), ``cross_validation`` (how),
+    and ``fit`` (train on all, scored on its own real documents: a fit, not a held-out figure).
     """
     used = [d for d in docs if gold_items(_get(d, "gold")) is not None]
     if not used:
         raise TrainingError("no training document labels line items")
     exs = {i: doc_examples(_get(d, "pages"), gold_items(_get(d, "gold")) or []) for i, d in enumerate(used)}
-    scores = (
-        cross_validate(used, seed, init_dir, exs) if len({str(_get(d, "group")) for d in used}) > 1 else {}
-    )
+    n_groups = len({str(_get(d, "group")) for d in used})
+    scores = cross_validate(used, seed, init_dir, exs, folds) if n_groups > 1 else {}
     everything = merge_examples(exs.values())
     model = train_model(everything, seed, init_dir)
     real = [d for d in used if not str(_get(d, "group")).startswith(GENERATED)]
@@ -586,6 +593,31 @@ def _summary(scores: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+class TableTrainer:
+    """The table model as a ``docvlm train`` component (``docvlm.training.ComponentTrainer``)."""
+
+    name = "tables"
+
+    def __init__(self, folds: int | None = 4) -> None:
+        self.folds = folds
+
+    def fit(self, docs: list[TrainingDoc], out_dir: Any, init_dir: Any, seed: int) -> dict[str, Any]:
+        """Write ``table_*`` into ``out_dir`` (continuing ``init_dir``'s table model when it has one);
+        returns the meta entry: feature set, fields, files and cross-validated scores."""
+        labelled = [d for d in docs if gold_items(d.gold) is not None]
+        if not labelled:
+            _log.info("no training document labels line items: no table model trained")
+            return {"feature_set": FEATURE_SET, "skipped": "no labelled line items"}
+        scores = fit(labelled, out_dir, init_dir, seed, self.folds)
+        return {
+            "feature_set": FEATURE_SET,
+            "fields": list(LINE_ITEM_FIELDS),
+            "files": [COLUMNS_FILE, ROWS_FILE, META_FILE],
+            "documents": len(labelled),
+            "scores": _summary(scores),
+        }
+
+
 def format_scores(scores: Mapping[str, Any]) -> str:
     """The scores as a table: one line per held-out group, one per source, the overall held-out figure on real
     documents, and the fit."""
@@ -610,40 +642,50 @@ def format_scores(scores: Mapping[str, Any]) -> str:
     return "\n".join(out)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m docvlm.training.tables --einvoice DIR --invoice2data DIR --docvlm DIR -o MODEL_DIR``."""
-    import argparse
+def load_docs(
+    inputs: Sequence[str], gold: str | None = None, labels: str = "auto", generated: Sequence[str] = ()
+) -> list[TrainingDoc]:
+    """Labelled documents as ``docvlm train`` reads them (``load_training_docs``), plus generated folders
+    (``samples/generate.py --batch``: docvlm ground truth in ``ground_truth/``) as one group each."""
+    from docvlm.training.data import load_training_docs
 
-    from docvlm.training.labelled import LABEL_KINDS, labelled_docs
+    docs = load_training_docs(list(inputs), gold, labels) if inputs else []
+    for folder in generated:
+        name = Path(folder).resolve().name
+        for d in load_training_docs([folder], None, "docvlm"):
+            d.group = f"{GENERATED}{name}"
+            docs.append(d)
+    return docs
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m docvlm.training.tables DOCS... [--gold G] [--labels L] [--generated DIR] -o MODEL_DIR``."""
+    import argparse
 
     ap = argparse.ArgumentParser(
         prog="python -m docvlm.training.tables", description=__doc__.split("\n\n")[0]
     )
-    for kind in LABEL_KINDS:
-        ap.add_argument(
-            f"--{kind}",
-            action="append",
-            default=[],
-            metavar="DIR",
-            help=f"a folder of {kind} labelled documents",
-        )
+    ap.add_argument("inputs", nargs="*", help="document files or folders, as for docvlm train")
+    ap.add_argument("--gold", default=None, help="label folder (default: each input's own folder)")
+    ap.add_argument("--labels", default="auto", help="docvlm, invoice2data, einvoice or auto")
+    ap.add_argument(
+        "--generated", action="append", default=[], metavar="DIR", help="generated documents (one group)"
+    )
     ap.add_argument(
         "-o", "--out", required=True, help="the model folder to write (table_*.txt, table_meta.json)"
     )
     ap.add_argument(
-        "--init", default=None, help="a table model folder to continue from (default: from scratch)"
+        "--init", default=None, help="a model folder whose table model to continue (default: none)"
     )
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--folds", type=int, default=None, help="folds by group (default: leave one group out)")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
-    docs: list[TrainingDoc] = []
-    for kind in LABEL_KINDS:
-        for folder in getattr(args, kind):
-            docs += labelled_docs(folder, kind)
-    scores = fit(docs, args.out, args.init, args.seed)
+    docs = load_docs(args.inputs, args.gold, args.labels, args.generated)
+    scores = fit(docs, args.out, args.init, args.seed, args.folds)
     print(format_scores(scores))
     print(f"model written to {args.out}")
     return 0

@@ -5,6 +5,7 @@ The engines only need ``Page`` objects, so these tests do not depend on the inge
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from PIL import Image
@@ -104,3 +105,31 @@ def make_raster_page(
         word_source=WordSource.OCR,
         render=render,
     )
+
+
+Line = tuple[float, float, str] | tuple[float, float, str, float]
+
+
+def make_page(lines: Sequence[Line], width: float = 595, height: float = 842, number: int = 1) -> Page:
+    """A page whose words are laid out like a PDF text layer: (x, y, text[, font size]) per line.
+
+    Two spaces or more in ``text`` become a wide gap (a new segment), as between a label column
+    and a value column.
+    """
+    words: list[Word] = []
+    for spec in lines:
+        x, y, text = spec[0], spec[1], spec[2]
+        size = spec[3] if len(spec) > 3 else 10.0
+        cw = size * 0.55
+        cx = x
+        for chunk_i, chunk in enumerate(text.split("  ")):
+            if not chunk.strip():
+                cx += 6 * cw
+                continue
+            if chunk_i:
+                cx += 6 * cw
+            for tok in chunk.split():
+                w = len(tok) * cw
+                words.append(Word(tok, (cx, y, cx + w, y + size), number))
+                cx += w + cw
+    return Page(number=number, width=width, height=height, unit="pt", words=words)

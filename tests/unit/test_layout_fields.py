@@ -7,52 +7,23 @@ from decimal import Decimal
 
 import pytest
 
-from docvlm.datamodel import Page, Word
+from docvlm.datamodel import Page
 from docvlm.engines import LayoutOptions, create_engine
 from docvlm.engines.layout import LayoutEngine
-from docvlm.engines.layout.fields import (
-    classify_amount_label,
-    extract_header,
-    infer_dayfirst,
-    page_lines,
-    read_iban,
-    read_tax_id,
-)
+from docvlm.engines.layout.candidates.amounts import classify_amount_label
+from docvlm.engines.layout.candidates.dates import infer_dayfirst
+from docvlm.engines.layout.candidates.header import extract_header
+from docvlm.engines.layout.candidates.values import read_iban, read_tax_id
 from docvlm.engines.layout.receipts import receipt_signal
+from docvlm.engines.layout.text import page_lines
 from docvlm.errors import EngineError
 from schemas.forms import Form
 from schemas.invoice import HEADER_FIELDS, Invoice
-
-Line = tuple[float, float, str] | tuple[float, float, str, float]
-
-
-def make_page(lines: Sequence[Line], width: float = 595, height: float = 842, number: int = 1) -> Page:
-    """A page whose words are laid out like a PDF text layer: (x, y, text[, font size]) per line.
-
-    Two spaces or more in ``text`` become a wide gap (a new segment), as between a label column
-    and a value column.
-    """
-    words: list[Word] = []
-    for spec in lines:
-        x, y, text = spec[0], spec[1], spec[2]
-        size = spec[3] if len(spec) > 3 else 10.0
-        cw = size * 0.55
-        cx = x
-        for chunk_i, chunk in enumerate(text.split("  ")):
-            if not chunk.strip():
-                cx += 6 * cw
-                continue
-            if chunk_i:
-                cx += 6 * cw
-            for tok in chunk.split():
-                w = len(tok) * cw
-                words.append(Word(tok, (cx, y, cx + w, y + size), number))
-                cx += w + cw
-    return Page(number=number, width=width, height=height, unit="pt", words=words)
+from tests.helpers.pages import Line, make_page
 
 
 def run(lines: Sequence[Line], **page_kw: float) -> tuple[dict, dict, dict, str]:
-    out = LayoutEngine(LayoutOptions()).extract([make_page(lines, **page_kw)], Invoice)
+    out = LayoutEngine(LayoutOptions(use_model=False)).extract([make_page(lines, **page_kw)], Invoice)
     return out.data, out.evidence, out.confidence, out.document_type
 
 

@@ -23,11 +23,10 @@ from docvlm.engines.layout.tables.model import (
     load_model,
 )
 from docvlm.engines.layout.tables.values import emit
-from docvlm.training.tables import TrainingDoc, fit, gold_items
+from docvlm.training.data import TrainingDoc
+from docvlm.training.tables import fit, gold_items
 from evaluation.metrics import line_item_f1
 from tests.helpers.tables import generated_table
-
-pytest.importorskip("lightgbm")  # training needs the 'train' extra; reading does not
 
 
 def _docs(seed: int, n: int) -> list[TrainingDoc]:
@@ -120,10 +119,17 @@ def test_a_model_of_another_feature_set_fails_to_load_with_a_clear_message(
         load_model(old)
 
 
-def test_without_a_model_the_rules_read_the_table(tmp_path: Path) -> None:
+def test_without_a_model_the_rules_read_the_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import docvlm.engines.layout.tables.model as model_module
+
     pages, items = generated_table(random.Random(11))
     assert load_model(tmp_path) is None  # an empty folder holds no table model
-    result = extract_line_items(pages, model_dir=tmp_path)
+    monkeypatch.setattr(model_module, "PACKAGE_MODEL_DIR", tmp_path)  # and the package ships none
+    clear_cache()
+    try:
+        result = extract_line_items(pages, model_dir=tmp_path)
+    finally:
+        clear_cache()
     assert line_item_f1(result.items, items).f1 == 1.0
 
 

@@ -4,8 +4,12 @@ In: the pages of one document (words with boxes, from the text layer or OCR) and
 schema (``schemas.invoice.Invoice``). Out: an ``EngineOutput`` whose ``data`` has the shape of
 the Invoice schema (values as strings: amounts "1234.56", dates ISO, currency ISO 4217, None
 when absent), with evidence and a confidence for every emitted path and ``document_type``
-"invoice" or "receipt". No download, no network, CPU only: the only model is the small table
-model the project trains itself (``LayoutOptions.model``, else the package's), read with numpy.
+"invoice" or "receipt". CPU only, no network, no download.
+
+Two halves: the rules (``candidates``) read every field and propose every plausible value
+(``candidates.pool``); the chooser (``ranker``), a small model the project trains itself with
+``docvlm train`` and ships in ``layout/model/``, picks each field's value among them and gives its
+calibrated confidence. Without a model the rules' own choice stands.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel
@@ -20,8 +26,18 @@ from pydantic import BaseModel
 from docvlm.datamodel import BBox, EngineOutput, Evidence, Page
 from docvlm.engines import LayoutOptions
 from docvlm.engines.base import BaseEngine
-from docvlm.engines.layout.fields import HeaderResult, PageLines, extract_header, page_lines, sum_line_amounts
-from docvlm.engines.layout.receipts import extract_receipt, extract_receipt_items, receipt_signal
+from docvlm.engines.layout.candidates.amounts import sum_line_amounts
+from docvlm.engines.layout.candidates.base import HeaderResult
+from docvlm.engines.layout.candidates.header import extract_header
+from docvlm.engines.layout.candidates.pool import build_pool
+from docvlm.engines.layout.ranker import HeaderModel, ModelError, apply_model, load_model
+from docvlm.engines.layout.receipts import (
+    ReceiptSignal,
+    extract_receipt,
+    extract_receipt_items,
+    receipt_signal,
+)
+from docvlm.engines.layout.text import PageLines, page_lines
 from docvlm.errors import EngineError
 from schemas.docvqa import Answer
 from schemas.invoice import HEADER_FIELDS, LINE_ITEM_FIELDS, Invoice
@@ -44,33 +60,106 @@ def _empty_data() -> dict[str, Any]:
     return data
 
 
+@dataclass
+class RulePass:
+    """What the rules read from one document: its lines, tables, header values and receipt signal."""
+
+    pls: list[PageLines]
+    header: HeaderResult
+    signal: ReceiptSignal
+    table: Any
+    items: list[dict[str, str | None]]
+    table_boxes: dict[int, BBox]
+    line_sum: Decimal | None
+
+
+def line_item_tables(pages: Sequence[Page], model_dir: str | None = None, use_model: bool = True) -> Any:
+    """The line-item tables, or None when the table reader is not available or fails on this input.
+
+    ``model_dir``: a model folder whose table model reads them (None, or a folder without one: the
+    package's); ``use_model`` False: the table rules alone.
+    """
+    try:
+        from docvlm.engines.layout.tables import extract_line_items
+    except ImportError:
+        _log.debug("docvlm.engines.layout.tables is not available; no line items")
+        return None
+    try:
+        return extract_line_items(pages, model_dir=model_dir, use_model=use_model)
+    except (ValueError, KeyError, IndexError, ArithmeticError) as e:
+        # a table the reader cannot parse must not cost the header fields
+        _log.warning("line-item extraction failed (%s: %s); header fields only", type(e).__name__, e)
+        return None
+
+
+def rule_pass(
+    pages: Sequence[Page],
+    dayfirst: bool | None = None,
+    line_items: bool = True,
+    model_dir: str | None = None,
+    use_model: bool = True,
+) -> RulePass:
+    """Run every rule over one document (the candidates' raw material and the rules' own choice);
+    ``line_items`` False skips the tables (header fields only). The tables are read with the table
+    model of ``model_dir`` (else the package's; ``use_model`` False: the table rules alone)."""
+    pls: list[PageLines] = [page_lines(p) for p in pages]
+    table = line_item_tables(pages, model_dir, use_model) if line_items else None
+    table_boxes: dict[int, BBox] = dict(getattr(table, "table_bbox", {}) or {}) if table else {}
+    items: list[dict[str, str | None]] = list(getattr(table, "items", []) or []) if table else []
+    line_sum = sum_line_amounts(items)
+    header: HeaderResult = extract_header(pls, dayfirst, table_boxes, line_sum)
+    signal = receipt_signal(pls)
+    if signal.is_receipt:
+        extract_receipt(pls, header)
+        if not items:  # a till roll without a table header: one item per amount line
+            table = extract_receipt_items(pls, header)
+            items = table.items
+    return RulePass(pls, header, signal, table, items, table_boxes, line_sum)
+
+
 class LayoutEngine(BaseEngine):
-    """Geometry rules over page words and a small trained table model: no templates per vendor."""
+    """Rules propose candidate values from page geometry; a trained model chooses among them."""
 
     name = "layout"
     needs_images = False
 
     def __init__(self, options: LayoutOptions | None = None) -> None:
         self.options = options or LayoutOptions()
+        self._model: HeaderModel | None = None
+        self._model_loaded = False
+        if self.options.model and self.options.use_model:
+            self._model = load_model(self.options.model)  # a folder the user named must load
+            self._model_loaded = True
+
+    @property
+    def model(self) -> HeaderModel | None:
+        """The chooser (loaded on first use); None when disabled or when the package ships none."""
+        if not self._model_loaded:
+            self._model_loaded = True
+            if self.options.use_model:
+                try:
+                    self._model = load_model(None)
+                except ModelError as exc:
+                    _log.warning("layout model not used: %s; the rules choose", exc)
+        return self._model
 
     def extract(self, pages: Sequence[Page], schema: type[BaseModel]) -> EngineOutput:
         """Read header fields, receipt fields and line items from ``pages`` (one document)."""
         if not (isinstance(schema, type) and issubclass(schema, Invoice)):
             raise EngineError(f"the layout engine extracts invoices and receipts, not {schema!r}")
         t0 = time.perf_counter()
-        pls: list[PageLines] = [page_lines(p) for p in pages]
-        table = self._tables(pages)
-        table_boxes: dict[int, BBox] = dict(getattr(table, "table_bbox", {}) or {}) if table else {}
-        items: list[dict[str, str | None]] = list(getattr(table, "items", []) or []) if table else []
-        line_sum = sum_line_amounts(items)
-        header: HeaderResult = extract_header(pls, self.options.dayfirst, table_boxes, line_sum)
-        signal = receipt_signal(pls)
+        rp = rule_pass(
+            pages, self.options.dayfirst, self.options.line_items, self.options.model, self.options.use_model
+        )
+        header, signal, table, items = rp.header, rp.signal, rp.table, rp.items
+        model = self.model
+        t1 = time.perf_counter()
+        if model is not None and rp.pls and any(pl.lines for pl in rp.pls):
+            kinds = model.kinds_for(signal.is_receipt, header)
+            pool = build_pool(rp.pls, header, signal.is_receipt, rp.table_boxes, kinds)
+            apply_model(model, pool, header, rp.table_boxes, rp.line_sum, self.options.min_confidence)
+        chooser_ms = (time.perf_counter() - t1) * 1000
         doc_type = "receipt" if signal.is_receipt else "invoice"
-        if signal.is_receipt:
-            extract_receipt(pls, header)
-            if not items:  # a till roll without a table header: one item per amount line
-                table = extract_receipt_items(pls, header)
-                items = table.items
         data = _empty_data()
         for path, value in header.values.items():
             if "." in path:
@@ -85,7 +174,8 @@ class LayoutEngine(BaseEngine):
             evidence.update(getattr(table, "evidence", {}) or {})
             confidence.update(getattr(table, "confidence", {}) or {})
         _log.debug(
-            "layout: %d pages, %s (aspect %.2f, %d receipt cues), %d header fields, %d items in %.1f ms",
+            "layout: %d pages, %s (aspect %.2f, %d receipt cues), %d header fields, %d items in %.1f ms "
+            "(chooser %.2f ms)",
             len(pages),
             doc_type,
             signal.aspect,
@@ -93,22 +183,9 @@ class LayoutEngine(BaseEngine):
             len(header.values),
             len(items),
             (time.perf_counter() - t0) * 1000,
+            chooser_ms,
         )
         return EngineOutput(data=data, evidence=evidence, confidence=confidence, document_type=doc_type)
-
-    def _tables(self, pages: Sequence[Page]) -> Any:
-        """The line-item tables, or None when the table reader is not available or fails on this input."""
-        try:
-            from docvlm.engines.layout.tables import extract_line_items
-        except ImportError:
-            _log.debug("docvlm.engines.layout.tables is not available; no line items")
-            return None
-        try:
-            return extract_line_items(pages, model_dir=self.options.model)
-        except (ValueError, KeyError, IndexError, ArithmeticError) as e:
-            # a table the reader cannot parse must not cost the header fields
-            _log.warning("line-item extraction failed (%s: %s); header fields only", type(e).__name__, e)
-            return None
 
     def answer(self, pages: Sequence[Page], question: str) -> Answer:
         """Answer a question about one document (delegates to ``docvlm.qa``)."""

@@ -1,6 +1,6 @@
 """Receipts: detect a till receipt and read its merchant, address, date and final total.
 
-Input: the ``PageLines`` of one document (see ``fields.page_lines``) and the ``HeaderResult``
+Input: the ``PageLines`` of one document (see ``text.page_lines``) and the ``HeaderResult``
 the invoice rules produced. Output: ``is_receipt`` says whether the document is a receipt;
 ``extract_receipt`` overwrites the merchant name/address and the total in the result with the
 receipt rules (top lines for the merchant, the rounded / tax-inclusive total line, checked by
@@ -18,28 +18,16 @@ from decimal import Decimal
 from docvlm import parsers
 from docvlm.datamodel import Evidence
 from docvlm.engines.layout import lexicon as lx
-from docvlm.engines.layout.fields import (
-    AmountSpan,
-    Candidate,
-    HeaderResult,
-    PageLines,
-    TextLine,
-    amount_spans,
-    classify_amount_label,
-    read_date,
-    sum_line_amounts,
-)
+from docvlm.engines.layout.candidates.amounts import classify_amount_label, sum_line_amounts
+from docvlm.engines.layout.candidates.base import Candidate, HeaderResult
+from docvlm.engines.layout.candidates.values import AmountSpan, amount_spans, read_date
+from docvlm.engines.layout.text import PageLines, TextLine
 from docvlm.geometry import union
 from schemas.invoice import LINE_ITEM_FIELDS
 
 _log = logging.getLogger(__name__)
 
 _LETTERS = re.compile(r"[^\W\d_]")
-_INVOICE_ONLY = re.compile(
-    r"\b(?:bill\s+to|invoice\s+to|due\s+date|payment\s+terms|iban|rechnungsadresse|factur[ée]\s+[àa]|"
-    r"factuuradres|vervaldatum|f[äa]llig|[ée]ch[ée]ance|vencimiento|ship\s+to)\b",
-    re.IGNORECASE,
-)
 
 
 @dataclass
@@ -68,7 +56,7 @@ def receipt_signal(pls: Sequence[PageLines]) -> ReceiptSignal:
     for pl in pls:
         for tl in pl.lines:
             cues += len(lx.RECEIPT_CUES.findall(tl.text))
-            inv += len(_INVOICE_ONLY.findall(tl.text))
+            inv += len(lx.INVOICE_ONLY.findall(tl.text))
     # a till strip: taller than any A4/Letter text block, or a slim column on a wide scan
     page_w = max(1.0, pls[0].page.width)
     page = pls[0].page
@@ -295,7 +283,6 @@ class ReceiptItems:
 
 
 # words of the totals block, matched with one OCR slip allowed ("Subtotai", "T0TAL")
-_TOTAL_WORDS = ("subtotal", "total", "rounding", "balance", "change", "tendered", "amount")
 
 
 def _totals_word(text: str) -> bool:
@@ -304,7 +291,7 @@ def _totals_word(text: str) -> bool:
     return any(
         Levenshtein.distance(tok, w, score_cutoff=1) <= 1
         for tok in re.findall(r"[^\W_]{4,}", text.casefold())
-        for w in _TOTAL_WORDS
+        for w in lx.TOTALS_BLOCK_WORDS
     )
 
 

@@ -88,6 +88,8 @@ def extract_line_items(
     headers = HeaderCache()
     if use_model and model is None:
         model = load_model(model_dir)
+        if model is None and model_dir is not None:
+            model = load_model(None)  # a model folder without a table model: the package's reads the tables
     elif not use_model:
         model = None
     if model is not None:

@@ -1,0 +1,95 @@
+"""Labelled identifier, date and reference fields: invoice number, invoice and due dates, PO."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from docvlm.engines.layout import lexicon as lx
+from docvlm.engines.layout.candidates.base import Candidate, HeaderResult
+from docvlm.engines.layout.candidates.labels import find_value
+from docvlm.engines.layout.candidates.values import Reader, read_date, read_id
+from docvlm.engines.layout.text import PageLines
+
+_log = logging.getLogger(__name__)
+
+# ---------------------------------------------------------------------------------------------
+# Identifier, date and reference fields
+
+
+_FIELD_READERS: dict[str, Reader] = {
+    "invoice_number": read_id,
+    "invoice_date": read_date,
+    "due_date": read_date,
+    "purchase_order": read_id,
+}
+
+
+def extract_keyed_fields(pls: Sequence[PageLines], res: HeaderResult, dayfirst: bool) -> None:
+    """invoice_number, invoice_date, due_date and purchase_order from their labels."""
+    best: dict[str, Candidate] = {}
+    # (page, line) -> label spans already used by another field ("DUE DATE" is not an "INVOICE DATE")
+    taken: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    for path in ("due_date", "invoice_number", "purchase_order", "invoice_date"):
+        reader = _FIELD_READERS[path]
+        for pl in pls:
+            for tl in pl.lines:
+                used = taken.setdefault((tl.page, tl.index), [])
+                for a0, b0 in tl.segments:  # a label never spans two segments
+                    for pat, strength in lx.HEADER_PATTERNS[path]:
+                        for m in pat.finditer(tl.text, a0, b0):
+                            if any(s < m.end() and m.start() < e for s, e in used):
+                                continue
+                            if path == "invoice_date" and _inside_other_label(
+                                tl.text, m.start(), m.end(), m.group(0)
+                            ):
+                                continue
+                            found = find_value(pl, tl, m.start(), m.end(), reader, dayfirst)
+                            if found is None:
+                                continue
+                            value, ev, where = found
+                            pos_bonus = 0.05 if tl.page == 1 else 0.0
+                            score = 0.55 + 0.35 * strength + pos_bonus + (0.04 if where == "right" else 0.0)
+                            cand = Candidate(path, value, ev, score, tl)
+                            if path not in best or cand.score > best[path].score:
+                                best[path] = cand
+                            used.append((m.start(), m.end()))
+                            break
+    # an invoice title followed by an identifier ("Invoice INV/2023/0008"), or a lone "# 123" near the title
+    if "invoice_number" not in best:
+        for pl in pls[:1]:
+            for tl in pl.lines:
+                for a0, _b0 in tl.segments:
+                    tm = lx.TITLE_NUMBER.match(tl.text, a0)
+                    if not tm:
+                        continue
+                    found = find_value(pl, tl, a0, tm.end(), read_id, dayfirst, allow_below=False)
+                    if found:
+                        value, ev, _ = found
+                        best["invoice_number"] = Candidate("invoice_number", value, ev, 0.6, tl)
+                        break
+                if "invoice_number" in best:
+                    break
+    if "invoice_date" not in best:
+        # unlabelled: the first date in the top half of page 1 that is not the due date
+        due = best.get("due_date")
+        for pl in pls[:1]:
+            for tl in pl.lines:
+                if tl.bbox[1] > pl.page.height * 0.5 and pl.page.height > 0:
+                    break
+                r = read_date(tl.text, dayfirst)
+                if r is None or (due is not None and r[0] == due.value):
+                    continue
+                best["invoice_date"] = Candidate("invoice_date", r[0], tl.evidence(r[1], r[2]), 0.45, tl)
+                break
+    for cand in best.values():
+        res.put(cand)
+
+
+def _inside_other_label(text: str, start: int, end: int, label: str) -> bool:
+    """'Date' inside 'Due Date', 'Order Date', 'Date of birth'... is not the invoice date."""
+    before = text[max(0, start - 12) : start].lower()
+    if lx.OTHER_DATE_BEFORE.search(before):
+        return True
+    # a label closed by ':' cannot continue into the next words
+    return ":" not in label and bool(lx.OTHER_DATE_AFTER.match(text[end : end + 10].lower()))

@@ -1,0 +1,101 @@
+"""Amount labels: which words left of an amount announce subtotal, tax, total or amount due."""
+
+from __future__ import annotations
+
+import re
+
+# Amount labels: the text left of an amount on a line is classified by these, first match wins.
+AMOUNT_EXCLUDE = re.compile(
+    r"\b(?:total\s+(?:qty|quantity|items?|pcs|units?|points|discount|savings?|weight)|"
+    r"qty|quantity|items?\s+count|no\.?\s+of\s+items|change|kembali|baki|tendered|cash|"
+    r"rounding|round(?:ing)?\s*adj\w*|adjustment|disc(?:ount)?|voucher|deposit|points?|credits?|"
+    r"paid|payment\s+received|received|visa|master\s*card|card|"
+    r"rabatt|remise|korting|descuento|"
+    r"previous\s+balance|opening\s+balance|balance\s+(?:forward|brought\s+forward)|carried\s+forward|"
+    r"brought\s+forward|[üu]bertrag|[àa]\s+reporter|acompte|anzahlung|vorauszahlung|aanbetaling|anticipo|"
+    r"unit\s+price|price|rate|prix|preis|prijs|precio)\b",
+    re.IGNORECASE,
+)
+_INCL = r"(?:incl\.?|inkl\.?|including|inclusive|included|ttc|toutes\s+taxes|avec|met|con|iva\s+incluido)"
+_TAXWORD = r"(?:tax|taxes|vat|tva|btw|mwst|ust|iva|gst|sst|igst|cgst|sgst|utgst|umsatzsteuer|mehrwertsteuer|impuesto|imposto)"
+AMOUNT_LABELS: list[tuple[str, re.Pattern[str], float]] = [
+    # (field, pattern, strength): strength ranks labels of the same field
+    (
+        "amount_due",
+        re.compile(
+            r"\b(?:amount\s+due|balance\s+due|total\s+due|amount\s+payable|total\s+payable|balance|"
+            r"te\s+betalen|nog\s+te\s+betalen|net\s+[àa]\s+payer|reste\s+[àa]\s+payer|[àa]\s+payer|"
+            r"zu\s+zahlen|zahlbetrag|offener\s+betrag|restbetrag|"
+            r"a\s+pagar|importe\s+a\s+pagar|total\s+a\s+pagar|saldo|da\s+pagare|please\s+pay)\b",
+            re.IGNORECASE,
+        ),
+        1.0,
+    ),
+    (
+        "total",
+        re.compile(
+            rf"\b(?:total|totaal|gesamt\w*|summe|endbetrag|rechnungsbetrag|bruttobetrag|montant|importe|"
+            rf"betrag|bedrag|amount|totale)\b.*\b{_INCL}\b|\b{_INCL}\b.*\b{_TAXWORD}\b",
+            re.IGNORECASE,
+        ),
+        1.0,
+    ),
+    (
+        "subtotal",
+        re.compile(
+            r"\b(?:sub[\s-]?total|subtotaal|sous[\s-]?total|zwischensumme|teilsumme|"
+            r"total\s+h\.?t\.?|montant\s+h\.?t\.?|h\.?t\.?|hors\s+taxes?|"
+            r"total\s+net|net\s+amount|nettobetrag|netto\w*|summe\s+netto|"
+            r"base\s+imponible|taxable\s+(?:amount|value)|untaxed|before\s+tax|pre[\s-]?tax|"
+            r"excl\.?|exkl\.?|excluding|exclusief|exclusive|zonder|ohne|sans|sin)\b"
+            r"|\b(?:total|totaal)\s+(?:excl|exkl|ex)\b",
+            re.IGNORECASE,
+        ),
+        1.0,
+    ),
+    (
+        "tax_total",
+        re.compile(
+            rf"\b(?:total\s+)?{_TAXWORD}\b|\b(?:sales\s+tax|service\s+tax|gov(?:ernment)?\s+tax|"
+            rf"montant\s+tva|btw[\s-]?bedrag|steuerbetrag|cuota\s+iva)\b",
+            re.IGNORECASE,
+        ),
+        1.0,
+    ),
+    (
+        "total",
+        re.compile(
+            r"\b(?:grand\s+total|total\s+amount|invoice\s+total|total\s+invoice|total\s+for\s+this\s+invoice|"
+            r"rounded\s+total|total\s+rounded|nett?\s+total|total\s+sales|total\s+ttc|"
+            r"rechnungsbetrag|gesamtbetrag|endbetrag|bruttobetrag|gesamtsumme|"
+            r"montant\s+total|montant\s+ttc|net\s+[àa]\s+payer|"
+            r"totaalbedrag|totaal\s+bedrag|importe\s+total|total\s+factura|totale\s+fattura)\b",
+            re.IGNORECASE,
+        ),
+        1.0,
+    ),
+    (
+        "total",
+        re.compile(r"\b(?:total|totaal|gesamt|summe|totale|montant|importe|amount)\b", re.IGNORECASE),
+        0.7,
+    ),
+]
+
+# Currencies written out as words ("US Dollars", "euros"), and the ISO code each word stem names.
+CURRENCY_NAME_RE = re.compile(
+    r"\b(?:US\s+Dollars?|euros?|rupees?|ringgit|pounds?\s+sterling)\b", re.IGNORECASE
+)
+CURRENCY_NAMES = {"dollar": "USD", "euro": "EUR", "rupee": "INR", "ringgit": "MYR", "pound": "GBP"}
+
+# "Total incl. ...", "VAT excl. ...": a total or tax label that an excluded word does not cancel
+TOTAL_INCL_EXCL = re.compile(
+    r"\b(?:total|totaal|subtotal|tax|vat|btw|tva|gst)\b.*\b(?:incl|excl)", re.IGNORECASE
+)
+DUE_LABEL = re.compile(r"\b(?:amount\s+due|balance\s+due|total\s+due)\b", re.IGNORECASE)
+TOTAL_WORD = re.compile(r"\btotal\b", re.IGNORECASE)
+
+# Rounding-adjustment lines (cash rounded to 5 cents).
+ROUNDING_LABEL = re.compile(
+    r"\b(?:round(?:ing)?\s*(?:adj\w*|diff\w*)?|rundung\w*|arrondi\w*|redondeo|afronding|pembundaran)\b",
+    re.IGNORECASE,
+)

@@ -1,0 +1,215 @@
+"""Printed labels that announce header fields and parties (EN, DE, FR, NL, ES, IT, PT, MY/IN receipts).
+
+Each entry is a regular-expression fragment matched case-insensitively on a line with accents kept
+(accented and plain spellings are both listed); ``compile_label`` makes the patterns the rules use.
+"""
+
+from __future__ import annotations
+
+import re
+
+_NO = r"(?:no\.?|nr\.?|n[º°o]\.?|#|num(?:ber|éro|ero|mer)?\.?|number)"
+
+# Header labels for identifier, date and party fields, strongest spellings first.
+# Each value is (regex fragment, strength): strength ranks labels of one field against each other.
+HEADER_LABELS: dict[str, list[tuple[str, float]]] = {
+    "invoice_number": [
+        (rf"invoice\s*{_NO}", 1.0),
+        (r"inv\.?\s*(?:no\.?|#|nr\.?)", 0.9),
+        (r"invoice\s*id", 1.0),
+        (r"rechnungs[\s-]?(?:nummer|nr\.?|no\.?)", 1.0),
+        (rf"rechnung\s*{_NO}", 1.0),
+        (r"n[º°o]\.?\s*(?:de\s+)?factur[ae]", 1.0),
+        (rf"factur[ae]\s*{_NO}", 1.0),
+        (r"num[ée]ro\s+de\s+facture", 1.0),
+        (r"factuur\s*(?:nummer|nr\.?|no\.?)", 1.0),
+        (r"factuurnummer", 1.0),
+        (r"n[º°o]\.?\s*(?:de\s+)?factura", 1.0),
+        (r"n[úu]mero\s+de\s+factura", 1.0),
+        (rf"fattura\s*{_NO}", 1.0),
+        (rf"bill\s*{_NO}", 0.8),
+        (rf"receipt\s*{_NO}", 0.8),
+        (rf"tax\s+invoice\s*{_NO}", 1.0),
+        (rf"document\s*{_NO}", 0.6),
+        (rf"doc\.?\s*{_NO}", 0.6),
+        (rf"beleg\s*{_NO}", 0.7),
+        (r"beleg(?:nummer|nr\.?)|dokument(?:en)?(?:nummer|nr\.?)|document\s+number", 0.8),
+        (rf"voucher\s*(?:{_NO})?|n[º°o]\.?\s*(?:de\s+)?pi[èe]ce|pi[èe]ce\s*{_NO}", 0.6),
+        (rf"booking\s*(?:id|{_NO})", 0.4),
+        (rf"reference\s*{_NO}", 0.3),
+    ],
+    "invoice_date": [
+        (r"invoice\s*date", 1.0),
+        (r"date\s+of\s+invoice", 1.0),
+        (r"date\s+(?:de\s+)?(?:la\s+)?facture", 1.0),
+        (r"rechnungsdatum", 1.0),
+        (r"factuurdatum", 1.0),
+        (r"fecha\s+(?:de\s+)?(?:la\s+)?factura", 1.0),
+        (r"data\s+(?:della\s+|da\s+)?fattura", 1.0),
+        (r"issue\s*date|date\s+of\s+issue|issued\s+on", 0.9),
+        (r"bill\s*date|receipt\s*date", 0.8),
+        (r"datum", 0.6),
+        (r"fecha", 0.6),
+        (r"date", 0.6),
+        (r"data", 0.4),
+    ],
+    "due_date": [
+        (r"due\s*date|payment\s+due|date\s+due|due\s+on|pay\s+by", 1.0),
+        (r"f[äa]lligkeit(?:sdatum)?|f[äa]llig(?:\s+am)?|zahlbar\s+bis", 1.0),
+        (r"(?:date\s+d['’]\s*)?[ée]ch[ée]ance", 1.0),
+        (r"vervaldatum|vervaldag|uiterste\s+betaaldatum", 1.0),
+        (r"(?:fecha\s+de\s+)?vencimiento", 1.0),
+        (r"scadenza|data\s+de\s+vencimento", 1.0),
+        (
+            r"zahlungsziel|date\s+limite(?:\s+de\s+paiement)?|betalen\s+(?:voor|v[óo][óo]r)|fecha\s+l[íi]mite",
+            0.9,
+        ),
+        (r"due", 0.6),
+    ],
+    "purchase_order": [
+        (rf"p\.?\s?o\.?\s*{_NO}", 1.0),
+        (r"purchase\s+order(?:\s*" + _NO + r")?", 1.0),
+        (r"your\s+(?:order|ref(?:erence)?)(?:\s*" + _NO + r")?", 0.7),
+        (r"uw\s+(?:referentie|kenmerk|order(?:nummer)?|bestelling)", 0.7),
+        (r"ihre\s+(?:bestellung|referenz|zeichen|auftragsnummer)", 0.7),
+        (r"votre\s+(?:r[ée]f[ée]rence|commande)", 0.7),
+        (r"su\s+(?:referencia|pedido)", 0.7),
+        (r"bestell(?:nummer|nr\.?|ung)", 0.8),
+        (r"(?:bon\s+de\s+)?commande(?:\s*" + _NO + r")?", 0.7),
+        (r"inkoop(?:order)?(?:nummer)?", 0.8),
+        (r"(?:orden\s+de\s+compra|pedido)(?:\s*" + _NO + r")?", 0.8),
+        (rf"order\s*(?:id|{_NO})", 0.4),
+        (r"ordernummer", 0.4),
+    ],
+}
+
+# Labels that announce the seller / buyer party block.
+VENDOR_LABELS = (
+    r"sold\s+by|seller|vendor|supplier|from|service\s+provider|issued\s+by|bill\s+from|"
+    r"verk[äa]ufer|lieferant|absender|fournisseur|vendeur|[ée]metteur|leverancier|verkoper|"
+    r"proveedor|vendido\s+por|emisor|fornitore|"
+    r"account\s+holder|beneficiary|payee|kontoinhaber|titulaire(?:\s+du\s+compte)?|rekeninghouder|"
+    r"titular(?:\s+de\s+la\s+cuenta)?|in\s+favou?r\s+of|payable\s+to"
+)
+CUSTOMER_LABELS = (
+    r"bill(?:ed)?\s+to|invoice\s+to|invoiced\s+to|sold\s+to|customer|client|buyer|billing\s+address|"
+    r"bill\s+to\s+address|ship\s+to|shipping\s+address|deliver(?:y|ed)?\s+to|recipient|attn|"
+    r"rechnungsadresse|rechnungsempf[äa]nger|kunde|empf[äa]nger|lieferadresse|"
+    r"factur[ée]\s+[àa]|adresse\s+de\s+facturation|destinataire|livr[ée]\s+[àa]|acheteur|"
+    r"factuuradres|factuur\s+aan|klant|afnemer|geleverd\s+aan|rechnung\s+an|"
+    r"facturar\s+a|cliente|comprador|enviar\s+a|destinatario|"
+    r"guest\s+name"
+)
+# Ship-to blocks are customer blocks too, but the bill-to block is preferred for the customer party.
+SHIP_LABELS = r"ship\s+to|shipping\s+address|deliver(?:y|ed)?\s+to|lieferadresse|livr[ée]\s+[àa]|enviar\s+a"
+
+TAX_ID_LABELS = (
+    r"vat\s*(?:reg(?:istration)?\.?\s*)?(?:no\.?|number|id|#)|vat/tin|"
+    r"(?:n[º°o]\.?\s*(?:de\s+)?)?tva(?:\s+intra[\w.]*)?|"
+    r"ust[\s.-]*id[\s.-]*nr\.?|ust[\s.-]*idnr\.?|ust[\s.-]*id|umsatzsteuer[\s-]*id(?:entifikationsnummer)?|"
+    r"steuer[\s-]*(?:nr\.?|nummer)|st\.?[\s-]*nr\.?|"
+    r"btw[\s-]*(?:nummer|nr\.?|id)|btw|vat|"
+    r"nif(?:/cif)?|cif(?:/nif)?|n\.?i\.?f\.?|c\.?i\.?f\.?|partita\s+iva|p\.?\s?iva|"
+    r"gstin|gst\s*(?:reg(?:istration)?\.?\s*)?(?:id|no\.?|#)(?:\s*no\.?)?|gst\s+reg\s+#|"
+    r"sst\s*(?:reg(?:istration)?\.?\s*)?(?:id|no\.?)|"
+    r"tax\s*(?:id|no\.?|number|reg(?:istration)?\s*(?:no\.?|number))|tin|abn|ein|siret|siren"
+)
+IBAN_LABELS = r"iban|bank\s+account|bankrekening|rekeningnummer|konto|compte|cuenta|account\s+no\.?"
+EMAIL_LABELS = r"e-?mail|courriel|correo"
+PHONE_LABELS = r"tel(?:ephone|efon|éfono|efone)?\.?|t[ée]l\.?|phone|ph\.?|mobile|mob\.?|fon|handy|gsm|tlf"
+CURRENCY_LABELS = r"currency|w[äa]hrung|devise|valuta|moneda|divisa"
+
+
+def compile_label(fragment: str) -> re.Pattern[str]:
+    """A label fragment as a pattern that must start at a word boundary and is followed by a separator.
+
+    The match ends after any trailing ``:``/``#``/``-``/``.`` so the value starts right after it.
+    """
+    return re.compile(rf"(?<![\w])(?:{fragment})(?![\w])\s*[:#.\-–]*\s*", re.IGNORECASE)
+
+
+HEADER_PATTERNS: dict[str, list[tuple[re.Pattern[str], float]]] = {
+    name: [(compile_label(frag), strength) for frag, strength in entries]
+    for name, entries in HEADER_LABELS.items()
+}
+VENDOR_LABEL_RE = compile_label(VENDOR_LABELS)
+CUSTOMER_LABEL_RE = compile_label(CUSTOMER_LABELS)
+SHIP_LABEL_RE = compile_label(SHIP_LABELS)
+TAX_ID_LABEL_RE = compile_label(
+    rf"(?:{TAX_ID_LABELS})(?:\s+(?:klant|client|cliente|customer|kunde|acheteur))?"
+)
+IBAN_LABEL_RE = compile_label(IBAN_LABELS)
+EMAIL_LABEL_RE = compile_label(EMAIL_LABELS)
+PHONE_LABEL_RE = compile_label(PHONE_LABELS)
+CURRENCY_LABEL_RE = compile_label(CURRENCY_LABELS)
+ANY_HEADER_LABEL_RE = re.compile(
+    "|".join(
+        [frag for entries in HEADER_LABELS.values() for frag, _ in entries]
+        + [VENDOR_LABELS, CUSTOMER_LABELS, TAX_ID_LABELS, r"iban|bic|swift", EMAIL_LABELS]
+    ),
+    re.IGNORECASE,
+)
+# any identifier / date / reference label of HEADER_LABELS, as one pattern (one search per line)
+FIELD_LABEL_RE = compile_label("|".join(frag for entries in HEADER_LABELS.values() for frag, _ in entries))
+# a tax-id label naming the customer ("BTW-nummer klant", "N° TVA client", "NIF cliente")
+CUSTOMER_WORD_RE = re.compile(
+    r"\b(?:klant|client|cliente|customer|kunde|buyer|acheteur|afnemer)\b", re.IGNORECASE
+)
+
+# A document title followed by its number ("Invoice INV/2023/0008").
+TITLE_NUMBER = re.compile(r"(?:invoice|factuur|facture|rechnung|factura|fattura|#)\s*[:#]?\s*", re.IGNORECASE)
+
+# Words right before "date" that make it another date than the invoice's ("Due date", "Order date")
+OTHER_DATE_BEFORE = re.compile(
+    r"(?:due|order|delivery|ship\w*|check[\s-]?(?:in|out)|start|end|print\w*|lever\w*|liefer\w*|bestell\w*|"
+    r"payment|paid|service|supply|leistungs|birth|expiry|valid\w*)\s*$"
+)
+OTHER_DATE_AFTER = re.compile(r"(?:of\s+birth|due)\b")
+
+# Registration or national tax-number labels (a VAT id elsewhere on the page is preferred)
+NATIONAL_TAX_LABEL = re.compile(r"(?:siret|siren|st\.?|steuer|tin|ein|abn|cin)", re.IGNORECASE)
+
+# Seller labels of the payment block (the account holder), weaker than "Sold by"
+PAYEE_LABEL = re.compile(
+    r"(?:account|beneficiary|payee|kontoinhaber|titulaire|rekeninghouder|titular|in\s+favou?r|payable)",
+    re.IGNORECASE,
+)
+
+# Words that tell a label's language (the features carry it with the label's class); first match wins.
+LABEL_LANGUAGES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "de",
+        re.compile(
+            r"rechnung|datum|betrag|summe|steuer|mwst|ust|netto|brutto|kunde|lieferant|bestell|f[äa]llig|zahl|"
+            r"beleg|nummer|gesamt|anschrift|empf[äa]nger|leistung",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "fr",
+        re.compile(
+            r"factur|montant|tva|date\s+d|[ée]ch[ée]ance|client|fournisseur|num[ée]ro|n[°º]|total\s+ht|ttc|"
+            r"commande|pi[èe]ce|r[ée]f[ée]rence|adresse|payer",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "nl",
+        re.compile(r"factuur|bedrag|btw|klant|vervaldatum|totaal|datum|betalen|referentie", re.IGNORECASE),
+    ),
+    (
+        "es",
+        re.compile(
+            r"factura|fecha|importe|iva|cliente|vencimiento|pedido|n[úu]mero|proveedor", re.IGNORECASE
+        ),
+    ),
+    ("it", re.compile(r"fattura|data|importo|scadenza|totale|partita", re.IGNORECASE)),
+    (
+        "en",
+        re.compile(
+            r"invoice|date|amount|total|tax|vat|due|bill|customer|order|number|no\b|balance|receipt|ship|sold",
+            re.IGNORECASE,
+        ),
+    ),
+)
+LANGUAGE_CODES: tuple[str, ...] = ("", "de", "fr", "nl", "es", "it", "en")

@@ -1,0 +1,85 @@
+"""Words of names and addresses: document-title words, company legal forms, street words, postcodes, legal footers."""
+
+from __future__ import annotations
+
+import re
+
+# Words that make a line a document title rather than a name.
+DOC_TITLE_WORDS = frozenset(
+    [
+        "invoice",
+        "invoices",
+        "tax",
+        "retail",
+        "commercial",
+        "proforma",
+        "pro-forma",
+        "credit",
+        "debit",
+        "note",
+        "bill",
+        "receipt",
+        "statement",
+        "quotation",
+        "quote",
+        "original",
+        "copy",
+        "duplicate",
+        "simplified",
+        "rechnung",
+        "gutschrift",
+        "facture",
+        "avoir",
+        "factuur",
+        "creditnota",
+        "factura",
+        "recibo",
+        "fattura",
+        "ricevuta",
+        "nota",
+        "payment",
+        "cash",
+        "sales",
+        "order",
+    ]
+)
+
+# Company legal-form suffixes (vendor names on invoices and receipts end with these).
+COMPANY_SUFFIX = re.compile(
+    r"(?:\b(?:sdn\.?\s*b[a-z]{2}|s/b|bhd|berhad|enterprise|enterprises|trading|ltd|limited|llc|llp|inc|"
+    r"corp(?:oration)?|co|company|gmbh|ag|kg|ohg|ug|e\.?\s?k|s\.?a\.?s?|s\.?a\.?r\.?l|sarl|sas|eurl|"
+    r"b\.?\s?v|n\.?\s?v|v\.?o\.?f|s\.?l|s\.?l\.?u|s\.?p\.?a|s\.?r\.?l|plc|pty|pvt|pte|oy|ab|as|aps|"
+    r"restaurant|restoran|hardware|stationery|store|mart|supermarket|bakery|cafe|kedai|gallery|"
+    r"services|solutions|group|holdings|industries|international)\b\.?)\s*[,.]?$",
+    re.IGNORECASE,
+)
+
+# Receipt cues: words printed on till receipts and rarely on invoices.
+# Address words: a line with these (or a postcode) is an address line, not a name.
+ADDRESS_WORDS = re.compile(
+    r"\b(?:street|st|road|rd|avenue|ave|lane|ln|drive|dr|blvd|boulevard|suite|floor|building|block|lot|"
+    r"jalan|jln|taman|lorong|bandar|kawasan|persiaran|no\.?|p\.?o\.?\s*box|"
+    r"stra(?:ss|ß)e|str\.?|weg|platz|gasse|allee|rue|avenue|boulevard|chemin|place|all[ée]e|"
+    r"straat|laan|plein|gracht|calle|avenida|plaza|carrer|via|piazza|corso)\b",
+    re.IGNORECASE,
+)
+POSTCODE = re.compile(r"\b\d{4,6}\b|\b\d{4}\s?[A-Z]{2}\b|\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b")
+US_STATE_ZIP = re.compile(
+    r"\b(?:AL|AK|AZ|AR|CA|CO|CT|DE|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|"
+    r"NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|DC)\s*,?\s+\d{5}(?:-\d{4})?\b"
+)
+LEGAL_FOOTER = re.compile(
+    r"\b(?:capital|registered\s+office|regd\.?\s+office|si[èe]ge\s+social|rcs|rsc|siret|siren|kvk|"
+    r"handelsregister|amtsgericht|hrb|hra|gesch[äa]ftsf[üu]hrer|registro\s+mercantil|company\s+no|cin|"
+    r"registered\s+in|inscrite?)\b",
+    re.IGNORECASE,
+)
+
+# Words that show a '$' is not the US dollar (other dollar countries, their tax names and places).
+OTHER_DOLLAR_COUNTRY = re.compile(
+    r"\b(?:GST|HST|PST|QST|ABN|ACN|NZBN|SST|RM|Malaysia|Singapore|Australia|Canada|New Zealand|Hong Kong|"
+    r"Jalan|Sdn\.?\s*Bhd|Pte\.?\s*Ltd|Pty\.?\s*Ltd)\b",
+    re.IGNORECASE,
+)
+
+US_COUNTRY = re.compile(r"\b(?:USA|United States|U\.S\.A\.|US Dollars?)\b")

@@ -1,0 +1,45 @@
+"""Calibration: a monotone map from a model's raw score to the observed chance of being right.
+
+In: out-of-fold raw probabilities of the chosen values and whether each was right. Out: the
+breakpoints ``{"x": [...], "y": [...]}`` of an isotonic (pool-adjacent-violators) fit, which the
+engine applies with linear interpolation (``ranker.Calibration``). Tiny samples are shrunk toward
+the overall rate so a handful of documents cannot produce confidences of exactly 0 or 1.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+_log = logging.getLogger(__name__)
+
+_PRIOR = 2.0  # pseudo-observations at the overall rate added to every block
+
+
+def fit_isotonic(raw: Sequence[float], right: Sequence[float]) -> dict[str, list[float]]:
+    """Pool-adjacent-violators over (raw, right) pairs sorted by raw; empty input gives the identity."""
+    if not raw:
+        return {"x": [], "y": []}
+    pairs = sorted(zip(raw, right, strict=True))
+    rate = sum(right) / len(right)
+    # blocks of (sum of right, count, min raw, max raw), merged while they decrease
+    blocks: list[list[float]] = []
+    for x, y in pairs:
+        blocks.append([y, 1.0, x, x])
+        while len(blocks) > 1 and blocks[-2][0] / blocks[-2][1] >= blocks[-1][0] / blocks[-1][1]:
+            s, n, lo, hi = blocks.pop()
+            blocks[-1][0] += s
+            blocks[-1][1] += n
+            blocks[-1][3] = hi
+    xs: list[float] = []
+    ys: list[float] = []
+    for s, n, lo, hi in blocks:
+        y = (s + _PRIOR * rate) / (n + _PRIOR)
+        for x in (lo, hi) if hi > lo else (lo,):
+            if xs and x <= xs[-1]:
+                continue
+            xs.append(round(float(x), 6))
+            ys.append(round(float(y), 6))
+    for i in range(1, len(ys)):  # the shrinkage keeps the order; this guards rounding
+        ys[i] = max(ys[i], ys[i - 1])
+    return {"x": xs, "y": ys}

@@ -1,0 +1,198 @@
+"""Leave-one-group-out cross-validation of the trained components (``docvlm eval crossval``).
+
+In: ``TrainingDoc``s of several datasets. For every held-out fold the components are trained on
+all other documents (``train_model``, from scratch), the engine's chooser is applied with that
+model to the held-out documents (the product path: ``ranker.apply_model`` on the rules' pool),
+and the records are kept. Out: one record per document, every one predicted by a model that never
+saw its group, plus the fold plan. ``evaluation`` scores them per dataset.
+
+Folds: a dataset with at most ``logo_max`` groups holds out one group at a time (leave-one-group-
+out); a dataset with more (SROIE by company) is dealt into ``folds`` folds of whole groups.
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from docvlm.engines.layout.candidates.base import HeaderResult
+from docvlm.training.data import TrainingDoc
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass
+class CrossvalResult:
+    """Held-out records (keyed by source), the rules-only records, and which fold held each document."""
+
+    records: dict[str, dict[str, Any]]
+    rules: dict[str, dict[str, Any]]
+    folds: dict[str, str]
+
+
+def fold_plan(docs: Sequence[TrainingDoc], logo_max: int = 30, folds: int = 5) -> dict[str, str]:
+    """Fold name per document source: its group, or a bucket of groups in a dataset with many."""
+
+    # a group name shared by several datasets (one shop's receipts in two folders) is one population
+    def population(d: TrainingDoc) -> str:
+        return d.group.split(":", 1)[0] if ":" in d.group and "/" not in d.group else d.dataset
+
+    by_set: dict[str, set[str]] = {}
+    for d in docs:
+        by_set.setdefault(population(d), set()).add(d.group)
+    plan: dict[str, str] = {}
+    for d in docs:
+        pop = population(d)
+        if len(by_set[pop]) <= logo_max:
+            plan[d.source] = d.group
+        else:
+            plan[d.source] = f"{pop}#fold{zlib.crc32(d.group.encode()) % folds}"
+    return plan
+
+
+def _record(doc: TrainingDoc, res: HeaderResult) -> dict[str, Any]:
+    from docvlm.training.data import nest_fields
+
+    return {
+        "source": doc.source,
+        "status": "ok",
+        "data": nest_fields(dict(res.values)),
+        "confidence": dict(res.confidence),
+    }
+
+
+def _copy(res: HeaderResult) -> HeaderResult:
+    return HeaderResult(
+        values=dict(res.values),
+        evidence=dict(res.evidence),
+        confidence=dict(res.confidence),
+        dayfirst=res.dayfirst,
+        customer_regions=list(res.customer_regions),
+    )
+
+
+def crossval(
+    docs: Sequence[TrainingDoc],
+    seed: int = 0,
+    logo_max: int = 30,
+    folds: int = 5,
+    progress: bool = False,
+    rounds: int = 60,
+) -> CrossvalResult:
+    """Train on all folds but one, predict the one left out, for every fold.
+
+    Each fold's model is the header component's boosters fitted on the other folds; its choices
+    are the engine's (``ranker.choose``). Whether the model or the rules decide a field on a type of
+    document, and the isotonic map that calibrates the model's raw probabilities, are fitted on the
+    held-out choices of the *other* folds (cross-fitting): nothing that scores a fold was tuned on it.
+    """
+    from docvlm.engines.layout.candidates.pool import RANKED_FIELDS
+    from docvlm.engines.layout.ranker import Calibration
+    from docvlm.training.calibration import fit_isotonic
+    from docvlm.training.data import gold_value
+    from docvlm.training.header import choices, decide_use, doc_type, featurise, fit_boosters, ranked_for
+    from evaluation.metrics import values_match
+
+    docs = list(docs)
+    plan = fold_plan(docs, logo_max, folds)
+    rules: dict[str, dict[str, Any]] = {}
+    feats = {}
+    for d in _maybe_progress(docs, progress, "features"):
+        feats[d.source] = featurise(d)
+        rules[d.source] = _record(d, feats[d.source].pool.rules)
+    chosen: dict[str, dict[str, Any]] = {}
+    ranked: dict[str, set[str]] = {}
+    for fold in _maybe_progress(sorted(set(plan.values())), progress, "held-out groups"):
+        train = [feats[d.source] for d in docs if plan[d.source] != fold]
+        boosters = fit_boosters(train, rounds, seed)
+        for d in docs:
+            if plan[d.source] == fold:
+                chosen[d.source] = choices(boosters, feats[d.source])
+                ranked[d.source] = ranked_for(boosters, feats[d.source])
+        _log.info("fold %s done", fold)
+    # per field: (fold, document type, raw, model right, rules right) where the model ranked it
+    rows: dict[str, list[tuple[str, str, float, float, float]]] = {f: [] for f in RANKED_FIELDS}
+    for d in docs:
+        f_ = feats[d.source]
+        for f in ranked[d.source]:
+            labelled, value = gold_value(d.gold, f)
+            if not labelled or value is None:
+                continue
+            got = chosen[d.source].get(f)
+            right = float(got is not None and values_match(f, got[0].value, value))
+            raw = got[1] if got is not None else -1.0
+            rows[f].append((plan[d.source], doc_type(f_), raw, right, float(f_.rule.get(f, False))))
+    records: dict[str, dict[str, Any]] = {}
+    fitted: dict[tuple[str, str], tuple[list[str], Calibration]] = {}
+    for d in docs:
+        fold = plan[d.source]
+        f_ = feats[d.source]
+        res = _copy(f_.pool.rules)
+        for f in ranked[d.source]:
+            if (f, fold) not in fitted:  # decided and calibrated on the other folds only
+                other = [r for r in rows[f] if r[0] != fold]
+                use_on = decide_use([(k, m, r) for _, k, _, m, r in other])
+                pairs = [(raw, m) for _, k, raw, m, _ in other if raw >= 0 and k in use_on]
+                cal = fit_isotonic([a for a, _ in pairs], [b for _, b in pairs])
+                fitted[(f, fold)] = (use_on, Calibration(cal["x"], cal["y"]))
+            use_on, calibrate = fitted[(f, fold)]
+            if doc_type(f_) not in use_on:
+                continue  # the rules keep this field here
+            got = chosen[d.source].get(f)
+            if got is None:
+                res.drop(f)
+                continue
+            res.values[f] = got[0].value
+            res.evidence[f] = got[0].evidence
+            res.confidence[f] = round(calibrate(got[1]), 4)
+        records[d.source] = _record(d, res)
+    return CrossvalResult(records, rules, plan)
+
+
+def _maybe_progress(items: Any, enabled: bool, desc: str) -> Any:
+    if not enabled:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(list(items), desc=desc, leave=False)
+
+
+def gold_docs(docs: Sequence[TrainingDoc]) -> dict[str, Any]:
+    """The documents' gold as evaluation ``GoldDoc``s keyed by source (for ``score_extraction``)."""
+    from evaluation.readers import GoldDoc, flatten_invoice
+
+    out: dict[str, Any] = {}
+    for d in docs:
+        fields, _ = flatten_invoice(d.gold)
+        out[d.source] = GoldDoc(key=d.source, fields=fields, label_format=d.dataset, document=d.source)
+    return out
+
+
+def write_records(path: Path, records: dict[str, dict[str, Any]]) -> None:
+    import json
+
+    with path.open("w", encoding="utf-8") as fh:
+        for rec in records.values():
+            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+
+
+def fit_records(docs: Sequence[TrainingDoc], seed: int = 0, rounds: int = 60) -> dict[str, dict[str, Any]]:
+    """Records of boosters trained on all ``docs`` and applied to the same documents (a fit, not a
+    score; the confidences are the raw probabilities)."""
+    from docvlm.training.header import choices, featurise, fit_boosters
+
+    feats = {d.source: featurise(d) for d in docs}
+    boosters = fit_boosters(list(feats.values()), rounds, seed)
+    out: dict[str, dict[str, Any]] = {}
+    for d in docs:
+        res = _copy(feats[d.source].pool.rules)
+        for f, (prop, raw) in choices(boosters, feats[d.source]).items():
+            res.values[f] = prop.value
+            res.evidence[f] = prop.evidence
+            res.confidence[f] = round(raw, 4)
+        out[d.source] = _record(d, res)
+    return out
