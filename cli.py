@@ -277,9 +277,8 @@ def train(
     """
     _setup_logging(verbose)
     from docvlm.engines.layout.ranker import DEFAULT_MODEL_DIR
+    from docvlm.training import components
     from docvlm.training.data import load_training_docs
-    from docvlm.training.header import HeaderTrainer
-    from docvlm.training.tables import TableTrainer
     from docvlm.training.train import train_model
     from evaluation.readers import DatasetError
 
@@ -295,13 +294,7 @@ def train(
     start = None if from_scratch else (init or DEFAULT_MODEL_DIR)
     if start is not None and not (Path(start) / "meta.json").is_file():
         start = None
-    meta = train_model(
-        docs,
-        output,
-        start,
-        seed,
-        trainers=[HeaderTrainer(folds=folds, progress=not no_progress), TableTrainer(folds=folds)],
-    )
+    meta = train_model(docs, output, start, seed, trainers=components(folds, progress=not no_progress))
     head = meta["components"]["header"]["scores"]
     typer.echo(f"{len(docs)} documents, {meta['training_data']['groups']} groups -> {output}")
     typer.echo(f"cross-validated ({head['cross_validation']}): accuracy {head['overall_accuracy']:.3f}")

@@ -14,8 +14,9 @@ field its cells equal on the anchor lines. Training is deterministic (fixed seed
 
     fit(docs, out_dir, init_dir=None, seed=0) -> dict of cross-validated scores
 
-``docvlm train`` runs it as its ``tables`` component (``TableTrainer``); ``python -m docvlm.training.tables``
-trains the table model alone (leave one layout group out by default).
+``docvlm train`` runs it as its ``tables`` component (``TableTrainer``, registered in
+``docvlm.training.components``); ``docvlm eval crossval`` holds it out by layout group beside the
+header chooser (``docvlm.training.crossval.crossval_tables``).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from typing import Any
 
 from docvlm.datamodel import Page
 from docvlm.engines.layout.tables.cells import Column, Layout
-from docvlm.engines.layout.tables.document import extract_line_items, table_lines
+from docvlm.engines.layout.tables.document import table_lines
 from docvlm.engines.layout.tables.features import (
     BEGIN,
     COLUMN_CLASSES,
@@ -82,8 +83,7 @@ _CENT = Decimal("0.01")
 _NUMERIC_FIELDS = (AMOUNT, UNIT_PRICE, QUANTITY, TAX_RATE)
 # the order fields pick their column in, and which column wins a tie (rightmost for the amount)
 _FIELD_ORDER = (AMOUNT, DESCRIPTION, QUANTITY, UNIT_PRICE, TAX_RATE, PRODUCT_CODE, UNIT)
-_ANCHOR_MIN = 3.0
-GENERATED = "generated/"  # the group prefix of generated documents (never in a figure on real documents)  # an amount (3), or two of unit price / quantity / description (1 + 1 + 2)
+_ANCHOR_MIN = 3.0  # an amount (3), or two of unit price / quantity / description (1 + 1 + 2)
 
 PARAMS: dict[str, Any] = {
     "objective": "multiclass",
@@ -369,6 +369,17 @@ def doc_examples(pages: Sequence[Page], items: Sequence[Mapping[str, Any]]) -> E
     return ex
 
 
+def examples_of(doc: Any) -> Examples:
+    """``doc_examples`` of a training document, kept in its ``cache`` (when it has one) across fits."""
+    cache = getattr(doc, "cache", None)
+    if isinstance(cache, dict) and "tables" in cache:
+        return cache["tables"]  # type: ignore[no-any-return]
+    ex = doc_examples(_get(doc, "pages"), gold_items(_get(doc, "gold")) or [])
+    if isinstance(cache, dict):
+        cache["tables"] = ex
+    return ex
+
+
 # ---------------------------------------------------------------------------------------------
 # Fitting
 
@@ -450,14 +461,17 @@ def train_model(examples: Examples, seed: int = 0, init_dir: str | Path | None =
 
 
 def score_docs(docs: Sequence[Any], model: TableModel | None) -> dict[str, Any]:
-    """Line-item F1 (DocILE-style matching, the project's metric) of ``model`` on ``docs``, overall and per doc."""
+    """Line-item F1 (DocILE-style matching, the project's metric) of ``model`` on ``docs``, overall and
+    per doc. The items are the layout engine's (``rule_pass``: the tables read with ``model``, or with
+    the table rules alone when it is None; a receipt without a table header gives its item lines)."""
+    from docvlm.engines.layout.layout_engine import rule_pass
     from evaluation.metrics import LineItemScore, line_item_f1
 
     total = LineItemScore()
     per_doc: dict[str, dict[str, Any]] = {}
     for d in docs:
         gold = gold_items(_get(d, "gold")) or []
-        pred = extract_line_items(_get(d, "pages"), model=model, use_model=model is not None).items
+        pred = rule_pass(_get(d, "pages"), use_model=model is not None, table_model=model).items
         s = line_item_f1(pred, gold)
         total.merge(s)
         per_doc[str(_get(d, "source"))] = s.to_dict()
@@ -469,56 +483,86 @@ def cross_validate(
     seed: int = 0,
     init_dir: str | Path | None = None,
     examples: Mapping[int, Examples] | None = None,
-    folds: int | None = None,
+    folds: int | Mapping[str, str] | None = None,
+    rules: bool = False,
 ) -> dict[str, Any]:
-    """Leave one layout group out: train on the others, score the group left out (``folds``: that many
-    folds of whole groups instead, as ``docvlm train`` splits them: ``docvlm.training.header.fold_of``).
+    """Hold out whole layout groups: train on the others, score the ones left out, for every fold.
+
+    ``folds``: None leaves one group out at a time; a number deals the groups into that many folds (as
+    ``docvlm train`` does: ``docvlm.training.header.fold_of``); a mapping names the fold of every
+    document by its ``source`` (``docvlm eval crossval``'s plan, the one its header scores use).
+    ``rules``: also score the table rules alone on the same documents.
 
     Returns ``groups`` (F1 per held-out group), ``sets`` (summed over the groups of each source: the
-    part of the group name before "/"), and ``line_items`` (summed over every group but the generated
-    ones: a figure on real documents).
+    document's ``dataset``, else the part of the group name before "/"), ``line_items`` (summed over every group) and ``cross_validation`` (how); with ``rules``, ``rules`` holds
+    the same three for the rules alone.
     """
-    from evaluation.metrics import LineItemScore
-
-    exs = (
-        examples
-        if examples is not None
-        else {
-            i: doc_examples(_get(d, "pages"), gold_items(_get(d, "gold")) or []) for i, d in enumerate(docs)
-        }
-    )
-    groups = sorted({str(_get(d, "group")) for d in docs})
-    if folds is None:
-        fold_of_group = {g: k for k, g in enumerate(groups)}
+    exs = examples if examples is not None else {i: examples_of(d) for i, d in enumerate(docs)}
+    group = [str(_get(d, "group")) for d in docs]
+    groups = sorted(set(group))
+    if isinstance(folds, Mapping):
+        fold_names = [str(folds[str(_get(d, "source"))]) for d in docs]
+        how = "by the evaluation's fold plan (whole layout groups)"
+    elif folds is None:
+        fold_names = group
+        how = "leave one group out"
     else:
         n = max(2, min(folds, len(groups)))
-        fold_of_group = {g: fold_of(g, n) for g in groups}
-    per_group: dict[str, Any] = {}
-    sets: dict[str, LineItemScore] = {}
-    total = LineItemScore()
-    for k in sorted(set(fold_of_group.values())):
-        held = [i for i, d in enumerate(docs) if fold_of_group[str(_get(d, "group"))] == k]
-        train = merge_examples(exs[i] for i in range(len(docs)) if i not in held)
+        fold_names = [str(fold_of(g, n)) for g in group]
+        how = f"{len(set(fold_names))} folds by group"
+    model_scores = Tally()
+    rule_scores = Tally()
+    for k in sorted(set(fold_names)):
+        held = [i for i in range(len(docs)) if fold_names[i] == k]
+        train = merge_examples(exs[i] for i in range(len(docs)) if fold_names[i] != k)
         try:
             model = train_model(train, seed, init_dir)
         except TrainingError as e:
-            _log.warning("fold %d: %s; scored with the rules alone", k, e)
+            _log.warning("fold %s: %s; scored with the rules alone", k, e)
             model = None
-        for g in sorted({str(_get(docs[i], "group")) for i in held}):
-            s = score_docs([docs[i] for i in held if str(_get(docs[i], "group")) == g], model)
-            per_group[g] = s
-            one = LineItemScore(tp=s["tp"], fp=s["fp"], fn=s["fn"])
-            sets.setdefault(g.split("/", 1)[0], LineItemScore()).merge(one)
-            if not g.startswith(GENERATED):
-                total.merge(one)
-    return {
-        "line_items": total.to_dict(),
-        "sets": {k: v.to_dict() for k, v in sets.items()},
-        "groups": dict(sorted(per_group.items())),
-        "cross_validation": "leave one group out"
-        if folds is None
-        else f"{len(set(fold_of_group.values()))} folds by group",
-    }
+        for g in sorted({group[i] for i in held}):
+            members = [docs[i] for i in held if group[i] == g]
+            source = _source_set(members[0])
+            model_scores.add(g, score_docs(members, model), source)
+            if rules:
+                rule_scores.add(g, score_docs(members, None), source)
+    out = {**model_scores.to_dict(), "cross_validation": how}
+    if rules:
+        out["rules"] = rule_scores.to_dict()
+    return out
+
+
+def _source_set(doc: Any) -> str:
+    """The set a document's scores are summed in: its dataset, else its group's name before "/"."""
+    dataset = doc.get("dataset") if isinstance(doc, Mapping) else getattr(doc, "dataset", None)
+    return str(dataset or str(_get(doc, "group")).split("/", 1)[0])
+
+
+class Tally:
+    """Line-item scores per held-out group, summed per source and over all groups."""
+
+    def __init__(self) -> None:
+        from evaluation.metrics import LineItemScore
+
+        self.groups: dict[str, Any] = {}
+        self.sets: dict[str, LineItemScore] = {}
+        self.total = LineItemScore()
+
+    def add(self, group: str, s: dict[str, Any], source: str | None = None) -> None:
+        """``source``: the set the group belongs to (default: its name before "/")."""
+        from evaluation.metrics import LineItemScore
+
+        self.groups[group] = s
+        one = LineItemScore(tp=s["tp"], fp=s["fp"], fn=s["fn"])
+        self.sets.setdefault(source or group.split("/", 1)[0], LineItemScore()).merge(one)
+        self.total.merge(one)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "line_items": self.total.to_dict(),
+            "sets": {k: v.to_dict() for k, v in sorted(self.sets.items())},
+            "groups": dict(sorted(self.groups.items())),
+        }
 
 
 def fit(
@@ -535,20 +579,18 @@ def fit(
     labels no line items are left out. ``init_dir``: a model folder whose table model to continue
     from (LightGBM ``init_model``; None, or a folder without one: from scratch). ``folds``: None
     leaves one layout group out at a time; a number splits the groups into that many folds.
-    The scores: ``line_items`` (tp/fp/fn/precision/recall/f1 over the held-out groups of real
-    documents), ``sets`` (the same per source), ``groups`` (per group), ``cross_validation`` (how),
-    and ``fit`` (train on all, scored on its own real documents: a fit, not a held-out figure).
+    The scores: ``line_items`` (tp/fp/fn/precision/recall/f1 over the held-out groups), ``sets``
+    (the same per source), ``groups`` (per group), ``cross_validation`` (how), and ``fit`` (train on all, scored on the same documents: a fit, not a held-out figure).
     """
     used = [d for d in docs if gold_items(_get(d, "gold")) is not None]
     if not used:
         raise TrainingError("no training document labels line items")
-    exs = {i: doc_examples(_get(d, "pages"), gold_items(_get(d, "gold")) or []) for i, d in enumerate(used)}
+    exs = {i: examples_of(d) for i, d in enumerate(used)}
     n_groups = len({str(_get(d, "group")) for d in used})
     scores = cross_validate(used, seed, init_dir, exs, folds) if n_groups > 1 else {}
     everything = merge_examples(exs.values())
     model = train_model(everything, seed, init_dir)
-    real = [d for d in used if not str(_get(d, "group")).startswith(GENERATED)]
-    scores["fit"] = {k: v for k, v in score_docs(real or used, model).items() if k != "documents"}
+    scores["fit"] = {k: v for k, v in score_docs(used, model).items() if k != "documents"}
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     model._columns.save_model(str(out / COLUMNS_FILE))
@@ -588,6 +630,8 @@ def _summary(scores: Mapping[str, Any]) -> dict[str, Any]:
         out["groups"] = {
             g: {k: v for k, v in s.items() if k != "documents"} for g, s in scores["groups"].items()
         }
+    if "cross_validation" in scores:
+        out["cross_validation"] = scores["cross_validation"]
     if "fit" in scores:
         out["fit"] = scores["fit"]
     return out
@@ -616,80 +660,3 @@ class TableTrainer:
             "documents": len(labelled),
             "scores": _summary(scores),
         }
-
-
-def format_scores(scores: Mapping[str, Any]) -> str:
-    """The scores as a table: one line per held-out group, one per source, the overall held-out figure on real
-    documents, and the fit."""
-
-    def line(name: str, s: Mapping[str, Any]) -> str:
-        return (
-            f"{name[:64]:64s} {s['f1']:6.3f} {s['precision']:6.3f} {s['recall']:6.3f} "
-            f"{s['tp']:5d} {s['fp']:5d} {s['fn']:5d}"
-        )
-
-    out = [
-        f"{'line items, group held out':64s} {'F1':>6s} {'P':>6s} {'R':>6s} {'tp':>5s} {'fp':>5s} {'fn':>5s}"
-    ]
-    out += [line(g, s) for g, s in scores.get("groups", {}).items()]
-    out += [
-        line(f"{k} (all its groups, each held out)", s) for k, s in sorted(scores.get("sets", {}).items())
-    ]
-    if "line_items" in scores:
-        out.append(line("real documents, held out (headline)", scores["line_items"]))
-    if "fit" in scores:
-        out.append(line("fit: trained on all, scored on the same (not a held-out figure)", scores["fit"]))
-    return "\n".join(out)
-
-
-def load_docs(
-    inputs: Sequence[str], gold: str | None = None, labels: str = "auto", generated: Sequence[str] = ()
-) -> list[TrainingDoc]:
-    """Labelled documents as ``docvlm train`` reads them (``load_training_docs``), plus generated folders
-    (``samples/generate.py --batch``: docvlm ground truth in ``ground_truth/``) as one group each."""
-    from docvlm.training.data import load_training_docs
-
-    docs = load_training_docs(list(inputs), gold, labels) if inputs else []
-    for folder in generated:
-        name = Path(folder).resolve().name
-        for d in load_training_docs([folder], None, "docvlm"):
-            d.group = f"{GENERATED}{name}"
-            docs.append(d)
-    return docs
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m docvlm.training.tables DOCS... [--gold G] [--labels L] [--generated DIR] -o MODEL_DIR``."""
-    import argparse
-
-    ap = argparse.ArgumentParser(
-        prog="python -m docvlm.training.tables", description=__doc__.split("\n\n")[0]
-    )
-    ap.add_argument("inputs", nargs="*", help="document files or folders, as for docvlm train")
-    ap.add_argument("--gold", default=None, help="label folder (default: each input's own folder)")
-    ap.add_argument("--labels", default="auto", help="docvlm, invoice2data, einvoice or auto")
-    ap.add_argument(
-        "--generated", action="append", default=[], metavar="DIR", help="generated documents (one group)"
-    )
-    ap.add_argument(
-        "-o", "--out", required=True, help="the model folder to write (table_*.txt, table_meta.json)"
-    )
-    ap.add_argument(
-        "--init", default=None, help="a model folder whose table model to continue (default: none)"
-    )
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--folds", type=int, default=None, help="folds by group (default: leave one group out)")
-    ap.add_argument("-v", "--verbose", action="store_true")
-    args = ap.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
-    )
-    docs = load_docs(args.inputs, args.gold, args.labels, args.generated)
-    scores = fit(docs, args.out, args.init, args.seed, args.folds)
-    print(format_scores(scores))
-    print(f"model written to {args.out}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -138,3 +139,50 @@ def test_gold_items_keeps_only_labelled_line_item_fields() -> None:
         {"description": "x", "amount": "1.00"}
     ]
     assert gold_items({"total": "1.00"}) is None
+
+
+def _labelled_docs(seed: int, n: int) -> list[TrainingDoc]:
+    """Generated tables labelled with their items and their total (the header chooser trains on it)."""
+    out = []
+    for d in _docs(seed, n):
+        total = sum(Decimal(it["amount"]) for it in d.gold["line_items"])
+        out.append(TrainingDoc(d.source, d.group, d.pages, {**d.gold, "total": f"{total:.2f}"}, "generated"))
+    return out
+
+
+def test_one_train_command_builds_the_table_and_the_header_model(tmp_path: Path) -> None:
+    from docvlm.engines import LayoutOptions
+    from docvlm.engines.layout import LayoutEngine
+    from docvlm.training import components
+    from docvlm.training.train import train_model
+    from schemas.invoice import Invoice
+
+    meta = train_model(_labelled_docs(4, 12), tmp_path, None, seed=0, trainers=components(folds=3))
+    assert list(meta["components"]) == ["tables", "header"]  # the tables first: the header reads them
+    tables = meta["components"]["tables"]
+    assert tables["feature_set"] == FEATURE_SET and tables["documents"] == 12
+    assert tables["scores"]["cross_validated"]["f1"] > 0.9
+    assert "folds by group" in tables["scores"]["cross_validation"]
+    assert json.loads((tmp_path / "meta.json").read_text())["components"]["tables"] == tables
+    assert (tmp_path / COLUMNS_FILE).read_text().startswith("tree")  # LightGBM text, not a pickle
+    assert meta["components"]["header"]["scores"]["fields"]["total"]["n"] == 12
+    clear_cache()
+    pages, items = generated_table(random.Random(205))
+    out = LayoutEngine(LayoutOptions(model=str(tmp_path))).extract(pages, Invoice)
+    assert line_item_f1(out.data["line_items"], items).f1 == 1.0
+    assert load_model(tmp_path) is not None  # the folder's table model read them
+
+
+def test_crossval_scores_line_items_per_group_held_out_beside_the_header() -> None:
+    from docvlm.training.crossval import crossval, gold_docs
+    from evaluation.crossval_report import crossval_markdown
+
+    docs = _labelled_docs(5, 9)
+    result = crossval(docs, seed=0)
+    assert result.tables is not None
+    assert set(result.tables["groups"]) == {"group-0", "group-1", "group-2"}
+    assert result.tables["rules"]["groups"].keys() == result.tables["groups"].keys()
+    text, scores = crossval_markdown(docs, gold_docs(docs), result)
+    assert "line items, each group held out" in text
+    assert scores["generated"]["fields"]["total"]["n"] == 9
+    assert scores["generated"]["line_items"]["held_out"]["tp"] == result.tables["sets"]["generated"]["tp"]

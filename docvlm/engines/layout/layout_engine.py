@@ -73,11 +73,14 @@ class RulePass:
     line_sum: Decimal | None
 
 
-def line_item_tables(pages: Sequence[Page], model_dir: str | None = None, use_model: bool = True) -> Any:
+def line_item_tables(
+    pages: Sequence[Page], model_dir: str | None = None, use_model: bool = True, table_model: Any = None
+) -> Any:
     """The line-item tables, or None when the table reader is not available or fails on this input.
 
     ``model_dir``: a model folder whose table model reads them (None, or a folder without one: the
-    package's); ``use_model`` False: the table rules alone.
+    package's); ``table_model``: a loaded table model instead (training scores its folds so);
+    ``use_model`` False: the table rules alone.
     """
     try:
         from docvlm.engines.layout.tables import extract_line_items
@@ -85,7 +88,7 @@ def line_item_tables(pages: Sequence[Page], model_dir: str | None = None, use_mo
         _log.debug("docvlm.engines.layout.tables is not available; no line items")
         return None
     try:
-        return extract_line_items(pages, model_dir=model_dir, use_model=use_model)
+        return extract_line_items(pages, model=table_model, model_dir=model_dir, use_model=use_model)
     except (ValueError, KeyError, IndexError, ArithmeticError) as e:
         # a table the reader cannot parse must not cost the header fields
         _log.warning("line-item extraction failed (%s: %s); header fields only", type(e).__name__, e)
@@ -98,12 +101,14 @@ def rule_pass(
     line_items: bool = True,
     model_dir: str | None = None,
     use_model: bool = True,
+    table_model: Any = None,
 ) -> RulePass:
     """Run every rule over one document (the candidates' raw material and the rules' own choice);
-    ``line_items`` False skips the tables (header fields only). The tables are read with the table
-    model of ``model_dir`` (else the package's; ``use_model`` False: the table rules alone)."""
+    ``line_items`` False skips the tables (header fields only). The tables are read with
+    ``table_model``, else the table model of ``model_dir``, else the package's (``use_model`` False:
+    the table rules alone)."""
     pls: list[PageLines] = [page_lines(p) for p in pages]
-    table = line_item_tables(pages, model_dir, use_model) if line_items else None
+    table = line_item_tables(pages, model_dir, use_model, table_model) if line_items else None
     table_boxes: dict[int, BBox] = dict(getattr(table, "table_bbox", {}) or {}) if table else {}
     items: list[dict[str, str | None]] = list(getattr(table, "items", []) or []) if table else []
     line_sum = sum_line_amounts(items)
