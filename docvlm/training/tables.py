@@ -502,7 +502,7 @@ def cross_validate(
     groups = sorted(set(group))
     if isinstance(folds, Mapping):
         fold_names = [str(folds[str(_get(d, "source"))]) for d in docs]
-        how = "by the evaluation's fold plan (whole layout groups)"
+        how = "the evaluation's fold plan: whole layout groups"
     elif folds is None:
         fold_names = group
         how = "leave one group out"

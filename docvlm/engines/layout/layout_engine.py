@@ -106,14 +106,20 @@ def rule_pass(
     """Run every rule over one document (the candidates' raw material and the rules' own choice);
     ``line_items`` False skips the tables (header fields only). The tables are read with
     ``table_model``, else the table model of ``model_dir``, else the package's (``use_model`` False:
-    the table rules alone)."""
+    the table rules alone). A receipt's tables are read by the table rules alone: the table model
+    learns from invoices (the labelled receipts label no items), and on till rolls it moved the
+    header chooser's vendor names (SROIE shops held out: 78.7% with the rules' tables, 73.4% with
+    the model's)."""
     pls: list[PageLines] = [page_lines(p) for p in pages]
-    table = line_item_tables(pages, model_dir, use_model, table_model) if line_items else None
+    signal = receipt_signal(pls)
+    learned = use_model and not signal.is_receipt
+    table = (
+        line_item_tables(pages, model_dir, learned, table_model if learned else None) if line_items else None
+    )
     table_boxes: dict[int, BBox] = dict(getattr(table, "table_bbox", {}) or {}) if table else {}
     items: list[dict[str, str | None]] = list(getattr(table, "items", []) or []) if table else []
     line_sum = sum_line_amounts(items)
     header: HeaderResult = extract_header(pls, dayfirst, table_boxes, line_sum)
-    signal = receipt_signal(pls)
     if signal.is_receipt:
         extract_receipt(pls, header)
         if not items:  # a till roll without a table header: one item per amount line
