@@ -12,8 +12,11 @@ from typing import Annotated
 import typer
 
 from docvlm.engines import HybridOptions, LayoutOptions, OpenAIOptions, TransformersOptions
+from docvlm.errors import EngineError, Interrupted, OutputError
 from docvlm.pipeline import Pipeline, PipelineOptions
+from docvlm.runner import LimitOptions
 from docvlm.sinks import OutputFormat, create_sink
+from docvlm.split import SplitOptions
 from evaluation.cli import eval_app
 
 app = typer.Typer(
@@ -22,6 +25,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain click help: no `<bool>` on flags, and `[...]` in a help text stays text
 )
 app.add_typer(eval_app, name="eval")
 
@@ -39,10 +43,20 @@ class EinvoiceMode(str, Enum):
     VISUAL = "visual"
 
 
-class OcrKind(str, Enum):
+class OcrBackendKind(str, Enum):
     RAPIDOCR = "rapidocr"
     TESSERACT = "tesseract"
-    NONE = "none"
+
+
+class OcrMode(str, Enum):
+    AUTO = "auto"
+    FORCE = "force"
+    NEVER = "never"
+
+
+class SplitMode(str, Enum):
+    AUTO = "auto"
+    NEVER = "never"
 
 
 EngineOpt = Annotated[EngineKind, typer.Option("--engine", "-e", help="Extraction engine.")]
@@ -67,9 +81,32 @@ DpiOpt = Annotated[
     typer.Option("--dpi", min=50, max=600, help="Raster resolution for OCR and VLMs [default: 200]."),
 ]
 OcrOpt = Annotated[
-    OcrKind | None,
-    typer.Option("--ocr", help="OCR backend for pages without a text layer [default: rapidocr]."),
+    str | None,
+    typer.Option(
+        "--ocr",
+        metavar="auto|force|never",
+        help="auto: OCR the pages whose text layer is missing or wrong; force: OCR every page; "
+        "never: the text layer or nothing (default: auto).",
+    ),
 ]
+OcrBackendOpt = Annotated[
+    OcrBackendKind | None,
+    typer.Option("--ocr-backend", help="OCR engine (default: rapidocr)."),
+]
+
+
+def ocr_flags(ocr: str | None, backend: OcrBackendKind | None) -> tuple[str | None, str | None]:
+    """``--ocr`` and ``--ocr-backend`` as (mode, backend); the old ``--ocr rapidocr|tesseract|none`` still works."""
+    if ocr is None or ocr in OcrMode._value2member_map_:
+        return ocr, backend.value if backend else None
+    if ocr == "none":
+        return OcrMode.NEVER.value, backend.value if backend else None
+    if ocr in OcrBackendKind._value2member_map_ and backend is None:
+        typer.echo(f"note: --ocr {ocr} is now --ocr-backend {ocr}", err=True)
+        return None, ocr
+    raise typer.BadParameter(f"{ocr!r} is not one of auto, force, never", param_hint="--ocr")
+
+
 VerboseOpt = Annotated[int, typer.Option("--verbose", "-v", count=True, help="-v info, -vv debug.")]
 EinvoiceOpt = Annotated[
     EinvoiceMode,
@@ -132,15 +169,55 @@ def extract(
     dtype: DtypeOpt = None,
     dpi: DpiOpt = None,
     ocr: OcrOpt = None,
+    ocr_backend: OcrBackendOpt = None,
+    split: Annotated[
+        SplitMode,
+        typer.Option(
+            "--split", help="auto: one record per invoice when a file holds several; never: one per file."
+        ),
+    ] = SplitMode.AUTO,
     workers: Annotated[
         int | None,
-        typer.Option("--workers", "-w", min=1, help="Worker processes (layout engine) [default: 1]."),
+        typer.Option(
+            "--workers", "-w", min=1, help="Worker processes (not for the transformers engine) [default: 1]."
+        ),
     ] = None,
-    schema: Annotated[str, typer.Option("--schema", help="Document type schema.")] = "invoice",
+    schema: Annotated[
+        str,
+        typer.Option(
+            "--schema",
+            help="What to extract: invoice, receipt, form, module:Class (a Pydantic model) or a JSON "
+            "Schema file.",
+        ),
+    ] = "invoice",
     einvoice: EinvoiceOpt = EinvoiceMode.BOTH,
     resume: Annotated[
-        bool, typer.Option("--resume", help="Skip documents an interrupted run already wrote.")
+        bool, typer.Option("--resume", help="Continue an interrupted run: skip the documents it recorded.")
     ] = False,
+    retry_errors: Annotated[
+        bool,
+        typer.Option("--retry-errors", help="With --resume (implied): read error records' documents again."),
+    ] = False,
+    doc_timeout: Annotated[
+        float,
+        typer.Option(
+            "--doc-timeout",
+            min=0,
+            envvar="DOCVLM_DOC_TIMEOUT",
+            help="Seconds a document may take before it becomes a ResourceLimit record (longer for "
+            "long text-layer PDFs); 0: no limit.",
+        ),
+    ] = 120.0,
+    max_worker_mb: Annotated[
+        int,
+        typer.Option(
+            "--max-worker-mb",
+            min=0,
+            envvar="DOCVLM_MAX_WORKER_MB",
+            help="Memory a worker process may use, in MB; a document that needs more becomes a "
+            "ResourceLimit record. 0: no limit.",
+        ),
+    ] = 1500,
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")
     ] = True,
@@ -157,56 +234,93 @@ def extract(
     _setup_logging(verbose)
     from docvlm.einvoice.reader import EinvoiceOptions
 
+    ocr_mode, backend = ocr_flags(ocr, ocr_backend)
     options = PipelineOptions.from_settings(
         engine=build_engine_options(engine, model, base_url, api_key_env, device, dtype),
         dpi=dpi,
-        ocr_backend=ocr.value if ocr else None,
+        ocr_backend=backend,
+        ocr_mode=ocr_mode,
         workers=workers,
         schema_name=schema,
+        split=SplitOptions(mode=split.value),
         einvoice=EinvoiceOptions(mode=einvoice.value),
+        limits=LimitOptions(doc_timeout_s=doc_timeout, max_worker_mb=max_worker_mb),
     )
     if ray:
         from docvlm.scale.job import run_job
 
+        _schema_pipeline(options).close()
         try:
             counts, done = run_job(inputs, output, fmt, options, ray_address, resume=resume)
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint="--format") from exc
         _report(counts, done, output)
-    try:
-        sink = create_sink(output, fmt, resume=resume)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--format") from exc
-    pipe = Pipeline(options)
-    bar = None
-    if progress and sys.stderr.isatty():
-        from tqdm import tqdm
+    pipe = _schema_pipeline(options)  # the schema and the engine's support for it, before any file is read
+    try:  # the output is checked and locked before any document is read
+        sink = create_sink(
+            output, fmt, resume=resume or retry_errors, retry_errors=retry_errors, schema=pipe.schema
+        )
+    except OutputError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    from docvlm.progress import ProgressBar, survey_inputs
 
-        bar = tqdm(unit="doc", file=sys.stderr)
+    bar: ProgressBar | None = None
     counts = {"ok": 0, "partial": 0, "error": 0}
+    kept = f"; the records so far are in {output}.partial: run again with --resume" if output != "-" else ""
     try:
         with sink:
-            for ex in pipe.run(inputs, skip=sink.done_sources()):
+            survey = survey_inputs(inputs, sink.done_sources())  # counted first, for the bar and the notices
+            for line in survey.notices():
+                typer.echo(line, err=True)
+            if resume or retry_errors:
+                typer.echo(
+                    f"resuming {output}: {survey.done} documents already done, {len(survey.todo)} to read",
+                    err=True,
+                )
+            bar = ProgressBar(len(survey.todo), enabled=progress and sys.stderr.isatty(), file=sys.stderr)
+            for ex in pipe.run(survey.todo, on_source=bar.on_source()):
                 sink.write(ex.to_record())
                 counts[ex.status.value] += 1
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(counts)
+                bar.finished(counts, file_done=ex.part >= ex.parts)
+    except Interrupted as exc:
+        typer.echo(f"{exc} after {sum(counts.values())} documents{kept}", err=True)
+        raise typer.Exit(128 + exc.signum) from None
+    except EngineError as exc:  # the batch itself could not run (a worker could not start)
+        typer.echo(f"error: {exc}{kept}", err=True)
+        raise typer.Exit(2) from None
+    except OutputError as exc:  # the finished output could not be moved into place
+        typer.echo(f"error: {exc}{kept}", err=True)
+        raise typer.Exit(1) from None
     finally:
         if bar is not None:
             bar.close()
         pipe.close()
-    _report(counts, len(sink.done_sources()), output)
+    _report(counts, survey.done, output)
+
+
+def _schema_pipeline(options: PipelineOptions) -> Pipeline:
+    """The pipeline, once its schema resolves and its engine can extract it; exit 2 otherwise."""
+    from schemas.resolve import SchemaError
+
+    try:
+        pipe = Pipeline(options)
+        pipe.check_schema()
+    except (SchemaError, EngineError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    return pipe
 
 
 def _report(counts: dict[str, int], done: int, output: str) -> None:
     """The summary line on stderr, and the exit code: 0 all ok, 1 some errors, 2 nothing found."""
     total = sum(counts.values())
     if total == 0 and not done:
-        typer.echo("no input documents found", err=True)
+        typer.echo("error: no input documents found", err=True)
         raise typer.Exit(2)
     typer.echo(
         f"{total} documents: {counts['ok']} ok, {counts['partial']} partial, {counts['error']} error"
+        + (f"; {done} already done" if done else "")
         + ("" if output == "-" else f" -> {output}"),
         err=True,
     )
@@ -225,16 +339,19 @@ def ask(
     dtype: DtypeOpt = None,
     dpi: DpiOpt = None,
     ocr: OcrOpt = None,
+    ocr_backend: OcrBackendOpt = None,
     verbose: VerboseOpt = 0,
 ) -> None:
     """Answer a question about one document: the printed answer, its page, box and confidence."""
     _setup_logging(verbose)
     from docvlm.errors import DocvlmError
 
+    ocr_mode, backend = ocr_flags(ocr, ocr_backend)
     options = PipelineOptions.from_settings(
         engine=build_engine_options(engine, model, base_url, api_key_env, device, dtype),
         dpi=dpi,
-        ocr_backend=ocr.value if ocr else None,
+        ocr_backend=backend,
+        ocr_mode=ocr_mode,
     )
     pipe = Pipeline(options)
     try:
@@ -245,6 +362,25 @@ def ask(
     finally:
         pipe.close()
     typer.echo(answer.model_dump_json())
+
+
+@app.command()
+def review(
+    pred: Annotated[list[Path], typer.Argument(help="JSONL records written by docvlm extract.")],
+    html_out: Annotated[Path, typer.Option("--html", help="The review page to write.")] = Path("review.html"),
+    dpi: Annotated[int, typer.Option("--dpi", min=36, max=300, help="Resolution of the page images.")] = 100,
+    verbose: VerboseOpt = 0,
+) -> None:
+    """Look over a batch without labels: every field's box and line item drawn on its page, least sure first."""
+    _setup_logging(verbose)
+    from evaluation.readers import DatasetError
+    from evaluation.review import write_review
+
+    try:
+        path, n = write_review(pred, html_out, dpi=dpi)
+    except DatasetError as exc:
+        raise typer.BadParameter(str(exc), param_hint="PRED") from exc
+    typer.echo(f"{n} records -> {path}", err=True)
 
 
 @app.command()
@@ -313,15 +449,23 @@ def train(
 
 @app.command()
 def schema(
-    name: Annotated[str, typer.Argument(help="invoice, receipt, form or docvqa_answer")] = "invoice",
+    name: Annotated[
+        str,
+        typer.Argument(help="invoice, receipt, form, docvqa_answer, module:Class or a JSON Schema file"),
+    ] = "invoice",
 ) -> None:
-    """Print the JSON Schema of a document type."""
+    """Print the JSON Schema of a document type (for a user's model: as records give it)."""
     from schemas import json_schema_text
+    from schemas.resolve import SchemaError, resolve_schema
 
     try:
-        typer.echo(json_schema_text(name))
-    except KeyError as exc:
-        raise typer.BadParameter(str(exc.args[0]), param_hint="NAME") from exc
+        resolved = resolve_schema(name)
+    except SchemaError as exc:
+        raise typer.BadParameter(str(exc), param_hint="NAME") from exc
+    if resolved.builtin:
+        typer.echo(json_schema_text(resolved.name))
+    else:
+        typer.echo(json.dumps(resolved.model.model_json_schema(), indent=2))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,14 @@ Public API::
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
+
+# onnxruntime (RapidOCR's runtime) writes a device id and an event database under
+# ~/.cache/Microsoft when it is imported, unless this is set first (honoured by onnxruntime 1.2x;
+# a value the user set wins). Newer releases also read ORT_TELEMETRY_DISABLED.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("ORT_TELEMETRY_DISABLED", "1")
 
 __version__ = "0.1.0"
 

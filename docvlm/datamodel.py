@@ -96,6 +96,8 @@ class Page:
     rotation: int = 0  # degrees the page was rotated by to make it upright
     render: Callable[[int], Image.Image] | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    # findings of ingest about this page that belong on the record (e.g. ``text_layer_replaced``)
+    warnings: list[RecordWarning] = field(default_factory=list)
     _lines: list[Line] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
@@ -233,7 +235,13 @@ class EngineOutput:
 
 @dataclass
 class Extraction:
-    """The result for one input document; ``to_record`` gives the public output contract."""
+    """The result for one document; ``to_record`` gives the public output contract.
+
+    A file that holds several invoices gives one Extraction per invoice, all with the file's
+    ``source`` and ``sha256``: ``part`` is the invoice's 1-based position in the file, ``parts``
+    how many the file holds, ``page_range`` its first and last page (1-based, of the file) and
+    ``pages`` its page count. A file of one invoice has ``part == parts == 1``.
+    """
 
     source: str
     sha256: str | None = None
@@ -241,6 +249,9 @@ class Extraction:
     document_type: str = "invoice"
     engine: str = "layout"
     pages: int = 0
+    part: int = 1
+    parts: int = 1
+    page_range: tuple[int, int] | None = None
     data: dict[str, Any] | None = None
     evidence: dict[str, Evidence] = field(default_factory=dict)
     confidence: dict[str, float] = field(default_factory=dict)
@@ -281,6 +292,9 @@ class Extraction:
             document_type=rec.get("document_type", "invoice"),
             engine=rec.get("engine", "layout"),
             pages=rec.get("pages", 0),
+            part=rec.get("part", 1),
+            parts=rec.get("parts", 1),
+            page_range=tuple(rec["page_range"]) if rec.get("page_range") else None,  # type: ignore[arg-type]
             data=rec.get("data"),
             evidence={
                 k: Evidence(v["page"], tuple(v["bbox"]), v["text"], v["score"], v.get("source"))  # type: ignore[arg-type]
@@ -305,6 +319,9 @@ class Extraction:
             "document_type": self.document_type,
             "engine": self.engine,
             "pages": self.pages,
+            "part": self.part,
+            "parts": self.parts,
+            "page_range": list(self.page_range) if self.page_range else None,
             "data": self.data,
             "evidence": {k: v.to_dict() for k, v in self.evidence.items()},
             "confidence": {k: round(v, 4) for k, v in self.confidence.items()},

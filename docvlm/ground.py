@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -201,15 +201,29 @@ def _find_text(value: str, index: PageIndex) -> Evidence | None:
 
 
 def find_evidence(
-    value: Any, path: str, pages: Sequence[Page] | PageIndex, exact_ids: bool = False
+    value: Any,
+    path: str,
+    pages: Sequence[Page] | PageIndex,
+    exact_ids: bool = False,
+    kind: str | None = None,
 ) -> Evidence | None:
     """Locate ``value`` (of the field at dotted ``path``) in the page words; None when it is not there.
 
     Identifiers are matched character for character (spaces and punctuation aside), then, unless
     ``exact_ids``, fuzzily as text: an exact value (an e-invoice's) one digit off is not on the page.
+    ``kind`` (``number``, ``date``, ``bool``, ``text``; a user schema's field types) wins over the
+    invoice leaf names.
     """
     index = pages if isinstance(pages, PageIndex) else PageIndex(pages)
     leaf = path.rsplit(".", 1)[-1]
+    if kind == "bool":
+        return None  # a ticked box has no text to find; its reader gives the box
+    if kind == "number" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = Decimal(str(value))
+    if kind is not None and kind != "text":
+        leaf = {"number": "amount", "date": "invoice_date"}.get(kind, leaf)
+    elif kind == "text" and (leaf in NUMERIC_LEAVES or leaf in DATE_LEAVES):
+        leaf = "text"
     if leaf in NUMERIC_LEAVES:
         amount = value if isinstance(value, Decimal) else parse_amount(str(value))
         return _find_amount(amount, index) if amount is not None else None
@@ -218,11 +232,14 @@ def find_evidence(
         return _find_date(d, index) if d is not None else None
     if leaf == "currency":
         return _find_currency(str(value).upper(), index)
-    if leaf in IDENTIFIER_LEAVES:
-        found = _find_identifier(str(value), index)
+    text = str(value)
+    if leaf in IDENTIFIER_LEAVES or (
+        kind == "text" and any(c.isdigit() for c in text) and len(text.split()) <= 3
+    ):
+        found = _find_identifier(text, index)
         if found is not None or exact_ids:
             return found
-    return _find_text(str(value), index)
+    return _find_text(text, index)
 
 
 def ground(
@@ -230,13 +247,15 @@ def ground(
     output: EngineOutput,
     pages: Sequence[Page],
     rule_warnings: Sequence[RecordWarning],
+    kinds: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, Evidence], dict[str, float], list[RecordWarning]]:
     """Evidence and confidence for every emitted leaf of ``record_data`` (the validated, JSON-mode data).
 
     Engine evidence is kept for paths the engine located itself; generated paths and paths
     without evidence are searched on the page. Rule failures lower the confidence of the fields
     they name. The record's money and numbers are canonical decimal strings ("1.000" is one, not
-    a thousand), so they are searched for as such.
+    a thousand), so they are searched for as such. ``kinds`` (dotted paths without list indexes ->
+    ``number``/``date``/``text``/``bool``) says how a user schema's leaves are searched for.
     """
     evidence: dict[str, Evidence] = {}
     confidence: dict[str, float] = {}
@@ -251,9 +270,11 @@ def ground(
         if index is None:
             index = PageIndex(pages)
         leaf = path.rsplit(".", 1)[-1]
-        if leaf in NUMERIC_LEAVES and isinstance(value, str) and _CANONICAL_DECIMAL.fullmatch(value):
+        kind = kinds.get(".".join(p for p in path.split(".") if not p.isdigit())) if kinds else None
+        numeric = kind == "number" if kind else leaf in NUMERIC_LEAVES
+        if numeric and isinstance(value, str) and _CANONICAL_DECIMAL.fullmatch(value):
             value = Decimal(value)
-        found = find_evidence(value, path, index, exact_ids=output.source is not None)
+        found = find_evidence(value, path, index, exact_ids=output.source is not None, kind=kind)
         if output.source is not None:  # values from elsewhere (XML): the page locates them, nothing more
             confidence[path] = output.confidence.get(path, 1.0)
             if found is not None:

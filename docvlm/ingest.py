@@ -16,7 +16,6 @@ import logging
 import os
 import threading
 import time
-import unicodedata
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -28,9 +27,10 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from pydantic import BaseModel, ConfigDict, Field
 
 from docvlm.datamodel import Document, Page, Word, WordSource
-from docvlm.errors import IngestError, MissingDependency
+from docvlm.errors import IngestError, MissingDependency, UnsupportedType
 from docvlm.ocr import OcrOptions, ocr_page, to_rgb, upright
 from docvlm.parsers import normalize_text
+from docvlm.textlayer import OcrMode, check_text_layer, effective_ocr
 
 _log = logging.getLogger(__name__)
 
@@ -38,13 +38,14 @@ SUPPORTED_SUFFIXES: frozenset[str] = frozenset(
     {".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".xml"}
 )
 IMAGE_KINDS = frozenset({"png", "jpeg", "tiff", "bmp", "webp"})
+# document formats docvlm does not read: a folder walk yields them so that they get an
+# ``UnsupportedType`` error record (other files in a folder, such as labels, notes or code, are skipped)
+UNSUPPORTED_DOCUMENT_SUFFIXES: frozenset[str] = frozenset(
+    {".gif", ".svg", ".heic", ".heif", ".avif", ".jxl", ".jp2", ".jpx", ".ico", ".psd", ".eps", ".ps",
+     ".ai", ".xps", ".oxps", ".djvu", ".doc", ".docx", ".odt", ".rtf", ".pages", ".xls", ".xlsx",
+     ".ods", ".numbers", ".ppt", ".pptx", ".odp", ".key", ".msg", ".eml"}
+)  # fmt: skip
 
-# a text layer with fewer letters/digits than this on an image-covered page is a scanner stamp, not the text
-MIN_TEXT_CHARS = 20
-# share of a page covered by images above which a page with little text counts as scanned
-SCANNED_IMAGE_COVERAGE = 0.5
-# share of unmappable glyphs (U+FFFD, private use, controls) above which a text layer is garbage
-MAX_BAD_GLYPHS = 0.3
 _HASH_CHUNK = 1 << 20
 # PIL's decompression-bomb limit is process-global; change it only under this lock
 _PIXEL_LIMIT_LOCK = threading.Lock()
@@ -61,6 +62,11 @@ class IngestOptions(BaseModel):
     )
     max_file_mb: float = Field(default=512.0, gt=0)
     max_pages: int = Field(default=5000, ge=1)
+    ocr_mode: OcrMode = Field(
+        default="auto",
+        description="auto: OCR pages without a usable text layer (empty, garbled, or disagreeing with a quick "
+        "OCR sample; see docvlm.textlayer); force: OCR every page; never: text layer or nothing",
+    )
     max_xml_mb: float = Field(default=16.0, gt=0, description="larger e-invoice XML is refused unread")
 
 
@@ -71,12 +77,15 @@ def _is_hidden(path: Path, root: Path) -> bool:
     return any(part.startswith(".") for part in path.relative_to(root).parts)
 
 
+def _is_document_name(path: Path) -> bool:
+    suffix = path.suffix.lower()
+    return suffix in SUPPORTED_SUFFIXES or suffix in UNSUPPORTED_DOCUMENT_SUFFIXES
+
+
 def _walk(folder: Path) -> list[Path]:
-    """Supported, non-hidden files under ``folder``, recursively, sorted."""
+    """Non-hidden document files under ``folder`` (readable or not), recursively, sorted."""
     found = [
-        p
-        for p in folder.rglob("*")
-        if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES and not _is_hidden(p, folder)
+        p for p in folder.rglob("*") if p.is_file() and _is_document_name(p) and not _is_hidden(p, folder)
     ]
     return sorted(found)
 
@@ -85,9 +94,11 @@ def iter_sources(inputs: Iterable[str | Path]) -> Iterator[Path]:
     """Expand inputs into document paths, each at most once.
 
     Files are yielded as given (even with an unsupported suffix, so the caller can record an
-    error); folders are walked recursively (supported suffixes only, sorted, hidden files
-    skipped); glob patterns are expanded the same way. A path that does not exist, or a pattern
-    that matches nothing, is yielded as is so the caller can record it as an error.
+    error); folders are walked recursively (sorted, hidden files skipped), yielding the documents
+    docvlm reads and those of types it does not (``UNSUPPORTED_DOCUMENT_SUFFIXES``, so that they
+    get an error record), but no other files; glob patterns are expanded the same way. A path
+    that does not exist, or a pattern that matches nothing, is yielded as is so the caller can
+    record it as an error.
     """
     seen: set[str] = set()
 
@@ -107,14 +118,14 @@ def iter_sources(inputs: Iterable[str | Path]) -> Iterator[Path]:
         elif glob.has_magic(str(item)):
             matches = sorted(glob.glob(str(item), recursive=True))
             if not matches:
-                _log.warning("no file matches %s", item)
+                _log.info("no file matches %s", item)  # it gets an error record (the CLI also says so)
                 yield from emit(path)
             for m in matches:
                 mp = Path(m)
                 if mp.is_dir():
                     for p in _walk(mp):
                         yield from emit(p)
-                elif mp.suffix.lower() in SUPPORTED_SUFFIXES and not mp.name.startswith("."):
+                elif _is_document_name(mp) and not mp.name.startswith("."):
                     yield from emit(mp)
         else:
             yield from emit(path)
@@ -169,6 +180,15 @@ def _hash_file(path: Path) -> tuple[str, bytes]:
     return h.hexdigest(), head
 
 
+def file_sha256(path: str | Path) -> str | None:
+    """sha256 of a readable regular file, else None."""
+    try:
+        p = Path(path)
+        return _hash_file(p)[0] if p.is_file() else None
+    except OSError:
+        return None
+
+
 def open_document(
     path: str | Path, options: IngestOptions | None = None, ocr: OcrOptions | None = None
 ) -> Document:
@@ -180,7 +200,7 @@ def open_document(
     oversized, mislabelled, corrupt or encrypted file, or a PDF without pages.
     """
     options = options or IngestOptions()
-    ocr = ocr or OcrOptions()
+    ocr = effective_ocr(options.ocr_mode, ocr or OcrOptions())
     p = Path(path)
     if not p.exists():
         raise IngestError(f"file not found: {p}")
@@ -238,6 +258,16 @@ def _open_by_content(
     p: Path | MemoryFile, sha: str, head: bytes, options: IngestOptions, ocr: OcrOptions
 ) -> Document:
     """Check the content against the name's suffix and open it as a PDF or an image."""
+    try:
+        return _open_checked(p, sha, head, options, ocr)
+    except IngestError as e:
+        e.sha256 = e.sha256 or sha  # the file was read: its error record keeps the hash
+        raise
+
+
+def _open_checked(
+    p: Path | MemoryFile, sha: str, head: bytes, options: IngestOptions, ocr: OcrOptions
+) -> Document:
     kind = sniff(head)
     suffix = p.suffix.lower()
     if suffix == ".pdf" and kind != "pdf":
@@ -246,9 +276,10 @@ def _open_by_content(
         raise IngestError(f"not XML: {p} (its content is {_describe(head)})")
     if suffix in SUPPORTED_SUFFIXES and suffix not in (".pdf", ".xml") and kind not in IMAGE_KINDS | {"pdf"}:
         raise IngestError(f"not an image: {p} (its content is {_describe(head)})")
-    if kind is None:
+    # XML is too general a content to trust over the name: an .svg drawing is not an e-invoice
+    if kind is None or (kind == "xml" and suffix in UNSUPPORTED_DOCUMENT_SUFFIXES):
         allowed = " ".join(sorted(SUPPORTED_SUFFIXES))
-        raise IngestError(f"unsupported file type: {p} ({_describe(head)}); supported: {allowed}")
+        raise UnsupportedType(f"unsupported file type: {p} ({_describe(head)}); supported: {allowed}")
     if suffix not in SUPPORTED_SUFFIXES or (kind == "pdf") != (suffix == ".pdf"):
         _log.warning("%s is named %r but contains %s; opening it by content", p, suffix, kind.upper())
     if kind == "pdf":
@@ -270,19 +301,49 @@ class _PdfHandle:
     """The open PyMuPDF document; pages rendered after ``close`` reopen the file for that render."""
 
     def __init__(self, path: Path | MemoryFile) -> None:
+        _quiet_mupdf()
         self.path = path
-        self.doc: Any = _open_pymupdf(path)
+        try:
+            self.doc: Any = _open_pymupdf(path)
+        finally:
+            _log_mupdf_messages(path)
 
     def close(self) -> None:
         if self.doc is not None:
             self.doc.close()
             self.doc = None
+        _log_mupdf_messages(self.path)
 
     def render(self, index: int, dpi: int) -> Image.Image:
         if self.doc is not None:
             return _pixmap_to_image(self.doc.load_page(index).get_pixmap(dpi=dpi, alpha=False))
         with _open_pymupdf(self.path) as doc:
             return _pixmap_to_image(doc.load_page(index).get_pixmap(dpi=dpi, alpha=False))
+
+
+_MUPDF_QUIET = False
+
+
+def _quiet_mupdf() -> None:
+    """MuPDF's errors and warnings go to the log, never to stdout (which may carry JSONL)."""
+    global _MUPDF_QUIET
+    if _MUPDF_QUIET:
+        return
+    import pymupdf
+
+    pymupdf.TOOLS.mupdf_display_errors(False)
+    pymupdf.TOOLS.mupdf_display_warnings(False)
+    pymupdf.set_messages(pylogging=True, pylogging_logger=_log, pylogging_level=logging.INFO)
+    _MUPDF_QUIET = True
+
+
+def _log_mupdf_messages(path: Path | MemoryFile) -> None:
+    """Move what MuPDF collected while reading ``path`` to the log (and empty its store)."""
+    import pymupdf
+
+    text = pymupdf.TOOLS.mupdf_warnings(reset=True)
+    if text:
+        _log.info("MuPDF on %s: %s", path, "; ".join(text.splitlines()))
 
 
 def _open_pymupdf(path: Path | MemoryFile) -> Any:
@@ -384,14 +445,6 @@ def _render_pdf_page(
         raise IngestError(f"cannot render page {index + 1} of {handle.path}: {e}") from e
 
 
-def _bad_glyph_share(text: str) -> float:
-    chars = [c for c in text if not c.isspace()]
-    if not chars:
-        return 1.0
-    bad = sum(1 for c in chars if c == "\ufffd" or unicodedata.category(c) in {"Co", "Cc", "Cs"})
-    return bad / len(chars)
-
-
 def text_layer_words(page: Any, number: int) -> list[Word]:
     """Words of a PyMuPDF page's text layer, boxes in points of the page as displayed (rotation applied).
 
@@ -414,25 +467,6 @@ def text_layer_words(page: Any, number: int) -> list[Word]:
         lid = line_ids.setdefault((block, line), len(line_ids))
         words.append(Word(text=t, bbox=(x0, y0, x1, y1), page=number, conf=1.0, line=lid, block=block))
     return words
-
-
-def _text_layer_usable(page: Any, words: list[Word]) -> bool:
-    """Is the text layer the page's real text (not empty, garbage, or a stamp on a scanned image)?"""
-    text = "".join(w.text for w in words)
-    if not text:
-        return False
-    if _bad_glyph_share(text) > MAX_BAD_GLYPHS:
-        return False
-    alnum = sum(c.isalnum() for c in text)
-    if alnum >= MIN_TEXT_CHARS:
-        return True
-    # little text: trust it unless the page is mostly a scanned image
-    area = abs(page.rect.width * page.rect.height) or 1.0
-    covered = 0.0
-    for info in page.get_image_info():
-        x0, y0, x1, y1 = info["bbox"]
-        covered += max(0.0, x1 - x0) * max(0.0, y1 - y0)
-    return covered / area < SCANNED_IMAGE_COVERAGE
 
 
 def _ocr_dpi(options: IngestOptions, size_pt: tuple[float, float]) -> int:
@@ -462,14 +496,15 @@ def _iter_pdf_pages(
             page = handle.doc.load_page(index)
             size = (float(page.rect.width), float(page.rect.height))
             words = text_layer_words(page, number)
-            usable = _text_layer_usable(page, words)
+            layer = check_text_layer(page, words, options.ocr_mode, ocr)
         except IngestError:
             raise
         except Exception as e:  # MuPDF raises plain RuntimeErrors on broken page objects
             raise IngestError(f"cannot read page {number} of {handle.path}: {e}") from e
         del page
-        timings = {"words_s": time.perf_counter() - t0}
-        if usable:
+        timings = {"words_s": time.perf_counter() - t0 - layer.sample_s, "ocr_s": layer.sample_s}
+        warning = layer.warning(number)
+        if layer.use_text_layer:
             yield Page(
                 number=number,
                 width=size[0],
@@ -487,11 +522,13 @@ def _iter_pdf_pages(
         timings["render_s"] = time.perf_counter() - t1
         t2 = time.perf_counter()
         res = ocr_page(image, ocr)
-        timings["ocr_s"] = time.perf_counter() - t2
+        timings["ocr_s"] += time.perf_counter() - t2
         scale = 72.0 / dpi
         ocr_words = [w.scaled(scale, page=number) for w in res.words]
         width, height = res.image.width * scale, res.image.height * scale
-        _log.debug("page %d of %s: no usable text layer, %d OCR words", number, handle.path, len(ocr_words))
+        _log.debug(
+            "page %d of %s: text layer %s, %d OCR words", number, handle.path, layer.reason, len(ocr_words)
+        )
         yield Page(
             number=number,
             width=width,
@@ -502,6 +539,7 @@ def _iter_pdf_pages(
             rotation=res.rotation,
             render=_pdf_renderer(handle, index, options, size, res.rotation, res.skew),
             timings=timings,
+            warnings=[warning] if warning else [],
         )
 
 

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +18,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from docvlm.datamodel import EmbeddedXml, EngineOutput, Extraction, Page, RecordWarning, Status
 from docvlm.einvoice.reader import EinvoiceOptions, EinvoiceReader
-from docvlm.engines import BaseEngine, EngineOptions, LayoutOptions, create_engine
-from docvlm.errors import DocvlmError, EinvoiceError, IngestError
+from docvlm.engines import BaseEngine, EngineOptions, LayoutOptions, create_engine, schema_problem
+from docvlm.errors import DocvlmError, EinvoiceError, EngineError, IngestError
 from docvlm.ground import ground
-from docvlm.ingest import IngestOptions, iter_sources, open_bytes, open_document
+from docvlm.ingest import IngestOptions, open_bytes, open_document
 from docvlm.ocr import OcrOptions
+from docvlm.runner import LimitOptions, run_batch
+from docvlm.split import SplitOptions, split_documents
 from docvlm.validate import validate
-from schemas import get_schema
 from schemas.docvqa import Answer
+from schemas.invoice import Invoice
+from schemas.resolve import ResolvedSchema, field_kinds, resolve_schema
 
 _log = logging.getLogger(__name__)
 
@@ -44,8 +45,18 @@ class PipelineOptions(BaseModel):
     ingest: IngestOptions = Field(default_factory=IngestOptions)
     ocr: OcrOptions = Field(default_factory=OcrOptions)
     einvoice: EinvoiceOptions = Field(default_factory=EinvoiceOptions)
-    schema_name: str = "invoice"
+    schema_name: str = Field(
+        default="invoice",
+        description="a built-in schema (invoice, receipt, form), module:Class or a JSON Schema file",
+    )
+    schema_model: type[BaseModel] | None = Field(
+        default=None,
+        exclude=True,
+        description="a Pydantic model class to extract (wins over schema_name; workers import it by name)",
+    )
     workers: int = Field(default=1, ge=1)
+    limits: LimitOptions = Field(default_factory=LimitOptions)
+    split: SplitOptions = Field(default_factory=SplitOptions)
 
     @classmethod
     def from_settings(
@@ -53,6 +64,7 @@ class PipelineOptions(BaseModel):
         dpi: int | None = None,
         ocr_backend: str | None = None,
         workers: int | None = None,
+        ocr_mode: str | None = None,
         **overrides: Any,
     ) -> PipelineOptions:
         """Options from ``DOCVLM_*`` settings; arguments that are not None (CLI flags) win over them."""
@@ -61,7 +73,10 @@ class PipelineOptions(BaseModel):
         s = DocvlmSettings()
         return cls(
             ingest=IngestOptions(
-                dpi=dpi or s.dpi, max_megapixels=s.max_megapixels, max_file_mb=s.max_file_mb
+                dpi=dpi or s.dpi,
+                max_megapixels=s.max_megapixels,
+                max_file_mb=s.max_file_mb,
+                ocr_mode=ocr_mode or s.ocr_mode,  # type: ignore[arg-type]
             ),
             ocr=OcrOptions(backend=ocr_backend or s.ocr_backend, threads=s.ocr_threads),  # type: ignore[arg-type]
             workers=workers or s.workers,
@@ -72,10 +87,27 @@ class PipelineOptions(BaseModel):
 class Pipeline:
     """Runs documents through ingest, an engine, validation and grounding."""
 
-    def __init__(self, options: PipelineOptions | None = None, engine: BaseEngine | None = None) -> None:
+    def __init__(
+        self,
+        options: PipelineOptions | None = None,
+        engine: BaseEngine | None = None,
+        schema: str | type[BaseModel] | None = None,
+    ) -> None:
+        """``schema`` (a model class, built-in name, module:Class or JSON Schema path) overrides the
+        options' schema. Raises ``SchemaError`` for a schema that cannot be resolved."""
         self.options = options or PipelineOptions()
-        self.schema: type[BaseModel] = get_schema(self.options.schema_name)
+        if schema is not None:
+            key = "schema_model" if isinstance(schema, type) else "schema_name"
+            self.options = self.options.model_copy(update={key: schema})
+        self.resolved: ResolvedSchema = resolve_schema(self.options.schema_model or self.options.schema_name)
+        if self.resolved.spec is not None:  # worker processes resolve the same schema by this name
+            self.options = self.options.model_copy(update={"schema_name": self.resolved.spec})
+        self.schema: type[BaseModel] = self.resolved.model
+        self._kinds = None if self.resolved.builtin else field_kinds(self.schema)
         self._engine = engine
+        self._engine_injected = engine is not None
+        #: called after a document is opened (page None) and after each page is read (worker progress)
+        self.on_progress: Callable[[Extraction, Page | None], None] | None = None
         self._einvoice = EinvoiceReader(self.options.einvoice, self._layout_engine)
 
     @property
@@ -83,6 +115,16 @@ class Pipeline:
         if self._engine is None:
             self._engine = create_engine(self.options.engine)
         return self._engine
+
+    def check_schema(self) -> None:
+        """Raise ``EngineError`` when the configured engine cannot extract this schema (before any file is read)."""
+        if self._engine_injected:
+            return
+        problem = schema_problem(self.options.engine, self.schema)
+        if problem:
+            raise EngineError(
+                f"--engine {self.engine_name} cannot extract schema {self.resolved.name!r}: {problem}"
+            )
 
     @property
     def engine_name(self) -> str:
@@ -107,8 +149,20 @@ class Pipeline:
     # ---- one document -----------------------------------------------------------------------
 
     def extract(self, path: str | Path) -> Extraction:
-        """Extract one document; never raises for a bad document (returns an error record)."""
-        return self._extract_many([path])[0]
+        """Extract one file as one document; never raises for a bad document (returns an error record).
+
+        A file that holds several invoices gives its first here; ``extract_all`` gives them all.
+        """
+        records = self.extract_all(path)
+        if len(records) > 1:
+            _log.warning(
+                "%s holds %d invoices; extract() returns the first, use extract_all()", path, len(records)
+            )
+        return records[0]
+
+    def extract_all(self, path: str | Path) -> list[Extraction]:
+        """One record per invoice in the file (``--split auto``), or one record for the file."""
+        return self._extract_many([path])
 
     def extract_bytes(self, items: Sequence[tuple[str, bytes]]) -> list[Extraction]:
         """Extract documents given as (source name, file bytes), e.g. read from object storage.
@@ -137,10 +191,15 @@ class Pipeline:
             _log.exception("unexpected error opening %s", source)
             return _fail(ex, IngestError(f"{type(exc).__name__}: {exc}")), []
         ex.sha256, ex.pages = doc.sha256, doc.page_count
+        if self.on_progress:
+            self.on_progress(ex, None)
         pages: list[Page] = []
         try:
             for page in doc.pages():
                 pages.append(page)
+                if self.on_progress:
+                    self.on_progress(ex, page)
+                ex.warnings.extend(page.warnings)
         except DocvlmError as exc:
             ex.warnings.append(RecordWarning("page_error", f"page {len(pages) + 1}: {exc}"))
         except Exception as exc:
@@ -169,7 +228,7 @@ class Pipeline:
         be used adds a warning and leaves the document to the engine (a bare XML file, which has no
         page, becomes an error record).
         """
-        if not self._einvoice.wants(xml, pages) or xml is None:
+        if not self._einvoice.wants(xml, pages) or xml is None or not issubclass(self.schema, Invoice):
             return False
         t0 = time.perf_counter()
         result = self._einvoice.read(xml, pages, self.schema)
@@ -187,6 +246,10 @@ class Pipeline:
         return self._extract_loaded([self.load(p) for p in paths])
 
     def _extract_loaded(self, loaded: list[tuple[Extraction, list[Page]]]) -> list[Extraction]:
+        """Engine, validation and grounding for loaded documents; a file of several invoices gives one each."""
+        # the boundaries are those of invoices: a file of another schema is one record
+        split = self.options.split if issubclass(self.schema, Invoice) else SplitOptions(mode="never")
+        loaded = split_documents(loaded, split)
         todo = [(ex, pages) for ex, pages in loaded if pages]
         outputs: list[EngineOutput | BaseException] = []
         if todo:
@@ -227,8 +290,8 @@ class Pipeline:
         t0 = time.perf_counter()
         model, vwarnings = validate(out.data, self.schema)
         data = model.model_dump(mode="json")
-        evidence, confidence, gwarnings = ground(data, out, pages, vwarnings)
-        ex.document_type = out.document_type
+        evidence, confidence, gwarnings = ground(data, out, pages, vwarnings, self._kinds)
+        ex.document_type = out.document_type if issubclass(self.schema, Invoice) else self.resolved.name
         ex.data = data
         ex.evidence = evidence
         ex.confidence = confidence
@@ -246,54 +309,35 @@ class Pipeline:
     def run(
         self,
         inputs: Iterable[str | Path],
-        skip: set[str] | None = None,
+        skip: Container[str] | None = None,
         on_source: Callable[[str], None] | None = None,
     ) -> Iterator[Extraction]:
         """One Extraction per input document, in input order. Folders are walked, globs expanded.
 
-        ``skip`` holds sources already done (resume). With ``workers > 1`` documents are spread over
-        worker processes with a bounded number in flight, so memory stays flat.
+        ``skip`` holds sources already done (resume). With limits on (``options.limits``) or
+        ``workers > 1``, documents run in supervised worker processes (``docvlm.runner``).
         """
-        skip = skip or set()
-        sources = (str(p) for p in iter_sources(inputs) if str(p) not in skip)
-        if self.options.workers > 1 and self.options.engine.kind == "layout":
-            yield from self._run_parallel(sources, on_source)
-            return
-        batch = max(1, getattr(self.options.engine, "batch_size", 1))
-        chunk: list[str] = []
-        for src in sources:
-            if on_source:
-                on_source(src)
-            chunk.append(src)
-            if len(chunk) >= batch:
-                yield from self._extract_many(chunk)
-                chunk = []
-        if chunk:
-            yield from self._extract_many(chunk)
-
-    def _run_parallel(
-        self, sources: Iterator[str], on_source: Callable[[str], None] | None
-    ) -> Iterator[Extraction]:
-        import multiprocessing as mp
-
-        n = self.options.workers
-        ctx = mp.get_context("spawn")  # onnxruntime and torch are not fork-safe once initialised
-        window: deque[tuple[str, Future[dict[str, Any]]]] = deque()
-        with ProcessPoolExecutor(
-            max_workers=n, mp_context=ctx, initializer=_init_worker, initargs=(self.options.model_dump(),)
-        ) as pool:
-            for src in sources:
-                if on_source:
-                    on_source(src)
-                window.append((src, pool.submit(_work, src)))
-                while len(window) >= 2 * n:
-                    yield _result(window.popleft())
-            while window:
-                yield _result(window.popleft())
+        return run_batch(
+            self.options,
+            inputs,
+            self._extract_many,
+            skip,
+            on_source,
+            # a schema class that cannot be imported by name cannot reach a worker either
+            engine_injected=self._engine_injected or self.resolved.spec is None,
+        )
 
     def ask(self, path: str | Path, question: str) -> Answer:
-        """Answer a question about one document with the configured engine."""
-        return self.engine.answer(self.load_pages(path), question)
+        """Answer a question about one document with the configured engine.
+
+        The file's pages (and so its OCR) are kept by sha256 for the process: more questions on the
+        same file read it once.
+        """
+        from docvlm.ingest import file_sha256
+        from docvlm.qa import PAGES
+
+        pages = PAGES.get_or_load(file_sha256(path), lambda: self.load_pages(path))
+        return self.engine.answer(pages, question)
 
     def close(self) -> None:
         if self._engine is not None:
@@ -301,35 +345,11 @@ class Pipeline:
 
 
 def _fail(ex: Extraction, exc: BaseException) -> Extraction:
+    ex.sha256 = ex.sha256 or getattr(exc, "sha256", None)
     ex.status = Status.ERROR
     ex.data = None
     ex.error = {"type": type(exc).__name__, "message": str(exc) or type(exc).__name__}
     return ex
-
-
-# ---- worker processes -------------------------------------------------------------------------
-
-_WORKER: Pipeline | None = None
-
-
-def _init_worker(options: dict[str, Any]) -> None:
-    global _WORKER
-    opts = PipelineOptions.model_validate(options)
-    _WORKER = Pipeline(opts.model_copy(update={"workers": 1}))
-
-
-def _work(source: str) -> dict[str, Any]:
-    if _WORKER is None:
-        raise RuntimeError("worker not initialised")
-    return _WORKER.extract(source).to_record()
-
-
-def _result(item: tuple[str, Future[dict[str, Any]]]) -> Extraction:
-    source, fut = item
-    try:
-        return Extraction.from_record(fut.result())
-    except Exception as exc:  # a worker that died (e.g. out of memory) still yields a record for its source
-        return _fail(Extraction(source=source), DocvlmError(f"worker failed: {type(exc).__name__}: {exc}"))
 
 
 def extract(path: str | Path, options: PipelineOptions | None = None) -> Extraction:

@@ -20,8 +20,9 @@ import re
 import threading
 import unicodedata
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from rapidfuzz import fuzz
 
@@ -30,6 +31,8 @@ from docvlm.engines.base import BaseEngine
 from docvlm.engines.layout.lexicon.questions import (
     FIELD_PHRASES,
     HOW_MUCH_WORDS,
+    ITEM_COST_WORDS,
+    ITEM_UNIT_WORDS,
     STOPWORDS,
     WEAK_CUES,
     WHEN_WORDS,
@@ -37,9 +40,13 @@ from docvlm.engines.layout.lexicon.questions import (
 )
 from docvlm.geometry import Line, union
 from docvlm.parsers import MONTHS, find_amounts, find_dates, parse_amount, parse_date
+from docvlm.paths import get_path
 from schemas.docvqa import Answer
 
 _log = logging.getLogger(__name__)
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 #: fuzzy score (0-100) a question phrase must reach to count as naming a field or a page label
 FIELD_MATCH_THRESHOLD = 88.0
@@ -128,33 +135,49 @@ def _question_word_kind(folded: str, match: FieldMatch) -> FieldMatch:
 # The engine route
 
 
-class _OutputCache:
-    """Engine outputs keyed by the identity of the pages object (kept alive so ids are not reused)."""
+class LruCache(Generic[K, V]):
+    """A small thread-safe least-recently-used map; ``get_or_make`` computes a missing value outside the lock."""
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._items: OrderedDict[tuple[int, int], tuple[Sequence[Page], EngineOutput]] = OrderedDict()
+        self._items: OrderedDict[K, V] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get_or_run(self, engine: BaseEngine, pages: Sequence[Page]) -> EngineOutput:
-        key = (id(engine), id(pages))
+    def get_or_make(self, key: K, make: Callable[[], V], valid: Callable[[V], bool] = lambda _: True) -> V:
         with self._lock:
             hit = self._items.get(key)
-            if hit is not None and hit[0] is pages:
+            if hit is not None and valid(hit):
                 self._items.move_to_end(key)
-                return hit[1]
-        from schemas.invoice import Invoice
-
-        output = engine.extract(pages, Invoice)
+                return hit
+        value = make()
         with self._lock:
-            self._items[key] = (pages, output)
+            self._items[key] = value
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
-        return output
+        return value
 
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+
+
+class _OutputCache:
+    """Engine outputs keyed by the identity of the pages object (kept alive so ids are not reused)."""
+
+    def __init__(self, size: int) -> None:
+        self._lru: LruCache[tuple[int, int], tuple[Sequence[Page], EngineOutput]] = LruCache(size)
+
+    def get_or_run(self, engine: BaseEngine, pages: Sequence[Page]) -> EngineOutput:
+        from schemas.invoice import Invoice
+
+        return self._lru.get_or_make(
+            (id(engine), id(pages)),
+            lambda: (pages, engine.extract(pages, Invoice)),
+            lambda hit: hit[0] is pages,
+        )[1]
+
+    def clear(self) -> None:
+        self._lru.clear()
 
 
 _CACHE = _OutputCache(CACHE_SIZE)
@@ -174,8 +197,9 @@ def default_engine() -> BaseEngine:
 
 
 def clear_cache() -> None:
-    """Forget cached engine outputs (tests, long-running services)."""
+    """Forget cached engine outputs and pages (tests, long-running services)."""
     _CACHE.clear()
+    PAGES.clear()
 
 
 def _get_path(data: dict | None, path: str) -> object:
@@ -397,11 +421,14 @@ def _only_date(pages: Sequence[Page]) -> Answer | None:
 
 
 def answer_question(pages: Sequence[Page], question: str, engine: BaseEngine | None = None) -> Answer:
-    """Answer ``question`` about one document's ``pages``; the empty answer when it is unanswerable.
+    """Answer ``question`` about one document's ``pages``; a null answer when nothing supports one.
 
     ``engine`` runs the extraction for questions that name a schema field (default: the offline
     layout engine). Its output is cached per pages object, so ask several questions with the same
-    list. The answer is the printed span, with its page, box and a confidence in [0, 1].
+    list (``Pipeline.ask`` keeps the pages of each file by sha256). The answer is the printed span,
+    with its page, box and a confidence in [0, 1]. A question about one line item ("How much did the
+    brake cables cost?") is answered from that item or not at all, never from the total; any other
+    question that names no field goes to the key-value reader.
     """
     if not question or not question.strip():
         return Answer()
@@ -409,6 +436,10 @@ def answer_question(pages: Sequence[Page], question: str, engine: BaseEngine | N
         _log.info("no words on the pages; cannot answer %r", question)
         return Answer()
     match = map_question(question)
+    # a question that names no field but a cost ("how much", "cost") may name a line item
+    item = item_subject(question) if match is None or match.phrase in _WEAK_CUE_WORDS else None
+    if item:
+        return _answer_item(engine or default_engine(), pages, item, question)
     if match is not None:
         ans = _answer_field(engine or default_engine(), pages, match)
         if ans is not None:
@@ -426,5 +457,110 @@ def answer_question(pages: Sequence[Page], question: str, engine: BaseEngine | N
     subject = question_subject(question)
     if len(subject) < 3:
         return Answer()
-    ans = _answer_by_label(pages, [subject], None, question)
+    ans = _answer_by_pair(pages, subject) or _answer_by_label(pages, [subject], None, question)
     return ans if ans is not None else Answer()
+
+
+# ---------------------------------------------------------------------------------------------
+# Line items and key-value pairs
+
+_WEAK_CUE_WORDS = frozenset(cue.strip() for cue, _ in WEAK_CUES)
+#: fuzzy score (0-100, token set) an item description must reach to be the item a question names
+ITEM_MATCH_THRESHOLD = 80.0
+#: the confidence of "no such item": the question was understood, nothing on the page answers it
+NO_ITEM_CONFIDENCE = 0.05
+
+
+def item_subject(question: str) -> str | None:
+    """The item a cost question names ("brake cables"), or None when it is not a cost question."""
+    folded = f" {_fold(question)} "
+    costs = any(w in folded for w in HOW_MUCH_WORDS) or any(
+        f" {w} " in folded for w in ("cost", "costs", "price", "kosten", "kostet", "prix", "prijs", "precio")
+    )
+    if not costs:
+        return None
+    words = [
+        w
+        for w in folded.split()
+        if w not in STOPWORDS and w not in ITEM_COST_WORDS and w not in ITEM_UNIT_WORDS
+    ]
+    words = [w for w in words if len(w) >= 2 and not w.isdigit()]
+    return " ".join(words) or None
+
+
+def _answer_item(engine: BaseEngine, pages: Sequence[Page], subject: str, question: str) -> Answer:
+    """The amount of the line item the question names, or a null answer; never a header total."""
+    output = _CACHE.get_or_run(engine, pages)
+    unit = any(f" {w} " in f" {_fold(question)} " for w in ITEM_UNIT_WORDS)
+    best: tuple[float, int] | None = None
+    for i, row in enumerate(output.data.get("line_items") or []):
+        desc = row.get("description") if isinstance(row, dict) else None
+        if not desc:
+            continue
+        score = fuzz.token_set_ratio(subject, _fold(desc))
+        if score >= ITEM_MATCH_THRESHOLD and (best is None or score > best[0]):
+            best = (score, i)
+    if best is not None:
+        row = output.data["line_items"][best[1]]
+        one = str(row.get("quantity") or "1").strip() in ("1", "1.0", "1.00")
+        # the unit price answers "what did it cost" only for a single unit
+        leaves = ("unit_price", "amount") if unit else ("amount", "unit_price") if one else ("amount",)
+        for leaf in leaves:
+            path = f"line_items.{best[1]}.{leaf}"
+            ev = output.evidence.get(path)
+            value = get_path(output.data, path)
+            if ev is not None and value is not None:
+                conf = output.confidence.get(path, ev.score) * best[0] / 100
+                found = _answer_from_evidence("total", ev, value, conf)
+                return found.model_copy(update={"field": path})
+    by_pair = _answer_by_pair(pages, subject, money=True)
+    if by_pair is not None:
+        return by_pair
+    _log.info("no line item matches %r; not answering from the totals", subject)
+    return Answer(confidence=NO_ITEM_CONFIDENCE, field="line_items")
+
+
+def _answer_by_pair(pages: Sequence[Page], subject: str, money: bool = False) -> Answer | None:
+    """The value of the key-value pair whose label the question names (``layout.kv``)."""
+    from docvlm.engines.layout.kv import KeyValue, read_pairs
+
+    best: tuple[float, KeyValue] | None = None
+    for kv in read_pairs(pages):
+        score = fuzz.ratio(subject, _fold(kv.label))
+        if score >= LABEL_MATCH_THRESHOLD and (best is None or score > best[0]):
+            best = (score, kv)
+    if best is None:
+        return None
+    score, kv = best
+    box = kv.value_box
+    if kv.value is None or box is None:
+        return Answer(confidence=NO_ITEM_CONFIDENCE, page=kv.page)  # the field is printed, empty
+    if money and not find_amounts(kv.value):
+        return None
+    return Answer(
+        answer=kv.value[:500],
+        page=kv.page,
+        bbox=[round(v, 2) for v in box],
+        confidence=round(kv.confidence * score / 100, 4),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Page words per file, for the process
+
+
+class PageCache:
+    """The pages (words) of recently asked files, keyed by the file's sha256, so that several
+    questions on one file OCR it once."""
+
+    def __init__(self, size: int = 8) -> None:
+        self._lru: LruCache[str, list[Page]] = LruCache(size)
+
+    def get_or_load(self, sha256: str | None, load: Callable[[], list[Page]]) -> list[Page]:
+        return load() if sha256 is None else self._lru.get_or_make(sha256, load)
+
+    def clear(self) -> None:
+        self._lru.clear()
+
+
+PAGES = PageCache()

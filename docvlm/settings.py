@@ -12,6 +12,7 @@ class DocvlmSettings(BaseSettings):
 
     dpi: int = 200
     ocr_backend: str = "rapidocr"
+    ocr_mode: str = "auto"
     ocr_threads: int = 1
     workers: int = 1
     log_level: str = "WARNING"

@@ -19,6 +19,9 @@ from schemas.invoice import Invoice
 
 _log = logging.getLogger(__name__)
 
+# without a subtotal, line amounts may exceed the total by discounts; beyond this factor they are wrong
+MAX_LINES_OVER_TOTAL = Decimal("1.5")
+
 #: codes of warnings that come from business rules (they lower confidence but keep status ok)
 RULE_CODES = frozenset(
     {"line_sum_mismatch", "total_mismatch", "line_amount_mismatch", "due_before_issue", "iban_checksum"}
@@ -86,7 +89,7 @@ def check_rules(inv: Invoice) -> list[RecordWarning]:
     """Business rules of an invoice; each failure is a warning whose ``field`` names the value to doubt.
 
     - qty x unit price = amount (to the cent, or 1% for rounded unit prices)
-    - Σ line amounts = subtotal (or = total when lines are gross)
+    - Σ line amounts = subtotal (or = total when lines are gross); without a subtotal, at most 1.5 x total
     - subtotal + tax = total
     - due date >= invoice date
     - IBAN mod-97 checksum
@@ -120,6 +123,20 @@ def check_rules(inv: Invoice) -> list[RecordWarning]:
             name = "subtotal" if inv.subtotal is not None else "total"
             out.append(
                 RecordWarning("line_sum_mismatch", f"line amounts sum to {s}, {name} is {target}", name)
+            )
+    if inv.subtotal is None and inv.total is not None and inv.total > 0 and amounts:
+        # no subtotal to check against: lines that add up to far more than the total (two invoices
+        # read as one, a misread amount) are still wrong, whatever the tax and discounts
+        s = sum(amounts, Decimal(0))
+        if s > inv.total * MAX_LINES_OVER_TOTAL + Decimal("0.011") * len(amounts) and not any(
+            w.code == "line_sum_mismatch" for w in out
+        ):
+            out.append(
+                RecordWarning(
+                    "line_sum_mismatch",
+                    f"line amounts sum to {s}, far more than the total {inv.total}",
+                    "total",
+                )
             )
     if (
         inv.subtotal is not None

@@ -113,11 +113,12 @@ class BenchmarkResult:
             s = self.score
             lines.append(
                 f"field accuracy {s.overall.accuracy:.3f}  precision {s.overall.precision:.3f}  "
-                f"recall {s.overall.recall:.3f}  (n={s.overall.n})"
+                f"recall {s.overall.recall:.3f}  (n={s.overall.n}, present={s.overall.present}; accuracy "
+                "is over the fields present in the gold or the prediction)"
             )
             for name, st in s.per_field.items():
                 anls = f"  ANLS {st.anls:.3f}" if st.anls is not None else ""
-                lines.append(f"  {name:<18} acc {st.accuracy:.3f}  n={st.n}{anls}")
+                lines.append(f"  {name:<18} acc {st.accuracy:.3f}  n={st.n} present={st.present}{anls}")
             if s.line_item_docs:
                 li = s.line_items
                 lines.append(

@@ -160,6 +160,14 @@ def report_cmd(
     fmt = _check_labels(labels)
     if html_out is None and json_out is None and markdown_out is None:
         raise _usage_error("give at least one of --html, --json, --markdown")
+    if html_out is not None:
+        from docvlm.errors import MissingDependency
+        from evaluation.report import require_charts
+
+        try:
+            require_charts()
+        except MissingDependency as exc:
+            raise _usage_error(str(exc)) from exc
     try:
         score = score_extraction(read_predictions(pred), read_gold(gold, fmt))
     except DatasetError as exc:

@@ -151,9 +151,9 @@ def run_docvqa(
     for i, it in enumerate(items):
         q = it.question
         ans = answers.get(i, Answer())
-        predictions.append(Prediction(questionId=q.questionId, answer=ans.answer))
+        predictions.append(Prediction(questionId=q.questionId, answer=ans.answer or ""))
         # a test split has no gold answers: those questions get predictions but no score
-        s: float | None = anls_score(ans.answer, q.answers) if q.answers else None
+        s: float | None = anls_score(ans.answer or "", q.answers) if q.answers else None
         if s is not None:
             scores.append(s)
             for t in q.question_types:

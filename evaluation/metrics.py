@@ -4,7 +4,9 @@
 - Field comparison per README "How a field counts as right": money to the cent, dates as calendar
   dates, identifiers exact after trim (VAT/IBAN ignore spacing and case), names and addresses
   normalised (casefold, whitespace collapsed, punctuation stripped at the ends).
-- Field accuracy / precision / recall over labelled fields.
+- Field accuracy / precision / recall over labelled fields. Accuracy counts only the fields present in
+  the gold or the prediction: a field null on both sides (a true negative) is not counted as right,
+  so a label set that annotates every field type (DocILE) does not score empty predictions well.
 - Line-item F1 after one-to-one maximum bipartite matching on the number of equal fields (DocILE LIR).
 - Expected calibration error and reliability-diagram bins.
 
@@ -264,8 +266,14 @@ class FieldStats:
         return self.tp + self.tn + self.fp + self.fn + self.wrong
 
     @property
+    def present(self) -> int:
+        """Labelled instances with a value in the gold or the prediction (all but the true negatives)."""
+        return self.tp + self.fp + self.fn + self.wrong
+
+    @property
     def accuracy(self) -> float:
-        return (self.tp + self.tn) / self.n if self.n else 0.0
+        """Right values among the fields present in the gold or the prediction (nulls on both sides left out)."""
+        return self.tp / self.present if self.present else 0.0
 
     @property
     def precision(self) -> float:
@@ -289,6 +297,7 @@ class FieldStats:
     def to_dict(self) -> dict[str, Any]:
         return {
             "n": self.n,
+            "present": self.present,
             "tp": self.tp,
             "tn": self.tn,
             "fp": self.fp,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -495,13 +495,9 @@ def read_gold(path: str | Path, label_format: str = "auto") -> dict[str, GoldDoc
 # Predictions
 
 
-def read_predictions(paths: str | Path | Iterable[str | Path]) -> dict[str, dict[str, Any]]:
-    """Read output-contract records from JSONL files into ``{key: record}`` (key = source stem).
-
-    A later record for the same key replaces an earlier one (a resumed run appends).
-    """
+def iter_records(paths: str | Path | Iterable[str | Path]) -> Iterator[dict[str, Any]]:
+    """Output-contract records of JSONL files, in file order; ``DatasetError`` for a bad file or line."""
     files = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
-    out: dict[str, dict[str, Any]] = {}
     for f in files:
         if not f.is_file():
             raise DatasetError(f"prediction file not found: {f}")
@@ -515,16 +511,26 @@ def read_predictions(paths: str | Path | Iterable[str | Path]) -> dict[str, dict
                     raise DatasetError(f"{f}:{lineno}: not JSON: {exc}") from exc
                 if not isinstance(rec, dict) or "source" not in rec:
                     raise DatasetError(f"{f}:{lineno}: a record needs a 'source'")
-                key = doc_key(rec["source"])
-                if key in out and out[key]["source"] != rec["source"]:
-                    # e.g. invoice.pdf and invoice.png in one folder: only one can be scored
-                    _log.warning(
-                        "%s and %s share the key %r; the later record is scored",
-                        out[key]["source"],
-                        rec["source"],
-                        key,
-                    )
-                out[key] = rec
+                yield rec
+
+
+def read_predictions(paths: str | Path | Iterable[str | Path]) -> dict[str, dict[str, Any]]:
+    """Read output-contract records from JSONL files into ``{key: record}`` (key = source stem).
+
+    A later record for the same key replaces an earlier one (a resumed run appends).
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for rec in iter_records(paths):
+        key = doc_key(rec["source"])
+        if key in out and out[key]["source"] != rec["source"]:
+            # e.g. invoice.pdf and invoice.png in one folder: only one can be scored
+            _log.warning(
+                "%s and %s share the key %r; the later record is scored",
+                out[key]["source"],
+                rec["source"],
+                key,
+            )
+        out[key] = rec
     return out
 
 

@@ -17,16 +17,21 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from docvlm.errors import DocvlmError
+from docvlm.errors import DocvlmError, MissingDependency
 from evaluation.readers import GoldBox
+from evaluation.review import render_page
 from evaluation.score import ExtractionScore, FieldResult
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
-    from PIL import Image
 
 _log = logging.getLogger(__name__)
 
+# printed under every accuracy figure: what it counts
+ACCURACY_NOTE = (
+    "Accuracy is over the fields present in the gold or the prediction: a field null on both sides is "
+    "left out, not counted as right (n counts every labelled field, present those with a value somewhere)."
+)
 CROP_DPI = 110
 CROP_MARGIN_PX = 60
 MAX_THUMB_SIDE = 700
@@ -58,17 +63,19 @@ def report_markdown(score: ExtractionScore, title: str = "docvlm evaluation", n_
     lines = [
         f"## {title}",
         "",
-        f"{len(score.docs)} documents, {o.n} labelled fields: accuracy **{o.accuracy:.3f}**, "
-        f"precision {o.precision:.3f}, recall {o.recall:.3f}, F1 {o.f1:.3f}"
-        + (f", ANLS (names/addresses) {o.anls:.3f}" if o.anls is not None else ""),
+        f"{len(score.docs)} documents, {o.n} labelled fields ({o.present} present in the gold or the "
+        f"prediction): accuracy **{o.accuracy:.3f}**, precision {o.precision:.3f}, recall {o.recall:.3f}, "
+        f"F1 {o.f1:.3f}" + (f", ANLS (names/addresses) {o.anls:.3f}" if o.anls is not None else ""),
         "",
-        "| field | n | accuracy | precision | recall | ANLS |",
-        "|---|---:|---:|---:|---:|---:|",
+        ACCURACY_NOTE,
+        "",
+        "| field | n | present | accuracy | precision | recall | ANLS |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for name, st in score.per_field.items():
         anls = f"{st.anls:.3f}" if st.anls is not None else ""
         lines.append(
-            f"| {name} | {st.n} | {st.accuracy:.3f} | {st.precision:.3f} | {st.recall:.3f} | {anls} |"
+            f"| {name} | {st.n} | {st.present} | {st.accuracy:.3f} | {st.precision:.3f} | {st.recall:.3f} | {anls} |"
         )
     if score.line_item_docs:
         li = score.line_items
@@ -110,8 +117,16 @@ def _png(fig: Figure) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+def require_charts() -> None:
+    """Raise ``MissingDependency`` (naming the ``eval`` extra) when matplotlib is not installed."""
+    _pyplot()
+
+
 def _pyplot() -> Any:
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError as exc:
+        raise MissingDependency("matplotlib", "eval") from exc
 
     matplotlib.use("Agg")  # no display in CI or on servers
     import matplotlib.pyplot as plt
@@ -190,26 +205,6 @@ def chart_timings(score: ExtractionScore) -> str | None:
 # Page crops
 
 
-def _render_page(path: Path, page: int) -> tuple[Image.Image, float, float]:
-    """Render ``page`` (1-based); returns the image and the factors from page units to pixels (x, y)."""
-    from PIL import Image
-
-    if path.suffix.lower() == ".pdf":
-        import pymupdf
-
-        with pymupdf.open(path) as doc:
-            if not 1 <= page <= doc.page_count:
-                raise DocvlmError(f"{path} has no page {page}")
-            pix = doc[page - 1].get_pixmap(dpi=CROP_DPI)
-            img = Image.frombytes("RGB", (pix.width, pix.height), pix.samples)
-        return img, CROP_DPI / 72, CROP_DPI / 72
-    with Image.open(path) as im:
-        if page > 1:
-            im.seek(page - 1)
-        img = im.convert("RGB")
-    return img, 1.0, 1.0
-
-
 def _box_px(bbox: Any, sx: float, sy: float) -> tuple[float, float, float, float] | None:
     if not isinstance(bbox, (list, tuple)) or len(bbox) != 4:
         return None
@@ -231,7 +226,8 @@ def render_case(fr: FieldResult, document: str | Path | None) -> str | None:
     gold: GoldBox | None = fr.gold_box
     page = int(ev.get("page") or (gold.page if gold else 1))
     try:
-        img, sx, sy = _render_page(Path(document), page)
+        img, sx = render_page(Path(document), page, CROP_DPI)
+        sy = sx
     except (OSError, ValueError, RuntimeError, DocvlmError) as exc:
         _log.warning("cannot render %s page %d: %s", document, page, exc)
         return None
@@ -287,18 +283,20 @@ def report_html(score: ExtractionScore, title: str = "docvlm evaluation", n_wors
     parts = [
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
         f"<style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1>",
-        f"<p>{len(score.docs)} documents, {o.n} labelled fields: accuracy <b>{o.accuracy:.3f}</b>, "
-        f"precision {o.precision:.3f}, recall {o.recall:.3f}, F1 {o.f1:.3f}"
-        + (f", ANLS (names/addresses) {o.anls:.3f}" if o.anls is not None else "")
-        + "</p>",
+        f"<p>{len(score.docs)} documents, {o.n} labelled fields ({o.present} present in the gold or the "
+        f"prediction): accuracy <b>{o.accuracy:.3f}</b>, precision {o.precision:.3f}, recall {o.recall:.3f}, "
+        f"F1 {o.f1:.3f}" + (f", ANLS (names/addresses) {o.anls:.3f}" if o.anls is not None else "") + "</p>",
+        f"<p>{html.escape(ACCURACY_NOTE)}</p>",
         "<h2>Per-field accuracy</h2>",
         _img(chart_field_accuracy(score) if score.per_field else None, "per-field accuracy"),
-        "<table><tr><th>field</th><th>n</th><th>accuracy</th><th>precision</th><th>recall</th><th>ANLS</th></tr>",
+        "<table><tr><th>field</th><th>n</th><th>present</th><th>accuracy</th><th>precision</th><th>recall</th>"
+        "<th>ANLS</th></tr>",
     ]
     for name, st in score.per_field.items():
         anls = f"{st.anls:.3f}" if st.anls is not None else ""
         parts.append(
-            f"<tr><td>{_cell(name)}</td><td class=num>{st.n}</td><td class=num>{st.accuracy:.3f}</td>"
+            f"<tr><td>{_cell(name)}</td><td class=num>{st.n}</td><td class=num>{st.present}</td>"
+            f"<td class=num>{st.accuracy:.3f}</td>"
             f"<td class=num>{st.precision:.3f}</td><td class=num>{st.recall:.3f}</td><td class=num>{anls}</td></tr>"
         )
     parts.append("</table>")

@@ -80,7 +80,9 @@ class DocResult:
 
     @property
     def accuracy(self) -> float:
-        return sum(f.correct for f in self.fields) / len(self.fields) if self.fields else 0.0
+        """Right fields among those present in the gold or the prediction (as ``FieldStats.accuracy``)."""
+        present = [f for f in self.fields if f.outcome is not Outcome.TN]
+        return sum(f.outcome is Outcome.TP for f in present) / len(present) if present else 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return {

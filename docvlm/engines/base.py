@@ -23,6 +23,20 @@ class BaseEngine(ABC):
     #: whether the pipeline must render page images for this engine (the layout engine needs none)
     needs_images: bool = False
 
+    @classmethod
+    def schema_problem(cls, schema: type[BaseModel]) -> str | None:
+        """Why this engine cannot extract ``schema``, or None when it can (checked before any file is read).
+
+        Generative engines need a schema they can turn into a bounded JSON Schema for their grammar.
+        """
+        from docvlm.prompts import bounded_json_schema
+
+        try:
+            bounded_json_schema(schema)
+        except ValueError as exc:
+            return str(exc)
+        return None
+
     @abstractmethod
     def extract(self, pages: Sequence[Page], schema: type[BaseModel]) -> EngineOutput:
         """Extract the fields of ``schema`` from the pages of one document."""
@@ -34,6 +48,9 @@ class BaseEngine(ABC):
     @abstractmethod
     def answer(self, pages: Sequence[Page], question: str) -> Answer:
         """Answer a question about one document, with the text as printed and its evidence."""
+
+    def warm(self) -> None:  # noqa: B027 - optional hook
+        """Load now what the first document would load (a worker calls it before its first document is timed)."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release models, sessions or pools."""

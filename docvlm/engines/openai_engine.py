@@ -418,6 +418,8 @@ class OpenAIEngine(BaseEngine):
             temperature_step=self.options.temperature_step,
             fallback=fallback,
         )
+        for attempt in out.attempts:  # a server that echoes the key must not put it in the record
+            attempt.raw = self._redact(attempt.raw)
         for key in ("prompt_tokens", "completion_tokens", "requests"):
             out.usage.setdefault(key, 0)
         for w in out.warnings:

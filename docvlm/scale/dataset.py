@@ -1,4 +1,4 @@
-"""The extraction job on Ray Data: sources in, one flat row per input document out.
+"""The extraction job on Ray Data: sources in, one flat row per document (per invoice of a file) out.
 
 In: paths, folders and globs (walked as ``docvlm extract`` walks them), URIs of any filesystem
 pyarrow or fsspec reaches (``s3://``, ``gs://``, ``abfs://``), or a dataset of file bytes
@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -88,6 +88,7 @@ def row_schema() -> pa.Schema:
 
     item = pa.struct([("index", pa.int64()), *((f, pa.string()) for f in LINE_ITEM_FIELDS)])
     numeric = {"pages": pa.int64(), "line_item_count": pa.int64(), "min_confidence": pa.float64()}
+    numeric |= {"part": pa.int64(), "page_first": pa.int64(), "page_last": pa.int64()}
     numeric["total_s"] = pa.float64()
     fields = [(name, numeric.get(name, pa.string())) for name in document_row({})]
     return pa.schema([*fields, ("line_items", pa.list_(item)), (RECORD_COLUMN, pa.string())])
@@ -106,6 +107,7 @@ def records_to_table(recs: Sequence[dict[str, Any]]) -> pa.Table:
         items = []
         for item in line_item_rows(rec):
             item.pop("source")
+            item.pop("part", None)  # the row's own column
             items.append({k: (v if v is None or k == "index" else str(v)) for k, v in item.items()})
         row["line_items"] = items
         row[RECORD_COLUMN] = json.dumps(rec, ensure_ascii=False, default=str)
@@ -206,7 +208,7 @@ def _named(names: dict[str, str] | None, scheme: str | None) -> Any:
 
 
 def read_sources(
-    inputs: Iterable[str | Path], skip: set[str] | None = None, engine: str = "layout"
+    inputs: Iterable[str | Path], skip: Collection[str] | None = None, engine: str = "layout"
 ) -> tuple[Dataset | None, list[dict[str, Any]]]:
     """A dataset of (``source``, ``bytes``) for the inputs, and error records for those that cannot be read.
 
@@ -254,7 +256,9 @@ def read_sources(
 
 
 def extract_dataset(
-    source: Iterable[str | Path] | Dataset, options: RayOptions | None = None, skip: set[str] | None = None
+    source: Iterable[str | Path] | Dataset,
+    options: RayOptions | None = None,
+    skip: Collection[str] | None = None,
 ) -> Dataset:
     """One output row per input document (``row_schema()``), computed lazily by a pool of actors.
 

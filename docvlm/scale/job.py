@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +32,7 @@ def records(ds: Dataset) -> Iterator[dict[str, Any]]:
             yield json.loads(line)
 
 
-def done_sources(output: str | Path, fmt: OutputFormat) -> set[str]:
+def done_sources(output: str | Path, fmt: OutputFormat) -> Collection[str]:
     """Sources an earlier run already wrote to ``output`` (a JSONL file or a Parquet folder)."""
     out = Path(output)
     if fmt is OutputFormat.PARQUET:
@@ -115,7 +115,7 @@ def run_job(
     already written (resume).
     """
     chosen = output_format(output, fmt)
-    skip = done_sources(output, chosen) if resume and output != "-" else set()
+    skip: Collection[str] = done_sources(output, chosen) if resume and output != "-" else set()
     connect(address)
     opts = (ray_options or RayOptions()).model_copy(update={"pipeline": options})
     ds = extract_dataset(list(inputs), opts, skip=skip)

@@ -40,7 +40,8 @@ from docvlm.errors import DecodeError, DocvlmError, EngineError, MissingDependen
 from docvlm.pipeline import Pipeline, PipelineOptions
 from docvlm.prompts import Prompt
 from docvlm.scale.dataset import RayOptions, import_ray, read_sources, records_to_table
-from schemas import get_schema
+from docvlm.split import split_documents
+from schemas.resolve import resolve_schema
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -56,6 +57,7 @@ ERROR_KEY = "__inference_error__"
 #: the columns that carry a page from stage to stage
 COLUMNS = (
     "source",
+    "document",  # what the rows of one record share: the source, and the invoice's part of it
     "page",
     "skeleton",
     "page_json",
@@ -132,6 +134,10 @@ class PageRequests:
         if not pages:
             yield _row(source, 0, ex)
             return
+        for part, part_pages in split_documents([(ex, pages)], self.pipe.options.split):
+            yield from self._part_rows(source, part, part_pages)
+
+    def _part_rows(self, source: str, ex: Extraction, pages: list[Page]) -> Iterator[dict[str, Any]]:
         for page in pages:
             try:
                 prompt = self.engine.page_prompt(page, self.pipe.schema)
@@ -162,6 +168,7 @@ def _row(
 ) -> dict[str, Any]:
     return {
         "source": source,
+        "document": f"{source}#{ex.part}",
         "page": number,
         "skeleton": json.dumps(ex.to_record(), ensure_ascii=False),
         "page_json": page_to_json(page) if page is not None else None,
@@ -291,7 +298,7 @@ class Postprocess:
         return {**self.__dict__, "_engine": None}
 
     def __call__(self, row: dict[str, Any]) -> dict[str, Any]:
-        schema = get_schema(self.schema_name)
+        schema = resolve_schema(self.schema_name).model
         out = {c: row.get(c) for c in COLUMNS}
         replies = json.loads(row["replies_json"])
         replies.append(_reply_of(row, self.engine))
@@ -495,7 +502,7 @@ def extract_dataset_vlm(
                 postprocess_map_kwargs={"num_cpus": 0},
             )
             ds = processor(ds).map(_settle, num_cpus=0)
-        ds = ds.groupby("source", num_partitions=max(2, 2 * concurrency)).map_groups(
+        ds = ds.groupby("document", num_partitions=max(2, 2 * concurrency)).map_groups(
             FinishDocuments,
             fn_constructor_kwargs={"pipeline": pipeline},
             batch_format="pyarrow",

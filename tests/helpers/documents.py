@@ -33,7 +33,7 @@ def write_huge_png(path: Path, width: int, height: int, bit_depth: int = 8) -> P
     return path
 
 
-INVOICE_LINES = [
+INVOICE_LINES: list[tuple[float, float, str]] = [
     (50, 60, "Nordlicht Werkzeuge GmbH"),
     (50, 74, "Hafenstrasse 12, 20457 Hamburg"),
     (350, 120, "Rechnungsnummer: RE-2024-0042"),

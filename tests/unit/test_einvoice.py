@@ -34,7 +34,7 @@ def test_xxe_is_refused_and_never_reads_the_file(tmp_path: Path) -> None:
     t0 = time.perf_counter()
     with pytest.raises(EinvoiceError, match="DTD") as err:
         parse_xml(data, "xxe.xml")
-    assert time.perf_counter() - t0 < 1.0
+    assert time.perf_counter() - t0 < 5.0  # a hang guard, not a speed figure (the benchmark measures speed)
     assert "TOP-SECRET-42" not in str(err.value)
 
 
@@ -47,7 +47,7 @@ def test_hostile_or_broken_xml_fails_fast(data: bytes, match: str) -> None:
     t0 = time.perf_counter()
     with pytest.raises(EinvoiceError, match=match):
         parse_xml(data, "bad.xml")
-    assert time.perf_counter() - t0 < 1.0
+    assert time.perf_counter() - t0 < 5.0  # a hang guard, not a speed figure (the benchmark measures speed)
 
 
 def test_a_dtd_in_utf16_is_refused_too() -> None:
@@ -61,7 +61,7 @@ def test_oversized_xml_is_refused_unparsed() -> None:
     t0 = time.perf_counter()
     with pytest.raises(EinvoiceError, match="over the 16 MB limit"):
         parse_xml(data, "huge.xml")
-    assert time.perf_counter() - t0 < 1.0
+    assert time.perf_counter() - t0 < 5.0  # a hang guard, not a speed figure (the benchmark measures speed)
 
 
 def test_wrong_root_is_not_an_invoice() -> None:

@@ -157,7 +157,7 @@ def test_bad_xml_in_a_pdf_falls_back_to_the_page(
         doc.save(tmp_path / "bad.pdf")
     t0 = time.perf_counter()
     rec = pipe.extract(tmp_path / "bad.pdf").to_record()
-    assert time.perf_counter() - t0 < 1.0
+    assert time.perf_counter() - t0 < 5.0  # a hang guard, not a speed figure (the benchmark measures speed)
     assert rec["status"] == "ok" and rec["engine"] == "layout"
     assert "xml_unreadable" in {w["code"] for w in rec["warnings"]}
     assert rec["data"]["invoice_number"] == "EM-2024-1187"  # the page was read instead
@@ -173,7 +173,7 @@ def test_bad_bare_xml_is_an_error_record(pipe: Pipeline, tmp_path: Path, bad: st
     path.write_bytes(data)
     t0 = time.perf_counter()
     rec = pipe.extract(path).to_record()
-    assert time.perf_counter() - t0 < 1.0
+    assert time.perf_counter() - t0 < 5.0  # a hang guard, not a speed figure (the benchmark measures speed)
     assert rec["status"] == "error" and rec["data"] is None and rec["source"] == str(path)
     assert rec["error"]["type"] in {"EinvoiceError", "IngestError"}
     assert "TOP-SECRET-42" not in json.dumps(rec)

@@ -73,8 +73,9 @@ def test_extract_prints_field_table(labelled: Path, tmp_path: Path) -> None:
         ],
     )
     assert res.exit_code == 0, res.output
-    assert "| invoice_number | 2 | 1.000 |" in res.output
-    assert "| total | 2 | 0.500 |" in res.output
+    assert "| invoice_number | 2 | 2 | 1.000 |" in res.output
+    assert "| total | 2 | 2 | 0.500 |" in res.output
+    assert "null on both sides is left out" in res.output
     assert json.loads(out_json.read_text())["fields"]["invoice_date"]["fn"] == 2
 
 
@@ -106,6 +107,21 @@ def test_report_writes_html(labelled: Path, tmp_path: Path) -> None:
     )
     assert res.exit_code == 0, res.output
     assert html.is_file() and "data:image/png;base64," in html.read_text()
+
+
+def test_report_without_matplotlib_names_the_extra(
+    labelled: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as on a core install: import fails
+    pred = _records(tmp_path)
+    html = tmp_path / "r.html"
+    res = runner.invoke(
+        eval_app, ["report", "--pred", str(pred), "--gold", str(labelled), "--html", str(html)]
+    )
+    assert res.exit_code == 2, res.output
+    assert "pip install 'docvlm[eval]'" in res.output and not html.exists()
 
 
 def test_docvqa_end_to_end(labelled: Path, tmp_path: Path) -> None:

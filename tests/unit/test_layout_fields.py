@@ -658,9 +658,14 @@ def test_empty_pages_give_an_empty_record() -> None:
     assert out.evidence == {}
 
 
-def test_other_schemas_are_refused() -> None:
-    with pytest.raises(EngineError):
-        LayoutEngine().extract([make_page([(40, 40, "x")])], Form)
+def test_form_is_read_and_answers_are_refused() -> None:
+    from schemas.docvqa import Answer
+
+    out = LayoutEngine().extract([make_page([(40, 40, "Name:  Ada Lovelace")])], Form)
+    assert out.data["fields"] == [{"key": "Name", "value": "Ada Lovelace"}]
+    assert out.evidence["fields.0.value"].text == "Ada Lovelace"
+    with pytest.raises(EngineError, match="docvlm ask"):
+        LayoutEngine().extract([make_page([(40, 40, "x")])], Answer)
 
 
 def test_header_reader_is_linear_and_page_local() -> None:

@@ -120,11 +120,22 @@ def test_field_stats_by_hand() -> None:
     st = FieldStats()
     for o in (Outcome.TP, Outcome.TP, Outcome.TN, Outcome.FP, Outcome.FN, Outcome.WRONG):
         st.add(o)
-    assert st.n == 6
-    assert st.accuracy == pytest.approx(3 / 6)
+    assert st.n == 6 and st.present == 5
+    assert st.accuracy == pytest.approx(2 / 5)  # TP over the fields present on either side; TN left out
     assert st.precision == pytest.approx(2 / 4)  # TP / (TP + FP + WRONG)
     assert st.recall == pytest.approx(2 / 4)  # TP / (TP + FN + WRONG)
     assert st.f1 == pytest.approx(0.5)
+
+
+def test_nulls_on_both_sides_do_not_count_as_right() -> None:
+    # a DocILE-like label set annotates every field type: most are null in the gold and the prediction
+    st = FieldStats()
+    for o in [Outcome.TN] * 8 + [Outcome.FN, Outcome.FP]:
+        st.add(o)
+    assert st.accuracy == 0.0 and st.precision == 0.0 and st.recall == 0.0  # not 0.8
+    empty = FieldStats()
+    empty.add(Outcome.TN)
+    assert empty.present == 0 and empty.accuracy == 0.0
 
 
 # ---- line items ----------------------------------------------------------------------------

@@ -247,6 +247,13 @@ def test_api_key_never_appears_in_logs_or_errors(pages, api_key, make_engine, ca
     assert "upstream said ***" in caplog.text  # the 500 body was logged, redacted
 
 
+def test_a_key_echoed_in_a_completion_is_redacted_in_attempts(pages, api_key, make_engine) -> None:
+    with FakeOpenAIServer([chat_reply(f"sure, your key is {SECRET}"), json_reply(GOOD)]) as srv:
+        out = make_engine(srv).extract(pages, Invoice)
+    assert out.data["total"] == "119.00" and len(out.attempts) == 2
+    assert SECRET not in out.attempts[0].raw and "***" in out.attempts[0].raw
+
+
 def test_concurrency_is_bounded(tmp_path, api_key, make_engine) -> None:
     pdf = make_pdf(tmp_path / "six.pdf", [INVOICE] * 6)
     pages = load_pages(pdf)

@@ -1,7 +1,11 @@
+import hashlib
 import json
+import zipfile
 
 from docvlm.datamodel import Status
+from docvlm.ingest import iter_sources
 from docvlm.pipeline import Pipeline, PipelineOptions
+from docvlm.runner import LimitOptions
 
 
 def test_good_invoice_end_to_end(invoice_pdf):
@@ -59,3 +63,32 @@ def test_parallel_workers_keep_order_and_records(invoice_pdf, bad_inputs):
     assert [r["source"] for r in records] == [str(p) for p in order]
     assert [r["status"] == "error" for r in records] == [False, True, False]
     assert records[0]["data"] == records[2]["data"]
+
+
+def test_error_records_keep_the_sha256_of_a_file_that_was_read(bad_inputs):
+    pipe = Pipeline()
+    for name in ("corrupt", "encrypted", "not_pdf"):
+        rec = pipe.extract(bad_inputs[name]).to_record()
+        assert rec["status"] == "error"
+        assert rec["sha256"] == hashlib.sha256(bad_inputs[name].read_bytes()).hexdigest(), name
+    assert pipe.extract(bad_inputs["empty"]).sha256 is None  # nothing was read
+
+
+def test_unsupported_documents_in_a_folder_get_an_error_record(tmp_path, invoice_pdf):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "logo.gif").write_bytes(b"GIF89a\x01\x00\x01\x00\x00\x00\x00;")
+    (folder / "drawing.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"/>')
+    with zipfile.ZipFile(folder / "letter.docx", "w") as z:
+        z.writestr("word/document.xml", "<w:document/>")
+    (folder / "labels.json").write_text("{}")  # not a document: skipped, as notes and code are
+    (folder / "README.md").write_text("notes")
+    invoice_pdf.rename(folder / "invoice.pdf")
+    names = [p.name for p in iter_sources([folder])]
+    assert names == ["drawing.svg", "invoice.pdf", "letter.docx", "logo.gif"]
+    pipe = Pipeline(PipelineOptions(limits=LimitOptions(doc_timeout_s=0, max_worker_mb=0)))
+    records = {r.source.rsplit("/", 1)[-1]: r.to_record() for r in pipe.run([folder])}
+    assert records["invoice.pdf"]["status"] == "ok"
+    for name in ("drawing.svg", "letter.docx", "logo.gif"):
+        assert records[name]["error"]["type"] == "UnsupportedType", records[name]
+        assert records[name]["sha256"]

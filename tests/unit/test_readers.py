@@ -238,6 +238,9 @@ def test_docile_mapping(tmp_path: Path) -> None:
     assert g.boxes["total"].page == 2 and g.boxes["total"].relative
     assert g.line_items[0]["description"] == "Bolt" and g.line_items[0]["amount"] == "5,00"
     assert g.line_items[1]["quantity"] == "3" and g.line_items[1]["description"] is None
+    # an empty prediction gets nothing right: the many fields null on both sides are not counted
+    score = score_extraction({"abc": {"source": "abc.pdf", "status": "ok", "data": {}}}, {"abc": g})
+    assert score.overall.tn > 5 and score.overall.accuracy == 0.0 and score.docs[0].accuracy == 0.0
 
 
 def test_detect_format_and_read_gold_auto(tmp_path: Path) -> None:

@@ -1,3 +1,4 @@
+import hashlib
 import json
 
 import pandas as pd
@@ -44,19 +45,23 @@ def test_jsonl_roundtrip(tmp_path):
 
 
 def test_crash_leaves_no_half_written_output_and_resume_picks_up(tmp_path):
+    doc = tmp_path / "a.pdf"
+    doc.write_bytes(b"%PDF-1.7 a document")
+    rec = {**REC_OK, "source": str(doc), "sha256": hashlib.sha256(doc.read_bytes()).hexdigest()}
     out = tmp_path / "o.jsonl"
     with pytest.raises(RuntimeError), create_sink(out) as sink:
-        sink.write(REC_OK)
+        sink.write(rec)
         raise RuntimeError("crash")
     assert not out.exists()
     # a torn last line, as a kill mid-write would leave
     partial = tmp_path / "o.jsonl.partial"
     partial.write_text(partial.read_text() + '{"source": "tor')
     sink = JsonlSink(out, resume=True)
-    assert sink.done_sources() == {"a.pdf"}
+    done = sink.done_sources()
+    assert str(doc) in done and "b.pdf" not in done
     sink.write(REC_ERR)
     sink.close()
-    assert [json.loads(x)["source"] for x in out.read_text().splitlines()] == ["a.pdf", "b.pdf"]
+    assert [json.loads(x)["source"] for x in out.read_text().splitlines()] == [str(doc), "b.pdf"]
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])

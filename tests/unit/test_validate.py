@@ -59,6 +59,18 @@ def test_gross_line_amounts_may_sum_to_the_total():
     assert check_rules(inv) == []
 
 
+def test_lines_far_above_the_total_warn_without_a_subtotal():
+    # two invoices read as one: the lines of both against the total of one; tax known, no subtotal
+    lines = [{"amount": a} for a in ("100.00", "55.00", "50.00", "100.00", "55.00")]
+    merged = Invoice.model_validate({"tax_total": "10.00", "total": "165.00", "line_items": lines})
+    (w,) = check_rules(merged)
+    assert w.code == "line_sum_mismatch" and w.field == "total" and "far more" in w.message
+    # lines under the total (tax on top) or a little over it (a discount) are not flagged
+    for total in ("250.00", "360.00", "400.00"):
+        inv = Invoice.model_validate({"tax_total": "10.00", "total": total, "line_items": lines})
+        assert check_rules(inv) == [], total
+
+
 def test_invalid_values_are_dropped_not_fatal():
     model, ws = validate_data(
         {"currency": "XXZ", "total": "abc", "invoice_number": "A-1", "bogus": 1}, Invoice

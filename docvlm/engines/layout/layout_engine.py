@@ -40,7 +40,9 @@ from docvlm.engines.layout.receipts import (
 from docvlm.engines.layout.text import PageLines, page_lines
 from docvlm.errors import EngineError
 from schemas.docvqa import Answer
+from schemas.forms import Form
 from schemas.invoice import HEADER_FIELDS, LINE_ITEM_FIELDS, Invoice
+from schemas.resolve import leaf_kind
 
 _log = logging.getLogger(__name__)
 
@@ -58,6 +60,11 @@ def _empty_data() -> dict[str, Any]:
         data["customer"].setdefault(leaf, None)
     data["line_items"] = []
     return data
+
+
+def _is_object_list(annotation: Any) -> bool:
+    kind, inner = leaf_kind(annotation)
+    return kind == "list" and leaf_kind(inner)[0] == "object"
 
 
 @dataclass
@@ -154,10 +161,46 @@ class LayoutEngine(BaseEngine):
                     _log.warning("layout model not used: %s; the rules choose", exc)
         return self._model
 
+    @classmethod
+    def schema_problem(cls, schema: type[BaseModel]) -> str | None:
+        """The layout engine reads invoices, the form schema and any model with a field a label can name."""
+        if not (isinstance(schema, type) and issubclass(schema, BaseModel)):
+            return f"{schema!r} is not a Pydantic model"
+        if issubclass(schema, (Invoice, Form)):
+            return None
+        from docvlm.engines.layout.kvmap import schema_targets
+
+        if issubclass(schema, Answer):
+            return "question answers come from `docvlm ask`, not from extraction"
+        if not schema_targets(schema) and not any(
+            _is_object_list(info.annotation) for info in schema.model_fields.values()
+        ):
+            return "it has no field that a printed label could name (only nested lists or no fields)"
+        return None
+
+    def warm(self) -> None:
+        _ = self.model
+
     def extract(self, pages: Sequence[Page], schema: type[BaseModel]) -> EngineOutput:
-        """Read header fields, receipt fields and line items from ``pages`` (one document)."""
+        """Read header fields, receipt fields and line items from ``pages`` (one document).
+
+        Any schema other than the invoice's is read by the key-value reader (``kvmap``).
+        """
         if not (isinstance(schema, type) and issubclass(schema, Invoice)):
-            raise EngineError(f"the layout engine extracts invoices and receipts, not {schema!r}")
+            problem = self.schema_problem(schema)
+            if problem:
+                raise EngineError(
+                    f"the layout engine cannot extract {getattr(schema, '__name__', schema)!r}: {problem}"
+                )
+            from docvlm.engines.layout.kvmap import extract_schema
+
+            tables = (
+                line_item_tables(pages)
+                if self.options.line_items
+                and any(_is_object_list(i.annotation) for i in schema.model_fields.values())
+                else None
+            )
+            return extract_schema(pages, schema, tables)
         t0 = time.perf_counter()
         rp = rule_pass(
             pages, self.options.dayfirst, self.options.line_items, self.options.model, self.options.use_model

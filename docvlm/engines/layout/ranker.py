@@ -12,7 +12,9 @@ combined, and the business rules (subtotal + tax = total, the line items add up 
 no part larger than the total) are soft constraints that add to or take from the combination's
 log-probability. Names: the seller and the buyer are never the same printed block.
 
-The model folder is read lazily on first use and cached per path; LightGBM is imported then.
+The model folder is read lazily on first use and cached per path. LightGBM trains the models, but
+predicting needs only numpy (``gbdt.TextModel`` reads LightGBM's text format), so a process that
+extracts never imports LightGBM (about 2 s of imports).
 A folder whose feature set differs from ``features.FEATURE_SET``/``FEATURE_VERSION`` refuses to load.
 """
 
@@ -33,6 +35,7 @@ import numpy as np
 from docvlm.engines.layout.candidates.base import HeaderResult
 from docvlm.engines.layout.candidates.pool import KINDS, Pool, Proposal, ranked_fields
 from docvlm.engines.layout.features import FEATURE_SET, FEATURE_VERSION, feature_names, kind_matrix
+from docvlm.engines.layout.gbdt import TextModel
 from docvlm.errors import EngineError
 
 _log = logging.getLogger(__name__)
@@ -70,7 +73,7 @@ class HeaderModel:
 
     path: Path
     meta: dict[str, Any]
-    boosters: dict[str, Any] = field(default_factory=dict)
+    boosters: dict[str, TextModel] = field(default_factory=dict)
     calibration: dict[str, Calibration] = field(default_factory=dict)
     # per field, the document types ("invoice", "receipt") where the model beat the rules held out
     use_on: dict[str, frozenset[str]] = field(default_factory=dict)
@@ -91,7 +94,7 @@ class HeaderModel:
     def predict(self, fld: str, x: np.ndarray) -> np.ndarray:
         if x.shape[0] == 0:
             return np.zeros(0)
-        return np.asarray(self.boosters[fld].predict(x, num_threads=1), dtype=np.float64)
+        return self.boosters[fld].predict(x)
 
 
 def check_meta(meta: dict[str, Any], path: Path) -> dict[str, Any]:
@@ -120,16 +123,15 @@ def load_model(path: str | None = None) -> HeaderModel:
     except (OSError, json.JSONDecodeError) as exc:
         raise ModelError(f"{meta_path}: {exc}") from exc
     comp = check_meta(meta, root)
-    try:
-        import lightgbm as lgb
-    except ImportError as exc:  # a core dependency; a broken install says so
-        raise ModelError("the layout model needs lightgbm (pip install lightgbm)") from exc
     model = HeaderModel(path=root, meta=meta)
     for fld, spec in (comp.get("fields") or {}).items():
         kind = spec["kind"]
         if spec.get("features") != feature_names(kind):
             raise ModelError(f"{root}: the features of {fld} differ from this docvlm's; retrain the model")
-        model.boosters[fld] = lgb.Booster(model_file=str(root / spec["file"]))
+        try:
+            model.boosters[fld] = TextModel.load(root / spec["file"])
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"{root}: {exc}") from exc
         cal = spec.get("calibration") or {}
         model.calibration[fld] = Calibration(list(cal.get("x", [])), list(cal.get("y", [])))
         model.use_on[fld] = frozenset(spec.get("use_on", ("invoice", "receipt")))

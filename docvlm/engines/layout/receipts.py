@@ -38,10 +38,21 @@ class ReceiptSignal:
     aspect: float  # height / width of the printed area
     cues: int  # receipt words found
     invoice_cues: int  # invoice-only words found
+    content: tuple[str, ...] = ()  # kinds of till content found (``lexicon.RECEIPT_CONTENT``)
+    customer_block: bool = False  # whether a customer block is printed
+    narrow: bool = False  # whether the printed area has a till strip's shape
+
+    @property
+    def by_shape_and_words(self) -> bool:
+        """The decision from the shape and the receipt words alone (the rule before content kinds)."""
+        return self.invoice_cues == 0 and ((self.narrow and self.cues >= 3) or self.cues >= 10)
 
 
 def receipt_signal(pls: Sequence[PageLines]) -> ReceiptSignal:
-    """Receipt when the printed area is a tall strip, receipt words are printed and no invoice-only words are.
+    """Receipt when the printed area is a tall strip, receipt words are printed and no invoice-only words are;
+    or, whatever the shape (a photo, a short slip), when it prints till content of several kinds
+    (till and cash words, a card-terminal slip, a tax summary block, a thank-you footer, a till time
+    stamp, an item count) and no customer block.
 
     Invoices set on A4 or Letter have a text block about 1.3-1.6 times as tall as wide that spans
     most of the page; a receipt's is taller (1.7+) or a slim column on a wider scan.
@@ -53,10 +64,14 @@ def receipt_signal(pls: Sequence[PageLines]) -> ReceiptSignal:
     aspect = (tb[3] - tb[1]) / width
     cues = 0
     inv = 0
+    kinds: set[str] = set()
+    customer = False
     for pl in pls:
         for tl in pl.lines:
             cues += len(lx.RECEIPT_CUES.findall(tl.text))
             inv += len(lx.INVOICE_ONLY.findall(tl.text))
+            kinds.update(k for k, rx in lx.RECEIPT_CONTENT.items() if k not in kinds and rx.search(tl.text))
+            customer = customer or bool(lx.CUSTOMER_BLOCK.search(tl.text))
     # a till strip: taller than any A4/Letter text block, or a slim column on a wide scan
     page_w = max(1.0, pls[0].page.width)
     page = pls[0].page
@@ -66,8 +81,14 @@ def receipt_signal(pls: Sequence[PageLines]) -> ReceiptSignal:
         or page.height / page_w >= 2.0  # a long strip image
         or (page.unit == "pt" and page.width <= 300)  # a PDF on till-roll paper (80 mm is 227 pt)
     )
-    yes = inv == 0 and ((narrow and cues >= 3) or cues >= 10)
-    return ReceiptSignal(yes, round(aspect, 3), cues, inv)
+    content = len(kinds)
+    sig = ReceiptSignal(False, round(aspect, 3), cues, inv, tuple(sorted(kinds)), customer, narrow)
+    sig.is_receipt = (
+        sig.by_shape_and_words
+        or (inv == 0 and not customer and content >= lx.RECEIPT_CONTENT_MIN)
+        or (inv <= 1 and narrow and content >= lx.RECEIPT_CONTENT_STRONG)
+    )
+    return sig
 
 
 def is_receipt(pls: Sequence[PageLines]) -> bool:
