@@ -113,10 +113,8 @@ def rule_pass(
     """Run every rule over one document (the candidates' raw material and the rules' own choice);
     ``line_items`` False skips the tables (header fields only). The tables are read with
     ``table_model``, else the table model of ``model_dir``, else the package's (``use_model`` False:
-    the table rules alone). A receipt's tables are read by the table rules alone: the table model
-    learns from invoices (the labelled receipts label no items), and on till rolls it moved the
-    header chooser's vendor names (SROIE shops held out: 78.7% with the rules' tables, 73.4% with
-    the model's)."""
+    the table rules alone). A receipt's tables are read by the table rules alone: the table model learns from invoices (the
+    labelled receipts label no items)."""
     pls: list[PageLines] = [page_lines(p) for p in pages]
     signal = receipt_signal(pls)
     learned = use_model and not signal.is_receipt
