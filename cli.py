@@ -376,7 +376,9 @@ def _report(counts: dict[str, int], done: int, output: str) -> None:
 @app.command()
 def ask(
     path: Annotated[Path, typer.Argument(help="A document (PDF or image).")],
-    question: Annotated[str, typer.Argument(help="A question about the document.")],
+    questions: Annotated[
+        list[str], typer.Argument(help="One or more questions about the document (it is read once).")
+    ],
     engine: EngineOpt = EngineKind.LAYOUT,
     model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
@@ -388,7 +390,8 @@ def ask(
     ocr_backend: OcrBackendOpt = None,
     verbose: VerboseOpt = 0,
 ) -> None:
-    """Answer a question about one document: the printed answer, its page, box and confidence."""
+    """Answer questions about one document: per question, a JSON line with the printed answer, its page,
+    box and confidence (null where nothing on the page supports an answer)."""
     _setup_logging(verbose)
     from docvlm.errors import DocvlmError
     from docvlm.pipeline import Pipeline, PipelineOptions
@@ -402,13 +405,13 @@ def ask(
     )
     pipe = Pipeline(options)
     try:
-        answer = pipe.ask(path, question)
+        for question in questions:  # the pipeline caches the file's pages by content: one read
+            typer.echo(pipe.ask(path, question).model_dump_json())
     except DocvlmError as exc:
         typer.echo(json.dumps({"error": {"type": type(exc).__name__, "message": str(exc)}}))
         raise typer.Exit(1) from exc
     finally:
         pipe.close()
-    typer.echo(answer.model_dump_json())
 
 
 @app.command()
@@ -454,14 +457,14 @@ def train(
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bars.")] = False,
     verbose: VerboseOpt = 0,
 ) -> None:
-    """Train the layout engine's chooser on labelled documents; prints cross-validated scores.
+    """Train the layout engine's chooser and table model on labelled documents; prints cross-validated scores.
 
     Use the result with `docvlm extract ... --engine layout --model MODEL_DIR`.
     """
     _setup_logging(verbose)
     from docvlm.engines.layout.ranker import DEFAULT_MODEL_DIR
+    from docvlm.training import components
     from docvlm.training.data import load_training_docs
-    from docvlm.training.header import HeaderTrainer
     from docvlm.training.train import train_model
     from evaluation.readers import DatasetError
 
@@ -477,9 +480,7 @@ def train(
     start = None if from_scratch else (init or DEFAULT_MODEL_DIR)
     if start is not None and not (Path(start) / "meta.json").is_file():
         start = None
-    meta = train_model(
-        docs, output, start, seed, trainers=[HeaderTrainer(folds=folds, progress=not no_progress)]
-    )
+    meta = train_model(docs, output, start, seed, trainers=components(folds, progress=not no_progress))
     head = meta["components"]["header"]["scores"]
     typer.echo(f"{len(docs)} documents, {meta['training_data']['groups']} groups -> {output}")
     typer.echo(f"cross-validated ({head['cross_validation']}): accuracy {head['overall_accuracy']:.3f}")
@@ -487,6 +488,12 @@ def train(
     for name, s in head["fields"].items():
         typer.echo(
             f"| {name} | {s['n']} | {s['accuracy']:.3f} | {s['rules_accuracy']:.3f} | {s['candidate_recall']:.3f} |"
+        )
+    tables = meta["components"].get("tables", {}).get("scores", {}).get("cross_validated")
+    if tables:
+        typer.echo(
+            f"line items ({meta['components']['tables']['scores']['cross_validation']}): F1 {tables['f1']:.3f} "
+            f"(P {tables['precision']:.3f}, R {tables['recall']:.3f})"
         )
 
 

@@ -280,12 +280,13 @@ def crossval_cmd(
     if not docs:
         raise _usage_error("no labelled documents found")
     result = crossval(docs, seed=seed, logo_max=logo_max, folds=folds, progress=not no_progress)
-    fitted = None
+    fitted = tables_fit = None
     if fit:
-        from docvlm.training.crossval import fit_records
+        from docvlm.training.crossval import fit_records, fit_tables
 
         fitted = fit_records(docs, seed=seed)
-    text, scores = crossval_markdown(docs, gold_docs(docs), result, fitted)
+        tables_fit = fit_tables(docs, seed=seed)
+    text, scores = crossval_markdown(docs, gold_docs(docs), result, fitted, tables_fit)
     typer.echo(text)
     if output is not None:
         write_records(output, result.records)

@@ -4,7 +4,11 @@ In: ``TrainingDoc``s of several datasets. For every held-out fold the components
 all other documents (``train_model``, from scratch), the engine's chooser is applied with that
 model to the held-out documents (the product path: ``ranker.apply_model`` on the rules' pool),
 and the records are kept. Out: one record per document, every one predicted by a model that never
-saw its group, plus the fold plan. ``evaluation`` scores them per dataset.
+saw its group, plus the fold plan. ``evaluation`` scores them per dataset. The table model is
+held out on the same folds (``crossval_tables``: line-item F1 per held-out group, beside the
+table rules alone). The header candidates' features read the tables with the package's table
+model (as the engine does), which was trained on the shared data: for the header figures, that
+is the one part not held out.
 
 Folds: a dataset with at most ``logo_max`` groups holds out one group at a time (leave-one-group-
 out); a dataset with more (SROIE by company) is dealt into ``folds`` folds of whole groups.
@@ -27,14 +31,17 @@ _log = logging.getLogger(__name__)
 
 @dataclass
 class CrossvalResult:
-    """Held-out records (keyed by source), the rules-only records, and which fold held each document;
-    ``model`` holds the held-out model's own choice of every field it ranked (where the rules kept a
-    field, for error analysis), as {source: {field: (value, raw probability)}}."""
+    """Held-out records (keyed by source), the rules-only records, which fold held each document, the
+    line-item scores of the table model on the same folds (``docvlm.training.tables.cross_validate``;
+    None when no document labels line items); ``model`` holds the held-out model's own choice of
+    every field it ranked (where the rules kept a field, for error analysis), as
+    {source: {field: (value, raw probability)}}."""
 
     records: dict[str, dict[str, Any]]
     rules: dict[str, dict[str, Any]]
     folds: dict[str, str]
     model: dict[str, dict[str, tuple[str, float]]] = field(default_factory=dict)
+    tables: dict[str, Any] | None = None
 
 
 def fold_plan(docs: Sequence[TrainingDoc], logo_max: int = 30, folds: int = 5) -> dict[str, str]:
@@ -169,7 +176,23 @@ def crossval(
             res.confidence[f] = round(calibrate(got[1]), 4)
         records[d.source] = _record(d, res)
     model = {src: {f: (p.value, raw) for f, (p, raw) in c.items()} for src, c in chosen.items()}
-    return CrossvalResult(records, rules, plan, model)
+    return CrossvalResult(records, rules, plan, model, crossval_tables(docs, plan, seed))
+
+
+def crossval_tables(
+    docs: Sequence[TrainingDoc], plan: dict[str, str], seed: int = 0
+) -> dict[str, Any] | None:
+    """The table model held out on the same folds as the header chooser: per fold, trained on the
+    documents of the other folds that label line items, and scored on the fold's (with the table
+    rules alone beside it); None when no document labels line items."""
+    from docvlm.training.tables import cross_validate, gold_items
+
+    labelled = [d for d in docs if gold_items(d.gold) is not None]
+    if len({plan[d.source] for d in labelled}) < 2:
+        return None
+    return cross_validate(
+        labelled, seed, None, None, {d.source: plan[d.source] for d in labelled}, rules=True
+    )
 
 
 def _maybe_progress(items: Any, enabled: bool, desc: str) -> Any:
@@ -197,6 +220,22 @@ def write_records(path: Path, records: dict[str, dict[str, Any]]) -> None:
     with path.open("w", encoding="utf-8") as fh:
         for rec in records.values():
             fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+
+
+def fit_tables(docs: Sequence[TrainingDoc], seed: int = 0) -> dict[str, Any] | None:
+    """Line-item scores of a table model trained on all ``docs`` that label line items, per group,
+    scored on the same documents (a fit, not a score); None when none labels line items."""
+    from docvlm.training.tables import Tally, examples_of, gold_items, merge_examples, score_docs, train_model
+
+    labelled = [d for d in docs if gold_items(d.gold) is not None]
+    if not labelled:
+        return None
+    model = train_model(merge_examples(examples_of(d) for d in labelled), seed)
+    tally = Tally()
+    for g in sorted({d.group for d in labelled}):
+        members = [d for d in labelled if d.group == g]
+        tally.add(g, score_docs(members, model), members[0].dataset or None)
+    return tally.to_dict()
 
 
 def fit_records(docs: Sequence[TrainingDoc], seed: int = 0, rounds: int = 60) -> dict[str, dict[str, Any]]:

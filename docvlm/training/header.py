@@ -67,14 +67,15 @@ class DocFeatures:
     rule: dict[str, bool]  # field -> whether the rules' own value is right
 
 
-def featurise(doc: TrainingDoc) -> DocFeatures:
-    """The pool, features and labels of one document (computed once, kept in ``doc.cache``)."""
+def featurise(doc: TrainingDoc, table_model: str | None = None) -> DocFeatures:
+    """The pool, features and labels of one document (computed once, kept in ``doc.cache``); the
+    tables are read with the table model of the folder ``table_model`` (None: the package's)."""
     cached = doc.cache.get("header")
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     from evaluation.metrics import values_match
 
-    rp = rule_pass(doc.pages)
+    rp = rule_pass(doc.pages, model_dir=table_model)
     pool = build_pool(rp.pls, rp.header, rp.signal.is_receipt, rp.table_boxes)
     x = {kind: kind_matrix(pool, kind, rp.table_boxes, rp.line_sum) for kind in KINDS}
     y: dict[str, np.ndarray] = {}
@@ -198,7 +199,8 @@ class HeaderTrainer:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         init = _init_files(Path(init_dir) if init_dir else None)
-        feats = [featurise(d) for d in _progress(docs, self.progress, "features")]
+        # the tables as the engine will read them with this folder: its table model when one was just trained
+        feats = [featurise(d, str(out)) for d in _progress(docs, self.progress, "features")]
         # cross-validation by group: out-of-fold choices give the scores and the calibration
         k = max(2, min(self.folds, len({d.group for d in docs})))
         oof: list[dict[str, tuple[str, float]]] = [{} for _ in docs]

@@ -499,6 +499,23 @@ def test_receipt_items_with_quantity_columns() -> None:
     assert 0 < conf["line_items.0.amount"] <= 1
 
 
+class _RefusesToRead:
+    """A table model that fails the test if it is asked to read anything."""
+
+    def __getattr__(self, name: str) -> None:
+        raise AssertionError(f"the table model was asked for {name} on a receipt")
+
+
+def test_a_receipt_s_tables_are_read_by_the_table_rules_alone() -> None:
+    from docvlm.engines.layout.layout_engine import rule_pass
+
+    pages = [make_page(RECEIPT, width=240, height=400)]
+    with_model = rule_pass(pages, table_model=_RefusesToRead())
+    assert with_model.signal.is_receipt
+    assert with_model.items == rule_pass(pages, use_model=False).items
+    assert [it["description"] for it in with_model.items] == ["MILO 1KG", "BREAD"]
+
+
 TILL_ROLL = [
     (40, 20, "CORNER MARKET", 12),
     (40, 36, "218 W Harmon St"),

@@ -299,3 +299,32 @@ def test_pipeline_ask_reads_a_file_once(tmp_path, monkeypatch) -> None:
     pdf.write_bytes(pdf.read_bytes() + b"\n%changed\n")  # another sha256: read again
     pipe.ask(pdf, "What is the total?")
     assert len(calls) == 2
+
+
+def test_cli_ask_answers_several_questions_with_one_read(tmp_path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    from tests.helpers.pages import make_pdf
+
+    pdf = make_pdf(tmp_path / "bike.pdf", [[(x, y, t) for x, y, t in BIKE_INVOICE]])
+    code = (
+        "import sys\n"
+        "from docvlm.pipeline import Pipeline\n"
+        "calls = []\n"
+        "real = Pipeline.load_pages\n"
+        "Pipeline.load_pages = lambda self, p: calls.append(p) or real(self, p)\n"
+        "from cli import app\n"
+        "try:\n"
+        "    app(['ask', sys.argv[1], 'What is the invoice number?', 'What is the total?', 'Who signed it?'])\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        "print('reads', len(calls))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(pdf)], capture_output=True, text=True, check=True)
+    lines = out.stdout.strip().splitlines()
+    answers = [json.loads(line) for line in lines[:-1]]
+    assert [a["answer"] for a in answers[:2]] == ["A-17", "17.50"]
+    assert answers[2]["answer"] is None and answers[2]["confidence"] < 0.3  # nothing supports it
+    assert lines[-1] == "reads 1"
