@@ -1,4 +1,8 @@
-"""docvlm command line: a thin Typer layer over the public Python API (docvlm.pipeline)."""
+"""docvlm command line: a thin Typer layer over the public Python API (docvlm.pipeline).
+
+Only Typer and the names the flags need are imported here; the pipeline, the engines and the
+schemas are imported by the command that runs, so ``--help`` or ``schema`` loads none of the stack.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +11,16 @@ import logging
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from docvlm.engines import HybridOptions, LayoutOptions, OpenAIOptions, TransformersOptions
-from docvlm.errors import EngineError, Interrupted, OutputError
-from docvlm.pipeline import Pipeline, PipelineOptions
-from docvlm.runner import LimitOptions
-from docvlm.sinks import OutputFormat, create_sink
-from docvlm.split import SplitOptions
+from docvlm.sinks import OutputFormat
 from evaluation.cli import eval_app
+
+if TYPE_CHECKING:
+    from docvlm.engines import HybridOptions, LayoutOptions, OpenAIOptions, TransformersOptions
+    from docvlm.pipeline import Pipeline, PipelineOptions
 
 app = typer.Typer(
     name="docvlm",
@@ -25,6 +28,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain click help: no `<bool>` on flags, and `[...]` in a help text stays text
 )
 app.add_typer(eval_app, name="eval")
 
@@ -140,6 +144,8 @@ def build_engine_options(
     dtype: str | None = None,
 ) -> LayoutOptions | TransformersOptions | OpenAIOptions | HybridOptions:
     """Map CLI flags onto the typed engine options."""
+    from docvlm.engines import HybridOptions, LayoutOptions, OpenAIOptions, TransformersOptions
+
     if engine is EngineKind.LAYOUT:
         return LayoutOptions(model=model)  # a model folder from `docvlm train`, or the package's
     if not model:
@@ -187,10 +193,21 @@ def extract(
     workers: Annotated[
         int | None,
         typer.Option(
-            "--workers", "-w", min=1, help="Worker processes (not for the transformers engine) [default: 1]."
+            "--workers",
+            "-w",
+            min=1,
+            help="Worker processes (not for the transformers engine) [default: 1]; with --ray, actors "
+            "[default: one per CPU of the cluster].",
         ),
     ] = None,
-    schema: Annotated[str, typer.Option("--schema", help="Document type schema.")] = "invoice",
+    schema: Annotated[
+        str,
+        typer.Option(
+            "--schema",
+            help="What to extract: invoice, receipt, form, module:Class (a Pydantic model) or a JSON "
+            "Schema file.",
+        ),
+    ] = "invoice",
     einvoice: EinvoiceOpt = EinvoiceMode.BOTH,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue an interrupted run: skip the documents it recorded.")
@@ -234,6 +251,11 @@ def extract(
     """Extract header fields and line items: one record per input document."""
     _setup_logging(verbose)
     from docvlm.einvoice.reader import EinvoiceOptions
+    from docvlm.errors import EngineError, Interrupted, OutputError
+    from docvlm.pipeline import PipelineOptions
+    from docvlm.runner import LimitOptions
+    from docvlm.sinks import create_sink
+    from docvlm.split import SplitOptions
 
     ocr_mode, backend = ocr_flags(ocr, ocr_backend)
     options = PipelineOptions.from_settings(
@@ -248,34 +270,36 @@ def extract(
         limits=LimitOptions(doc_timeout_s=doc_timeout, max_worker_mb=max_worker_mb),
     )
     if ray:
-        from docvlm.scale.job import run_job
-
-        try:
-            counts, done = run_job(inputs, output, fmt, options, ray_address, resume=resume)
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc), param_hint="--format") from exc
-        _report(counts, done, output)
+        _schema_pipeline(options).close()
+        _run_ray(inputs, output, fmt, options, ray_address, resume, retry_errors, workers)
+    pipe = _schema_pipeline(options)  # the schema and the engine's support for it, before any file is read
     try:  # the output is checked and locked before any document is read
-        sink = create_sink(output, fmt, resume=resume or retry_errors, retry_errors=retry_errors)
+        sink = create_sink(
+            output, fmt, resume=resume or retry_errors, retry_errors=retry_errors, schema=pipe.schema
+        )
     except OutputError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    pipe = Pipeline(options)
-    bar = None
-    if progress and sys.stderr.isatty():
-        from tqdm import tqdm
+    from docvlm.progress import ProgressBar, survey_inputs
 
-        bar = tqdm(unit="doc", file=sys.stderr)
+    bar: ProgressBar | None = None
     counts = {"ok": 0, "partial": 0, "error": 0}
     kept = f"; the records so far are in {output}.partial: run again with --resume" if output != "-" else ""
     try:
         with sink:
-            for ex in pipe.run(inputs, skip=sink.done_sources()):
+            survey = survey_inputs(inputs, sink.done_sources())  # counted first, for the bar and the notices
+            for line in survey.notices():
+                typer.echo(line, err=True)
+            if resume or retry_errors:
+                typer.echo(
+                    f"resuming {output}: {survey.done} documents already done, {len(survey.todo)} to read",
+                    err=True,
+                )
+            bar = ProgressBar(len(survey.todo), enabled=progress and sys.stderr.isatty(), file=sys.stderr)
+            for ex in pipe.run(survey.todo, on_source=bar.on_source()):
                 sink.write(ex.to_record())
                 counts[ex.status.value] += 1
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(counts)
+                bar.finished(counts, file_done=ex.part >= ex.parts)
     except Interrupted as exc:
         typer.echo(f"{exc} after {sum(counts.values())} documents{kept}", err=True)
         raise typer.Exit(128 + exc.signum) from None
@@ -289,17 +313,69 @@ def extract(
         if bar is not None:
             bar.close()
         pipe.close()
-    _report(counts, len(sink.done_sources()), output)
+    _report(counts, survey.done, output)
+
+
+def _schema_pipeline(options: PipelineOptions) -> Pipeline:
+    """The pipeline, once its schema resolves and its engine can extract it; exit 2 otherwise."""
+    from docvlm.errors import EngineError
+    from docvlm.pipeline import Pipeline
+    from schemas.resolve import SchemaError
+
+    try:
+        pipe = Pipeline(options)
+        pipe.check_schema()
+    except (SchemaError, EngineError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    return pipe
+
+
+def _run_ray(
+    inputs: list[str],
+    output: str,
+    fmt: OutputFormat | None,
+    options: PipelineOptions,
+    address: str | None,
+    resume: bool,
+    retry_errors: bool,
+    actors: int | None,
+) -> None:
+    """``extract --ray``: the job on Ray (``--workers``: that many actors), then the summary line."""
+    from docvlm.errors import OutputError
+    from docvlm.scale import RayOptions
+    from docvlm.scale.job import run_job
+
+    kept = f"; the records so far are in {output}.partial: run again with --resume" if output != "-" else ""
+    try:
+        counts, done = run_job(
+            inputs,
+            output,
+            fmt,
+            options,
+            address,
+            resume=resume,
+            ray_options=RayOptions(concurrency=actors),
+            retry_errors=retry_errors,
+        )
+    except OutputError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted{kept if fmt is not OutputFormat.PARQUET else ''}", err=True)
+        raise typer.Exit(130) from None
+    _report(counts, done, output)
 
 
 def _report(counts: dict[str, int], done: int, output: str) -> None:
     """The summary line on stderr, and the exit code: 0 all ok, 1 some errors, 2 nothing found."""
     total = sum(counts.values())
     if total == 0 and not done:
-        typer.echo("no input documents found", err=True)
+        typer.echo("error: no input documents found", err=True)
         raise typer.Exit(2)
     typer.echo(
         f"{total} documents: {counts['ok']} ok, {counts['partial']} partial, {counts['error']} error"
+        + (f"; {done} already done" if done else "")
         + ("" if output == "-" else f" -> {output}"),
         err=True,
     )
@@ -309,7 +385,9 @@ def _report(counts: dict[str, int], done: int, output: str) -> None:
 @app.command()
 def ask(
     path: Annotated[Path, typer.Argument(help="A document (PDF or image).")],
-    question: Annotated[str, typer.Argument(help="A question about the document.")],
+    questions: Annotated[
+        list[str], typer.Argument(help="One or more questions about the document (it is read once).")
+    ],
     engine: EngineOpt = EngineKind.LAYOUT,
     model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
@@ -321,9 +399,11 @@ def ask(
     ocr_backend: OcrBackendOpt = None,
     verbose: VerboseOpt = 0,
 ) -> None:
-    """Answer a question about one document: the printed answer, its page, box and confidence."""
+    """Answer questions about one document: per question, a JSON line with the printed answer, its page,
+    box and confidence (null where nothing on the page supports an answer)."""
     _setup_logging(verbose)
     from docvlm.errors import DocvlmError
+    from docvlm.pipeline import Pipeline, PipelineOptions
 
     ocr_mode, backend = ocr_flags(ocr, ocr_backend)
     options = PipelineOptions.from_settings(
@@ -334,13 +414,13 @@ def ask(
     )
     pipe = Pipeline(options)
     try:
-        answer = pipe.ask(path, question)
+        for question in questions:  # the pipeline caches the file's pages by content: one read
+            typer.echo(pipe.ask(path, question).model_dump_json())
     except DocvlmError as exc:
         typer.echo(json.dumps({"error": {"type": type(exc).__name__, "message": str(exc)}}))
         raise typer.Exit(1) from exc
     finally:
         pipe.close()
-    typer.echo(answer.model_dump_json())
 
 
 @app.command()
@@ -386,14 +466,14 @@ def train(
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bars.")] = False,
     verbose: VerboseOpt = 0,
 ) -> None:
-    """Train the layout engine's chooser on labelled documents; prints cross-validated scores.
+    """Train the layout engine's chooser and table model on labelled documents; prints cross-validated scores.
 
     Use the result with `docvlm extract ... --engine layout --model MODEL_DIR`.
     """
     _setup_logging(verbose)
     from docvlm.engines.layout.ranker import DEFAULT_MODEL_DIR
+    from docvlm.training import components
     from docvlm.training.data import load_training_docs
-    from docvlm.training.header import HeaderTrainer
     from docvlm.training.train import train_model
     from evaluation.readers import DatasetError
 
@@ -409,9 +489,7 @@ def train(
     start = None if from_scratch else (init or DEFAULT_MODEL_DIR)
     if start is not None and not (Path(start) / "meta.json").is_file():
         start = None
-    meta = train_model(
-        docs, output, start, seed, trainers=[HeaderTrainer(folds=folds, progress=not no_progress)]
-    )
+    meta = train_model(docs, output, start, seed, trainers=components(folds, progress=not no_progress))
     head = meta["components"]["header"]["scores"]
     typer.echo(f"{len(docs)} documents, {meta['training_data']['groups']} groups -> {output}")
     typer.echo(f"cross-validated ({head['cross_validation']}): accuracy {head['overall_accuracy']:.3f}")
@@ -420,19 +498,33 @@ def train(
         typer.echo(
             f"| {name} | {s['n']} | {s['accuracy']:.3f} | {s['rules_accuracy']:.3f} | {s['candidate_recall']:.3f} |"
         )
+    tables = meta["components"].get("tables", {}).get("scores", {}).get("cross_validated")
+    if tables:
+        typer.echo(
+            f"line items ({meta['components']['tables']['scores']['cross_validation']}): F1 {tables['f1']:.3f} "
+            f"(P {tables['precision']:.3f}, R {tables['recall']:.3f})"
+        )
 
 
 @app.command()
 def schema(
-    name: Annotated[str, typer.Argument(help="invoice, receipt, form or docvqa_answer")] = "invoice",
+    name: Annotated[
+        str,
+        typer.Argument(help="invoice, receipt, form, docvqa_answer, module:Class or a JSON Schema file"),
+    ] = "invoice",
 ) -> None:
-    """Print the JSON Schema of a document type."""
+    """Print the JSON Schema of a document type (for a user's model: as records give it)."""
     from schemas import json_schema_text
+    from schemas.resolve import SchemaError, resolve_schema
 
     try:
-        typer.echo(json_schema_text(name))
-    except KeyError as exc:
-        raise typer.BadParameter(str(exc.args[0]), param_hint="NAME") from exc
+        resolved = resolve_schema(name)
+    except SchemaError as exc:
+        raise typer.BadParameter(str(exc), param_hint="NAME") from exc
+    if resolved.builtin:
+        typer.echo(json_schema_text(resolved.name))
+    else:
+        typer.echo(json.dumps(resolved.model.model_json_schema(), indent=2))
 
 
 if __name__ == "__main__":

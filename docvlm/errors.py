@@ -78,6 +78,10 @@ class OutputError(DocvlmError, ValueError):
     """The output path cannot be used (missing folder, a directory, wrong extension, not writable, locked)."""
 
 
+class ValueNotRepresentable(DocvlmError, ValueError):
+    """A record value that its typed table column (Parquet) cannot hold without changing it."""
+
+
 class OutputLocked(OutputError):
     """Another run holds the lock on this output."""
 

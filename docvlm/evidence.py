@@ -218,6 +218,8 @@ def find_evidence(
     Identifiers are matched character for character (spaces and punctuation aside), then, unless
     ``exact_ids``, fuzzily as text: an exact value (an e-invoice's) one digit off is not on the page.
     """
+    if kind is FieldKind.BOOL:
+        return None  # a ticked box has no text to find; its reader gives the box
     index = pages if isinstance(pages, PageIndex) else PageIndex(pages)
     if kind is FieldKind.MONEY:
         amount = _as_decimal(value)
@@ -227,11 +229,17 @@ def find_evidence(
         return _find_date(d, index) if d is not None else None
     if kind is FieldKind.CURRENCY:
         return _find_currency(str(value).upper(), index)
-    if kind in _ID_KINDS:
-        found = _find_identifier(str(value), index)
+    text = str(value)
+    if kind in _ID_KINDS or (kind is FieldKind.STRING and _looks_like_code(text)):
+        found = _find_identifier(text, index)
         if found is not None or exact_ids:
             return found
-    return _find_text(str(value), index)
+    return _find_text(text, index)
+
+
+def _looks_like_code(text: str) -> bool:
+    """A short string with digits ("DN-2024-17"): a user's field that may be a number or code."""
+    return any(c.isdigit() for c in text) and len(text.split()) <= 3
 
 
 __all__ = ["FOUND_PRIOR", "UNGROUNDED_CONFIDENCE", "PageIndex", "find_evidence"]

@@ -26,7 +26,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from docvlm.datamodel import DEFAULT_DPI, Document, Page, Word, WordSource
 from docvlm.errors import IngestError, MissingDependency, UnsupportedType
-from docvlm.ocr import OcrOptions, ocr_page, to_rgb, upright
+from docvlm.imaging import to_rgb, upright
+from docvlm.ocr import OcrOptions
 from docvlm.parsers import normalize_text
 from docvlm.sources import (
     IMAGE_KINDS,
@@ -397,14 +398,19 @@ def _iter_pdf_pages(
             continue
         dpi = _ocr_dpi(options, size)
         t1 = time.perf_counter()
-        image = _render_pdf_page(handle, index, dpi, options, size)
+        # held in a list and popped into OCR: no reference stays here, so OCR can let the
+        # full-resolution pixels go once it has resampled the page
+        rendered = [_render_pdf_page(handle, index, dpi, options, size)]
         timings["render_s"] = time.perf_counter() - t1
-        t2 = time.perf_counter()
-        res = ocr_page(image, ocr)
+        t2, c2 = time.perf_counter(), time.process_time()
+        from docvlm.ocr.page import ocr_page
+
+        res = ocr_page(rendered.pop(), ocr)
         timings["ocr_s"] += time.perf_counter() - t2
+        timings["ocr_cpu_s"] = time.process_time() - c2
         scale = 72.0 / dpi
         ocr_words = [w.scaled(scale, page=number) for w in res.words]
-        width, height = res.image.width * scale, res.image.height * scale
+        width, height = res.size[0] * scale, res.size[1] * scale
         _log.debug(
             "page %d of %s: text layer %s, %d OCR words", number, handle.path, layer.reason, len(ocr_words)
         )
@@ -488,14 +494,21 @@ def _check_pixels(img: Image.Image, p: Path | MemoryFile, options: IngestOptions
 def _load_frame(p: Path | MemoryFile, index: int, options: IngestOptions) -> Image.Image:
     """Decode frame ``index`` of an image file as RGB with EXIF orientation applied."""
     img = _open_lazy(p, options)
+    handed_out = False
     try:
         if index:
             img.seek(index)
         _check_pixels(img, p, options, index + 1)
         with _pixel_limit(options.max_megapixels):
             img.load()
-        frame = ImageOps.exif_transpose(img) if index == 0 else img
-        out = to_rgb(frame if frame is not None else img)
+        if index == 0:
+            # in place: a transposed copy would hold a second set of pixels (100 MB at 600 dpi A4)
+            ImageOps.exif_transpose(img, in_place=True)
+        out = to_rgb(img)
+        if out is img and getattr(img, "fp", None) is None and int(getattr(img, "n_frames", 1) or 1) == 1:
+            # a single-frame file is closed once decoded: the image already owns its pixels
+            handed_out = True
+            return img
         # the file handle is closed below, so the page must own its pixels
         return out.copy() if out is img else out
     except IngestError:
@@ -505,7 +518,8 @@ def _load_frame(p: Path | MemoryFile, index: int, options: IngestOptions) -> Ima
     except (OSError, EOFError, SyntaxError, ValueError) as e:
         raise IngestError(f"corrupt or truncated image: {p} page {index + 1}: {e}") from e
     finally:
-        img.close()
+        if not handed_out:
+            img.close()
 
 
 def _open_image(p: Path | MemoryFile, sha: str, options: IngestOptions, ocr: OcrOptions) -> Document:
@@ -533,19 +547,23 @@ def _iter_image_pages(
     for index in range(count):
         number = index + 1
         t0 = time.perf_counter()
-        image = _load_frame(p, index, options)
+        frame = [_load_frame(p, index, options)]  # popped into OCR, as for PDF pages
         timings = {"render_s": time.perf_counter() - t0}
-        t1 = time.perf_counter()
-        res = ocr_page(image, ocr)
+        t1, c1 = time.perf_counter(), time.process_time()
+        from docvlm.ocr.page import ocr_page
+
+        res = ocr_page(frame.pop(), ocr)
         timings["ocr_s"] = time.perf_counter() - t1
+        # CPU seconds of the process: on a shared machine the wall time says more about the neighbours
+        timings["ocr_cpu_s"] = time.process_time() - c1
         words = [
             Word(text=w.text, bbox=w.bbox, page=number, conf=w.conf, line=w.line, block=w.block)
             for w in res.words
         ]
         yield Page(
             number=number,
-            width=float(res.image.width),
-            height=float(res.image.height),
+            width=float(res.size[0]),
+            height=float(res.size[1]),
             unit="px",
             words=words,
             word_source=WordSource.OCR,
@@ -555,7 +573,7 @@ def _iter_image_pages(
             dpi=options.dpi,
         )
         # drop this page's pixels before the next page is decoded
-        del image, res
+        del res
 
 
 def _image_renderer(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,18 +21,23 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from docvlm.datamodel import EmbeddedXml, EngineOutput, Extraction, Page, RecordWarning
 from docvlm.einvoice.reader import EinvoiceOptions, EinvoiceReader
-from docvlm.engines import BaseEngine, EngineOptions, LayoutOptions, create_engine
-from docvlm.errors import DocvlmError, EinvoiceError, IngestError
+from docvlm.engines import BaseEngine, EngineOptions, LayoutOptions, create_engine, schema_problem
+from docvlm.errors import DocvlmError, EinvoiceError, EngineError, IngestError
 from docvlm.ground import ground
 from docvlm.ingest import IngestOptions, open_bytes, open_document
 from docvlm.ocr import OcrOptions
+from docvlm.ocr.base import threads_per_worker
 from docvlm.runner import LimitOptions, run_batch
 from docvlm.split import SplitOptions, split_documents
 from docvlm.validate import validate
-from schemas import get_schema
 from schemas.docvqa import Answer
+from schemas.invoice import Invoice
+from schemas.resolve import ResolvedSchema, resolve_schema
 
 _log = logging.getLogger(__name__)
+
+#: files whose pages ``Pipeline.ask`` keeps for more questions
+ASKED_FILES = 8
 
 
 class PipelineOptions(BaseModel):
@@ -47,7 +53,15 @@ class PipelineOptions(BaseModel):
     ingest: IngestOptions = Field(default_factory=IngestOptions)
     ocr: OcrOptions = Field(default_factory=OcrOptions)
     einvoice: EinvoiceOptions = Field(default_factory=EinvoiceOptions)
-    schema_name: str = "invoice"
+    schema_name: str = Field(
+        default="invoice",
+        description="a built-in schema (invoice, receipt, form), module:Class or a JSON Schema file",
+    )
+    schema_model: type[BaseModel] | None = Field(
+        default=None,
+        exclude=True,
+        description="a Pydantic model class to extract (wins over schema_name; workers import it by name)",
+    )
     workers: int = Field(default=1, ge=1)
     limits: LimitOptions = Field(default_factory=LimitOptions)
     split: SplitOptions = Field(default_factory=SplitOptions)
@@ -71,6 +85,13 @@ class PipelineOptions(BaseModel):
             "workers": s.workers,
         }
         return {**defaults, **data}
+
+    @model_validator(mode="after")
+    def _share_cores(self) -> PipelineOptions:
+        # workers x onnxruntime threads must not exceed the cores: oversubscribed, both run slower
+        if self.ocr.threads is None:
+            self.ocr = self.ocr.model_copy(update={"threads": threads_per_worker(self.workers)})
+        return self
 
     @classmethod
     def from_settings(
@@ -98,9 +119,24 @@ class PipelineOptions(BaseModel):
 class Pipeline:
     """Runs documents through ingest, an engine, validation and grounding."""
 
-    def __init__(self, options: PipelineOptions | None = None, engine: BaseEngine | None = None) -> None:
+    def __init__(
+        self,
+        options: PipelineOptions | None = None,
+        engine: BaseEngine | None = None,
+        schema: str | type[BaseModel] | None = None,
+    ) -> None:
+        """``schema`` (a model class, built-in name, module:Class or JSON Schema path) overrides the
+        options' schema. Raises ``SchemaError`` for a schema that cannot be resolved."""
         self.options = options or PipelineOptions()
-        self.schema: type[BaseModel] = get_schema(self.options.schema_name)
+        if schema is not None:
+            key = "schema_model" if isinstance(schema, type) else "schema_name"
+            self.options = self.options.model_copy(update={key: schema})
+        self.resolved: ResolvedSchema = resolve_schema(self.options.schema_model or self.options.schema_name)
+        if self.resolved.spec is not None:  # worker processes resolve the same schema by this name
+            self.options = self.options.model_copy(update={"schema_name": self.resolved.spec})
+        self.schema: type[BaseModel] = self.resolved.model
+        #: pages of recently asked files by sha256, so several questions on one file read it once
+        self._asked: OrderedDict[str, list[Page]] = OrderedDict()
         self._engine = engine
         self._engine_injected = engine is not None
         #: called after a document is opened (page None) and after each page is read (worker progress)
@@ -112,6 +148,16 @@ class Pipeline:
         if self._engine is None:
             self._engine = create_engine(self.options.engine)
         return self._engine
+
+    def check_schema(self) -> None:
+        """Raise ``EngineError`` when the configured engine cannot extract this schema (before any file is read)."""
+        if self._engine_injected:
+            return
+        problem = schema_problem(self.options.engine, self.schema)
+        if problem:
+            raise EngineError(
+                f"--engine {self.engine_name} cannot extract schema {self.resolved.name!r}: {problem}"
+            )
 
     @property
     def engine_name(self) -> str:
@@ -200,7 +246,7 @@ class Pipeline:
             msg = ex.warnings[0].message if ex.warnings else "no readable pages"
             return ex.fail(IngestError(msg)), []
         ex.timings["ingest_s"] = time.perf_counter() - t0
-        for key in ("ocr_s", "render_s"):
+        for key in ("ocr_s", "ocr_cpu_s", "render_s"):
             total = sum(p.timings.get(key, 0.0) for p in pages)
             if total:
                 ex.timings[key] = total
@@ -215,7 +261,7 @@ class Pipeline:
         be used adds a warning and leaves the document to the engine (a bare XML file, which has no
         page, becomes an error record).
         """
-        if not self._einvoice.wants(xml, pages) or xml is None:
+        if not self._einvoice.wants(xml, pages) or xml is None or not issubclass(self.schema, Invoice):
             return False
         t0 = time.perf_counter()
         result = self._einvoice.read(xml, pages, self.schema)
@@ -234,7 +280,9 @@ class Pipeline:
 
     def _extract_loaded(self, loaded: list[tuple[Extraction, list[Page]]]) -> list[Extraction]:
         """Engine, validation and grounding for loaded documents; a file of several invoices gives one each."""
-        loaded = split_documents(loaded, self.options.split)
+        # the boundaries are those of invoices: a file of another schema is one record
+        split = self.options.split if issubclass(self.schema, Invoice) else SplitOptions(mode="never")
+        loaded = split_documents(loaded, split)
         todo = [(ex, pages) for ex, pages in loaded if pages]
         outputs: list[EngineOutput | BaseException] = []
         if todo:
@@ -275,6 +323,8 @@ class Pipeline:
         t0 = time.perf_counter()
         validated = validate(out.data, self.schema)
         ex.complete(out, validated, ground(validated, out, pages))
+        if not issubclass(self.schema, Invoice):  # a user's schema names its own document type
+            ex.document_type = self.resolved.name
         ex.timings["post_s"] = time.perf_counter() - t0
 
     # ---- batches -------------------------------------------------------------------------
@@ -291,12 +341,33 @@ class Pipeline:
         ``workers > 1``, documents run in supervised worker processes (``docvlm.runner``).
         """
         return run_batch(
-            self.options, inputs, self._extract_many, skip, on_source, engine_injected=self._engine_injected
+            self.options,
+            inputs,
+            self._extract_many,
+            skip,
+            on_source,
+            # a schema class that cannot be imported by name cannot reach a worker either
+            engine_injected=self._engine_injected or self.resolved.spec is None,
         )
 
     def ask(self, path: str | Path, question: str) -> Answer:
-        """Answer a question about one document with the configured engine."""
-        return self.engine.answer(self.load_pages(path), question)
+        """Answer a question about one document with the configured engine.
+
+        The pages (and so the OCR) of the last few files asked about are kept by sha256 on this
+        pipeline: more questions on the same file read it once.
+        """
+        from docvlm.sources import file_sha256
+
+        key = file_sha256(path)
+        if key is None:  # not a readable file: ingest says why
+            return self.engine.answer(self.load_pages(path), question)
+        pages = self._asked.pop(key, None)
+        if pages is None:
+            pages = self.load_pages(path)
+        self._asked[key] = pages
+        while len(self._asked) > ASKED_FILES:
+            self._asked.popitem(last=False)
+        return self.engine.answer(pages, question)
 
     def close(self) -> None:
         if self._engine is not None:

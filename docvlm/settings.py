@@ -15,7 +15,7 @@ class DocvlmSettings(BaseSettings):
     dpi: int = DEFAULT_DPI
     ocr_backend: str = "rapidocr"
     ocr_mode: str = "auto"
-    ocr_threads: int = 1
+    ocr_threads: int | None = None  # None: the cores shared among the workers
     workers: int = 1
     log_level: str = "WARNING"
     max_megapixels: float = 100.0

@@ -77,7 +77,7 @@ def iter_sources(inputs: Iterable[str | Path]) -> Iterator[Path]:
         elif glob.has_magic(str(item)):
             matches = sorted(glob.glob(str(item), recursive=True))
             if not matches:
-                _log.warning("no file matches %s", item)
+                _log.info("no file matches %s", item)  # it gets an error record (the CLI also says so)
                 yield from emit(path)
             for m in matches:
                 mp = Path(m)

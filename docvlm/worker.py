@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import signal
 import sys
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,7 @@ _log = logging.getLogger(__name__)
 BOOT = "import sys; from docvlm.worker import worker_main; worker_main(int(sys.argv[1]))"
 # how an allocation that failed under RLIMIT_DATA reads once a stage has turned it into an error
 _MEMORY_MARKERS = ("memoryerror", "out of memory", "bad_alloc", "failed to allocate", "cannot allocate")
+_ALLOC_FAILED = re.compile(r"\b(?:m|c|re)alloc \([^)]*\) failed")  # MuPDF's words for a failed allocation
 
 
 def worker_main(fd: int) -> None:
@@ -94,7 +96,7 @@ def _memory_failure(rec: dict[str, Any]) -> str | None:
     texts = [(rec.get("error") or {}).get("message") or ""]
     texts += [w.get("message", "") for w in rec.get("warnings") or [] if w.get("code") == "page_error"]
     for text in texts:
-        if any(marker in text.lower() for marker in _MEMORY_MARKERS):
+        if any(marker in text.lower() for marker in _MEMORY_MARKERS) or _ALLOC_FAILED.search(text):
             return text[:200]
     return None
 

@@ -6,13 +6,16 @@ The inputs are copied into a scratch folder, topped up to ``--total`` documents 
 copies (a comment appended to a PDF, one trailing byte after a JPEG/PNG end marker, which every
 reader ignores), then run (1) by the local pipeline with ``--workers``, (2) by ``extract_dataset``
 on a local Ray with as many CPUs, (3) again on Ray with one actor process killed with SIGKILL
-mid-job. Prints the counts, the mismatches, the wall times and their ratio, and each actor's RSS
-sampled over the run.
+mid-job (after ``--kill-at`` of the rows came back). Prints the rows per input, the mismatches
+(records are keyed by source and part: a file of several invoices gives several), the wall times
+and their ratio, the machine's load, and the RSS of each local worker and each actor sampled once
+a second over the run.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import shutil
 import signal
@@ -23,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from docvlm.pipeline import Pipeline, PipelineOptions
+from docvlm.runner import LimitOptions
+from docvlm.scale import connect
 from docvlm.sources import SUPPORTED_SUFFIXES
 
 
@@ -34,6 +39,8 @@ def make_inputs(folders: list[str], total: int, out: Path) -> list[Path]:
         for p in Path(f).rglob("*")
         if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
     )
+    if not originals:
+        raise SystemExit(f"no documents under {' '.join(folders)}")
     out.mkdir(parents=True, exist_ok=True)
     files = []
     for i in range(max(total, len(originals))):
@@ -51,69 +58,157 @@ def make_inputs(folders: list[str], total: int, out: Path) -> list[Path]:
     return files
 
 
-def _strip(rec: dict[str, Any], root: str) -> dict[str, Any]:
+Key = tuple[str, int]
+
+
+def _key(rec: dict[str, Any]) -> Key:
+    """A record's place in the output: its source and which invoice of the file it is."""
+    return rec["source"], int(rec.get("part") or 1)
+
+
+def _strip(rec: dict[str, Any]) -> dict[str, Any]:
     rec = dict(rec)
     rec.pop("timings", None)
     return rec
 
 
-def run_local(folder: Path, workers: int) -> tuple[dict[str, dict[str, Any]], float]:
-    t0 = time.perf_counter()
-    pipe = Pipeline(PipelineOptions(workers=workers))
-    try:
-        recs = {ex.source: ex.to_record() for ex in pipe.run([str(folder)])}
-    finally:
-        pipe.close()
-    return recs, time.perf_counter() - t0
+def _say(text: str) -> None:
+    print(text, flush=True)
 
 
-def _actor_pids() -> list[int]:
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load {one:.1f} {five:.1f} {fifteen:.1f}"
+
+
+def _pids(marker: str) -> list[int]:
+    """Processes of this run (descendants: the machine is shared) whose command line holds ``marker``.
+
+    Ray names an actor's process after its class; the local job's workers run ``docvlm.worker``.
+    """
     import psutil
 
-    return [
-        p.pid
-        for p in psutil.process_iter(["cmdline"])
-        if any("DocumentExtractor" in part for part in (p.info["cmdline"] or []))
-    ]
+    found = []
+    for p in psutil.Process().children(recursive=True):
+        try:
+            if any(marker in part for part in p.cmdline()):
+                found.append(p.pid)
+        except psutil.Error:
+            continue
+    return found
 
 
-def _sample_rss(stop: threading.Event, samples: dict[int, list[float]]) -> None:
-    import psutil
+class RssSampler:
+    """RSS of the processes whose command line holds ``marker``, once a second, in a thread."""
 
-    while not stop.wait(1.0):
-        for pid in _actor_pids():
-            try:
-                samples.setdefault(pid, []).append(psutil.Process(pid).memory_info().rss / 2**20)
-            except psutil.Error:
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+        self.samples: dict[int, list[float]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        import psutil
+
+        while not self._stop.wait(1.0):
+            for pid in _pids(self.marker):
+                try:
+                    self.samples.setdefault(pid, []).append(psutil.Process(pid).memory_info().rss / 2**20)
+                except psutil.Error:
+                    continue
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def report(self, what: str) -> None:
+        for pid, values in sorted(self.samples.items()):
+            if len(values) < 4:
+                _say(f"  {what} {pid}: {len(values)} samples, peak {max(values):.0f} MB")
                 continue
+            q = len(values) // 4
+            first, last = sum(values[:q]) / q, sum(values[-q:]) / q
+            _say(
+                f"  {what} {pid}: RSS first quarter {first:.0f} MB, last quarter {last:.0f} MB, "
+                f"peak {max(values):.0f} MB ({len(values)} samples, 1 s apart)"
+            )
+
+
+def run_local(
+    folder: Path, workers: int, doc_timeout: float
+) -> tuple[dict[Key, dict[str, Any]], float, RssSampler]:
+    """The local job, as ``docvlm extract --workers N`` runs it (supervised worker processes).
+
+    The Ray job has no per-document time limit, so a document that passes ``doc_timeout`` on a
+    loaded machine would make the records differ: the default here is no limit (0).
+    """
+    t0 = time.perf_counter()
+    limits = LimitOptions(doc_timeout_s=doc_timeout)
+    pipe = Pipeline(PipelineOptions(workers=workers, limits=limits))
+    recs: dict[Key, dict[str, Any]] = {}
+    with RssSampler("docvlm.worker") as rss:
+        try:
+            for ex in pipe.run([str(folder)]):
+                rec = ex.to_record()
+                recs[_key(rec)] = rec
+                if len(recs) % 50 == 0:
+                    _say(f"  local: {len(recs)} records, {time.perf_counter() - t0:.0f} s, {_load()}")
+        finally:
+            pipe.close()
+    return recs, time.perf_counter() - t0, rss
 
 
 def run_ray(
-    folder: Path, actors: int, kill_after: float | None
-) -> tuple[list[dict[str, Any]], float, dict[int, list[float]], int | None]:
+    folder: Path, actors: int, kill_at: int | None
+) -> tuple[list[dict[str, Any]], float, RssSampler, int | None]:
+    """The Ray job; with ``kill_at``, one actor process gets SIGKILL once that many rows came back."""
     from docvlm.scale import RayOptions, extract_dataset, records
 
-    samples: dict[int, list[float]] = {}
-    stop = threading.Event()
-    sampler = threading.Thread(target=_sample_rss, args=(stop, samples), daemon=True)
-    killed: list[int] = []
-
-    def killer() -> None:
-        assert kill_after is not None
-        time.sleep(kill_after)
-        pids = _actor_pids()
-        if pids:
-            os.kill(pids[0], signal.SIGKILL)
-            killed.append(pids[0])
-
+    killed: int | None = None
+    recs: list[dict[str, Any]] = []
     t0 = time.perf_counter()
-    sampler.start()
-    if kill_after is not None:
-        threading.Thread(target=killer, daemon=True).start()
-    recs = list(records(extract_dataset([str(folder)], RayOptions(concurrency=actors))))
-    wall = time.perf_counter() - t0
-    stop.set()
-    return recs, wall, samples, (killed[0] if killed else None)
+    with RssSampler("DocumentExtractor") as rss:
+        for rec in records(extract_dataset([str(folder)], RayOptions(concurrency=actors))):
+            recs.append(rec)
+            if kill_at is not None and killed is None and len(recs) >= kill_at:
+                pids = _pids("DocumentExtractor")
+                if pids:
+                    killed = pids[0]
+                    os.kill(killed, signal.SIGKILL)
+                    _say(f"  killed actor pid {killed} after {len(recs)} rows")
+            if len(recs) % 50 == 0:
+                _say(f"  ray: {len(recs)} rows, {time.perf_counter() - t0:.0f} s, {_load()}")
+    return recs, time.perf_counter() - t0, rss, killed
+
+
+def compare(
+    label: str, recs: list[dict[str, Any]], local: dict[Key, dict[str, Any]], files: list[Path]
+) -> None:
+    """Rows per input, duplicates, missing rows and records that differ from the local job's."""
+    count: dict[Key, int] = {}
+    for r in recs:
+        count[_key(r)] = count.get(_key(r), 0) + 1
+    dup = sum(1 for n in count.values() if n > 1)
+    missing = set(local) - set(count)
+    extra = set(count) - set(local)
+    sources = {k[0] for k in count}
+    no_row = [f for f in files if str(f) not in sources]
+    differ = [
+        k for k in count if k in local and _strip(local[k]) != _strip(next(r for r in recs if _key(r) == k))
+    ]
+    split = sum(1 for k in count if k[1] > 1)
+    _say(
+        f"{label}: {len(recs)} rows for {len(files)} inputs ({len(sources)} sources with a row, "
+        f"{len(no_row)} without; {split} rows are a further invoice of a split file), "
+        f"{dup} rows twice, {len(missing)} local rows missing, {len(extra)} rows local lacks, "
+        f"{len(differ)} records differ from local (timings aside)"
+    )
+    for k in differ[:3]:
+        _say(f"  differs: {k}")
 
 
 def main() -> None:
@@ -121,46 +216,44 @@ def main() -> None:
     ap.add_argument("--data", nargs="+", required=True)
     ap.add_argument("--total", type=int, default=500)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--kill-after", type=float, default=30.0, help="seconds into the third run")
+    ap.add_argument("--doc-timeout", type=float, default=0.0, help="the local job's --doc-timeout (0: none)")
+    ap.add_argument(
+        "--kill-only",
+        action="store_true",
+        help="only the run with an actor killed, checked against the inputs",
+    )
+    ap.add_argument(
+        "--kill-at", type=float, default=0.3, help="share of the rows after which an actor is killed"
+    )
     args = ap.parse_args()
     import ray
 
     scratch = Path(tempfile.mkdtemp(prefix="bench_ray_"))
     try:
         files = make_inputs(args.data, args.total, scratch / "in")
-        print(f"{len(files)} documents in {scratch / 'in'}")
-        local, t_local = run_local(scratch / "in", args.workers)
-        print(f"local --workers {args.workers}: {len(local)} records in {t_local:.1f} s")
+        _say(f"{len(files)} documents in {scratch / 'in'}; {_load()} on {os.cpu_count()} CPUs")
+        local: dict[Key, dict[str, Any]] = {}
+        t_local = math.nan
+        if not args.kill_only:
+            local, t_local, local_rss = run_local(scratch / "in", args.workers, args.doc_timeout)
+            _say(f"local --workers {args.workers}: {len(local)} records in {t_local:.1f} s; {_load()}")
+            local_rss.report("local worker")
         t0 = time.perf_counter()
-        ray.init(num_cpus=args.workers, include_dashboard=False, log_to_driver=False)
+        connect(num_cpus=args.workers)
         ray.data.DataContext.get_current().enable_progress_bars = False
-        print(f"ray.init: {time.perf_counter() - t0:.1f} s")
-        for label, kill in (("ray", None), ("ray, one actor killed", args.kill_after)):
+        t_init = time.perf_counter() - t0
+        _say(f"ray.init: {t_init:.1f} s")
+        kill_at = max(1, int((len(local) or len(files)) * args.kill_at))
+        runs = [("ray", None), ("ray, one actor killed", kill_at)]
+        for label, kill in runs[1:] if args.kill_only else runs:
             recs, wall, rss, killed = run_ray(scratch / "in", args.workers, kill)
-            by_source: dict[str, int] = {}
-            for r in recs:
-                by_source[r["source"]] = by_source.get(r["source"], 0) + 1
-            dup = sum(1 for n in by_source.values() if n > 1)
-            missing = set(local) - set(by_source)
-            differ = [
-                r["source"]
-                for r in recs
-                if r["source"] in local and _strip(r, "") != _strip(local[r["source"]], "")
-            ]
-            print(
-                f"{label}: {len(recs)} rows, {len(by_source)} sources, {dup} duplicated, {len(missing)} missing, "
-                f"{len(differ)} records differ from local; {wall:.1f} s, ray/local = {wall / t_local:.2f}"
-                + (f"; killed pid {killed}" if killed else "")
+            compare(label, recs, local, files)
+            _say(
+                f"  {wall:.1f} s, ray/local = {wall / t_local:.2f} (with ray.init {(wall + t_init) / t_local:.2f}); "
+                f"{_load()}" + (f"; killed pid {killed}" if killed else "; no actor killed")
             )
-            for pid, values in sorted(rss.items()):
-                if len(values) >= 4:
-                    q = len(values) // 4
-                    first, last = sum(values[:q]) / q, sum(values[-q:]) / q
-                    print(
-                        f"  actor {pid}: RSS first quarter {first:.0f} MB, last quarter {last:.0f} MB, peak {max(values):.0f} MB ({len(values)} samples)"
-                    )
-            for src in differ[:3]:
-                print("  differs:", src)
+            rss.report("actor")
+            t_init = 0.0
         ray.shutdown()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -1,10 +1,18 @@
 """Accuracy and speed in one run: extraction over a (labelled) folder, then scores and throughput.
 
 In: a folder of documents, optionally with labels in a known format, and ``PipelineOptions``.
-Out: a ``BenchmarkResult`` with documents, pages, wall time, pages/s, s/page, peak RSS (this
-process and its worker children, from ``resource.getrusage``), per-stage timings and, when
-labelled, the ``ExtractionScore`` (per-field accuracy, line-item F1). Records can be written to a
-JSONL file as they come. The ``no labels`` mode is the speed/memory benchmark over any folder.
+Out: a ``BenchmarkResult``: documents, pages, wall and CPU time, pages/s; the floor (PyMuPDF
+opening the same PDF files and reading ``get_text("words")``, timed in the same run) and docvlm's
+time as a multiple of it; for scans (documents that went through OCR) seconds a page at p50, p90
+and max; peak RSS per worker; per-stage timings and, when labelled, the ``ExtractionScore``
+(per-field accuracy, line-item F1). ``via_cli`` runs ``docvlm extract`` in a child process over
+the same files, so start-up (interpreter, imports, model loading) is inside the wall time.
+
+Where the time goes (py-spy, 2-core machine, see the README's speed table for the figures):
+- born-digital PDFs: the layout engine's table and field search dominate; reading the text layer
+  (the floor) is a few ms a page, start-up about 0.5 s;
+- scans: text detection and line recognition (onnxruntime) are most of a page; at 600 dpi the
+  decode of the image, and before resampling, deskew and crops of the full-resolution page.
 """
 
 from __future__ import annotations
@@ -12,10 +20,13 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import resource
+import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +39,8 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger(__name__)
 
+_REPO = Path(__file__).resolve().parents[1]
+
 
 def peak_rss_mb() -> tuple[float, float]:
     """Peak resident set size in MiB of this process and of its largest finished child."""
@@ -38,16 +51,88 @@ def peak_rss_mb() -> tuple[float, float]:
     return own, children
 
 
-def current_rss_mb() -> float | None:
-    """Resident set size of this process now, in MiB (Linux); None where /proc is missing."""
+def _rss_of(status: Path) -> float | None:
     try:
-        with open("/proc/self/status", encoding="ascii") as fh:
+        with status.open(encoding="ascii") as fh:
             for line in fh:
                 if line.startswith("VmRSS:"):
                     return int(line.split()[1]) / 1024
     except OSError:
         return None
     return None
+
+
+def current_rss_mb() -> float | None:
+    """Resident set size of this process now, in MiB (Linux); None where /proc is missing."""
+    return _rss_of(Path("/proc/self/status"))
+
+
+def largest_child_rss_mb() -> float | None:
+    """Resident set size now of this process's largest live child (a worker), in MiB; None if none."""
+    best: float | None = None
+    with contextlib.suppress(OSError):
+        for task in Path("/proc/self/task").iterdir():
+            with contextlib.suppress(OSError):
+                for pid in (task / "children").read_text().split():
+                    rss = _rss_of(Path("/proc") / pid / "status")
+                    if rss is not None and (best is None or rss > best):
+                        best = rss
+    return best
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU time of this process and its finished children so far."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q`` quantile (0..1) of ``values`` by linear interpolation; 0.0 for no values."""
+    xs = sorted(values)
+    if not xs:
+        return 0.0
+    pos = q * (len(xs) - 1)
+    lo = int(pos)
+    hi = min(lo + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+
+
+@dataclass
+class Floor:
+    """PyMuPDF opening each PDF and reading ``get_text("words")`` of every page: the least any
+    text-layer extraction can cost on these files."""
+
+    seconds: float
+    files: int
+    pages: int
+
+    @property
+    def pages_per_s(self) -> float:
+        return self.pages / self.seconds if self.seconds > 0 else 0.0
+
+
+def pymupdf_floor(paths: Sequence[str | Path]) -> Floor:
+    """Time the floor over the PDF files among ``paths`` (other files are left out)."""
+    import pymupdf
+
+    pdfs = [Path(p) for p in paths if Path(p).suffix.lower() == ".pdf"]
+    pages = 0
+    t0 = time.perf_counter()
+    for p in pdfs:
+        try:
+            doc = pymupdf.open(p)
+        except Exception as exc:  # a broken file costs what it costs; the floor goes on
+            _log.debug("floor: cannot open %s: %s", p, exc)
+            continue
+        with doc:
+            for i in range(doc.page_count):
+                doc.load_page(i).get_text("words")
+                pages += 1
+    return Floor(seconds=time.perf_counter() - t0, files=len(pdfs), pages=pages)
+
+
+def _is_scan(rec: dict[str, Any]) -> bool:
+    return float((rec.get("timings") or {}).get("ocr_s") or 0.0) > 0.0
 
 
 @dataclass
@@ -63,8 +148,20 @@ class BenchmarkResult:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     score: ExtractionScore | None = None
     workers: int = 1
-    #: RSS after each tenth of the batch: flat numbers mean memory does not grow with batch size
+    #: RSS after each tenth of the batch (of the largest worker when there are workers): flat
+    #: numbers mean memory does not grow with batch size
     rss_trace_mb: list[float] = field(default_factory=list)
+    cpu_seconds: float = 0.0
+    via_cli: bool = False
+    floor: Floor | None = None
+    #: pages of documents read from their text layer, and their seconds inside the worker
+    text_pages: int = 0
+    text_seconds: float = 0.0
+    #: seconds a page (document time in the worker / its pages) of each document that was OCR'd
+    scan_page_seconds: list[float] = field(default_factory=list)
+    #: the same documents' OCR CPU seconds a page: on a shared machine, what the neighbours cannot inflate
+    scan_page_cpu_seconds: list[float] = field(default_factory=list)
+    scan_pages: int = 0
 
     @property
     def pages_per_s(self) -> float:
@@ -74,20 +171,65 @@ class BenchmarkResult:
     def s_per_page(self) -> float:
         return self.seconds / self.pages if self.pages else 0.0
 
+    @property
+    def peak_rss_worker_mb(self) -> float:
+        """Peak RSS of the process that did the work: the largest worker, or this process with one."""
+        return self.peak_rss_children_mb if (self.workers > 1 or self.via_cli) else self.peak_rss_mb
+
+    @property
+    def floor_ratio(self) -> float | None:
+        """docvlm's time as a multiple of the floor: the whole wall time when every document is
+        born-digital, else the born-digital documents' time in the workers."""
+        if self.floor is None or self.floor.seconds <= 0 or not self.floor.pages:
+            return None
+        if not self.scan_page_seconds:
+            return self.seconds / self.floor.seconds
+        return self.text_seconds / self.floor.seconds if self.text_pages else None
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "documents": self.documents,
             "pages": self.pages,
             "errors": self.errors,
             "workers": self.workers,
+            "via_cli": self.via_cli,
             "seconds": round(self.seconds, 3),
+            "cpu_seconds": round(self.cpu_seconds, 3),
             "pages_per_s": round(self.pages_per_s, 3),
             "s_per_page": round(self.s_per_page, 4),
             "peak_rss_mb": round(self.peak_rss_mb, 1),
             "peak_rss_children_mb": round(self.peak_rss_children_mb, 1),
+            "peak_rss_worker_mb": round(self.peak_rss_worker_mb, 1),
             "stage_seconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
             "rss_trace_mb": [round(v, 1) for v in self.rss_trace_mb],
+            "text_pages": self.text_pages,
+            "text_seconds": round(self.text_seconds, 3),
         }
+        if self.floor is not None:
+            out["floor"] = {
+                "seconds": round(self.floor.seconds, 3),
+                "files": self.floor.files,
+                "pages": self.floor.pages,
+                "pages_per_s": round(self.floor.pages_per_s, 1),
+            }
+            ratio = self.floor_ratio
+            out["floor_ratio"] = None if ratio is None else round(ratio, 2)
+        if self.scan_page_seconds:
+            xs = self.scan_page_seconds
+            out["scans"] = {
+                "documents": len(xs),
+                "pages": self.scan_pages,
+                "s_per_page_p50": round(percentile(xs, 0.5), 3),
+                "s_per_page_p90": round(percentile(xs, 0.9), 3),
+                "s_per_page_max": round(max(xs), 3),
+            }
+            if self.scan_page_cpu_seconds:
+                cs = self.scan_page_cpu_seconds
+                out["scans"].update(
+                    ocr_cpu_s_per_page_p50=round(percentile(cs, 0.5), 3),
+                    ocr_cpu_s_per_page_p90=round(percentile(cs, 0.9), 3),
+                    ocr_cpu_s_per_page_max=round(max(cs), 3),
+                )
         if self.score is not None:
             s = self.score
             out["accuracy"] = round(s.overall.accuracy, 4)
@@ -98,11 +240,40 @@ class BenchmarkResult:
 
     def summary(self) -> str:
         """Human-readable report: speed first, then accuracy when labelled."""
+        how = "through the CLI, start-up included" if self.via_cli else "in this process"
         lines = [
-            f"documents {self.documents}  pages {self.pages}  errors {self.errors}  workers {self.workers}",
-            f"wall {self.seconds:.2f} s  {self.pages_per_s:.3f} pages/s  {self.s_per_page:.3f} s/page",
-            f"peak RSS {self.peak_rss_mb:.0f} MiB (largest worker {self.peak_rss_children_mb:.0f} MiB)",
+            f"documents {self.documents}  pages {self.pages}  errors {self.errors}  workers {self.workers}  ({how})",
+            f"docvlm  wall {self.seconds:.2f} s  {self.pages_per_s:.3f} pages/s  {self.s_per_page:.3f} s/page  "
+            f"CPU {self.cpu_seconds:.1f} s",
         ]
+        if self.floor is not None and self.floor.pages:
+            f = self.floor
+            lines.append(
+                f'floor   PyMuPDF open + get_text("words"): {f.seconds:.2f} s  {f.pages_per_s:.1f} pages/s  '
+                f"({f.files} PDF files, {f.pages} pages)"
+            )
+            ratio = self.floor_ratio
+            if ratio is not None:
+                what = "wall time" if not self.scan_page_seconds else "born-digital documents' time"
+                lines.append(f"ratio   docvlm's {what} is {ratio:.1f}x the floor")
+        if self.text_pages and self.scan_page_seconds:
+            lines.append(f"born-digital {self.text_pages} pages: {self.text_seconds:.2f} s in the workers")
+        if self.scan_page_seconds:
+            xs = self.scan_page_seconds
+            lines.append(
+                f"scans   {len(xs)} documents, {self.scan_pages} pages: s/page p50 {percentile(xs, 0.5):.2f}  "
+                f"p90 {percentile(xs, 0.9):.2f}  max {max(xs):.2f}"
+            )
+            if self.scan_page_cpu_seconds:
+                cs = self.scan_page_cpu_seconds
+                lines.append(
+                    f"        OCR CPU s/page p50 {percentile(cs, 0.5):.2f}  p90 {percentile(cs, 0.9):.2f}  "
+                    f"max {max(cs):.2f}"
+                )
+        lines.append(
+            f"peak RSS per worker {self.peak_rss_worker_mb:.0f} MiB  (this process {self.peak_rss_mb:.0f} MiB, "
+            f"largest child {self.peak_rss_children_mb:.0f} MiB)"
+        )
         if self.rss_trace_mb:
             lines.append(
                 "RSS after each tenth of the batch (MiB): " + " ".join(f"{v:.0f}" for v in self.rss_trace_mb)
@@ -131,23 +302,9 @@ class BenchmarkResult:
         return "\n".join(lines)
 
 
-def run_benchmark(
-    pipeline: Pipeline,
-    data: str | Path,
-    labels: str | None = None,
-    gold_path: str | Path | None = None,
-    output: str | Path | None = None,
-    limit: int | None = None,
-    on_record: Callable[[dict[str, Any]], None] | None = None,
-) -> BenchmarkResult:
-    """Run ``pipeline`` over ``data`` and measure it; score against labels when ``labels`` is given.
-
-    With labels, the documents are those the labels name (found next to the label files, or in
-    ``data``); without, every document in ``data`` is run. Records go to ``output`` (JSONL) when given.
-    """
-    data = Path(data)
-    if not data.exists():
-        raise DatasetError(f"data folder not found: {data}")
+def _sources(
+    data: Path, labels: str | None, gold_path: str | Path | None, limit: int | None
+) -> tuple[list[str | Path], dict[str, GoldDoc] | None]:
     gold: dict[str, GoldDoc] | None = None
     if labels is not None:
         gold = read_gold(gold_path or data, labels)
@@ -162,49 +319,145 @@ def run_benchmark(
         sources = list(iter_sources([data]))
     if limit is not None:
         sources = sources[:limit]
-    records: dict[str, dict[str, Any]] = {}
-    pages = errors = n_docs = 0
-    stage: dict[str, float] = {}
-    trace: list[float] = []
-    expected = len(sources)
+    return sources, gold
+
+
+def _warm(paths: Sequence[str | Path]) -> None:
+    """Read every file once, so neither docvlm nor the floor pays for a cold disk cache."""
+    for p in paths:
+        with contextlib.suppress(OSError), open(p, "rb") as fh:
+            while fh.read(1 << 20):
+                pass
+
+
+def _cli_records(
+    pipeline: Pipeline, sources: Sequence[str | Path], output: Path
+) -> tuple[list[dict[str, Any]], float]:
+    """Run ``docvlm extract`` over ``sources`` in a child process; (records, wall seconds)."""
+    opts = pipeline.options
+    if opts.engine.kind != "layout":
+        raise DatasetError("the CLI benchmark runs the layout engine only")
+    cmd = [
+        sys.executable,
+        str(_REPO / "cli.py"),
+        "extract",
+        *map(str, sources),
+        "-o",
+        str(output),
+        "--no-progress",
+        "--workers",
+        str(opts.workers),
+        "--dpi",
+        str(opts.ingest.dpi),
+        "--ocr",
+        opts.ocr.backend,
+    ]
     t0 = time.perf_counter()
-    with contextlib.ExitStack() as stack:
-        out_fh = stack.enter_context(Path(output).open("w", encoding="utf-8")) if output else None
-        for ex in pipeline.run(sources):
-            rec = ex.to_record()
-            n_docs += 1
-            pages += int(rec.get("pages") or 0)
-            errors += rec.get("status") == "error"
-            for k, v in (rec.get("timings") or {}).items():
-                stage[k] = stage.get(k, 0.0) + float(v)
-            if gold is not None:
-                records[doc_key(rec["source"])] = rec
-            if out_fh is not None:
-                out_fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=os.environ.copy())
+    seconds = time.perf_counter() - t0
+    if proc.returncode not in (0, 1):  # 1: some records are errors, which the tally counts
+        raise DatasetError(f"docvlm extract failed (exit {proc.returncode}): {proc.stderr[-800:]}")
+    with output.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()], seconds
+
+
+def run_benchmark(
+    pipeline: Pipeline,
+    data: str | Path,
+    labels: str | None = None,
+    gold_path: str | Path | None = None,
+    output: str | Path | None = None,
+    limit: int | None = None,
+    on_record: Callable[[dict[str, Any]], None] | None = None,
+    via_cli: bool = False,
+    floor: bool = True,
+) -> BenchmarkResult:
+    """Run ``pipeline`` over ``data`` and measure it; score against labels when ``labels`` is given.
+
+    With labels, the documents are those the labels name (found next to the label files, or in
+    ``data``); without, every document in ``data`` is run. Records go to ``output`` (JSONL) when
+    given. ``via_cli`` runs ``docvlm extract`` with the pipeline's options in a child process
+    instead (start-up included); ``floor`` also times PyMuPDF over the same PDF files.
+    """
+    data = Path(data)
+    if not data.exists():
+        raise DatasetError(f"data folder not found: {data}")
+    sources, gold = _sources(data, labels, gold_path, limit)
+    _warm(sources)
+    floor_result = pymupdf_floor(sources) if floor else None
+    cpu0 = _cpu_seconds()
+    trace: list[float] = []
+    if via_cli:
+        with tempfile.TemporaryDirectory(prefix="docvlm-bench-") as tmp:
+            out = Path(output) if output else Path(tmp) / "records.jsonl"
+            recs, seconds = _cli_records(pipeline, sources, out)
+        for rec in recs:
             if on_record is not None:
                 on_record(rec)
-            if expected and (n_docs * 10) // expected > len(trace):
-                rss = current_rss_mb()
-                if rss is not None:
-                    trace.append(rss)
-    seconds = time.perf_counter() - t0
+    else:
+        recs = []
+        expected = len(sources)
+        sample = largest_child_rss_mb if pipeline.options.workers > 1 else current_rss_mb
+        t0 = time.perf_counter()
+        with contextlib.ExitStack() as stack:
+            out_fh = stack.enter_context(Path(output).open("w", encoding="utf-8")) if output else None
+            for ex in pipeline.run(sources):
+                rec = ex.to_record()
+                recs.append(rec)
+                if out_fh is not None:
+                    out_fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+                if on_record is not None:
+                    on_record(rec)
+                if expected and (len(recs) * 10) // expected > len(trace):
+                    rss = sample()
+                    if rss is not None:
+                        trace.append(rss)
+        seconds = time.perf_counter() - t0
+    cpu = _cpu_seconds() - cpu0
     own, children = peak_rss_mb()
-    score = None
-    if gold is not None:
-        scored_gold = {k: v for k, v in gold.items() if k in records} if limit is not None else gold
-        score = score_extraction(records, scored_gold)
-    return BenchmarkResult(
-        documents=n_docs,
-        pages=pages,
-        errors=int(errors),
+    result = BenchmarkResult(
+        documents=len(recs),
+        pages=0,
+        errors=0,
         seconds=seconds,
         peak_rss_mb=own,
         peak_rss_children_mb=children,
-        stage_seconds=dict(sorted(stage.items())),
-        score=score,
         workers=pipeline.options.workers,
         rss_trace_mb=trace,
+        cpu_seconds=cpu,
+        via_cli=via_cli,
+        floor=floor_result,
     )
+    _tally(result, recs)
+    if gold is not None:
+        records = {doc_key(r["source"]): r for r in recs}
+        scored_gold = {k: v for k, v in gold.items() if k in records} if limit is not None else gold
+        result.score = score_extraction(records, scored_gold)
+    return result
+
+
+def _tally(result: BenchmarkResult, recs: Sequence[dict[str, Any]]) -> None:
+    """Pages, errors, stage sums, and born-digital vs scan timings from the records."""
+    stage: dict[str, float] = {}
+    for rec in recs:
+        n = int(rec.get("pages") or 0)
+        result.pages += n
+        result.errors += rec.get("status") == "error"
+        timings = rec.get("timings") or {}
+        for k, v in timings.items():
+            stage[k] = stage.get(k, 0.0) + float(v)
+        if not n or rec.get("status") == "error":
+            continue
+        spent = float(timings.get("total_s") or 0.0)
+        if _is_scan(rec):
+            result.scan_page_seconds.append(spent / n)
+            result.scan_pages += n
+            if "ocr_cpu_s" in timings:
+                result.scan_page_cpu_seconds.append(float(timings["ocr_cpu_s"]) / n)
+        else:
+            result.text_pages += n
+            result.text_seconds += spent
+    result.stage_seconds = dict(sorted(stage.items()))
 
 
 def _document_for(gold: GoldDoc, data: Path) -> Path | None:

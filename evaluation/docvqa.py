@@ -8,11 +8,12 @@ overall ANLS, ANLS per question type (when the dataset has ``question_types``) a
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -111,11 +112,16 @@ def run_docvqa(
     load_pages: Callable[[Path], Sequence[Page]],
     answer: AnswerFn,
     limit: int | None = None,
+    workers: int = 1,
+    worker_options: dict[str, Any] | None = None,
 ) -> DocVQAResult:
     """Answer every question of the dataset and score the answers with ANLS.
 
     ``load_pages`` opens one document (e.g. ``Pipeline.load_pages``); ``answer`` answers one
-    question on those pages. A document that cannot be opened gets empty answers and is listed in
+    question on those pages. Each document is read once for all its questions, and files with the
+    same bytes (sha256) once between them. With ``workers`` > 1 and ``worker_options`` (a dumped
+    ``PipelineOptions``) the documents are spread over worker processes, each with its own
+    pipeline. A document that cannot be opened gets empty answers and is listed in
     ``failed_documents``; the run goes on.
     """
     t0 = time.perf_counter()
@@ -125,19 +131,19 @@ def run_docvqa(
     answers: dict[int, Answer] = {}
     failed: dict[str, str] = {}
     index = {id(it): i for i, it in enumerate(items)}
-    for doc_path, group in _group(items).items():
-        try:
-            pages = load_pages(doc_path)
-        except DocvlmError as exc:
-            _log.error("cannot open %s: %s", doc_path, exc)
-            failed[str(doc_path)] = f"{type(exc).__name__}: {exc}"
+    jobs = _by_content(_group(items))
+    results: Iterable[tuple[list[Answer] | None, str | None]]
+    if workers > 1 and worker_options is not None:
+        results = _answer_in_workers(jobs, workers, worker_options)
+    else:
+        results = (_answer_document(load_pages, answer, path, group) for path, group, _ in jobs)
+    for (_, group, paths), (got, error) in zip(jobs, results, strict=True):
+        if got is None:
+            for p in paths:
+                failed[str(p)] = error or "unreadable"
             continue
-        for it in group:
-            try:
-                answers[index[id(it)]] = answer(pages, it.question.question)
-            except DocvlmError as exc:
-                _log.error("question %s failed: %s", it.question.questionId, exc)
-                answers[index[id(it)]] = Answer()
+        for it, ans in zip(group, got, strict=True):
+            answers[index[id(it)]] = ans
     predictions: list[Prediction] = []
     details: list[dict[str, Any]] = []
     by_type: dict[str, list[float]] = defaultdict(list)
@@ -146,9 +152,9 @@ def run_docvqa(
     for i, it in enumerate(items):
         q = it.question
         ans = answers.get(i, Answer())
-        predictions.append(Prediction(questionId=q.questionId, answer=ans.answer))
+        predictions.append(Prediction(questionId=q.questionId, answer=ans.answer or ""))
         # a test split has no gold answers: those questions get predictions but no score
-        s: float | None = anls_score(ans.answer, q.answers) if q.answers else None
+        s: float | None = anls_score(ans.answer or "", q.answers) if q.answers else None
         if s is not None:
             scores.append(s)
             for t in q.question_types:
@@ -181,3 +187,91 @@ def run_docvqa(
         failed_documents=failed,
         seconds=time.perf_counter() - t0,
     )
+
+
+# ---- reading each document once, in this process or in workers ---------------------------------
+
+Job = tuple[Path, list[DocVQAItem], list[Path]]  # (the path read, its questions, every path with its bytes)
+
+
+def _content_key(path: Path) -> str:
+    """sha256 of the file's bytes; the path itself when it cannot be read (the reader says why)."""
+    h = hashlib.sha256()
+    try:
+        with path.open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                h.update(chunk)
+    except OSError:
+        return f"path:{path}"
+    return h.hexdigest()
+
+
+def _by_content(groups: dict[Path, list[DocVQAItem]]) -> list[Job]:
+    """One job per distinct file content: its first path, the questions of all its paths, the paths."""
+    jobs: dict[str, Job] = {}
+    for path, group in groups.items():
+        key = _content_key(path)
+        if key in jobs:
+            jobs[key][1].extend(group)
+            jobs[key][2].append(path)
+        else:
+            jobs[key] = (path, list(group), [path])
+    return list(jobs.values())
+
+
+def _answer_document(
+    load_pages: Callable[[Path], Sequence[Page]], answer: AnswerFn, path: Path, group: Sequence[DocVQAItem]
+) -> tuple[list[Answer] | None, str | None]:
+    """Read ``path`` once and answer its questions: (answers, None), or (None, why it could not be read)."""
+    try:
+        pages = load_pages(path)
+    except DocvlmError as exc:
+        _log.error("cannot open %s: %s", path, exc)
+        return None, f"{type(exc).__name__}: {exc}"
+    out: list[Answer] = []
+    for it in group:
+        try:
+            out.append(answer(pages, it.question.question))
+        except DocvlmError as exc:
+            _log.error("question %s failed: %s", it.question.questionId, exc)
+            out.append(Answer())
+    return out, None
+
+
+_WORKER: tuple[Callable[[Path], Sequence[Page]], AnswerFn] | None = None
+
+
+def _init_worker(options: dict[str, Any]) -> None:
+    global _WORKER
+    from docvlm.pipeline import Pipeline, PipelineOptions
+
+    pipe = Pipeline(PipelineOptions.model_validate(options))
+    _WORKER = (pipe.load_pages, default_answer_fn(pipe))
+
+
+def _work(path: Path, group: list[DocVQAItem]) -> tuple[list[dict[str, Any]] | None, str | None]:
+    if _WORKER is None:
+        raise RuntimeError("worker not initialised")
+    got, error = _answer_document(*_WORKER, path, group)
+    return (None if got is None else [a.model_dump() for a in got]), error
+
+
+def _answer_in_workers(
+    jobs: Sequence[Job], workers: int, options: dict[str, Any]
+) -> Iterator[tuple[list[Answer] | None, str | None]]:
+    """``_answer_document`` for each job in ``workers`` processes, results in job order."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    ctx = mp.get_context("spawn")  # onnxruntime and torch are not fork-safe once initialised
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(options,)
+    ) as pool:
+        futures = [pool.submit(_work, path, group) for path, group, _ in jobs]
+        for fut in futures:
+            try:
+                got, error = fut.result()
+            except Exception as exc:  # a worker that died still leaves its questions unanswered, not the run
+                yield None, f"worker failed: {type(exc).__name__}: {exc}"
+                continue
+            yield (None if got is None else [Answer.model_validate(a) for a in got]), error

@@ -13,18 +13,19 @@ import logging
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import ValidationError
 
-from docvlm.errors import DocvlmError
+# re-exported: the readers' callers find the formats and the error here too
+from evaluation.formats import LABEL_FORMATS as LABEL_FORMATS
+from evaluation.formats import DatasetError as DatasetError
+from evaluation.formats import LabelFormat as LabelFormat
 from schemas.docvqa import Dataset, Question
 from schemas.invoice import HEADER_FIELDS, LINE_ITEM_FIELDS, Invoice
 
 _log = logging.getLogger(__name__)
 
-LabelFormat = Literal["auto", "docvlm", "invoice2data", "sroie", "docile", "einvoice"]
-LABEL_FORMATS: tuple[str, ...] = ("auto", "docvlm", "invoice2data", "sroie", "docile", "einvoice")
 DOCUMENT_SUFFIXES: tuple[str, ...] = (
     ".pdf",
     ".png",
@@ -36,10 +37,6 @@ DOCUMENT_SUFFIXES: tuple[str, ...] = (
     ".webp",
     ".xml",
 )
-
-
-class DatasetError(DocvlmError):
-    """A dataset, label or prediction file is missing or not in the expected format."""
 
 
 @dataclass

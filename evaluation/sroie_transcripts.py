@@ -24,7 +24,7 @@ from PIL import Image
 
 from docvlm.datamodel import Page, Word, WordSource
 from docvlm.engines.layout import LayoutEngine
-from docvlm.ocr import quad_to_words
+from docvlm.ocr.lines import quad_to_words
 from docvlm.validate import validate
 from evaluation.metrics import values_match
 from evaluation.ocr_cer import transcript_lines

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Question(BaseModel):
@@ -27,13 +27,18 @@ class Dataset(BaseModel):
 
 
 class Answer(BaseModel):
-    """A model answer: the text as printed on the page, with its evidence; empty when unanswerable."""
+    """A model answer: the text as printed on the page, with its evidence; null when unanswerable."""
 
-    answer: str = Field(default="", max_length=500)
+    answer: str | None = Field(default=None, max_length=500)
     page: int | None = None
     bbox: list[float] | None = None
     confidence: float = 0.0
     field: str | None = None  # the schema field the question was mapped to, when it was
+
+    @field_validator("answer", mode="before")
+    @classmethod
+    def _blank_is_null(cls, v: object) -> object:
+        return None if isinstance(v, str) and not v.strip() else v
 
 
 class Prediction(BaseModel):

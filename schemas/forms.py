@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.kinds import FieldKind
 
 
 class FormField(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    key: str = Field(max_length=200)
-    value: str | None = Field(default=None, max_length=1000)
+    # printed text, found on the page by fuzzy match (FieldKind.TEXT), not a user's unmarked string
+    key: Annotated[str, FieldKind.TEXT] = Field(max_length=200)
+    value: Annotated[str | None, FieldKind.TEXT] = Field(default=None, max_length=1000)
 
 
 class Form(BaseModel):

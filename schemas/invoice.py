@@ -2,15 +2,26 @@
 
 Money is ``Decimal`` (serialised as a decimal string), dates are ISO dates, and the currency
 is an ISO 4217 code. A field that is absent is ``None``; empty strings are turned into ``None``.
+Each decimal type carries its typed-table column (``DecimalColumn``): amounts are
+``decimal128(18, 2)`` in Parquet, quantities, unit prices and rates ``decimal128(18, 4)``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    field_validator,
+)
 
 from docvlm.parsers import ISO_4217, parse_amount, parse_date
 from schemas.kinds import FieldKind
@@ -42,17 +53,47 @@ def _to_date(v: Any) -> Any:
     return v
 
 
+#: a decimal as the record writes it: optional minus, digits, optional fraction ("121.00", "-12.5", "2")
+DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
+
+
+@dataclass(frozen=True)
+class DecimalColumn:
+    """The column of a decimal field in a typed table (Parquet): ``decimal128(precision, scale)``."""
+
+    precision: int = 18
+    scale: int = 2
+
+
+# how every decimal is written (a decimal string in JSON) and typed in the JSON Schema
+_DECIMAL_STRING = PlainSerializer(
+    lambda d: None if d is None else format(d, "f"), return_type=str | None, when_used="json"
+)
+_DECIMAL_JSON_SCHEMA = WithJsonSchema(
+    {"anyOf": [{"type": "string", "pattern": DECIMAL_PATTERN}, {"type": "null"}]}
+)
+
 # The before-validators wrap the whole optional type, so "" and "  " become None instead of failing.
 # The FieldKind item names the kind of value for ``schemas.field_kinds`` (Pydantic ignores it).
+#: an amount of money: 2 decimals in a typed table
 Money = Annotated[
     Decimal | None,
     BeforeValidator(_to_decimal),
-    PlainSerializer(
-        lambda d: None if d is None else format(d, "f"), return_type=str | None, when_used="json"
-    ),
+    _DECIMAL_STRING,
+    _DECIMAL_JSON_SCHEMA,
+    DecimalColumn(18, 2),
     FieldKind.MONEY,
 ]
-Text = Annotated[str | None, BeforeValidator(_blank_to_none)]
+#: a quantity, unit price or rate: 4 decimals in a typed table (0.125 kg, 1.599 a litre, 7.7 %)
+Quantity = Annotated[
+    Decimal | None,
+    BeforeValidator(_to_decimal),
+    _DECIMAL_STRING,
+    _DECIMAL_JSON_SCHEMA,
+    DecimalColumn(18, 4),
+    FieldKind.MONEY,
+]
+Text = Annotated[str | None, BeforeValidator(_blank_to_none), FieldKind.TEXT]
 IsoDate = Annotated[dt.date | None, BeforeValidator(_to_date), FieldKind.DATE]
 Currency = Annotated[str | None, BeforeValidator(_blank_to_none), FieldKind.CURRENCY]
 Identifier = Annotated[str | None, BeforeValidator(_blank_to_none), FieldKind.IDENTIFIER]
@@ -85,17 +126,17 @@ class LineItem(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     description: Text = None
-    quantity: Money = None
+    quantity: Quantity = None
     unit: Text = Field(
         default=None,
         description="unit as printed; from e-invoice XML, the UN/ECE Rec 20 code's name (HUR -> hour, C62 -> unit)",
     )
-    unit_price: Money = Field(
+    unit_price: Quantity = Field(
         default=None,
         description="net price per unit (e-invoices: per the XML's base quantity, almost always 1)",
     )
     amount: Money = None
-    tax_rate: Money = Field(default=None, description="percent, e.g. 21 for 21%")
+    tax_rate: Quantity = Field(default=None, description="percent, e.g. 21 for 21%")
     product_code: Code = None
 
 

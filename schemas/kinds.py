@@ -2,8 +2,8 @@
 
 A schema marks a field's kind with an annotated type (``schemas.invoice.Money``, ``IsoDate``,
 ``Currency``, ``Identifier``, ``CompactId``, ``Code``, ``Email``): the ``FieldKind`` is an item of the
-``Annotated`` metadata, which Pydantic keeps and ignores. A field without a marker takes its kind
-from its type (numbers are MONEY, dates DATE, everything else TEXT).
+``Annotated`` metadata, which Pydantic keeps and ignores. A field without a marker (a user's
+schema) takes its kind from its type: numbers are MONEY, dates DATE, booleans BOOL, strings STRING.
 
 ``field_kinds(Model)`` maps the dotted path of every leaf (list items without their index:
 ``line_items.amount``) to its kind. Grounding (amounts and dates are found by value), merging and
@@ -37,6 +37,10 @@ class FieldKind(str, enum.Enum):
     CODE = "code"
     EMAIL = "email"  # e-mail addresses: case-insensitive
     TEXT = "text"  # names, addresses, descriptions: normalised text
+    # a user schema's unmarked string: a short one with digits may be a code, so it is looked for
+    # character for character first, then as text
+    STRING = "string"
+    BOOL = "bool"  # a ticked box: no text to find on the page
 
 
 _LISTS = (list, tuple, set, frozenset)
@@ -63,11 +67,13 @@ def _kind(annotation: Any, metadata: list[Any]) -> FieldKind:
     for m in metadata:
         if isinstance(m, FieldKind):
             return m
+    if annotation is bool:
+        return FieldKind.BOOL
     if annotation in (Decimal, int, float):
         return FieldKind.MONEY
-    if annotation is dt.date:
+    if annotation in (dt.date, dt.datetime):
         return FieldKind.DATE
-    return FieldKind.TEXT
+    return FieldKind.STRING
 
 
 @functools.cache

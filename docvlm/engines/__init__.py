@@ -90,10 +90,27 @@ _ENGINES = {
 
 def create_engine(options: LayoutOptions | TransformersOptions | OpenAIOptions | HybridOptions) -> BaseEngine:
     """Import the engine for ``options.kind`` lazily and build it."""
-    module_name, class_name = _ENGINES[options.kind]
-    module = importlib.import_module(module_name)
-    engine: BaseEngine = getattr(module, class_name)(options)
+    engine: BaseEngine = engine_class(options.kind)(options)  # type: ignore[call-arg]
     return engine
+
+
+def engine_class(kind: str) -> type[BaseEngine]:
+    """The engine class for ``kind`` (its module imported, nothing built)."""
+    module_name, class_name = _ENGINES[kind]
+    cls: type[BaseEngine] = getattr(importlib.import_module(module_name), class_name)
+    return cls
+
+
+def schema_problem(
+    options: LayoutOptions | TransformersOptions | OpenAIOptions | HybridOptions, schema: type[BaseModel]
+) -> str | None:
+    """Why the engine ``options`` configure cannot extract ``schema``, or None; no model is loaded."""
+    kinds = [options.kind] if options.kind != "hybrid" else ["layout", options.vlm.kind]  # type: ignore[union-attr]
+    for kind in kinds:
+        problem = engine_class(kind).schema_problem(schema)
+        if problem:
+            return problem
+    return None
 
 
 __all__ = [
@@ -104,4 +121,6 @@ __all__ = [
     "OpenAIOptions",
     "TransformersOptions",
     "create_engine",
+    "engine_class",
+    "schema_problem",
 ]

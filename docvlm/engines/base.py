@@ -23,6 +23,20 @@ class BaseEngine(ABC):
     #: whether the pipeline must render page images for this engine (the layout engine needs none)
     needs_images: bool = False
 
+    @classmethod
+    def schema_problem(cls, schema: type[BaseModel]) -> str | None:
+        """Why this engine cannot extract ``schema``, or None when it can (checked before any file is read).
+
+        Generative engines need a schema they can turn into a bounded JSON Schema for their grammar.
+        """
+        from docvlm.engines.generative.json_schema import bounded_json_schema
+
+        try:
+            bounded_json_schema(schema)
+        except ValueError as exc:
+            return str(exc)
+        return None
+
     @abstractmethod
     def extract(self, pages: Sequence[Page], schema: type[BaseModel]) -> EngineOutput:
         """Extract the fields of ``schema`` from the pages of one document."""

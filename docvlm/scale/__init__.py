@@ -12,12 +12,12 @@ Needs the ``ray`` extra: ``pip install 'docvlm[ray]'``.
 from __future__ import annotations
 
 from docvlm.scale.dataset import RayOptions, connect, extract_dataset, read_sources
-from docvlm.scale.job import done_sources, records, run_job, write_dataset
+from docvlm.scale.job import ParquetFolder, records, run_job, write_dataset
 
 __all__ = [
+    "ParquetFolder",
     "RayOptions",
     "connect",
-    "done_sources",
     "extract_dataset",
     "read_sources",
     "records",

@@ -40,6 +40,8 @@ _log = logging.getLogger(__name__)
 RECORD_COLUMN = "record"
 #: CPUs a read task reserves: reading is I/O, and a reservation would starve a pool that holds every CPU
 READ_CPUS = 0
+#: tries to start a local Ray
+START_ATTEMPTS = 3
 
 
 class RayOptions(BaseModel):
@@ -75,8 +77,16 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> None:
         return
     if address:
         ray.init(address=address, log_to_driver=False)
-    else:
-        ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
+        return
+    for attempt in range(1, START_ATTEMPTS + 1):
+        try:
+            ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
+            return
+        except Exception as exc:  # Ray waits a fixed 30 s for its raylet, too little on a loaded machine
+            if attempt == START_ATTEMPTS or "timed out during startup" not in str(exc):
+                raise
+            _log.warning("the local Ray did not start in time (%s); starting it again", exc)
+            ray.shutdown()
 
 
 # ---------------------------------------------------------------- rows

@@ -42,7 +42,7 @@ from docvlm.errors import DecodeError, DocvlmError, EngineError, MissingDependen
 from docvlm.pipeline import Pipeline, PipelineOptions
 from docvlm.scale.dataset import RayOptions, import_ray, read_sources, records_to_table
 from docvlm.split import split_documents
-from schemas import get_schema
+from schemas.resolve import resolve_schema
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -299,7 +299,7 @@ class Postprocess:
         return {**self.__dict__, "_engine": None}
 
     def __call__(self, row: dict[str, Any]) -> dict[str, Any]:
-        schema = get_schema(self.schema_name)
+        schema = resolve_schema(self.schema_name).model
         out = {c: row.get(c) for c in COLUMNS}
         replies = json.loads(row["replies_json"])
         replies.append(_reply_of(row, self.engine))

@@ -34,18 +34,22 @@ _log = logging.getLogger(__name__)
 
 
 class ComponentTrainer(Protocol):
-    """One trained part of docvlm (the header chooser; line-item models plug in the same way)."""
+    """One trained part of docvlm (the line-item table model, the header chooser)."""
 
     name: str
 
     def fit(self, docs: list[TrainingDoc], out_dir: Any, init_dir: Any, seed: int) -> dict[str, Any]: ...
 
 
-def components() -> list[ComponentTrainer]:
-    """The registered component trainers, in training order."""
+def components(folds: int = 4, progress: bool = False) -> list[ComponentTrainer]:
+    """The registered component trainers, in training order (``folds``: their cross-validation folds
+    by layout group). The table model comes first: the header chooser's features (which candidates
+    sit in the item table, what the items add up to) are read with the table model just trained, as
+    the engine reads them with that model folder."""
     from docvlm.training.header import HeaderTrainer
+    from docvlm.training.tables import TableTrainer
 
-    return [HeaderTrainer()]
+    return [TableTrainer(folds=folds), HeaderTrainer(folds=folds, progress=progress)]
 
 
 __all__ = ["ComponentTrainer", "TrainingDoc", "components"]

@@ -43,3 +43,37 @@ def fit_isotonic(raw: Sequence[float], right: Sequence[float]) -> dict[str, list
     for i in range(1, len(ys)):  # the shrinkage keeps the order; this guards rounding
         ys[i] = max(ys[i], ys[i - 1])
     return {"x": xs, "y": ys}
+
+
+MIN_RULE_PAIRS = 8  # labelled rule values of a field and document type needed to recalibrate them
+
+
+def rule_outcomes(
+    values: dict[str, str], confidence: dict[str, float], gold: dict[str, object]
+) -> list[tuple[str, float, float]]:
+    """(field, the rules' confidence, whether the rules' value is right) for every labelled field
+    the rules filled."""
+    from docvlm.training.data import gold_value
+    from evaluation.metrics import values_match
+
+    out: list[tuple[str, float, float]] = []
+    for f, v in values.items():
+        labelled, g = gold_value(gold, f)
+        if labelled and not isinstance(g, (dict, list)):
+            out.append((f, float(confidence.get(f, 0.5)), float(values_match(f, v, g))))
+    return out
+
+
+def fit_rule_maps(
+    rows: Sequence[tuple[str, str, float, float]],
+) -> dict[str, dict[str, dict[str, list[float]]]]:
+    """Per document type and field, the isotonic map of the rules' confidence to their observed
+    accuracy: ``rows`` are (document type, field, confidence, right); sparse fields keep theirs."""
+    groups: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for kind, f, conf, right in rows:
+        groups.setdefault((kind, f), []).append((conf, right))
+    out: dict[str, dict[str, dict[str, list[float]]]] = {}
+    for (kind, f), pairs in sorted(groups.items()):
+        if len(pairs) >= MIN_RULE_PAIRS:
+            out.setdefault(kind, {})[f] = fit_isotonic([c for c, _ in pairs], [r for _, r in pairs])
+    return out

@@ -4,7 +4,11 @@ In: ``TrainingDoc``s of several datasets. For every held-out fold the components
 all other documents (``train_model``, from scratch), the engine's chooser is applied with that
 model to the held-out documents (the product path: ``ranker.apply_model`` on the rules' pool),
 and the records are kept. Out: one record per document, every one predicted by a model that never
-saw its group, plus the fold plan. ``evaluation`` scores them per dataset.
+saw its group, plus the fold plan. ``evaluation`` scores them per dataset. The table model is
+held out on the same folds (``crossval_tables``: line-item F1 per held-out group, beside the
+table rules alone). The header candidates' features read the tables with the package's table
+model (as the engine does), which was trained on the shared data: for the header figures, that
+is the one part not held out.
 
 Folds: a dataset with at most ``logo_max`` groups holds out one group at a time (leave-one-group-
 out); a dataset with more (SROIE by company) is dealt into ``folds`` folds of whole groups.
@@ -15,7 +19,7 @@ from __future__ import annotations
 import logging
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +31,17 @@ _log = logging.getLogger(__name__)
 
 @dataclass
 class CrossvalResult:
-    """Held-out records (keyed by source), the rules-only records, and which fold held each document."""
+    """Held-out records (keyed by source), the rules-only records, which fold held each document, the
+    line-item scores of the table model on the same folds (``docvlm.training.tables.cross_validate``;
+    None when no document labels line items); ``model`` holds the held-out model's own choice of
+    every field it ranked (where the rules kept a field, for error analysis), as
+    {source: {field: (value, raw probability)}}."""
 
     records: dict[str, dict[str, Any]]
     rules: dict[str, dict[str, Any]]
     folds: dict[str, str]
+    model: dict[str, dict[str, tuple[str, float]]] = field(default_factory=dict)
+    tables: dict[str, Any] | None = None
 
 
 def fold_plan(docs: Sequence[TrainingDoc], logo_max: int = 30, folds: int = 5) -> dict[str, str]:
@@ -92,7 +102,7 @@ def crossval(
     """
     from docvlm.engines.layout.candidates.pool import RANKED_FIELDS
     from docvlm.engines.layout.ranker import Calibration
-    from docvlm.training.calibration import fit_isotonic
+    from docvlm.training.calibration import fit_isotonic, fit_rule_maps, rule_outcomes
     from docvlm.training.data import gold_value
     from docvlm.training.header import choices, decide_use, doc_type, featurise, fit_boosters, ranked_for
     from evaluation.metrics import values_match
@@ -126,12 +136,27 @@ def crossval(
             right = float(got is not None and values_match(f, got[0].value, value))
             raw = got[1] if got is not None else -1.0
             rows[f].append((plan[d.source], doc_type(f_), raw, right, float(f_.rule.get(f, False))))
+    # the rules' own confidences, by (fold, document type, field, confidence, right)
+    rule_rows = [
+        (plan[d.source], doc_type(feats[d.source]), *o)
+        for d in docs
+        for o in rule_outcomes(
+            feats[d.source].pool.rules.values, feats[d.source].pool.rules.confidence, d.gold
+        )
+    ]
+    rule_maps: dict[str, dict[str, dict[str, dict[str, list[float]]]]] = {}
     records: dict[str, dict[str, Any]] = {}
     fitted: dict[tuple[str, str], tuple[list[str], Calibration]] = {}
     for d in docs:
         fold = plan[d.source]
         f_ = feats[d.source]
         res = _copy(f_.pool.rules)
+        if fold not in rule_maps:  # the rules' confidences calibrated on the other folds only
+            rule_maps[fold] = fit_rule_maps([r[1:] for r in rule_rows if r[0] != fold])
+        maps = rule_maps[fold].get(doc_type(f_), {})
+        for f in list(res.confidence):
+            if f in maps:
+                res.confidence[f] = round(Calibration(maps[f]["x"], maps[f]["y"])(res.confidence[f]), 4)
         for f in ranked[d.source]:
             if (f, fold) not in fitted:  # decided and calibrated on the other folds only
                 other = [r for r in rows[f] if r[0] != fold]
@@ -150,7 +175,24 @@ def crossval(
             res.evidence[f] = got[0].evidence
             res.confidence[f] = round(calibrate(got[1]), 4)
         records[d.source] = _record(d, res)
-    return CrossvalResult(records, rules, plan)
+    model = {src: {f: (p.value, raw) for f, (p, raw) in c.items()} for src, c in chosen.items()}
+    return CrossvalResult(records, rules, plan, model, crossval_tables(docs, plan, seed))
+
+
+def crossval_tables(
+    docs: Sequence[TrainingDoc], plan: dict[str, str], seed: int = 0
+) -> dict[str, Any] | None:
+    """The table model held out on the same folds as the header chooser: per fold, trained on the
+    documents of the other folds that label line items, and scored on the fold's (with the table
+    rules alone beside it); None when no document labels line items."""
+    from docvlm.training.tables import cross_validate, gold_items
+
+    labelled = [d for d in docs if gold_items(d.gold) is not None]
+    if len({plan[d.source] for d in labelled}) < 2:
+        return None
+    return cross_validate(
+        labelled, seed, None, None, {d.source: plan[d.source] for d in labelled}, rules=True
+    )
 
 
 def _maybe_progress(items: Any, enabled: bool, desc: str) -> Any:
@@ -178,6 +220,22 @@ def write_records(path: Path, records: dict[str, dict[str, Any]]) -> None:
     with path.open("w", encoding="utf-8") as fh:
         for rec in records.values():
             fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+
+
+def fit_tables(docs: Sequence[TrainingDoc], seed: int = 0) -> dict[str, Any] | None:
+    """Line-item scores of a table model trained on all ``docs`` that label line items, per group,
+    scored on the same documents (a fit, not a score); None when none labels line items."""
+    from docvlm.training.tables import Tally, examples_of, gold_items, merge_examples, score_docs, train_model
+
+    labelled = [d for d in docs if gold_items(d.gold) is not None]
+    if not labelled:
+        return None
+    model = train_model(merge_examples(examples_of(d) for d in labelled), seed)
+    tally = Tally()
+    for g in sorted({d.group for d in labelled}):
+        members = [d for d in labelled if d.group == g]
+        tally.add(g, score_docs(members, model), members[0].dataset or None)
+    return tally.to_dict()
 
 
 def fit_records(docs: Sequence[TrainingDoc], seed: int = 0, rounds: int = 60) -> dict[str, dict[str, Any]]:

@@ -104,6 +104,8 @@ def _gold_root(doc_root: Path, gold: Path | None) -> Path:
         return base.parent / "key"
     if (base / "key").is_dir() and (base / "box").is_dir():
         return base / "key"
+    if (base / "ground_truth").is_dir() and not any(base.glob("*.json")):
+        return base / "ground_truth"  # docvlm's own layout (samples/, generate.py --batch)
     return base
 
 

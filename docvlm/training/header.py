@@ -29,13 +29,16 @@ from docvlm.engines.layout.candidates.pool import KINDS, RANKED_FIELDS, Pool, bu
 from docvlm.engines.layout.features import FEATURE_SET, FEATURE_VERSION, feature_names, kind_matrix
 from docvlm.engines.layout.layout_engine import rule_pass
 from docvlm.engines.layout.ranker import check_meta, choose
-from docvlm.training.calibration import fit_isotonic
+from docvlm.training.calibration import fit_isotonic, fit_rule_maps, rule_outcomes
 from docvlm.training.data import TrainingDoc, gold_value
 
 _log = logging.getLogger(__name__)
 
 MAX_NEGATIVES = 25  # negatives kept per document and field when training
 MIN_USE_DOCS = 3  # held-out documents of a type needed before the model may replace the rules there
+# documents more the model must get right than the rules before it replaces them on a type: a win
+# of one document out of 25 is noise (it cost three customer names on samples/)
+MIN_USE_MARGIN = 2
 MIN_POSITIVES = 8  # a field with fewer labelled documents whose value is a candidate keeps the rules
 PARAMS: dict[str, Any] = {
     "objective": "binary",
@@ -64,14 +67,15 @@ class DocFeatures:
     rule: dict[str, bool]  # field -> whether the rules' own value is right
 
 
-def featurise(doc: TrainingDoc) -> DocFeatures:
-    """The pool, features and labels of one document (computed once, kept in ``doc.cache``)."""
+def featurise(doc: TrainingDoc, table_model: str | None = None) -> DocFeatures:
+    """The pool, features and labels of one document (computed once, kept in ``doc.cache``); the
+    tables are read with the table model of the folder ``table_model`` (None: the package's)."""
     cached = doc.cache.get("header")
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     from evaluation.metrics import values_match
 
-    rp = rule_pass(doc.pages)
+    rp = rule_pass(doc.pages, model_dir=table_model)
     pool = build_pool(rp.pls, rp.header, rp.signal.is_receipt, rp.table_boxes)
     x = {kind: kind_matrix(pool, kind, rp.table_boxes, rp.line_sum) for kind in KINDS}
     y: dict[str, np.ndarray] = {}
@@ -165,7 +169,7 @@ def decide_use(rows: Sequence[tuple[str, float, float]]) -> list[str]:
     out: list[str] = []
     for kind in ("invoice", "receipt"):
         mine = [(m, r) for k, m, r in rows if k == kind]
-        if len(mine) >= MIN_USE_DOCS and sum(m for m, _ in mine) > sum(r for _, r in mine):
+        if len(mine) >= MIN_USE_DOCS and sum(m for m, _ in mine) >= sum(r for _, r in mine) + MIN_USE_MARGIN:
             out.append(kind)
     return out
 
@@ -195,7 +199,8 @@ class HeaderTrainer:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         init = _init_files(Path(init_dir) if init_dir else None)
-        feats = [featurise(d) for d in _progress(docs, self.progress, "features")]
+        # the tables as the engine will read them with this folder: its table model when one was just trained
+        feats = [featurise(d, str(out)) for d in _progress(docs, self.progress, "features")]
         # cross-validation by group: out-of-fold choices give the scores and the calibration
         k = max(2, min(self.folds, len({d.group for d in docs})))
         oof: list[dict[str, tuple[str, float]]] = [{} for _ in docs]
@@ -256,11 +261,20 @@ class HeaderTrainer:
                 "use_on": use_on,
                 "trees": int(boosters[f].num_trees()),
             }
+        rule_maps = fit_rule_maps(
+            [
+                (doc_type(feats[i]), *o)
+                for i, d in enumerate(docs)
+                for o in rule_outcomes(feats[i].pool.rules.values, feats[i].pool.rules.confidence, d.gold)
+            ]
+        )
         total_n = sum(s["n"] for s in scores.values())
         overall = sum(s["accuracy"] * s["n"] for s in scores.values()) / total_n if total_n else 0.0
         return {
             "feature_set": {"name": FEATURE_SET, "version": FEATURE_VERSION},
             "fields": fields_meta,
+            # the fields the rules keep: their confidence mapped to their observed accuracy
+            "rules_calibration": rule_maps,
             "scores": {
                 "cross_validation": f"{k}-fold by layout group (no group in both training and scoring); "
                 "where the model is used (model_used_on) was decided on the same folds",

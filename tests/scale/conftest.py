@@ -10,7 +10,9 @@ import pytest
 @pytest.fixture(scope="session")
 def ray_cluster() -> Iterator[object]:
     ray = pytest.importorskip("ray", reason="the ray extra is not installed")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    from docvlm.scale import connect
+
+    connect(num_cpus=2)  # as `docvlm extract --ray` starts it (tries again when the raylet is slow)
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = False
     try:

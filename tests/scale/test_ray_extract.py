@@ -77,10 +77,13 @@ def test_cli_job_writes_parquet_and_jsonl_and_resumes(ray_cluster, inputs: Path,
     out = tmp_path / "out_parquet"
     counts, done = run_job(first, str(out), "parquet", PipelineOptions())
     assert counts == {"ok": 1, "partial": 0, "error": 1} and done == 0
+    (out / "torn.parquet").write_bytes(b"PAR1 cut short")  # what a killed writer can leave
     counts, done = run_job(
         [*first, str(inputs / "notes.pdf")], str(out), "parquet", PipelineOptions(), resume=True
     )
     assert counts == {"ok": 0, "partial": 0, "error": 1} and done == 2
+    assert (out / ".torn.parquet.torn").is_file() and not (out / "torn.parquet").exists()
+    assert not (tmp_path / "out_parquet.lock").exists()  # released
     table = pads.dataset(str(out), format="parquet").to_table()
     assert sorted(table.column("source").to_pylist()) == sorted([*first, str(inputs / "notes.pdf")])
 
@@ -92,3 +95,56 @@ def test_cli_job_writes_parquet_and_jsonl_and_resumes(ray_cluster, inputs: Path,
     lines = [json.loads(x) for x in jsonl.read_text().splitlines()]
     assert done == 2 and counts["error"] == 1
     assert sorted(r["source"] for r in lines) == sorted([*first, str(inputs / "notes.pdf")])
+    # --retry-errors reads the error records' documents again; the new records replace the old
+    counts, done = run_job(first, str(jsonl), None, PipelineOptions(), retry_errors=True)
+    assert done == 3 and counts == {"ok": 0, "partial": 0, "error": 1}
+    lines = [json.loads(x) for x in jsonl.read_text().splitlines()]
+    assert sorted(r["source"] for r in lines) == sorted([*first, str(inputs / "notes.pdf")])
+    assert not list(tmp_path.glob("*.partial")) and not list(tmp_path.glob("*.lock"))
+
+
+def test_output_is_checked_and_locked_before_the_job(inputs: Path, tmp_path: Path) -> None:
+    """The local sinks' checks: nothing runs (no Ray needed) when the output cannot be written."""
+    from docvlm.errors import OutputError, OutputLocked
+    from docvlm.pipeline import PipelineOptions
+    from docvlm.spool import OutputLock
+
+    src = [str(inputs / "invoice_us_cedar_ridge.pdf")]
+    with pytest.raises(OutputError, match="does not exist"):
+        run_job(src, str(tmp_path / "nope" / "out.jsonl"), None, PipelineOptions())
+    with pytest.raises(OutputError, match="not csv"):
+        run_job(src, str(tmp_path / "out.csv"), "csv", PipelineOptions())
+    with pytest.raises(OutputError, match="needs JSONL"):
+        run_job(src, str(tmp_path / "out_parquet"), "parquet", PipelineOptions(), retry_errors=True)
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(OutputError, match="is a file"):
+        run_job(src, str(tmp_path / "a_file"), "parquet", PipelineOptions())
+    for out, fmt in ((tmp_path / "out.jsonl", None), (tmp_path / "out_parquet", "parquet")):
+        lock = OutputLock(out)
+        lock.acquire()
+        try:
+            with pytest.raises(OutputLocked):
+                run_job(src, str(out), fmt, PipelineOptions())
+        finally:
+            lock.release()
+    assert not (tmp_path / "out.jsonl").exists() and not (tmp_path / "out_parquet").exists()
+
+
+def test_cli_ray_to_stdout_and_a_locked_output(ray_cluster, inputs: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from cli import app
+    from docvlm.spool import OutputLock
+
+    src = str(inputs / "invoice_us_cedar_ridge.pdf")
+    result = CliRunner().invoke(app, ["extract", "--ray", "--workers", "1", src, "-o", "-"])
+    assert result.exit_code == 0, result.output
+    (rec,) = [json.loads(line) for line in result.stdout.splitlines()]  # nothing else on stdout
+    assert rec["source"] == src and rec["status"] == "ok"
+    lock = OutputLock(tmp_path / "out.jsonl")
+    lock.acquire()
+    try:
+        result = CliRunner().invoke(app, ["extract", "--ray", src, "-o", str(tmp_path / "out.jsonl")])
+    finally:
+        lock.release()
+    assert result.exit_code == 2 and "another docvlm run" in result.stderr

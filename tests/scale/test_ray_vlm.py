@@ -16,8 +16,8 @@ from docvlm.pipeline import Pipeline, PipelineOptions
 from docvlm.scale import RayOptions, records
 from docvlm.split import SplitOptions
 from tests.helpers.fake_openai_server import FakeOpenAIServer, Reply, json_reply
+from tests.helpers.openai_cases import FAULTS, GOOD, INVOICE, options
 from tests.helpers.pages import make_pdf
-from tests.unit.test_openai_engine import FAULTS, GOOD, INVOICE, options
 
 CASES = {**FAULTS, "PAGES": lambda n: json_reply(GOOD)}
 

@@ -20,8 +20,10 @@ def test_the_hostile_batch_of_the_reliability_trial(tmp_path):
     timeout = 10
     res = reliability.hostile(tmp_path, timeout=timeout, max_mb=1500)
     assert res["every_input_recorded"] and res["good_ok"], res["records"]
-    for name, error in res["stuck"].items():
-        assert error["type"] == "ResourceLimit" and error["limit"] == "time", (name, error)
+    for name, error in res[
+        "stuck"
+    ].items():  # stopped by the time limit, or by the memory limit if it came first
+        assert error["type"] == "ResourceLimit" and error["limit"] in ("time", "memory"), (name, error)
     assert "of 300" in res["stuck"]["frames.tif"]["message"]
     # two limits back to back on one worker, beyond what a run on one good document takes (start-up)
     assert res["over_one_document_s"] < 2 * timeout + 10, res

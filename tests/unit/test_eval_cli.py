@@ -124,7 +124,8 @@ def test_report_without_matplotlib_names_the_extra(
     assert "pip install 'docvlm[eval]'" in res.output and not html.exists()
 
 
-def test_docvqa_end_to_end(labelled: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_docvqa_end_to_end(labelled: Path, tmp_path: Path, workers: int) -> None:
     dataset = tmp_path / "qa.json"
     dataset.write_text(
         json.dumps(
@@ -163,7 +164,18 @@ def test_docvqa_end_to_end(labelled: Path, tmp_path: Path) -> None:
     )
     sub = tmp_path / "pred.json"
     res = runner.invoke(
-        eval_app, ["docvqa", "--dataset", str(dataset), "--root", str(labelled), "-o", str(sub)]
+        eval_app,
+        [
+            "docvqa",
+            "--dataset",
+            str(dataset),
+            "--root",
+            str(labelled),
+            "-o",
+            str(sub),
+            "--workers",
+            str(workers),
+        ],
     )
     assert res.exit_code == 0, res.output
     preds = json.loads(sub.read_text())
@@ -201,7 +213,7 @@ def test_run_docvqa_groups_failures_and_unlabelled(tmp_path: Path) -> None:
     from schemas.docvqa import Answer
 
     for name in ("ok.png", "broken.png", "test.png"):
-        (tmp_path / name).write_bytes(b"x")
+        (tmp_path / name).write_bytes(name.encode())
     data = [
         {
             "questionId": 1,
@@ -241,3 +253,29 @@ def test_run_docvqa_groups_failures_and_unlabelled(tmp_path: Path) -> None:
     assert res.per_document["ok"].n == 2 and "test" not in res.per_document
     assert list(res.failed_documents) == [str(tmp_path / "broken.png")]
     assert "ANLS 0.2500 over 3 questions" in res.summary()
+
+
+def test_run_docvqa_reads_files_with_the_same_bytes_once(tmp_path: Path) -> None:
+    from docvlm.datamodel import Page
+    from evaluation.docvqa import run_docvqa
+    from schemas.docvqa import Answer
+
+    (tmp_path / "a.png").write_bytes(b"same scan")
+    (tmp_path / "copy.png").write_bytes(b"same scan")
+    (tmp_path / "other.png").write_bytes(b"another scan")
+    data = [
+        {"questionId": i, "question": f"q{i}", "image": img, "answers": ["x"]}
+        for i, img in enumerate(["a.png", "copy.png", "other.png", "a.png"], start=1)
+    ]
+    ds = tmp_path / "qa.json"
+    ds.write_text(json.dumps({"data": data}), encoding="utf-8")
+    opened: list[str] = []
+
+    def load(path: Path) -> list[Page]:
+        opened.append(path.name)
+        return [Page(number=1, width=10, height=10, unit="px")]
+
+    res = run_docvqa(ds, tmp_path, load, lambda pages, q: Answer(answer=q))
+    assert opened == ["a.png", "other.png"]
+    # every question keeps its own answer, in the dataset's order
+    assert [p.answer for p in res.predictions] == ["q1", "q2", "q3", "q4"]

@@ -499,6 +499,23 @@ def test_receipt_items_with_quantity_columns() -> None:
     assert 0 < conf["line_items.0.amount"] <= 1
 
 
+class _RefusesToRead:
+    """A table model that fails the test if it is asked to read anything."""
+
+    def __getattr__(self, name: str) -> None:
+        raise AssertionError(f"the table model was asked for {name} on a receipt")
+
+
+def test_a_receipt_s_tables_are_read_by_the_table_rules_alone() -> None:
+    from docvlm.engines.layout.layout_engine import rule_pass
+
+    pages = [make_page(RECEIPT, width=240, height=400)]
+    with_model = rule_pass(pages, table_model=_RefusesToRead())
+    assert with_model.signal.is_receipt
+    assert with_model.items == rule_pass(pages, use_model=False).items
+    assert [it["description"] for it in with_model.items] == ["MILO 1KG", "BREAD"]
+
+
 TILL_ROLL = [
     (40, 20, "CORNER MARKET", 12),
     (40, 36, "218 W Harmon St"),
@@ -641,9 +658,14 @@ def test_empty_pages_give_an_empty_record() -> None:
     assert out.evidence == {}
 
 
-def test_other_schemas_are_refused() -> None:
-    with pytest.raises(EngineError):
-        LayoutEngine().extract([make_page([(40, 40, "x")])], Form)
+def test_form_is_read_and_answers_are_refused() -> None:
+    from schemas.docvqa import Answer
+
+    out = LayoutEngine().extract([make_page([(40, 40, "Name:  Ada Lovelace")])], Form)
+    assert out.data["fields"] == [{"key": "Name", "value": "Ada Lovelace"}]
+    assert out.evidence["fields.0.value"].text == "Ada Lovelace"
+    with pytest.raises(EngineError, match="docvlm ask"):
+        LayoutEngine().extract([make_page([(40, 40, "x")])], Answer)
 
 
 def test_header_reader_is_linear_and_page_local() -> None:
@@ -654,3 +676,37 @@ def test_header_reader_is_linear_and_page_local() -> None:
     assert res.values["invoice_number"] == "77"
     assert res.values["total"] == "12.00"
     assert res.evidence["total"].page == 2
+
+
+def test_short_till_roll_on_a_wide_scan_is_a_receipt() -> None:
+    # a short till print (one receipt word) scanned on a wide sheet: its column is narrow in its own
+    # line heights (about 20), which no A4 or A5 page of text is
+    lines = [
+        (300, 40, "KEDAI RUNCIT MAJU"),
+        (300, 55, "12 JALAN BESAR"),
+        (300, 70, "43000 KAJANG"),
+        (300, 100, "09/03/2018 21:28"),
+        (300, 130, "ITEM A   RM 14.00"),
+        (300, 145, "ITEM B   RM 2.00"),
+        (300, 175, "CASH   RM 16.00"),
+    ]
+    sig = receipt_signal([page_lines(make_page(lines, width=700, height=400))])
+    assert sig.is_receipt and sig.cues == 1
+
+
+def test_receipt_merchant_drops_its_bracketed_registration_number() -> None:
+    lines = [
+        (60, 40, "KEDAI BUKU CERIA SDN BHD (139386 X)"),
+        (60, 55, "LOT 3, JALAN PELABUR 23/1,"),
+        (60, 70, "40300 SHAH ALAM, SELANGOR."),
+        (60, 85, "TEL: 03-55423228"),
+        (60, 110, "DATE: 30/08/2017  CASHIER: 01"),
+        (60, 140, "BOOK A   12.00"),
+        (60, 170, "TOTAL   12.00"),
+        (60, 185, "CASH   20.00"),
+        (60, 200, "CHANGE   8.00"),
+    ]
+    data, _, _, kind = run(lines, width=300, height=260)
+    assert kind == "receipt"
+    assert data["vendor"]["name"] == "KEDAI BUKU CERIA SDN BHD"
+    assert data["vendor"]["address"] == "LOT 3, JALAN PELABUR 23/1, 40300 SHAH ALAM, SELANGOR."

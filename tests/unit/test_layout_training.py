@@ -168,3 +168,49 @@ def test_crossval_holds_out_whole_groups_and_reports_per_dataset() -> None:
     assert "| invoice_number | 14 |" in text
     assert scores["synthetic"]["groups"] == 6
     assert scores["synthetic"]["fields"]["total"]["held_out"] >= 0.5  # the labelled totals add up
+
+
+def test_identifier_and_name_features_see_dates_labels_and_blocks() -> None:
+    page = make_page(
+        [
+            (40, 40, "Kundennummer:  4711"),
+            (40, 100, "Kunden AG Mitte"),
+            (40, 112, "Hauptstrasse 1"),
+            (40, 124, "10115 Berlin"),
+            (360, 160, "Beleg  28.06.2014"),
+            (360, 175, "Nr.  RE-2014/9"),
+        ]
+    )
+    pls = [page_lines(page)]
+    res = extract_header(pls, None, {}, None)
+    pool = build_pool(pls, res, False, {})
+    ids = {p.value: i for i, p in enumerate(pool.by_kind["id"])}
+    x = kind_matrix(pool, "id", {}, None)
+    col = {n: j for j, n in enumerate(feature_names("id"))}
+    assert x[ids["28.06.2014"], col["date_like"]] == 1.0
+    assert x[ids["RE-2014/9"], col["date_like"]] == 0.0
+    names = {p.value: i for i, p in enumerate(pool.by_kind["name"])}
+    xn = kind_matrix(pool, "name", {}, None)
+    cn = {n: j for j, n in enumerate(feature_names("name"))}
+    block = xn[names["Kunden AG Mitte"]]
+    assert block[cn["block_below"]] == 2.0 and block[cn["address_below"]] == 1.0
+    label = xn[names["Kundennummer"]]
+    assert label[cn["colon_after"]] == 1.0 and label[cn["value_right"]] == 1.0
+    assert block[cn["value_right"]] == 0.0
+
+
+def test_rule_confidences_map_to_their_observed_accuracy() -> None:
+    from docvlm.training.calibration import fit_rule_maps, rule_outcomes
+
+    gold = {"invoice_number": "A1", "vendor": {"name": "Birch Tools Ltd"}}
+    assert rule_outcomes(
+        {"invoice_number": "A1", "vendor.name": "Invoice"}, {"invoice_number": 0.9}, gold
+    ) == [
+        ("invoice_number", 0.9, 1.0),
+        ("vendor.name", 0.5, 0.0),
+    ]
+    rows = [("invoice", "customer.name", 0.7, float(i % 5 == 0)) for i in range(20)]
+    rows += [("invoice", "total", 0.9, 1.0)] * 3  # too few to recalibrate
+    maps = fit_rule_maps(rows)
+    assert set(maps["invoice"]) == {"customer.name"}
+    assert maps["invoice"]["customer.name"]["y"][0] < 0.35  # 0.7 said, 20% right

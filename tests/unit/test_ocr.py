@@ -8,10 +8,14 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from docvlm import ocr as ocr_mod
 from docvlm.datamodel import Word
 from docvlm.errors import OcrError
-from docvlm.ocr import OcrOptions, get_ocr, line_stats, ocr_image, ocr_page, quad_to_words, to_rgb, upright
+from docvlm.imaging import to_rgb, upright
+from docvlm.ocr import OcrOptions, factory, lines, orientation, page, rapidocr_backend
+from docvlm.ocr.base import TILE_AREA
+from docvlm.ocr.factory import get_ocr
+from docvlm.ocr.lines import line_stats, quad_to_words
+from docvlm.ocr.page import ocr_image, ocr_page, resample_factor
 
 LINES = ["INVOICE 2024-117", "Total due: 123.45 EUR", "Thank you for shopping"]
 EXPECTED = " ".join(LINES).split()
@@ -76,8 +80,8 @@ def test_a_few_level_lines_do_not_make_a_sideways_page_upright():
     level = [
         [Word("12.50 RM", (10, 500 + 20 * i, 80, 512 + 20 * i), conf=0.99, line=20 + i)] for i in range(5)
     ]
-    assert not ocr_mod._reads_upright(tall + level)
-    assert ocr_mod._reads_upright(level)
+    assert not orientation.reads_upright(tall + level)
+    assert orientation.reads_upright(level)
 
 
 def test_small_skew_is_measured_and_removed(font_path):
@@ -109,8 +113,8 @@ def test_small_print_on_a_large_page_is_ocrd_in_tiles_without_duplicates(font_pa
     # the detector would see this page at ~0.5 scale: ~14 px lines, under the 20 px asked for here
     opts = OcrOptions(auto_rotate=False, deskew=False, max_side=600, tile_min_text_px=20)
     tiled = []
-    real = ocr_mod.recognize_tiled
-    monkeypatch.setattr(ocr_mod, "recognize_tiled", lambda *a, **k: tiled.append(1) or real(*a, **k))
+    real = page.recognize_tiled
+    monkeypatch.setattr(page, "recognize_tiled", lambda *a, **k: tiled.append(1) or real(*a, **k))
     words, _, _ = ocr_image(img, opts)
     assert tiled, "text under tile_min_text_px at the detector's scale must be tiled"
     got = [w.text for w in sorted(words, key=lambda w: (round(w.cy / 50), w.x0))]
@@ -120,20 +124,21 @@ def test_small_print_on_a_large_page_is_ocrd_in_tiles_without_duplicates(font_pa
 def test_large_page_is_detected_within_budget_and_read_at_full_resolution(font_path, monkeypatch):
     small = draw_lines(font_path, LINES, size=(720, 300))
     img = small.resize((2160, 900))  # ~84 px text
-    opts = OcrOptions(auto_rotate=False, deskew=False, max_side=800)
-    backend = ocr_mod.get_ocr(opts)
+    # line_px=0: read as it is (the default would first bring this print down to 40 px lines)
+    opts = OcrOptions(auto_rotate=False, deskew=False, max_side=800, line_px=0)
+    backend = get_ocr(opts)
     det_inputs: list[tuple[int, ...]] = []
     rec_inputs: list[tuple[int, ...]] = []
     real_det, real_rec = backend._det.session, backend._rec
     monkeypatch.setattr(backend._det, "session", lambda a: det_inputs.append(a.shape[2:]) or real_det(a))
     monkeypatch.setattr(backend, "_rec", lambda r: rec_inputs.extend(i.shape for i in r.img) or real_rec(r))
-    monkeypatch.setattr(ocr_mod, "recognize_tiled", lambda *a, **k: pytest.fail("big text needs no tiles"))
+    monkeypatch.setattr(page, "recognize_tiled", lambda *a, **k: pytest.fail("big text needs no tiles"))
     words, _, up = ocr_image(img, opts)
     assert _texts(words) == EXPECTED
     # detection ran on a copy no larger than the budget (800 x 0.71*800 px), in strips of one width
     (width,) = {w for _, w in det_inputs}
-    assert width * (width * 900 / 2160) <= 800 * 800 * ocr_mod.TILE_AREA
-    assert all(h * w <= 1.2 * ocr_mod.DET_STRIP_PIXELS for h, w in det_inputs)
+    assert width * (width * 900 / 2160) <= 800 * 800 * TILE_AREA
+    assert all(h * w <= 1.2 * rapidocr_backend.DET_STRIP_PIXELS for h, w in det_inputs)
     # recognition crops come from the full-size page: taller than the whole shrunk line would be
     assert min(h for h, *_ in rec_inputs) > 84 * det_inputs[0][0] / 900
     # boxes are in the full-size image: three times those read on the original drawing
@@ -147,7 +152,7 @@ def test_lines_at_the_seams_of_detector_strips_are_read_once_and_whole(font_path
     words_in = ["ALPHA", "BRAVO", "CHARLIE", "DELTA", "ECHO", "FOXTROT", "GOLF", "HOTEL", "INDIA", "JULIET"]
     lines = [f"{i:02d} {words_in[i % 10]} {words_in[(i * 3 + 1) % 10]} {100 + 7 * i}" for i in range(20)]
     img = draw_lines(font_path, lines, size=(720, 1000), top=20, step=48)
-    backend = ocr_mod.get_ocr(OcrOptions())
+    backend = get_ocr(OcrOptions())
     runs: list[int] = []
     real = backend._det.session
     monkeypatch.setattr(backend._det, "session", lambda a: runs.append(a.shape[2]) or real(a))
@@ -159,10 +164,10 @@ def test_lines_at_the_seams_of_detector_strips_are_read_once_and_whole(font_path
 
 @pytest.mark.parametrize("size", [(400, 900), (1654, 2339), (2481, 3508), (20000, 300)])
 def test_detector_input_stays_within_its_pixel_budget(size):
-    backend = ocr_mod.get_ocr(OcrOptions())
+    backend = get_ocr(OcrOptions())
     f = backend.detection_scale(*size)
     assert size[0] * size[1] * f * f <= backend.det_pixels * 1.0001
-    assert f <= ocr_mod.MAX_DET_UPSCALE
+    assert f <= rapidocr_backend.MAX_DET_UPSCALE
 
 
 def test_quad_split_is_proportional_and_follows_the_slope():
@@ -200,7 +205,7 @@ def _line_crop(
 )
 def test_line_box_is_measured_on_its_own_ink_not_its_neighbours(font_path, above, below):
     crop, cap_top, baseline = _line_crop(font_path, "Limited iViveLabs", above, below)
-    top, bottom = ocr_mod._ink_rows(crop)
+    top, bottom = lines.ink_rows(crop)
     cap = baseline - cap_top
     # the em box: a quarter of the capital height above the capitals, 0.45 of it below the baseline
     assert abs(top - (cap_top - 0.25 * cap)) <= 2
@@ -212,7 +217,7 @@ def test_a_table_rule_through_the_crop_is_not_taken_for_the_line(font_path):
     crop, cap_top, baseline = _line_crop(font_path, "120", None, None)
     crop = crop.copy()
     crop[4:7, :] = 0
-    top, bottom = ocr_mod._ink_rows(crop)
+    top, bottom = lines.ink_rows(crop)
     cap = baseline - cap_top
     assert abs(top - (cap_top - 0.25 * cap)) <= 2
     assert abs(bottom - (baseline + 0.45 * cap)) <= 2
@@ -222,7 +227,7 @@ def test_dots_and_accents_stay_on_their_line():
     # rows: an i-dot run (3 rows), a 2-row gap, then the 20-row body; a neighbour cut at the bottom edge
     count = np.zeros(40)
     count[5:8], count[10:30], count[37:40] = 5, 100, 50
-    assert ocr_mod._line_band(count > 0, count) == (5, 30)
+    assert lines.line_band(count > 0, count) == (5, 30)
 
 
 def test_backend_is_cached_per_process():
@@ -246,12 +251,12 @@ def test_to_rgb_handles_16_bit_and_alpha():
 
 def test_missing_tesseract_is_a_clear_ocr_error(monkeypatch):
     monkeypatch.setattr(shutil, "which", lambda name: None)
-    ocr_mod._cached_backend.cache_clear()
+    factory._cached_backend.cache_clear()
     try:
         with pytest.raises(OcrError, match="tesseract"):
             get_ocr(OcrOptions(backend="tesseract", tesseract_lang="eng+missing-cache-key"))
     finally:
-        ocr_mod._cached_backend.cache_clear()
+        factory._cached_backend.cache_clear()
 
 
 @pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract binary not installed")
@@ -272,3 +277,46 @@ def test_tesseract_orientation_detection(font_path):
         turned = img.rotate(angle, expand=True)
         assert (backend.detect_rotation_osd(turned) + angle) % 360 == 0
         assert (backend.detect_rotation(turned) + angle) % 360 == 0
+
+
+def test_resample_factor_shrinks_large_print_only():
+    opts = OcrOptions(line_px=40)
+    assert resample_factor(100.0, opts) == pytest.approx(0.4)
+    assert resample_factor(45.0, opts) == 1.0  # nearly the size asked for: read as it is
+    assert resample_factor(12.0, opts) == 1.0  # small print is never enlarged here
+    assert resample_factor(0.0, opts) == 1.0  # no text lines measured
+    assert resample_factor(100.0, OcrOptions(line_px=0)) == 1.0
+
+
+@pytest.mark.parametrize("angle", [0, 90])
+def test_large_print_is_read_from_a_resampled_copy_in_the_pages_own_pixels(font_path, monkeypatch, angle):
+    small = draw_lines(font_path, [*LINES, "Subtotal 100.00", "Tax 23.45"], size=(760, 480), step=80)
+    big = small.resize((760 * 4, 480 * 4), Image.Resampling.BICUBIC)  # ~130 px lines, a 600+ dpi scan
+    page_in = big.rotate(angle, expand=True)
+    backend = get_ocr(OcrOptions())
+    rec_heights: list[int] = []
+    real_rec = backend._rec
+    monkeypatch.setattr(
+        backend, "_rec", lambda r: rec_heights.extend(i.shape[0] for i in r.img) or real_rec(r)
+    )
+    res = ocr_page(page_in, OcrOptions(deskew=False))
+    assert res.rotation == (360 - angle) % 360
+    assert res.scale < 0.5 and res.size == big.size and res.image.size != big.size
+    # the crops the recogniser read were cut from the small copy, not from the 130 px print
+    assert max(rec_heights) < 100
+    assert _texts(res.words)[:7] == EXPECTED[:7]
+    # boxes are in the input's upright pixels: four times those read on the small drawing
+    ref = ocr_page(small, OcrOptions(deskew=False)).words
+    got = {w.text: w for w in res.words}
+    for w in ref:
+        if w.text in {"INVOICE", "Total", "Thank"}:
+            assert got[w.text].bbox == pytest.approx(tuple(4 * v for v in w.bbox), abs=14)
+    words, _, up = ocr_image(page_in, OcrOptions(deskew=False))
+    assert up.size == big.size  # ocr_image hands back the upright image at the input's resolution
+    assert [w.bbox for w in words] == [w.bbox for w in res.words]
+
+
+def test_a_blank_page_is_not_read(monkeypatch):
+    monkeypatch.setattr(page, "get_ocr", lambda o: pytest.fail("a blank page needs no OCR backend"))
+    res = ocr_page(Image.new("RGB", (1654, 2339), "white"))
+    assert res.words == [] and res.rotation == 0 and res.size == (1654, 2339)

@@ -15,41 +15,15 @@ from PIL import Image
 from pydantic import BaseModel
 
 from docvlm.datamodel import EngineOutput, Page
-from docvlm.engines import OpenAIOptions
 from docvlm.engines.base import BaseEngine
 from docvlm.engines.openai_engine import OpenAIEngine
 from docvlm.errors import EngineError
 from schemas import Invoice
 from schemas.docvqa import Answer
 from tests.helpers.fake_openai_server import FakeOpenAIServer, Reply, chat_reply, json_reply
+from tests.helpers.openai_cases import FAULTS, GOOD, INVOICE, options
 from tests.helpers.pages import load_pages, make_pdf
 
-INVOICE = [
-    (50, 60, "Nordlicht Werkzeuge GmbH"),
-    (50, 74, "Hafenstrasse 12, 20457 Hamburg"),
-    (350, 120, "Invoice No: RE-2024-0042"),
-    (350, 134, "Date: 05.03.2024"),
-    (50, 200, "Description"),
-    (480, 200, "Amount"),
-    (50, 220, "Wrench set"),
-    (480, 220, "100,00"),
-    (380, 300, "Subtotal"),
-    (480, 300, "100,00"),
-    (380, 314, "VAT 19%"),
-    (480, 314, "19,00"),
-    (380, 328, "Total EUR"),
-    (480, 328, "119,00"),
-]
-GOOD = {
-    "invoice_number": "RE-2024-0042",
-    "invoice_date": "2024-03-05",
-    "currency": "EUR",
-    "vendor": {"name": "Nordlicht Werkzeuge GmbH"},
-    "subtotal": "100.00",
-    "tax_total": "19.00",
-    "total": "119.00",
-    "line_items": [{"description": "Wrench set", "amount": "100.00"}],
-}
 SECRET = "sk-test-8d1f0c2a9b7e4f6d"
 
 
@@ -78,22 +52,6 @@ def pages(tmp_path: Path) -> list[Page]:
 def api_key(monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("DOCVLM_TEST_KEY", SECRET)
     return SECRET
-
-
-def options(srv: FakeOpenAIServer, **kw: object) -> OpenAIOptions:
-    base: dict[str, object] = {
-        "model": "fake-vlm",
-        "base_url": srv.base_url,
-        "api_key_env": "DOCVLM_TEST_KEY",
-        "timeout_s": 2.0,
-        "max_retries": 2,
-        "backoff_s": 0.01,
-        "max_attempts": 3,
-        "max_concurrency": 2,
-        "max_pixels": 200_000,
-    }
-    base.update(kw)
-    return OpenAIOptions(**base)  # type: ignore[arg-type]
 
 
 @pytest.fixture()
@@ -331,19 +289,6 @@ def test_models_endpoint_and_json_roundtrip_of_the_fake_server() -> None:
         exhausted = httpx.post(srv.base_url + "/chat/completions", json={"x": 1}, timeout=2)
     assert models["data"][0]["id"] == "fake"
     assert exhausted.status_code == 500 and "script exhausted" in json.dumps(exhausted.json())
-
-
-FAULTS = {
-    "RATE": lambda n: (
-        Reply(429, {"error": "slow"}, headers={"Retry-After": "0"}) if n == 0 else json_reply(GOOD)
-    ),
-    "DOWN": lambda n: Reply(500, {"error": "down"}),
-    "HANG": lambda n: Reply(delay=2.0, body={}),
-    "PROSE": lambda n: chat_reply("I am sorry, I cannot help with that."),
-    "CUT": lambda n: chat_reply('{"invoice_number": "RE-2024-0042", "total": "11'),
-    "SCHEMA": lambda n: json_reply({"total": "a lot", "currency": "Euro"}),
-    "EMPTY": lambda n: Reply(body={"id": "x", "choices": []}),
-}
 
 
 def test_fault_matrix_through_the_pipeline_loses_no_record(tmp_path) -> None:

@@ -189,7 +189,7 @@ def test_key_value_lookup_right_and_below() -> None:
 def test_unanswerable_questions_return_empty(question: str) -> None:
     engine = CountingEngine(_receipt_output())
     ans = answer_question([make_page(RECEIPT)], question, engine=engine)
-    assert ans.answer == ""
+    assert ans.answer is None
     assert ans.bbox is None and ans.page is None
 
 
@@ -197,12 +197,12 @@ def test_value_without_evidence_not_on_page_is_not_answered() -> None:
     # an engine value that cannot be found on the page must not be answered (no guessing)
     out = EngineOutput(data={"invoice_number": "ZZ-999"})
     ans = answer_question([make_page(RECEIPT)], "What is the invoice number?", engine=CountingEngine(out))
-    assert ans.answer == ""
+    assert ans.answer is None
 
 
 def test_empty_pages() -> None:
     engine = CountingEngine(_receipt_output())
-    assert answer_question([make_page([])], "What is the total?", engine=engine).answer == ""
+    assert answer_question([make_page([])], "What is the total?", engine=engine).answer is None
     assert engine.calls == 0
 
 
@@ -211,7 +211,7 @@ def test_with_real_layout_engine() -> None:
     pages = [make_page(RECEIPT)]
     assert engine.answer(pages, "What is the total?").answer == "9.00"
     assert engine.answer(pages, "What is the date?").answer == "25/12/2018"
-    assert engine.answer(pages, "What is the captain's name?").answer == ""
+    assert engine.answer(pages, "What is the captain's name?").answer is None
 
 
 def test_address_evidence_that_is_only_a_date_is_rejected() -> None:
@@ -220,7 +220,7 @@ def test_address_evidence_that_is_only_a_date_is_rejected() -> None:
         evidence={"vendor.address": Evidence(page=1, bbox=(20, 86, 160, 98), text="05 Mar 2018 18:24")},
     )
     ans = answer_question([make_page(RECEIPT)], "What is the address?", engine=CountingEngine(out))
-    assert ans.answer == ""
+    assert ans.answer is None
 
 
 def test_unlabelled_single_date_answers_the_date_question() -> None:
@@ -232,7 +232,8 @@ def test_unlabelled_single_date_answers_the_date_question() -> None:
     # with two different dates and no label, there is no way to tell: no answer
     two = make_page([(20, 20, "01/02/2018"), (20, 40, "05/03/2018")])
     assert (
-        answer_question([two], "What is the date?", engine=CountingEngine(EngineOutput(data={}))).answer == ""
+        answer_question([two], "What is the date?", engine=CountingEngine(EngineOutput(data={}))).answer
+        is None
     )
 
 
@@ -241,3 +242,78 @@ def test_date_cut_short_by_ocr_is_answered_as_printed() -> None:
     ans = answer_question([page], "What is the date?", engine=CountingEngine(EngineOutput(data={})))
     assert ans.answer == "20/03/201"
     assert 0 < ans.confidence < 0.5
+
+
+BIKE_INVOICE = [
+    (40, 40, "Bike Parts Ltd"),
+    (40, 60, "Invoice No:  A-17"),
+    (40, 100, "Description  Qty  Unit price  Amount"),
+    (40, 115, "Brake pads  2  5.00  10.00"),
+    (40, 130, "Chain oil  1  7.50  7.50"),
+    (40, 160, "Total  17.50"),
+    (40, 190, "Due date:  Upon receipt"),
+    (40, 210, "Tip:  2.00"),
+]
+
+
+def test_a_line_item_question_is_never_answered_with_the_total() -> None:
+    from tests.helpers.pages import make_page as make_pdf_like_page  # two spaces: a column gap
+
+    pages = [make_pdf_like_page(BIKE_INVOICE)]
+    engine = LayoutEngine()
+    ans = engine.answer(pages, "How much did the brake cables cost?")
+    assert ans.answer is None and ans.confidence < 0.1 and ans.field == "line_items"
+    oil = engine.answer(pages, "What was the price of the chain oil each?")
+    assert oil.answer == "7.50" and oil.field == "line_items.1.unit_price"
+    # not a line item, not a schema field: the key-value reader answers it
+    tip = engine.answer(pages, "How much was the tip?")
+    assert tip.answer == "2.00" and tip.bbox is not None
+    # a due date printed as words is no date: null, never ""
+    due = engine.answer(pages, "What is the due date?")
+    assert due.answer is None and due.model_dump()["answer"] is None
+
+
+def test_pipeline_ask_reads_a_file_once(tmp_path, monkeypatch) -> None:
+    from docvlm.pipeline import Pipeline
+    from tests.helpers.pages import make_pdf
+
+    pdf = make_pdf(tmp_path / "bike.pdf", [[(x, y, t) for x, y, t in BIKE_INVOICE]])
+    pipe = Pipeline()
+    calls: list[str] = []
+    real = pipe.load_pages
+    monkeypatch.setattr(pipe, "load_pages", lambda p: calls.append(str(p)) or real(p))
+    assert pipe.ask(pdf, "What is the invoice number?").answer == "A-17"
+    assert pipe.ask(pdf, "What is the total?").answer == "17.50"
+    assert len(calls) == 1
+    pdf.write_bytes(pdf.read_bytes() + b"\n%changed\n")  # another sha256: read again
+    pipe.ask(pdf, "What is the total?")
+    assert len(calls) == 2
+
+
+def test_cli_ask_answers_several_questions_with_one_read(tmp_path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    from tests.helpers.pages import make_pdf
+
+    pdf = make_pdf(tmp_path / "bike.pdf", [[(x, y, t) for x, y, t in BIKE_INVOICE]])
+    code = (
+        "import sys\n"
+        "from docvlm.pipeline import Pipeline\n"
+        "calls = []\n"
+        "real = Pipeline.load_pages\n"
+        "Pipeline.load_pages = lambda self, p: calls.append(p) or real(self, p)\n"
+        "from cli import app\n"
+        "try:\n"
+        "    app(['ask', sys.argv[1], 'What is the invoice number?', 'What is the total?', 'Who signed it?'])\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        "print('reads', len(calls))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(pdf)], capture_output=True, text=True, check=True)
+    lines = out.stdout.strip().splitlines()
+    answers = [json.loads(line) for line in lines[:-1]]
+    assert [a["answer"] for a in answers[:2]] == ["A-17", "17.50"]
+    assert answers[2]["answer"] is None and answers[2]["confidence"] < 0.3  # nothing supports it
+    assert lines[-1] == "reads 1"

@@ -21,9 +21,9 @@ def _good(tmp_path: Path, n: int) -> list[Path]:
     return [make_text_pdf(tmp_path / f"good{i}.pdf", INVOICE_LINES) for i in range(n)]
 
 
-def _check_limit_record(rec: dict, limit: str) -> None:
+def _check_limit_record(rec: dict, *limits: str) -> None:
     assert rec["status"] == "error" and rec["data"] is None, rec
-    assert rec["error"]["type"] == "ResourceLimit" and rec["error"]["limit"] == limit, rec["error"]
+    assert rec["error"]["type"] == "ResourceLimit" and rec["error"]["limit"] in limits, rec["error"]
     assert "page 1 of" in rec["error"]["message"]  # how far it got
     assert rec["sha256"] and len(rec["sha256"]) == 64
 
@@ -33,7 +33,7 @@ def test_a_stuck_and_an_oversized_document_are_stopped_and_the_batch_goes_on(tmp
     stuck = nested_xobject_pdf(tmp_path / "nested.pdf")
     big = write_huge_png(tmp_path / "big.png", 9000, 9000)  # 81 MP: under the pixel limit, 243 MB as RGB
     order = [good[0], stuck, good[1], big, good[2]]
-    timeout, max_mb = 8.0, 400  # 8 s: a good PDF in a fresh worker on a loaded 2-core machine must fit
+    timeout, max_mb = 15.0, 400  # a good PDF in a fresh worker must fit, also at load 40 on 2 cores
     runner = BatchRunner(
         PipelineOptions(workers=2, limits=LimitOptions(doc_timeout_s=timeout, max_worker_mb=max_mb))
     )
@@ -42,7 +42,9 @@ def test_a_stuck_and_an_oversized_document_are_stopped_and_the_batch_goes_on(tmp
     elapsed = time.monotonic() - t0
     assert [r["source"] for r in records] == [str(p) for p in order]  # every input, in input order
     assert [r["status"] for r in records[::2]] == ["ok", "ok", "ok"], [r["error"] for r in records]
-    _check_limit_record(records[1], "time")
+    # the nested XObjects grow about 11 MB a second: the time limit or the memory limit stops them,
+    # whichever comes first on this machine; a failed allocation inside MuPDF counts as the memory limit
+    _check_limit_record(records[1], "time", "memory")
     _check_limit_record(records[3], "memory")
     assert f"{max_mb} MB" in records[3]["error"]["message"]
     # the stuck document held the others back no longer than its limit (plus worker start-ups)
@@ -55,7 +57,7 @@ def test_a_document_that_kills_two_workers_is_not_tried_a_third_time(tmp_path):
     good = _good(tmp_path, 2)
     once = nested_xobject_pdf(tmp_path / "killed_once.pdf")
     twice = nested_xobject_pdf(tmp_path / "killed_twice.pdf")
-    opts = PipelineOptions(workers=2, limits=LimitOptions(doc_timeout_s=8, max_worker_mb=0))
+    opts = PipelineOptions(workers=2, limits=LimitOptions(doc_timeout_s=20, max_worker_mb=0))
     runner = BatchRunner(opts)
     kills = {str(once): 1, str(twice): 2}
     killed: list[tuple[int, str]] = []

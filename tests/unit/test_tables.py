@@ -15,6 +15,16 @@ CHAR_W = 5.0  # width of one character of the synthetic 10 pt font
 SPACE = 2.5
 
 
+@pytest.fixture(autouse=True, params=["model", "rules"])
+def reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test runs twice: with the package's trained table model, and with the rules alone (no model)."""
+    if request.param == "rules":
+        import docvlm.engines.layout.tables.document as document
+
+        monkeypatch.setattr(document, "load_model", lambda _folder=None: None)
+    return str(request.param)
+
+
 # ---------------------------------------------------------------------------------------------
 # Building synthetic pages
 

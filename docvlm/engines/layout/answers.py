@@ -3,7 +3,7 @@
 In: the pages of one document (words with boxes), a free-text question in English, German,
 French, Dutch or Spanish, and the engine whose extraction answers questions that name a schema
 field. Out: a ``schemas.docvqa.Answer`` with the answer text as printed on the page, its 1-based
-page, box and a confidence; or the empty answer when nothing on the page supports one (no
+page, box and a confidence; or a null answer when nothing on the page supports one (no
 guessing).
 
 Two routes:
@@ -13,6 +13,9 @@ Two routes:
    Nothing is cached: each such question runs the extraction (milliseconds for the layout engine).
 2. Otherwise a key-value lookup: the label the question names is found on the page by fuzzy
    matching, and its value is read by geometry (right of the label on its line, or below it).
+
+A question about one line item ("How much did the brake cables cost?") is answered from that item
+or not at all, never from a header total.
 """
 
 from __future__ import annotations
@@ -26,11 +29,13 @@ from rapidfuzz import fuzz
 
 from docvlm.datamodel import Evidence, Page, Word
 from docvlm.engines.base import BaseEngine
+from docvlm.engines.layout.lexicon.questions import ITEM_UNIT_WORDS, WEAK_CUES
 from docvlm.engines.layout.questions import (
     FOLDED_PHRASES,
     FieldMatch,
     field_kind,
     fold,
+    item_subject,
     map_question,
     question_subject,
 )
@@ -259,10 +264,12 @@ def _only_date(pages: Sequence[Page]) -> Answer | None:
 
 
 def answer_question(pages: Sequence[Page], question: str, engine: BaseEngine) -> Answer:
-    """Answer ``question`` about one document's ``pages``; the empty answer when it is unanswerable.
+    """Answer ``question`` about one document's ``pages``; a null answer when nothing supports one.
 
-    ``engine`` runs the extraction for questions that name a schema field (the layout engine passes
-    itself). The answer is the printed span, with its page, box and a confidence in [0, 1].
+    ``engine`` runs the extraction for questions that name a schema field or a line item (the layout
+    engine passes itself). The answer is the printed span, with its page, box and a confidence in
+    [0, 1]. A question about one line item is answered from that item or not at all, never from the
+    total; any other question that names no field goes to the key-value reader.
     """
     if not question or not question.strip():
         return Answer()
@@ -270,6 +277,10 @@ def answer_question(pages: Sequence[Page], question: str, engine: BaseEngine) ->
         _log.info("no words on the pages; cannot answer %r", question)
         return Answer()
     match = map_question(question)
+    # a question that names no field but a cost ("how much", "cost") may name a line item
+    item = item_subject(question) if match is None or match.phrase in _WEAK_CUE_WORDS else None
+    if item:
+        return _answer_item(engine, pages, item, question)
     if match is not None:
         ans = _answer_field(engine, pages, match)
         if ans is not None:
@@ -287,8 +298,75 @@ def answer_question(pages: Sequence[Page], question: str, engine: BaseEngine) ->
     subject = question_subject(question)
     if len(subject) < 3:
         return Answer()
-    ans = _answer_by_label(pages, [subject], None, question)
+    ans = _answer_by_pair(pages, subject) or _answer_by_label(pages, [subject], None, question)
     return ans if ans is not None else Answer()
+
+
+# ---------------------------------------------------------------------------------------------
+# Line items and key-value pairs
+
+_WEAK_CUE_WORDS = frozenset(cue.strip() for cue, _ in WEAK_CUES)
+#: fuzzy score (0-100, token set) an item description must reach to be the item a question names
+ITEM_MATCH_THRESHOLD = 80.0
+#: the confidence of "no such item": the question was understood, nothing on the page answers it
+NO_ITEM_CONFIDENCE = 0.05
+
+
+def _answer_item(engine: BaseEngine, pages: Sequence[Page], subject: str, question: str) -> Answer:
+    """The amount of the line item the question names, or a null answer; never a header total."""
+    output = engine.extract(pages, Invoice)
+    unit = any(f" {w} " in f" {fold(question)} " for w in ITEM_UNIT_WORDS)
+    best: tuple[float, int] | None = None
+    for i, row in enumerate(output.data.get("line_items") or []):
+        desc = row.get("description") if isinstance(row, dict) else None
+        if not desc:
+            continue
+        score = fuzz.token_set_ratio(subject, fold(desc))
+        if score >= ITEM_MATCH_THRESHOLD and (best is None or score > best[0]):
+            best = (score, i)
+    if best is not None:
+        row = output.data["line_items"][best[1]]
+        one = str(row.get("quantity") or "1").strip() in ("1", "1.0", "1.00")
+        # the unit price answers "what did it cost" only for a single unit
+        leaves = ("unit_price", "amount") if unit else ("amount", "unit_price") if one else ("amount",)
+        for leaf in leaves:
+            path = f"line_items.{best[1]}.{leaf}"
+            ev = output.evidence.get(path)
+            value = get_path(output.data, path)
+            if ev is not None and value is not None:
+                conf = output.confidence.get(path, ev.score) * best[0] / 100
+                found = _answer_from_evidence("total", ev, value, conf)
+                return found.model_copy(update={"field": path})
+    by_pair = _answer_by_pair(pages, subject, money=True)
+    if by_pair is not None:
+        return by_pair
+    _log.info("no line item matches %r; not answering from the totals", subject)
+    return Answer(confidence=NO_ITEM_CONFIDENCE, field="line_items")
+
+
+def _answer_by_pair(pages: Sequence[Page], subject: str, money: bool = False) -> Answer | None:
+    """The value of the key-value pair whose label the question names (``layout.kv``)."""
+    from docvlm.engines.layout.kv import KeyValue, read_pairs
+
+    best: tuple[float, KeyValue] | None = None
+    for kv in read_pairs(pages):
+        score = fuzz.ratio(subject, fold(kv.label))
+        if score >= LABEL_MATCH_THRESHOLD and (best is None or score > best[0]):
+            best = (score, kv)
+    if best is None:
+        return None
+    score, kv = best
+    box = kv.value_box
+    if kv.value is None or box is None:
+        return Answer(confidence=NO_ITEM_CONFIDENCE, page=kv.page)  # the field is printed, empty
+    if money and not find_amounts(kv.value):
+        return None
+    return Answer(
+        answer=kv.value[:500],
+        page=kv.page,
+        bbox=[round(v, 2) for v in box],
+        confidence=round(kv.confidence * score / 100, 4),
+    )
 
 
 __all__ = ["answer_question", "printed_span"]

@@ -37,7 +37,7 @@ from docvlm.engines.layout.text import PageLines, TextLine
 _log = logging.getLogger(__name__)
 
 FEATURE_SET = "layout-header"
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2
 
 LABEL_CLASSES: tuple[str, ...] = (
     "invoice_number",
@@ -104,7 +104,17 @@ _SPECIFIC: dict[str, tuple[str, ...]] = {
         "same_value_below",
     ),
     "date": ("date_rank", "is_earliest", "is_latest", "n_dates", "days_from_first", "n_same_line"),
-    "id": ("has_letters", "has_sep", "all_digits", "n_digits", "title_on_line", "is_year"),
+    "id": (
+        "has_letters",
+        "has_sep",
+        "all_digits",
+        "n_digits",
+        "title_on_line",
+        "is_year",
+        "date_like",
+        "has_colon",
+        "taxid_like",
+    ),
     "taxid": ("country_prefix", "compact_len", "n_digits"),
     "name": (
         "company_suffix",
@@ -115,6 +125,11 @@ _SPECIFIC: dict[str, tuple[str, ...]] = {
         "in_customer_block",
         "domain_match",
         "title_line",
+        "self_label",
+        "colon_after",
+        "block_below",
+        "address_below",
+        "value_right",
     ),
     "address": (
         "postcode",
@@ -241,6 +256,7 @@ def norm_value(kind: str, value: str) -> str:
     return " ".join(value.casefold().split()).strip(" ,.;:")
 
 
+@functools.lru_cache(maxsize=16384)
 def _shape(value: str) -> tuple[float, float, float, float]:
     n = max(1, len(value))
     digits = sum(c.isdigit() for c in value)
@@ -269,6 +285,8 @@ def kind_matrix(
     rule_conf = {f: pool.rules.confidence.get(f, 0.5) for f in rule_vals}
     rule_ev = {f: pool.rules.evidence[f] for f in rule_vals}
     specific = _specific_rows(pool, kind, props, line_sum)
+    left_at: dict[tuple[int, int, int], tuple[float, ...]] = {}
+    above_at: dict[tuple[int, int, float, float], tuple[float, ...]] = {}
     rows: list[list[float]] = []
     for p, nv, spec in zip(props, norms, specific, strict=True):
         tl = p.line
@@ -319,8 +337,15 @@ def kind_matrix(
                     and abs(ev.bbox[1] - box[1]) < tl.height
                 )
             )
-        row.extend(_left_label(tl, p.start))
-        row.extend(_above_label(pl, tl, box))
+        # values on one line share their label context: computed once per line and position
+        lk = (tl.page, tl.index, p.start)
+        if lk not in left_at:
+            left_at[lk] = _left_label(tl, p.start)
+        ak = (tl.page, tl.index, box[0], box[2])
+        if ak not in above_at:
+            above_at[ak] = _above_label(pl, tl, box)
+        row.extend(left_at[lk])
+        row.extend(above_at[ak])
         row.extend(spec)
         rows.append(row)
     return np.asarray(rows, dtype=np.float32)
@@ -410,6 +435,7 @@ def _date_rows(props: Sequence[Proposal]) -> list[list[float]]:
 
 def _id_row(p: Proposal) -> list[float]:
     v = p.value
+    compact = re.sub(r"[\s.\-/]", "", v)
     return [
         float(any(c.isalpha() for c in v)),
         float(bool(re.search(r"[-/_.]", v))),
@@ -417,7 +443,22 @@ def _id_row(p: Proposal) -> list[float]:
         float(sum(c.isdigit() for c in v)),
         float(bool(lx.TITLE_NUMBER.search(p.line.text[: p.start]))),
         float(bool(_YEAR.fullmatch(v))),
+        _date_cover(v),
+        float(":" in v),
+        float(bool(_TAX_ID_SHAPE.fullmatch(compact))),
     ]
+
+
+_TAX_ID_SHAPE = re.compile(r"[A-Z]{2}[0-9A-Z]{8,13}")
+
+
+@functools.lru_cache(maxsize=4096)
+def _date_cover(value: str) -> float:
+    """The share of an identifier's characters that read as a date (a date is not a document number)."""
+    if not any(ch.isdigit() for ch in value) or len(value) < 6:
+        return 0.0
+    found = parsers.find_dates(value)
+    return min(1.0, sum(len(raw) for _, raw in found) / len(value)) if found else 0.0
 
 
 def _taxid_row(p: Proposal) -> list[float]:
@@ -438,14 +479,52 @@ def _domains(pool: Pool) -> set[str]:
     return out
 
 
+def _below(pl: PageLines, tl: TextLine, box: BBox) -> tuple[float, float]:
+    """How many lines are stacked under a value in its column (a party block: name, then address
+    lines), and whether the first of them reads as an address line."""
+    n = 0
+    addr = 0.0
+    prev = tl
+    for nxt in pl.lines[tl.index + 1 : tl.index + 5]:
+        if nxt.bbox[1] - prev.bbox[3] > 1.0 * max(prev.height, nxt.height):
+            break
+        aligned = False
+        for k in range(len(nxt.segments)):
+            sb = nxt.seg_box(k)
+            if abs(sb[0] - box[0]) <= 2 * tl.height and sb[0] < box[2]:
+                aligned = True
+                if n == 0:
+                    a, b = nxt.segments[k]
+                    t = nxt.text[a:b]
+                    addr = float(
+                        bool(
+                            lx.ADDRESS_WORDS.search(t)
+                            or lx.POSTCODE.search(t)
+                            or lx.STREET_COMPOUND.search(t)
+                        )
+                    )
+                break
+        if not aligned:
+            break
+        n += 1
+        prev = nxt
+    return float(n), addr
+
+
 def _name_rows(pool: Pool, props: Sequence[Proposal]) -> list[list[float]]:
     domains = _domains(pool)
     regions = pool.rules.customer_regions
+    by_page = {pl.page.number: pl for pl in pool.pls}
+    n_cls = len(LABEL_CLASSES)
     rows: list[list[float]] = []
+    below: dict[tuple[int, int, int], tuple[float, float]] = {}
     for p in props:
         v = p.value
         key = re.sub(r"[^a-z0-9]", "", v.lower())
         letters = [c for c in v if c.isalpha()]
+        at = (p.line.page, p.line.index, p.line.seg_at(p.start))
+        if at not in below:
+            below[at] = _below(by_page[p.line.page], p.line, p.evidence.bbox)
         rows.append(
             [
                 float(bool(lx.COMPANY_SUFFIX.search(v))),
@@ -456,6 +535,14 @@ def _name_rows(pool: Pool, props: Sequence[Proposal]) -> list[list[float]]:
                 float(_in_regions(p.line.page, p.evidence.bbox, regions)),
                 float(bool(key) and any(d and (key.startswith(d) or d.startswith(key)) for d in domains)),
                 float(len(v) < len(p.line.text.strip()) - 2),
+                max(label_vector(v)[:n_cls]),
+                float(p.line.text[p.end : p.end + 2].lstrip().startswith(":")),
+                *below[at],
+                float(
+                    any(
+                        any(ch.isdigit() for ch in p.line.text[a:b]) for a, b in p.line.segments if a >= p.end
+                    )
+                ),
             ]
         )
     return rows

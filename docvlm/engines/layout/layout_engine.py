@@ -40,7 +40,9 @@ from docvlm.engines.layout.receipts import (
 from docvlm.engines.layout.text import PageLines, page_lines
 from docvlm.errors import EngineError
 from schemas.docvqa import Answer
+from schemas.forms import Form
 from schemas.invoice import HEADER_FIELDS, LINE_ITEM_FIELDS, Invoice
+from schemas.resolve import leaf_kind
 
 _log = logging.getLogger(__name__)
 
@@ -60,6 +62,11 @@ def _empty_data() -> dict[str, Any]:
     return data
 
 
+def _is_object_list(annotation: Any) -> bool:
+    kind, inner = leaf_kind(annotation)
+    return kind == "list" and leaf_kind(inner)[0] == "object"
+
+
 @dataclass
 class RulePass:
     """What the rules read from one document: its lines, tables, header values and receipt signal."""
@@ -73,31 +80,51 @@ class RulePass:
     line_sum: Decimal | None
 
 
-def line_item_tables(pages: Sequence[Page]) -> Any:
-    """The line-item tables, or None when the table reader is not available or fails on this input."""
+def line_item_tables(
+    pages: Sequence[Page], model_dir: str | None = None, use_model: bool = True, table_model: Any = None
+) -> Any:
+    """The line-item tables, or None when the table reader is not available or fails on this input.
+
+    ``model_dir``: a model folder whose table model reads them (None, or a folder without one: the
+    package's); ``table_model``: a loaded table model instead (training scores its folds so);
+    ``use_model`` False: the table rules alone.
+    """
     try:
         from docvlm.engines.layout.tables import extract_line_items
     except ImportError:
         _log.debug("docvlm.engines.layout.tables is not available; no line items")
         return None
     try:
-        return extract_line_items(pages)
+        return extract_line_items(pages, model=table_model, model_dir=model_dir, use_model=use_model)
     except (ValueError, KeyError, IndexError, ArithmeticError) as e:
         # a table the reader cannot parse must not cost the header fields
         _log.warning("line-item extraction failed (%s: %s); header fields only", type(e).__name__, e)
         return None
 
 
-def rule_pass(pages: Sequence[Page], dayfirst: bool | None = None, line_items: bool = True) -> RulePass:
+def rule_pass(
+    pages: Sequence[Page],
+    dayfirst: bool | None = None,
+    line_items: bool = True,
+    model_dir: str | None = None,
+    use_model: bool = True,
+    table_model: Any = None,
+) -> RulePass:
     """Run every rule over one document (the candidates' raw material and the rules' own choice);
-    ``line_items`` False skips the tables (header fields only)."""
+    ``line_items`` False skips the tables (header fields only). The tables are read with
+    ``table_model``, else the table model of ``model_dir``, else the package's (``use_model`` False:
+    the table rules alone). A receipt's tables are read by the table rules alone: the table model learns from invoices (the
+    labelled receipts label no items)."""
     pls: list[PageLines] = [page_lines(p) for p in pages]
-    table = line_item_tables(pages) if line_items else None
+    signal = receipt_signal(pls)
+    learned = use_model and not signal.is_receipt
+    table = (
+        line_item_tables(pages, model_dir, learned, table_model if learned else None) if line_items else None
+    )
     table_boxes: dict[int, BBox] = dict(getattr(table, "table_bbox", {}) or {}) if table else {}
     items: list[dict[str, str | None]] = list(getattr(table, "items", []) or []) if table else []
     line_sum = sum_line_amounts(items)
     header: HeaderResult = extract_header(pls, dayfirst, table_boxes, line_sum)
-    signal = receipt_signal(pls)
     if signal.is_receipt:
         extract_receipt(pls, header)
         if not items:  # a till roll without a table header: one item per amount line
@@ -132,15 +159,50 @@ class LayoutEngine(BaseEngine):
                     _log.warning("layout model not used: %s; the rules choose", exc)
         return self._model
 
+    @classmethod
+    def schema_problem(cls, schema: type[BaseModel]) -> str | None:
+        """The layout engine reads invoices, the form schema and any model with a field a label can name."""
+        if not (isinstance(schema, type) and issubclass(schema, BaseModel)):
+            return f"{schema!r} is not a Pydantic model"
+        if issubclass(schema, (Invoice, Form)):
+            return None
+        from docvlm.engines.layout.kvmap import schema_targets
+
+        if issubclass(schema, Answer):
+            return "question answers come from `docvlm ask`, not from extraction"
+        if not schema_targets(schema) and not any(
+            _is_object_list(info.annotation) for info in schema.model_fields.values()
+        ):
+            return "it has no field that a printed label could name (only nested lists or no fields)"
+        return None
+
     def warm(self) -> None:
         _ = self.model
 
     def extract(self, pages: Sequence[Page], schema: type[BaseModel]) -> EngineOutput:
-        """Read header fields, receipt fields and line items from ``pages`` (one document)."""
+        """Read header fields, receipt fields and line items from ``pages`` (one document).
+
+        Any schema other than the invoice's is read by the key-value reader (``kvmap``).
+        """
         if not (isinstance(schema, type) and issubclass(schema, Invoice)):
-            raise EngineError(f"the layout engine extracts invoices and receipts, not {schema!r}")
+            problem = self.schema_problem(schema)
+            if problem:
+                raise EngineError(
+                    f"the layout engine cannot extract {getattr(schema, '__name__', schema)!r}: {problem}"
+                )
+            from docvlm.engines.layout.kvmap import extract_schema
+
+            tables = (
+                line_item_tables(pages)
+                if self.options.line_items
+                and any(_is_object_list(i.annotation) for i in schema.model_fields.values())
+                else None
+            )
+            return extract_schema(pages, schema, tables)
         t0 = time.perf_counter()
-        rp = rule_pass(pages, self.options.dayfirst, self.options.line_items)
+        rp = rule_pass(
+            pages, self.options.dayfirst, self.options.line_items, self.options.model, self.options.use_model
+        )
         header, signal, table, items = rp.header, rp.signal, rp.table, rp.items
         model = self.model
         t1 = time.perf_counter()

@@ -17,6 +17,8 @@ from rapidfuzz import fuzz
 from docvlm.engines.layout.lexicon.questions import (
     FIELD_PHRASES,
     HOW_MUCH_WORDS,
+    ITEM_COST_WORDS,
+    ITEM_UNIT_WORDS,
     STOPWORDS,
     WEAK_CUES,
     WHEN_WORDS,
@@ -105,4 +107,29 @@ def _question_word_kind(folded: str, match: FieldMatch) -> FieldMatch:
     return match
 
 
-__all__ = ["FOLDED_PHRASES", "FieldMatch", "field_kind", "fold", "map_question", "question_subject"]
+def item_subject(question: str) -> str | None:
+    """The item a cost question names ("brake cables"), or None when it is not a cost question."""
+    folded = f" {fold(question)} "
+    costs = any(w in folded for w in HOW_MUCH_WORDS) or any(
+        f" {w} " in folded for w in ("cost", "costs", "price", "kosten", "kostet", "prix", "prijs", "precio")
+    )
+    if not costs:
+        return None
+    words = [
+        w
+        for w in folded.split()
+        if w not in STOPWORDS and w not in ITEM_COST_WORDS and w not in ITEM_UNIT_WORDS
+    ]
+    words = [w for w in words if len(w) >= 2 and not w.isdigit()]
+    return " ".join(words) or None
+
+
+__all__ = [
+    "FOLDED_PHRASES",
+    "FieldMatch",
+    "field_kind",
+    "fold",
+    "item_subject",
+    "map_question",
+    "question_subject",
+]

@@ -77,6 +77,8 @@ class HeaderModel:
     calibration: dict[str, Calibration] = field(default_factory=dict)
     # per field, the document types ("invoice", "receipt") where the model beat the rules held out
     use_on: dict[str, frozenset[str]] = field(default_factory=dict)
+    # per (document type, field) the rules keep: their confidence mapped to their held-out accuracy
+    rules_calibration: dict[tuple[str, str], Calibration] = field(default_factory=dict)
 
     def fields(self) -> list[str]:
         return sorted(self.boosters)
@@ -135,6 +137,9 @@ def load_model(path: str | None = None) -> HeaderModel:
         cal = spec.get("calibration") or {}
         model.calibration[fld] = Calibration(list(cal.get("x", [])), list(cal.get("y", [])))
         model.use_on[fld] = frozenset(spec.get("use_on", ("invoice", "receipt")))
+    for doc, maps in (comp.get("rules_calibration") or {}).items():
+        for fld, cal in maps.items():
+            model.rules_calibration[(doc, fld)] = Calibration(list(cal.get("x", [])), list(cal.get("y", [])))
     _log.debug("loaded layout model %s (%d fields)", root, len(model.boosters))
     return model
 
@@ -274,6 +279,11 @@ def apply_model(
     """Overwrite the ranked fields of ``res`` with the model's choice; returns the raw choices."""
     probs = score_pool(model, pool, table_boxes, line_sum)
     chosen = choose(pool, probs, line_sum)
+    doc = "receipt" if pool.is_receipt else "invoice"
+    for f in list(res.confidence):  # the fields the rules keep, calibrated as the model's are
+        cal = model.rules_calibration.get((doc, f))
+        if cal is not None and f not in probs:
+            res.confidence[f] = round(max(0.0, min(1.0, cal(res.confidence[f]))), 4)
     for f in probs:
         if f not in chosen:
             res.drop(f)

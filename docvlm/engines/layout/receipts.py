@@ -28,6 +28,9 @@ from schemas.invoice import LINE_ITEM_FIELDS
 _log = logging.getLogger(__name__)
 
 _LETTERS = re.compile(r"[^\W\d_]")
+_TRAILING_REG = re.compile(r"\s*\([^()]*\d{4,}[^()]*\)\s*$")
+_TILL_COLUMN = 30.0  # the widest printed column of a till roll, in median line heights
+_CUES_OVER_INVOICE = 3  # receipt words per invoice-only word that still make a till roll a receipt
 
 
 @dataclass
@@ -38,13 +41,26 @@ class ReceiptSignal:
     aspect: float  # height / width of the printed area
     cues: int  # receipt words found
     invoice_cues: int  # invoice-only words found
+    content: tuple[str, ...] = ()  # kinds of till content found (``lexicon.RECEIPT_CONTENT``)
+    customer_block: bool = False  # whether a customer block is printed
+    narrow: bool = False  # whether the printed area has a till strip's shape
+
+    @property
+    def by_shape_and_words(self) -> bool:
+        """The decision from the shape and the receipt words alone (the rule before content kinds)."""
+        return self.invoice_cues == 0 and ((self.narrow and self.cues >= 3) or self.cues >= 10)
 
 
 def receipt_signal(pls: Sequence[PageLines]) -> ReceiptSignal:
-    """Receipt when the printed area is a tall strip, receipt words are printed and no invoice-only words are.
+    """Receipt when the printed area is a tall strip, receipt words are printed and no invoice-only words are;
+    or, whatever the shape (a photo, a short slip), when it prints till content of several kinds
+    (till and cash words, a card-terminal slip, a tax summary block, a thank-you footer, a till time
+    stamp, an item count) and no customer block.
 
     Invoices set on A4 or Letter have a text block about 1.3-1.6 times as tall as wide that spans
-    most of the page; a receipt's is taller (1.7+) or a slim column on a wider scan.
+    most of the page; a receipt's is taller (1.7+) or a slim column on a wider scan. Measured in its
+    own line heights, a till roll's printed column is narrow whatever the scan's size: about 40
+    characters, under 30 line heights wide, where an A4 or A5 page of text spans 36 or more.
     """
     if not pls or not pls[0].lines or len(pls) > 2:
         return ReceiptSignal(False, 0.0, 0, 0)
@@ -53,10 +69,14 @@ def receipt_signal(pls: Sequence[PageLines]) -> ReceiptSignal:
     aspect = (tb[3] - tb[1]) / width
     cues = 0
     inv = 0
+    kinds: set[str] = set()
+    customer = False
     for pl in pls:
         for tl in pl.lines:
             cues += len(lx.RECEIPT_CUES.findall(tl.text))
             inv += len(lx.INVOICE_ONLY.findall(tl.text))
+            kinds.update(k for k, rx in lx.RECEIPT_CONTENT.items() if k not in kinds and rx.search(tl.text))
+            customer = customer or bool(lx.CUSTOMER_BLOCK.search(tl.text))
     # a till strip: taller than any A4/Letter text block, or a slim column on a wide scan
     page_w = max(1.0, pls[0].page.width)
     page = pls[0].page
@@ -66,8 +86,18 @@ def receipt_signal(pls: Sequence[PageLines]) -> ReceiptSignal:
         or page.height / page_w >= 2.0  # a long strip image
         or (page.unit == "pt" and page.width <= 300)  # a PDF on till-roll paper (80 mm is 227 pt)
     )
-    yes = inv == 0 and ((narrow and cues >= 3) or cues >= 10)
-    return ReceiptSignal(yes, round(aspect, 3), cues, inv)
+    column = width / max(pls[0].median_height, 1e-6) <= _TILL_COLUMN
+    by_shape = (inv == 0 and ((narrow and cues >= 3) or (column and cues >= 1) or cues >= 10)) or (
+        column and cues >= _CUES_OVER_INVOICE * inv + 5  # "bill to" on a till roll among many receipt words
+    )
+    content = len(kinds)
+    sig = ReceiptSignal(False, round(aspect, 3), cues, inv, tuple(sorted(kinds)), customer, narrow)
+    sig.is_receipt = (
+        by_shape
+        or (inv == 0 and not customer and content >= lx.RECEIPT_CONTENT_MIN)
+        or (inv <= 1 and narrow and content >= lx.RECEIPT_CONTENT_STRONG)
+    )
+    return sig
 
 
 def is_receipt(pls: Sequence[PageLines]) -> bool:
@@ -130,7 +160,8 @@ def extract_merchant(pls: Sequence[PageLines], res: HeaderResult) -> None:
     name_i: int | None = None
     first_text: int | None = None
     for i, tl in enumerate(head):
-        t = tl.text.strip()
+        # a registration number in brackets after the name ("... SDN BHD (123456-X)") is not part of it
+        t = _TRAILING_REG.sub("", tl.text.strip()) or tl.text.strip()
         if _skip_line(t) or parsers.find_dates(t) or (_stop_line(t) and not lx.COMPANY_SUFFIX.search(t)):
             continue
         if _is_address_line(t) and not lx.COMPANY_SUFFIX.search(t):
@@ -149,6 +180,7 @@ def extract_merchant(pls: Sequence[PageLines], res: HeaderResult) -> None:
     if re.search(r"(?:&|\band|-)\s*$", head[name_i].text) and name_i + 1 < len(head):
         name_lines.append(head[name_i + 1])
     name = " ".join(tl.text.strip() for tl in name_lines)
+    name = _TRAILING_REG.sub("", name) or name
     ev = Evidence(head[name_i].page, union(tl.bbox for tl in name_lines), name, 1.0)
     conf = (0.8 if lx.COMPANY_SUFFIX.search(name) else 0.6) * _all_words_right(name_lines)
     res.put(Candidate("vendor.name", name, ev, conf))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Sequence
@@ -302,6 +303,7 @@ def _name_ok(text: str) -> bool:
     return not amount_spans(t) or bool(lx.COMPANY_SUFFIX.search(t))
 
 
+@functools.lru_cache(maxsize=8192)
 def _strip_title_words(text: str) -> tuple[int, int] | None:
     """Span of ``text`` left after trimming document-title words and identifiers from both ends."""
     toks = list(re.finditer(r"\S+", text))

@@ -92,12 +92,28 @@ def _add(out: list[Proposal], seen: set[tuple[int, int, int, str]], p: Proposal)
         out.append(p)
 
 
-def _scan(pls: Sequence[PageLines], read: Callable[[TextLine], Iterator[Proposal]]) -> list[Proposal]:
-    """Every proposal ``read`` finds on every line, once per (line, position, value)."""
+def _inside(tl: TextLine, regions: Sequence[tuple[int, BBox]]) -> bool:
+    """The whole line lies in one of ``regions`` (then so does the centre of every value on it)."""
+    b = tl.bbox
+    return any(
+        p == tl.page and r[0] - 2 <= b[0] and b[2] <= r[2] + 2 and r[1] - 2 <= b[1] and b[3] <= r[3] + 2
+        for p, r in regions
+    )
+
+
+def _scan(
+    pls: Sequence[PageLines],
+    read: Callable[[TextLine], Iterator[Proposal]],
+    skip: Sequence[tuple[int, BBox]] = (),
+) -> list[Proposal]:
+    """Every proposal ``read`` finds on every line (but lines inside ``skip``), once per (line,
+    position, value)."""
     out: list[Proposal] = []
     seen: set[tuple[int, int, int, str]] = set()
     for pl in pls:
         for tl in pl.lines:
+            if skip and _inside(tl, skip):
+                continue
             for p in read(tl):
                 _add(out, seen, p)
     return out
@@ -197,9 +213,11 @@ def _name_spans(text: str, a: int, b: int) -> list[tuple[int, int]]:
     return [(s, e) for s, e in out if e > s]
 
 
-def _names(pls: Sequence[PageLines], is_receipt: bool) -> list[Proposal]:
-    """Segments of page 1 and of the last page's footer, title words trimmed; on receipts also
-    whole head lines and two head lines joined (a name set on two lines)."""
+def _names(
+    pls: Sequence[PageLines], is_receipt: bool, skip: Sequence[tuple[int, BBox]] = ()
+) -> list[Proposal]:
+    """Segments of page 1 and of the last page's footer (not of lines inside ``skip``), title words
+    trimmed; on receipts also whole head lines and two head lines joined (a name set on two lines)."""
     out: list[Proposal] = []
     seen: set[tuple[int, int, int, str]] = set()
     for i, pl in enumerate(pls):
@@ -208,7 +226,7 @@ def _names(pls: Sequence[PageLines], is_receipt: bool) -> list[Proposal]:
             continue
         foot = pl.text_box[1] + 0.7 * (pl.text_box[3] - pl.text_box[1])
         for tl in pl.lines:
-            if i > 0 and tl.bbox[1] < foot:
+            if (i > 0 and tl.bbox[1] < foot) or (skip and _inside(tl, skip)):
                 continue
             for a0, b0 in tl.segments:
                 st = _strip_title_words(tl.text[a0:b0])
@@ -287,12 +305,13 @@ def build_pool(
     table (``table_boxes``: page -> box) are item codes and descriptions, not header values.
     ``kinds`` limits the pool to the kinds a model will rank (None: all)."""
     pool = Pool(pls=pls, rules=rules, is_receipt=is_receipt)
+    regions = list((table_boxes or {}).items())
     scans = {
         "date": lambda: _scan(pls, lambda tl: _line_dates(tl, rules.dayfirst)),
         "amount": lambda: _scan(pls, _line_amounts),
-        "id": lambda: _scan(pls, _line_ids),
+        "id": lambda: _scan(pls, _line_ids, regions),
         "taxid": lambda: _scan(pls, _line_tax_ids),
-        "name": lambda: _names(pls, is_receipt),
+        "name": lambda: _names(pls, is_receipt, regions),
         "address": lambda: _addresses(pls, is_receipt),
     }
     for kind, scan in scans.items():
@@ -300,9 +319,7 @@ def build_pool(
             continue  # no field of this kind is decided by the model here
         props = scan()
         if table_boxes and kind in ("id", "name"):
-            props = [
-                p for p in props if not _in_regions(p.line.page, p.evidence.bbox, list(table_boxes.items()))
-            ]
+            props = [p for p in props if not _in_regions(p.line.page, p.evidence.bbox, regions)]
         have = {p.value for p in props}
         props.extend(p for p in _rule_proposals(pls, rules, kind) if p.value not in have)
         pool.by_kind[kind] = props

@@ -63,6 +63,10 @@ ADDRESS_WORDS = re.compile(
     r"straat|laan|plein|gracht|calle|avenida|plaza|carrer|via|piazza|corso)\b",
     re.IGNORECASE,
 )
+# German and Dutch street names are compounds ("Hauptstraße 5", "Lindenweg 3", "Kerkstraat 1")
+STREET_COMPOUND = re.compile(
+    r"\w(?:stra(?:ss|ß)e|str\.|weg|platz|gasse|allee|ring|damm|straat|laan|plein|gracht)\s*\d", re.IGNORECASE
+)
 POSTCODE = re.compile(r"\b\d{4,6}\b|\b\d{4}\s?[A-Z]{2}\b|\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b")
 US_STATE_ZIP = re.compile(
     r"\b(?:AL|AK|AZ|AR|CA|CO|CT|DE|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|"

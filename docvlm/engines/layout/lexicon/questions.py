@@ -372,3 +372,14 @@ STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 WHERE_WORDS = (" where ", " located ", " wo ", " ou se ", " waar ", " donde ", " situe ", " gelegen ")
 HOW_MUCH_WORDS = (" how much ", " wie viel ", " wieviel ", " combien ", " hoeveel ", " cuanto ")
 WHEN_WORDS = (" when ", " what day ", " which day ", " wann ", " quand ", " wanneer ", " cuando ")
+
+# Words of a question about what one line item cost ("How much did the brake cables cost?"): they
+# and the stopwords are taken out, and what is left names the item. EN, DE, FR, NL, ES, folded.
+ITEM_COST_WORDS = frozenset(
+    """how much many cost costs costed price priced prices charge charged charges pay paid spend spent
+    did does do was were is are for the of wie viel viele kosten kostet kostete preis preise bezahlt
+    combien coute coutent coutait prix paye cout hoeveel kost kosten kostte prijs betaald cuanto
+    cuesta cuestan costo precio pagado""".split()
+)
+#: words that ask for the price of one unit rather than the line's amount
+ITEM_UNIT_WORDS = frozenset("each per unit apiece piece stuck stueck stuk piece unite cada unidad".split())

@@ -62,3 +62,56 @@ INVOICE_ONLY = re.compile(
 
 # Words of a receipt's totals block, matched with one OCR slip allowed ("Subtotai", "T0TAL").
 TOTALS_BLOCK_WORDS = ("subtotal", "total", "rounding", "balance", "change", "tendered", "amount")
+
+# What a till receipt prints that an invoice does not, by kind; a document is judged by how many
+# kinds it shows (``receipts.receipt_signal``), so no one word decides it.
+RECEIPT_CONTENT: dict[str, re.Pattern[str]] = {
+    # the till and its cash handling
+    "till": re.compile(
+        r"\b(?:cash(?:ier)?|change|tendered|kembali|counter|kasse|kassierer|caisse|caissier|kassa|caja|"
+        r"cajero|receipt\s*(?:no|#)|bon\s*(?:nr|no)|till|pos\s*(?:no|id)?|shift|table\s*(?:no)?|pax)\b",
+        re.IGNORECASE,
+    ),
+    # the card terminal's slip
+    "card_terminal": re.compile(
+        r"\b(?:approval(?:\s*code)?|appr\.?\s*code|auth(?:ori[sz]ation)?\.?\s*(?:code|no)|tid|mid|"
+        r"terminal(?:\s*id)?|batch\s*(?:no|#)?|trace\s*(?:no|#)?|visa|master\s*card|mastercard|amex|maestro|"
+        r"debit|credit\s*card|card\s*(?:no|type|number)|contactless|pin\s*verified|rrn|ec[-\s]?karte|girocard|"
+        r"carte\s*bancaire|pinpas)\b|[*x]{4,}\s*\d{4}\b",
+        re.IGNORECASE,
+    ),
+    # the tax summary block of a till print (rates by code)
+    "tax_summary": re.compile(
+        r"\b(?:gst|sst|vat|tax|mwst|ust|tva|btw|iva)\s*summary\b|\bsummary\b.{0,20}\b(?:gst|sst|tax|vat)\b|"
+        r"\bamount\s*\(\s*rm\s*\)|\b(?:sr|zr|zrl|s|z|a|b)\s*[=@:]\s*\d{1,2}(?:\.\d+)?\s*%|\btax\s*code\b|"
+        r"\bincl\.?\s*(?:gst|vat|mwst|tva|btw)\b|\bgst\s*@\s*\d",
+        re.IGNORECASE,
+    ),
+    # the till's closing lines
+    "thanks": re.compile(
+        r"thank\s*you|terima\s*kasih|come\s+again|please\s+come|danke|vielen\s+dank|merci|bedankt|gracias|"
+        r"goods\s+sold|not\s+(?:returnable|refundable|exchangeable)|no\s+refund",
+        re.IGNORECASE,
+    ),
+    # the time of day a till stamps next to the date
+    "till_time": re.compile(
+        r"(?<![\d:])(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?(?:\s*[ap]\.?m\.?)?(?![\d:])", re.IGNORECASE
+    ),
+    # item counts of a till total
+    "item_count": re.compile(
+        r"\btotal\s+(?:qty|items?|quantity|pcs)\b|\bno\.?\s*of\s*items?\b|\bitem\s*count\b|\bqty\s*total\b|"
+        r"\banzahl\s+artikel\b|\bnombre\s+d.articles\b",
+        re.IGNORECASE,
+    ),
+}
+# A customer block: invoices name whom they bill; receipts almost never do.
+CUSTOMER_BLOCK = re.compile(
+    r"\b(?:bill(?:ed)?\s+to|invoice\s+to|sold\s+to|ship\s+to|deliver\s+to|customer\s*(?:name|no|number|id)?\s*:|"
+    r"client\s*:|kunde\s*:|kundennummer|rechnungsempf[äa]nger|factur[ée]\s+[àa]|klant\s*:|cliente\s*:|"
+    r"attn\.?|attention)\b",
+    re.IGNORECASE,
+)
+#: kinds of receipt content that make a document a receipt whatever its shape (without a customer block)
+RECEIPT_CONTENT_MIN = 3
+#: kinds that make a tall strip a receipt even beside one invoice word ("BILL TO" on a restaurant bill)
+RECEIPT_CONTENT_STRONG = 4

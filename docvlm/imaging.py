@@ -1,0 +1,75 @@
+"""Image operations shared by ingest and OCR: colour modes, downscaled copies, deskew, upright turns.
+
+In: PIL images. Out: PIL images (8-bit RGB where a mode is produced), plus the factor a resize
+applied. Nothing here knows about text; OCR and ingest both build on these helpers.
+"""
+
+from __future__ import annotations
+
+from PIL import Image
+
+_HIGH_BIT_MODES = frozenset({"I;16", "I;16B", "I;16L", "I", "F"})
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """Any PIL mode to 8-bit RGB; 16-bit and float images are stretched to 0..255."""
+    if image.mode == "RGB":
+        return image
+    if image.mode in _HIGH_BIT_MODES:
+        import numpy as np
+
+        a = np.asarray(image, dtype=np.float64)
+        lo, hi = float(a.min()), float(a.max())
+        scaled = (a - lo) * (255.0 / (hi - lo)) if hi > lo else np.zeros_like(a)
+        return Image.fromarray(scaled.astype(np.uint8), "L").convert("RGB")
+    if image.mode in {"RGBA", "LA", "PA"} or (image.mode == "P" and "transparency" in image.info):
+        # transparent areas become white paper instead of black
+        rgba = image.convert("RGBA")
+        bg = Image.new("RGB", rgba.size, (255, 255, 255))
+        bg.paste(rgba, mask=rgba.getchannel("A"))
+        return bg
+    return image.convert("RGB")
+
+
+def downscale(image: Image.Image, side: int) -> tuple[Image.Image, float]:
+    """A copy whose long side is at most ``side``, and the factor applied (the image itself and 1.0
+    when it is already small enough)."""
+    f = min(1.0, side / max(image.size))
+    if f >= 1.0:
+        return image, 1.0
+    return image.resize(
+        (max(1, round(image.width * f)), max(1, round(image.height * f))), Image.Resampling.BILINEAR
+    ), f
+
+
+def resample(image: Image.Image, factor: float) -> Image.Image:
+    """A copy scaled by ``factor`` (below 1 shrinks), each side rounded and at least 1 px.
+
+    Shrinking averages the source pixels under each target pixel (PIL's ``BOX`` filter): thin
+    strokes of text fade instead of vanishing, as they would under point sampling.
+    """
+    size = (max(1, round(image.width * factor)), max(1, round(image.height * factor)))
+    return image if size == image.size else image.resize(size, Image.Resampling.BOX)
+
+
+def background(image: Image.Image) -> tuple[int, int, int]:
+    """Median colour of the image border: the paper colour to fill in after a rotation."""
+    import numpy as np
+
+    a = np.asarray(image.convert("RGB"))
+    border = np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]])
+    med = np.median(border, axis=0)
+    return (int(med[0]), int(med[1]), int(med[2]))
+
+
+def deskew(image: Image.Image, angle: float) -> Image.Image:
+    """Rotate by ``angle`` degrees counter-clockwise about the centre, same size, paper-coloured corners."""
+    if angle == 0:
+        return image
+    return image.rotate(angle, resample=Image.Resampling.BICUBIC, expand=False, fillcolor=background(image))
+
+
+def upright(image: Image.Image, rotation: int, skew: float) -> Image.Image:
+    """Apply a skew correction then a quarter turn, as OCR did (for re-rendering a page)."""
+    img = deskew(image, skew) if skew else image
+    return img.rotate(rotation, expand=True) if rotation % 360 else img

@@ -1,0 +1,43 @@
+"""Start-up: the command line imports the stack only for the command that needs it.
+
+Each check runs a fresh interpreter and reads its ``sys.modules``: what an earlier test imported
+in this process cannot hide a heavy import. Times are measured by the benchmark, not here.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+HEAVY = ("torch", "transformers", "pandas", "onnxruntime", "matplotlib")
+# what `docvlm --help` must not need either: the pipeline, the engines, the schemas and numerics
+STACK = ("docvlm.pipeline", "docvlm.engines", "docvlm.ingest", "schemas", "numpy", "cv2", "PIL", "pydantic")
+
+
+def _loaded(code: str) -> set[str]:
+    probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True)
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def _cli(*argv: str) -> str:
+    # the app exits after a command; the probe prints the modules after that
+    return f"import sys, cli\nsys.argv = ['docvlm', *{list(argv)!r}]\ntry:\n    cli.app()\nexcept SystemExit:\n    pass"
+
+
+def test_import_cli_loads_no_heavy_library():
+    assert not set(HEAVY) & _loaded("import cli")
+
+
+def test_help_loads_none_of_the_stack():
+    mods = _loaded(_cli("--help"))
+    assert not (set(HEAVY) | set(STACK)) & mods
+
+
+def test_schema_loads_the_schemas_only():
+    mods = _loaded(_cli("schema", "invoice"))
+    assert "schemas.invoice" in mods
+    assert not (set(HEAVY) | {"docvlm.pipeline", "docvlm.engines", "numpy", "PIL"}) & mods
