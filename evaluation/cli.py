@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from evaluation.formats import LABEL_FORMATS, DatasetError
+from docvlm.labels.formats import LABEL_FORMATS, DatasetError
 
 if TYPE_CHECKING:
     from docvlm.pipeline import Pipeline
@@ -126,7 +126,7 @@ def extract_cmd(
 ) -> None:
     """Score extraction records against labels: per-field table, line-item F1, calibration."""
     _setup_logging(verbose)
-    from evaluation.einvoice_labels import read_einvoice_gold
+    from docvlm.labels.einvoice import read_einvoice_gold
     from evaluation.readers import read_gold, read_predictions
     from evaluation.report import report_json, report_markdown
     from evaluation.score import score_extraction

@@ -15,20 +15,19 @@ transcript ``box/NNN.csv`` (one text line per row with its quadrilateral).
 from __future__ import annotations
 
 import argparse
-import csv
 import logging
 import shutil
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
 from rapidfuzz.distance import Levenshtein
 
 from docvlm.datamodel import Word
 from docvlm.geometry import reading_order
 from docvlm.ingest import open_document
+from docvlm.labels.gold import transcript_lines
 from docvlm.ocr import OcrOptions, get_ocr, ocr_page
 from docvlm.parsers import normalize_text
 
@@ -36,21 +35,6 @@ _log = logging.getLogger(__name__)
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = (REPO / ".." / "shared" / "data").resolve()
-
-
-def transcript_lines(path: Path) -> list[tuple[np.ndarray, str]]:
-    """The SROIE ``box/NNN.csv`` lines: each line's quadrilateral (4 x 2, clockwise from top-left)
-    and its NFKC-normalised text; lines without text are left out."""
-    lines: list[tuple[np.ndarray, str]] = []
-    with path.open(encoding="utf-8", errors="replace", newline="") as fh:
-        for row in csv.reader(fh):
-            if len(row) < 9:
-                continue
-            # the transcript itself may contain commas, which split it into extra columns
-            text = normalize_text(",".join(row[8:]))
-            if text:
-                lines.append((np.asarray([float(v) for v in row[:8]], dtype=np.float64).reshape(4, 2), text))
-    return lines
 
 
 def read_transcript(path: Path) -> list[Word]:

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evaluation.metrics import (
-    FieldKind,
     FieldStats,
     LineItemScore,
     Outcome,
@@ -26,6 +25,7 @@ from evaluation.metrics import (
     value_anls,
 )
 from evaluation.readers import GoldBox, GoldDoc, record_fields
+from schemas.kinds import FieldKind
 
 _log = logging.getLogger(__name__)
 

@@ -24,10 +24,10 @@ from PIL import Image
 
 from docvlm.datamodel import Page, Word, WordSource
 from docvlm.engines.layout import LayoutEngine
+from docvlm.labels.gold import transcript_lines
 from docvlm.ocr.lines import quad_to_words
 from docvlm.validate import validate
 from evaluation.metrics import values_match
-from evaluation.ocr_cer import transcript_lines
 from evaluation.readers import read_gold, read_predictions, record_fields
 from evaluation.score import score_extraction
 from schemas import Invoice

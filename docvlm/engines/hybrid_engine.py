@@ -105,6 +105,12 @@ class HybridEngine(BaseEngine):
     def vlm(self) -> BaseEngine:
         return self._vlm.get()
 
+    def warm(self) -> None:
+        """Build and warm the layout engine, which reads every document first. The VLM is left to the
+        first field that needs one: loading a model (or reaching a server) is not cheap, and a
+        document the layout engine reads confidently never asks it."""
+        self.layout.warm()
+
     # ---- what to ask ---------------------------------------------------------------------
 
     def _confidence(self, out: EngineOutput, path: str) -> float:

@@ -53,8 +53,8 @@ def rule_outcomes(
 ) -> list[tuple[str, float, float]]:
     """(field, the rules' confidence, whether the rules' value is right) for every labelled field
     the rules filled."""
+    from docvlm.labels.values import values_match
     from docvlm.training.data import gold_value
-    from evaluation.metrics import values_match
 
     out: list[tuple[str, float, float]] = []
     for f, v in values.items():

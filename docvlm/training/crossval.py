@@ -102,10 +102,10 @@ def crossval(
     """
     from docvlm.engines.layout.candidates.pool import RANKED_FIELDS
     from docvlm.engines.layout.ranker import Calibration
+    from docvlm.labels.values import values_match
     from docvlm.training.calibration import fit_isotonic, fit_rule_maps, rule_outcomes
     from docvlm.training.data import gold_value
     from docvlm.training.header import choices, decide_use, doc_type, featurise, fit_boosters, ranked_for
-    from evaluation.metrics import values_match
 
     docs = list(docs)
     plan = fold_plan(docs, logo_max, folds)
@@ -185,7 +185,8 @@ def crossval_tables(
     """The table model held out on the same folds as the header chooser: per fold, trained on the
     documents of the other folds that label line items, and scored on the fold's (with the table
     rules alone beside it); None when no document labels line items."""
-    from docvlm.training.tables import cross_validate, gold_items
+    from docvlm.training.table_labels import gold_items
+    from docvlm.training.tables import cross_validate
 
     labelled = [d for d in docs if gold_items(d.gold) is not None]
     if len({plan[d.source] for d in labelled}) < 2:
@@ -205,7 +206,7 @@ def _maybe_progress(items: Any, enabled: bool, desc: str) -> Any:
 
 def gold_docs(docs: Sequence[TrainingDoc]) -> dict[str, Any]:
     """The documents' gold as evaluation ``GoldDoc``s keyed by source (for ``score_extraction``)."""
-    from evaluation.readers import GoldDoc, flatten_invoice
+    from docvlm.labels.gold import GoldDoc, flatten_invoice
 
     out: dict[str, Any] = {}
     for d in docs:
@@ -225,7 +226,8 @@ def write_records(path: Path, records: dict[str, dict[str, Any]]) -> None:
 def fit_tables(docs: Sequence[TrainingDoc], seed: int = 0) -> dict[str, Any] | None:
     """Line-item scores of a table model trained on all ``docs`` that label line items, per group,
     scored on the same documents (a fit, not a score); None when none labels line items."""
-    from docvlm.training.tables import Tally, examples_of, gold_items, merge_examples, score_docs, train_model
+    from docvlm.training.table_labels import examples_of, gold_items
+    from docvlm.training.tables import Tally, merge_examples, score_docs, train_model
 
     labelled = [d for d in docs if gold_items(d.gold) is not None]
     if not labelled:

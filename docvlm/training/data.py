@@ -69,8 +69,8 @@ def transcript_page(csv_path: Path) -> Page:
     """A SROIE transcript as one OCR-like page: its lines split into words, boxes shared out by position."""
     from PIL import Image
 
+    from docvlm.labels.gold import transcript_lines
     from docvlm.ocr import quad_to_words
-    from evaluation.ocr_cer import transcript_lines
 
     words: list[Word] = []
     for i, (quad, text) in enumerate(transcript_lines(csv_path)):
@@ -140,14 +140,8 @@ def load_training_docs(
     ``load_pages(path) -> list[Page]`` reads a document file (default: ``Pipeline().load_pages``);
     documents without a label are skipped with a log line, and so are documents that fail to read.
     """
-    from evaluation import readers
-    from evaluation.readers import DatasetError, read_gold
+    from docvlm.labels.gold import read_gold
 
-    if labels == "einvoice" and "einvoice" not in readers.LABEL_FORMATS:
-        raise DatasetError(
-            "the einvoice label reader (truth from the embedded XML) is not in this build of "
-            "evaluation.readers; train on the <stem>.json truth files with --labels docvlm"
-        )
     loader = load_pages
     out: list[TrainingDoc] = []
     for raw in paths:

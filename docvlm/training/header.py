@@ -73,7 +73,7 @@ def featurise(doc: TrainingDoc, table_model: str | None = None) -> DocFeatures:
     cached = doc.cache.get("header")
     if cached is not None:
         return cached  # type: ignore[no-any-return]
-    from evaluation.metrics import values_match
+    from docvlm.labels.values import values_match
 
     rp = rule_pass(doc.pages, model_dir=table_model)
     pool = build_pool(rp.pls, rp.header, rp.signal.is_receipt, rp.table_boxes)
@@ -194,7 +194,7 @@ class HeaderTrainer:
 
     def fit(self, docs: list[TrainingDoc], out_dir: Any, init_dir: Any, seed: int) -> dict[str, Any]:
         """Write the header models into ``out_dir``; returns the meta entry (see the module docstring)."""
-        from evaluation.metrics import values_match
+        from docvlm.labels.values import values_match
 
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)

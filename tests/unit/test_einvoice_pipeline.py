@@ -15,9 +15,9 @@ from cli import app
 from docvlm.datamodel import Extraction
 from docvlm.einvoice.reader import EinvoiceOptions
 from docvlm.ingest import open_document
+from docvlm.labels.einvoice import read_einvoice_label
 from docvlm.pipeline import Pipeline, PipelineOptions
 from docvlm.sources import iter_sources
-from evaluation.einvoice_labels import read_einvoice_label
 from evaluation.readers import read_gold
 from samples.einvoice_xml import XML_SPECS, cii_xml, ubl_xml, with_changes
 from tests.helpers.einvoices import (

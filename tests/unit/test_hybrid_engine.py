@@ -227,3 +227,19 @@ def test_injection_through_the_pipeline(tmp_path) -> None:
     assert hrec["status"] != "error" and hrec["data"]["total"] == "119.00"
     assert "total" in hrec["evidence"] and "119,00" in hrec["evidence"]["total"]["text"]
     assert not any(w["code"] == "ungrounded" and w.get("field") == "total" for w in hrec["warnings"])
+
+
+def test_warm_warms_the_layout_engine_and_leaves_the_vlm_unbuilt() -> None:
+    warmed: list[str] = []
+
+    class Layout(GivenLayout):
+        def warm(self) -> None:
+            warmed.append("layout")
+
+    # an OpenAI VLM at an address nothing listens on: building or calling it is never needed to warm
+    opts = HybridOptions(vlm=OpenAIOptions(base_url="http://127.0.0.1:9/v1", model="m"))
+    eng = HybridEngine(opts, layout=Layout(LAYOUT_DATA, CONFIDENT))
+    eng.warm()
+    assert warmed == ["layout"]
+    assert eng._vlm._engine is None  # the VLM was not built
+    eng.close()

@@ -8,7 +8,6 @@ from decimal import Decimal
 import pytest
 
 from evaluation.metrics import (
-    FieldKind,
     FieldStats,
     Outcome,
     anls,
@@ -22,6 +21,7 @@ from evaluation.metrics import (
     reliability_bins,
     values_match,
 )
+from schemas.kinds import FieldKind
 
 # ---- ANLS ----------------------------------------------------------------------------------
 

@@ -11,9 +11,10 @@ import pytest
 
 from docvlm.engines.layout.tables import TableResult, extract_line_items
 from docvlm.engines.layout.tables.document import table_lines
-from docvlm.engines.layout.tables.features import COLUMN_FEATURES, FEATURE_SET, ROW_FEATURES
+from docvlm.engines.layout.tables.features import COLUMN_FEATURES, FEATURE_SET
 from docvlm.engines.layout.tables.header import HeaderCache
 from docvlm.engines.layout.tables.learned import assign_kinds, column_inputs, read_with_model, regions
+from docvlm.engines.layout.tables.line_features import ROW_FEATURES
 from docvlm.engines.layout.tables.model import (
     COLUMNS_FILE,
     META_FILE,
@@ -25,7 +26,8 @@ from docvlm.engines.layout.tables.model import (
 )
 from docvlm.engines.layout.tables.values import emit
 from docvlm.training.data import TrainingDoc
-from docvlm.training.tables import fit, gold_items
+from docvlm.training.table_labels import gold_items
+from docvlm.training.tables import fit
 from evaluation.metrics import line_item_f1
 from tests.helpers.tables import generated_table
 

@@ -25,13 +25,12 @@ from docvlm.engines.layout.tables.features import (
     INSIDE,
     NONE,
     ROW_CLASSES,
-    RowInputs,
     body_lines,
     column_features,
-    row_features,
 )
 from docvlm.engines.layout.tables.header import HeaderCache, resolve_columns
 from docvlm.engines.layout.tables.items import Item, has_description
+from docvlm.engines.layout.tables.line_features import RowInputs, row_features
 from docvlm.engines.layout.tables.model import TableModel
 from docvlm.engines.layout.tables.text import line_box
 from docvlm.engines.layout.tables.vocab import (

@@ -17,13 +17,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from docvlm.engines.layout.tables.features import (
-    COLUMN_CLASSES,
-    COLUMN_FEATURES,
-    FEATURE_SET,
-    ROW_CLASSES,
-    ROW_FEATURES,
-)
+from docvlm.engines.layout.tables.features import COLUMN_CLASSES, COLUMN_FEATURES, FEATURE_SET, ROW_CLASSES
+from docvlm.engines.layout.tables.line_features import ROW_FEATURES
 from docvlm.errors import EngineError
 
 _log = logging.getLogger(__name__)

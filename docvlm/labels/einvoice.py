@@ -11,7 +11,8 @@ import logging
 from collections.abc import Iterable
 from pathlib import Path
 
-from evaluation.readers import DatasetError, GoldDoc, flatten_invoice
+from docvlm.labels.formats import DatasetError
+from docvlm.labels.gold import GoldDoc, flatten_invoice
 from schemas.invoice import LINE_ITEM_FIELDS, Invoice
 
 _log = logging.getLogger(__name__)
