@@ -8,9 +8,18 @@ and max; peak RSS per worker; per-stage timings and, when labelled, the ``Extrac
 (per-field accuracy, line-item F1). ``via_cli`` runs ``docvlm extract`` in a child process over
 the same files, so start-up (interpreter, imports, model loading) is inside the wall time.
 
-Where the time goes (py-spy, 2-core machine, see the README's speed table for the figures):
-- born-digital PDFs: the layout engine's table and field search dominate; reading the text layer
-  (the floor) is a few ms a page, start-up about 0.5 s;
+Where the time goes (cProfile and pyinstrument, 2-core machine, CPU ms a page in one process on
+the 400 copies of the shared invoices, 1 December 2026 after the speed branch; see the README's
+speed table for the figures):
+- born-digital PDFs, about 25 ms of engine a page: the line-item tables 6.5 (spread over column
+  and row features and the table model, no single hot spot), the header rules 7.6 (seller 2.6,
+  amounts 1.1, keyed fields 1.1 since their 57 label patterns are prefiltered by one search per
+  segment, was 5.7; party ids 1.0), the chooser 6.5 (candidate pool 2.2, features and the boosters
+  4.3), text lines 2.3, the receipt signal 1.7;
+- ingest about 11 ms a plain PDF, most of it PyMuPDF's text page (the floor); an e-invoice copy
+  (1 in 8 here) about 48 ms, as the cross-check reads its page with the layout engine too;
+- start-up: two interpreters (the CLI and its worker) import the stack; with
+  ``PYTHONDONTWRITEBYTECODE=1`` each compiles the project's modules again (about 80);
 - scans: text detection and line recognition (onnxruntime) are most of a page; at 600 dpi the
   decode of the image, and before resampling, deskew and crops of the full-resolution page.
 """
