@@ -127,7 +127,7 @@ def _find_date(value: dt.date, index: PageIndex) -> Evidence | None:
     for seg in index.segments:
         for i, j in _runs(seg.words, 4):
             text = " ".join(w.text for w in seg.words[i:j])
-            if not any(ch.isdigit() for ch in text):
+            if not any(map(str.isdigit, text)):
                 continue
             hits = {d for d, _ in find_dates(text)} | {d for d, _ in find_dates(text, dayfirst=False)}
             if value in hits:
@@ -239,7 +239,7 @@ def find_evidence(
 
 def _looks_like_code(text: str) -> bool:
     """A short string with digits ("DN-2024-17"): a user's field that may be a number or code."""
-    return any(c.isdigit() for c in text) and len(text.split()) <= 3
+    return any(map(str.isdigit, text)) and len(text.split()) <= 3
 
 
 __all__ = ["FOUND_PRIOR", "UNGROUNDED_CONFIDENCE", "PageIndex", "find_evidence"]

@@ -6,10 +6,15 @@ is JSON-like (dicts and lists) or, for ``iter_leaves``, a Pydantic model with ty
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from pydantic import BaseModel
+
+def _is_model(data: Any) -> bool:
+    """Whether ``data`` is a Pydantic model (without importing pydantic: no model exists before it is)."""
+    pydantic = sys.modules.get("pydantic")
+    return pydantic is not None and isinstance(data, pydantic.BaseModel)
 
 
 def get_path(data: Any, path: str) -> Any:
@@ -43,7 +48,7 @@ def iter_leaves(data: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
 
     A Pydantic model yields its typed values (Decimal, date), in the order of its JSON dump.
     """
-    if isinstance(data, BaseModel):
+    if _is_model(data):
         for name in type(data).model_fields:
             yield from iter_leaves(getattr(data, name), f"{prefix}{name}.")
         for name, value in (data.model_extra or {}).items():

@@ -49,7 +49,7 @@ class InputSurvey:
 
 
 def survey_inputs(inputs: Iterable[str | Path], done: Collection[str] = ()) -> InputSurvey:
-    """Expand ``inputs`` as the batch will (``ingest.iter_sources``) and sort the sources out."""
+    """Expand ``inputs`` as the batch will (``sources.iter_sources``) and sort the sources out."""
     survey = InputSurvey()
     for path in iter_sources(inputs):
         src = str(path)
