@@ -20,12 +20,18 @@ def fit_isotonic(raw: Sequence[float], right: Sequence[float]) -> dict[str, list
     """Pool-adjacent-violators over (raw, right) pairs sorted by raw; empty input gives the identity."""
     if not raw:
         return {"x": [], "y": []}
-    pairs = sorted(zip(raw, right, strict=True))
     rate = sum(right) / len(right)
+    # equal scores are one observation of their mean: a rule's fixed confidence (0.75 for every
+    # address it finds) must map to that confidence's accuracy, not to its first-sorted outcome
+    tied: dict[float, list[float]] = {}
+    for x, y in zip(raw, right, strict=True):
+        t = tied.setdefault(float(x), [0.0, 0.0])
+        t[0] += float(y)
+        t[1] += 1.0
     # blocks of (sum of right, count, min raw, max raw), merged while they decrease
     blocks: list[list[float]] = []
-    for x, y in pairs:
-        blocks.append([y, 1.0, x, x])
+    for x, (s_, n_) in sorted(tied.items()):
+        blocks.append([s_, n_, x, x])
         while len(blocks) > 1 and blocks[-2][0] / blocks[-2][1] >= blocks[-1][0] / blocks[-1][1]:
             s, n, lo, hi = blocks.pop()
             blocks[-1][0] += s

@@ -152,6 +152,14 @@ def test_isotonic_calibration_is_monotone_and_shrunk() -> None:
     assert fit_isotonic([], []) == {"x": [], "y": []}
 
 
+def test_isotonic_calibration_pools_equal_scores() -> None:
+    # a rule's fixed confidence: 0.75 for every value it finds, right 3 times in 4
+    cal = fit_isotonic([0.75] * 40 + [0.5] * 10, [1.0] * 30 + [0.0] * 10 + [0.0] * 8 + [1.0] * 2)
+    got = dict(zip(cal["x"], cal["y"], strict=True))
+    assert abs(got[0.75] - 0.75) < 0.02
+    assert 0.2 < got[0.5] < 0.3  # 2 of 10, shrunk toward the overall rate
+
+
 def test_crossval_holds_out_whole_groups_and_reports_per_dataset() -> None:
     from docvlm.training.crossval import crossval, fold_plan, gold_docs
     from evaluation.crossval_report import crossval_markdown
