@@ -132,12 +132,23 @@ def error_record(source: str, exc: BaseException, engine: str) -> dict[str, Any]
 class DocumentExtractor:
     """The Ray Data UDF: a batch of (source, bytes) in, a table of output rows out.
 
-    One instance lives in each actor; the pipeline, its engine and the OCR models are built in
-    ``__init__``, once per actor, not per batch.
+    One instance lives in each actor, built once per actor, not per batch. With limits on (the
+    default, ``options.limits``) the actor is the watchdog of one supervised worker process
+    (``docvlm.runner``), which holds the engine and the OCR models and reads the documents: a
+    document past its time or memory limit gets a ``ResourceLimit`` error row, and its worker is
+    replaced, as in the local job. With limits off, the actor runs the pipeline itself.
     """
 
     def __init__(self, options: dict[str, Any]) -> None:
+        from docvlm.runner import BatchRunner, supervised
+
         opts = PipelineOptions.model_validate(options).model_copy(update={"workers": 1})
+        self.engine_name = opts.engine.kind
+        self.runner: BatchRunner | None = None
+        self.pipe: Pipeline | None = None
+        if supervised(opts):
+            self.runner = BatchRunner(opts, persistent=True)  # its worker lives as long as the actor
+            return
         self.pipe = Pipeline(opts)
         self.batch = max(1, getattr(opts.engine, "batch_size", 1))
         _ = self.pipe.engine
@@ -151,17 +162,25 @@ class DocumentExtractor:
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         sources = [str(s) for s in batch.column("source").to_pylist()]
-        blobs = batch.column("bytes").to_pylist()
+        items = [
+            (s, bytes(b or b"")) for s, b in zip(sources, batch.column("bytes").to_pylist(), strict=True)
+        ]
+        if self.runner is not None:  # a worker that cannot start fails the task (Ray retries it)
+            return records_to_table([ex.to_record() for ex in self.runner.run(items)])
+        assert self.pipe is not None
         recs: list[dict[str, Any]] = []
-        for start in range(0, len(sources), self.batch):
-            end = start + self.batch
-            items = [(s, bytes(b or b"")) for s, b in zip(sources[start:end], blobs[start:end], strict=True)]
+        for start in range(0, len(items), self.batch):
+            chunk = items[start : start + self.batch]
             try:
-                recs.extend(ex.to_record() for ex in self.pipe.extract_bytes(items))
+                recs.extend(ex.to_record() for ex in self.pipe.extract_bytes(chunk))
             except Exception as exc:  # the pipeline turns bad documents into records; this guards the rest
-                _log.exception("pipeline failed on a batch of %d documents", len(items))
-                recs.extend(error_record(s, exc, self.pipe.engine_name) for s, _ in items)
+                _log.exception("pipeline failed on a batch of %d documents", len(chunk))
+                recs.extend(error_record(s, exc, self.engine_name) for s, _ in chunk)
         return records_to_table(recs)
+
+    def __del__(self) -> None:
+        if self.runner is not None:  # the worker also dies with the actor's process (PR_SET_PDEATHSIG)
+            self.runner.close()
 
 
 # ---------------------------------------------------------------- sources
