@@ -152,20 +152,23 @@ class RssSampler:
         self._thread.join()
 
     def report(self, what: str, total: int) -> None:
-        """Per process: mean RSS while the first quarter of the ``total`` rows was being made, and the last."""
+        """Per process: its mean RSS (and its workers') while each quarter of the ``total`` rows was made."""
         for pid, values in sorted(self.samples.items()):
-            first = [v for v in values if v[0] < total / 4]
-            last = [v for v in values if v[0] >= total * 3 / 4]
             peak = max(v[1] + v[2] for v in values)
-            line = f"  {what} {pid}: {len(values)} samples 1 s apart, rows {values[0][0]}-{values[-1][0]}"
-            for label, part in (("first", first), ("last", last)):
-                if part:
-                    own = sum(v[1] for v in part) / len(part)
-                    kids = sum(v[2] for v in part) / len(part)
-                    line += f"; {label} quarter of rows {own:.0f} MB" + (
-                        f" + worker {kids:.0f} MB" if kids else ""
-                    )
-            _say(line + f"; peak {peak:.0f} MB")
+            line = f"  {what} {pid}: {len(values)} samples 1 s apart, rows {values[0][0]}-{values[-1][0]}; by quarter of rows:"
+            for q in range(4):
+                part = [
+                    v
+                    for v in values
+                    if total * q / 4 <= v[0] < total * (q + 1) / 4 or (q == 3 and v[0] >= total)
+                ]
+                if not part:
+                    line += " -"
+                    continue
+                own = sum(v[1] for v in part) / len(part)
+                kids = sum(v[2] for v in part) / len(part)
+                line += f" {own:.0f}" + (f"+{kids:.0f}" if kids else "") + " MB"
+            _say(line + f"; peak {peak:.0f} MB" + (" (actor+worker)" if any(v[2] for v in values) else ""))
 
 
 def run_local(

@@ -40,8 +40,12 @@ _log = logging.getLogger(__name__)
 RECORD_COLUMN = "record"
 #: CPUs a read task reserves: reading is I/O, and a reservation would starve a pool that holds every CPU
 READ_CPUS = 0
+#: read tasks at once: they reserve no CPU, so without a cap Ray starts a process for each of them
+#: (seen: 32 worker processes of about 180 MB each for 500 local files on 2 CPUs)
+READ_CONCURRENCY = 2
 #: tries to start a local Ray
 START_ATTEMPTS = 3
+_READ_ARGS: dict[str, Any] = {"num_cpus": READ_CPUS, "concurrency": READ_CONCURRENCY}
 
 
 class RayOptions(BaseModel):
@@ -78,6 +82,9 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> None:
     if address:
         ray.init(address=address, log_to_driver=False)
         return
+    # Ray starts its worker processes at niceness 15 (RAY_worker_niceness): on a busy machine the
+    # local cluster's actors would get a fraction of the CPU `--workers N` gets; run them at ours
+    os.environ.setdefault("RAY_worker_niceness", "0")
     for attempt in range(1, START_ATTEMPTS + 1):
         try:
             ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
@@ -179,8 +186,9 @@ class DocumentExtractor:
         return records_to_table(recs)
 
     def __del__(self) -> None:
-        if self.runner is not None:  # the worker also dies with the actor's process (PR_SET_PDEATHSIG)
-            self.runner.close()
+        runner = getattr(self, "runner", None)  # None also when __init__ failed
+        if runner is not None:  # the worker also dies with the actor's process (PR_SET_PDEATHSIG)
+            runner.close()
 
 
 # ---------------------------------------------------------------- sources
@@ -271,10 +279,10 @@ def read_sources(
             continue
         files = [f for f in files if f"{scheme}://{f}" not in skip]
         if files:
-            ds = ray.data.read_binary_files(files, include_paths=True, filesystem=fs, num_cpus=READ_CPUS)
+            ds = ray.data.read_binary_files(files, include_paths=True, filesystem=fs, **_READ_ARGS)
             parts.append(ds.map_batches(_named(None, scheme), batch_format="pyarrow"))
     if local:
-        ds = ray.data.read_binary_files(list(local), include_paths=True, num_cpus=READ_CPUS)
+        ds = ray.data.read_binary_files(list(local), include_paths=True, **_READ_ARGS)
         parts.append(ds.map_batches(_named(local, None), batch_format="pyarrow"))
     if not parts:
         return None, errors
