@@ -505,6 +505,10 @@ def schema(
     ] = "invoice",
 ) -> None:
     """Print the JSON Schema of a document type (for a user's model: as records give it)."""
+    import os
+
+    # nothing is validated here: skip pydantic's scan of every installed package for plugins
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     from schemas import json_schema_text
     from schemas.resolve import SchemaError, resolve_schema
 

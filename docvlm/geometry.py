@@ -10,10 +10,22 @@ from docvlm.datamodel import BBox, Word
 
 
 def union(boxes: Iterable[BBox]) -> BBox:
-    bs = list(boxes)
-    if not bs:
+    it = iter(boxes)
+    first = next(it, None)
+    if first is None:
         return (0.0, 0.0, 0.0, 0.0)
-    return (min(b[0] for b in bs), min(b[1] for b in bs), max(b[2] for b in bs), max(b[3] for b in bs))
+    x0, y0, x1, y1 = first
+    # one pass, keeping the first of equal values as min() and max() do
+    for b in it:
+        if b[0] < x0:
+            x0 = b[0]
+        if b[1] < y0:
+            y0 = b[1]
+        if b[2] > x1:
+            x1 = b[2]
+        if b[3] > y1:
+            y1 = b[3]
+    return (x0, y0, x1, y1)
 
 
 def v_overlap(a: BBox, b: BBox) -> float:
@@ -115,8 +127,13 @@ def group_lines(words: Sequence[Word], gap_factor: float = 1.6) -> list[Line]:
         line = Line(words=lw, page=lw[0].page)
         line.segments = split_segments(lw, gap_factor)
         out.append(line)
-    out.sort(key=lambda ln: (ln.bbox[1], ln.bbox[0]))
+    out.sort(key=_top_left)
     return out
+
+
+def _top_left(line: Line) -> tuple[float, float]:
+    b = line.bbox  # a union over the words: computed once per line for the sort
+    return (b[1], b[0])
 
 
 def _one_row(words: Sequence[Word]) -> bool:

@@ -127,7 +127,7 @@ def _find_date(value: dt.date, index: PageIndex) -> Evidence | None:
     for seg in index.segments:
         for i, j in _runs(seg.words, 4):
             text = " ".join(w.text for w in seg.words[i:j])
-            if not any(ch.isdigit() for ch in text):
+            if not any(map(str.isdigit, text)):
                 continue
             hits = {d for d, _ in find_dates(text)} | {d for d, _ in find_dates(text, dayfirst=False)}
             if value in hits:
@@ -234,7 +234,7 @@ def find_evidence(
         return _find_currency(str(value).upper(), index)
     text = str(value)
     if leaf in IDENTIFIER_LEAVES or (
-        kind == "text" and any(c.isdigit() for c in text) and len(text.split()) <= 3
+        kind == "text" and any(map(str.isdigit, text)) and len(text.split()) <= 3
     ):
         found = _find_identifier(text, index)
         if found is not None or exact_ids:

@@ -8,9 +8,18 @@ and max; peak RSS per worker; per-stage timings and, when labelled, the ``Extrac
 (per-field accuracy, line-item F1). ``via_cli`` runs ``docvlm extract`` in a child process over
 the same files, so start-up (interpreter, imports, model loading) is inside the wall time.
 
-Where the time goes (py-spy, 2-core machine, see the README's speed table for the figures):
-- born-digital PDFs: the layout engine's table and field search dominate; reading the text layer
-  (the floor) is a few ms a page, start-up about 0.5 s;
+Where the time goes (cProfile and pyinstrument, 2-core machine, CPU ms a page in one process on
+the 400 copies of the shared invoices, 1 December 2026 after the speed branch; see the README's
+speed table for the figures):
+- born-digital PDFs, about 25 ms of engine a page: the line-item tables 6.5 (spread over column
+  and row features and the table model, no single hot spot), the header rules 7.6 (seller 2.6,
+  amounts 1.1, keyed fields 1.1 since their 57 label patterns are prefiltered by one search per
+  segment, was 5.7; party ids 1.0), the chooser 6.5 (candidate pool 2.2, features and the boosters
+  4.3), text lines 2.3, the receipt signal 1.7;
+- ingest about 11 ms a plain PDF, most of it PyMuPDF's text page (the floor); an e-invoice copy
+  (1 in 8 here) about 48 ms, as the cross-check reads its page with the layout engine too;
+- start-up: two interpreters (the CLI and its worker) import the stack; with
+  ``PYTHONDONTWRITEBYTECODE=1`` each compiles the project's modules again (about 80);
 - scans: text detection and line recognition (onnxruntime) are most of a page; at 600 dpi the
   decode of the image, and before resampling, deskew and crops of the full-resolution page.
 """
@@ -129,6 +138,79 @@ def pymupdf_floor(paths: Sequence[str | Path]) -> Floor:
                 doc.load_page(i).get_text("words")
                 pages += 1
     return Floor(seconds=time.perf_counter() - t0, files=len(pdfs), pages=pages)
+
+
+@dataclass
+class ChooserCost:
+    """CPU time of the layout engine's chooser on born-digital pages: the candidate pool
+    (``build_pool``) and the scoring (``apply_model``: features, the boosters' prediction, the choice)."""
+
+    documents: int
+    pages: int
+    pool_s: float
+    score_s: float
+
+    @property
+    def ms_per_page(self) -> float:
+        return 1000 * (self.pool_s + self.score_s) / self.pages if self.pages else 0.0
+
+    def summary(self) -> str:
+        per = (lambda s: 1000 * s / self.pages) if self.pages else (lambda s: 0.0)
+        return (
+            f"chooser (features + prediction) {self.ms_per_page:.2f} ms CPU a page: pool {per(self.pool_s):.2f}, "
+            f"features and prediction {per(self.score_s):.2f}  ({self.documents} born-digital documents, "
+            f"{self.pages} pages, in this process)"
+        )
+
+
+def chooser_cost(pipeline: Pipeline, paths: Sequence[str | Path]) -> ChooserCost:
+    """Time the chooser of the layout engine on the PDF pages of ``paths`` read from their text layer.
+
+    The rules run first (untimed); the chooser's two steps are timed in CPU seconds, as the engine
+    runs them (``LayoutEngine.extract``). Documents with an OCR'd page or no chooser input are left out,
+    and so is the first document: it pays the process's one-off costs (lazy imports, pattern compiles).
+    """
+    from docvlm.datamodel import WordSource
+    from docvlm.engines.layout.candidates.pool import build_pool
+    from docvlm.engines.layout.layout_engine import LayoutEngine, rule_pass
+    from docvlm.engines.layout.ranker import apply_model
+    from docvlm.errors import DocvlmError
+
+    engine = pipeline.engine
+    if not isinstance(engine, LayoutEngine) or engine.model is None:
+        raise DatasetError(
+            "the chooser is the layout engine's model: run with the layout engine and its model"
+        )
+    model, opts = engine.model, engine.options
+    cost = ChooserCost(0, 0, 0.0, 0.0)
+    warm = False
+    for path in paths:
+        if Path(path).suffix.lower() != ".pdf":
+            continue
+        try:
+            pages = pipeline.load_pages(path)
+        except DocvlmError as exc:
+            _log.debug("chooser: cannot read %s: %s", path, exc)
+            continue
+        if not pages or any(p.word_source != WordSource.TEXT_LAYER for p in pages):
+            continue
+        rp = rule_pass(pages, opts.dayfirst, opts.line_items, opts.model, opts.use_model)
+        if not any(pl.lines for pl in rp.pls):
+            continue
+        t0 = time.process_time()
+        kinds = model.kinds_for(rp.signal.is_receipt, rp.header)
+        pool = build_pool(rp.pls, rp.header, rp.signal.is_receipt, rp.table_boxes, kinds)
+        t1 = time.process_time()
+        apply_model(model, pool, rp.header, rp.table_boxes, rp.line_sum, opts.min_confidence)
+        t2 = time.process_time()
+        if not warm:
+            warm = True
+            continue
+        cost.documents += 1
+        cost.pages += len(pages)
+        cost.pool_s += t1 - t0
+        cost.score_s += t2 - t1
+    return cost
 
 
 def _is_scan(rec: dict[str, Any]) -> bool:

@@ -209,6 +209,12 @@ def benchmark_cmd(
         str,
         typer.Option("--einvoice", help="both, xml or visual: visual scores the page reading of e-invoices"),
     ] = "both",
+    chooser: Annotated[
+        bool,
+        typer.Option(
+            "--chooser", help="also time the layout chooser (features + prediction) on the born-digital PDFs"
+        ),
+    ] = False,
     dpi: DpiOpt = 200,
     verbose: VerboseOpt = 0,
 ) -> None:
@@ -218,7 +224,7 @@ def benchmark_cmd(
     multiple of it; for scans seconds a page at p50/p90/max; peak RSS per worker.
     """
     _setup_logging(verbose)
-    from evaluation.benchmark import run_benchmark
+    from evaluation.benchmark import chooser_cost, run_benchmark
 
     if no_labels and labels:
         raise _usage_error("--labels and --no-labels exclude each other")
@@ -230,17 +236,34 @@ def benchmark_cmd(
     if einvoice not in ("both", "xml", "visual"):
         raise _usage_error("--einvoice takes both, xml or visual")
     pipe = _pipeline(dpi, workers, einvoice)
+    cost = None
     try:
         result = run_benchmark(
             pipe, data, fmt, gold_path=gold, output=output, limit=limit, via_cli=via_cli, floor=floor
         )
+        if chooser:  # after the timed run, in this process: it does not share the CPU with it
+            from docvlm.ingest import iter_sources
+
+            sources = list(iter_sources([data]))[:limit] if limit is not None else list(iter_sources([data]))
+            cost = chooser_cost(pipe, sources)
     except DatasetError as exc:
         raise _usage_error(str(exc)) from exc
     finally:
         pipe.close()
     typer.echo(result.summary())
+    if cost is not None:
+        typer.echo(cost.summary())
     if json_out is not None:
-        json_out.write_text(json.dumps(result.to_dict(), indent=2), encoding="utf-8")
+        out = result.to_dict()
+        if cost is not None:
+            out["chooser"] = {
+                "documents": cost.documents,
+                "pages": cost.pages,
+                "ms_per_page": round(cost.ms_per_page, 3),
+                "pool_s": round(cost.pool_s, 3),
+                "score_s": round(cost.score_s, 3),
+            }
+        json_out.write_text(json.dumps(out, indent=2), encoding="utf-8")
 
 
 @eval_app.command("crossval")

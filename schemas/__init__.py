@@ -3,27 +3,55 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from schemas.docvqa import Answer, Dataset, Prediction, Question
-from schemas.forms import Form, FormField
 from schemas.invoice import HEADER_FIELDS, LINE_ITEM_FIELDS, Invoice, LineItem, Party
 
-SCHEMAS: dict[str, type[BaseModel]] = {
-    "invoice": Invoice,
-    "receipt": Invoice,  # receipts share the invoice schema
-    "form": Form,
-    "docvqa_answer": Answer,
+if TYPE_CHECKING:
+    from schemas.docvqa import Answer, Dataset, Prediction, Question
+    from schemas.forms import Form, FormField
+
+# name -> (module, class); a command that needs one document type imports that one only
+_BUILTIN: dict[str, tuple[str, str]] = {
+    "invoice": ("schemas.invoice", "Invoice"),
+    "receipt": ("schemas.invoice", "Invoice"),  # receipts share the invoice schema
+    "form": ("schemas.forms", "Form"),
+    "docvqa_answer": ("schemas.docvqa", "Answer"),
+}
+BUILTIN_NAMES: tuple[str, ...] = tuple(_BUILTIN)
+_LAZY = {
+    "Answer": "schemas.docvqa",
+    "Dataset": "schemas.docvqa",
+    "Prediction": "schemas.docvqa",
+    "Question": "schemas.docvqa",
+    "Form": "schemas.forms",
+    "FormField": "schemas.forms",
 }
 
 
 def get_schema(name: str) -> type[BaseModel]:
     try:
-        return SCHEMAS[name]
+        module, cls = _BUILTIN[name]
     except KeyError:
-        raise KeyError(f"unknown schema {name!r}; known: {', '.join(sorted(SCHEMAS))}") from None
+        raise KeyError(f"unknown schema {name!r}; known: {', '.join(sorted(_BUILTIN))}") from None
+    model: type[BaseModel] = getattr(import_module(module), cls)
+    return model
+
+
+def builtin_schemas() -> dict[str, type[BaseModel]]:
+    """Every built-in document type by name (imports them all)."""
+    return {name: get_schema(name) for name in _BUILTIN}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SCHEMAS":
+        return builtin_schemas()
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'schemas' has no attribute {name!r}")
 
 
 def json_schema(name: str) -> dict[str, Any]:
@@ -35,6 +63,7 @@ def json_schema_text(name: str) -> str:
 
 
 __all__ = [
+    "BUILTIN_NAMES",
     "HEADER_FIELDS",
     "LINE_ITEM_FIELDS",
     "SCHEMAS",
@@ -47,6 +76,7 @@ __all__ = [
     "Party",
     "Prediction",
     "Question",
+    "builtin_schemas",
     "get_schema",
     "json_schema",
     "json_schema_text",

@@ -54,9 +54,9 @@ class ResolvedSchema:
 
 
 def _builtins() -> dict[str, type[BaseModel]]:
-    from schemas import SCHEMAS
+    from schemas import builtin_schemas
 
-    return SCHEMAS
+    return builtin_schemas()
 
 
 def class_spec(model: type[BaseModel]) -> str | None:
@@ -95,6 +95,11 @@ def resolve_schema(spec: str | type[BaseModel]) -> ResolvedSchema:
 
     Raises ``SchemaError`` with a message meant for the user.
     """
+    from schemas import BUILTIN_NAMES, get_schema
+
+    if isinstance(spec, str) and spec.strip() in BUILTIN_NAMES:  # imports that document type only
+        model = get_schema(spec.strip())
+        return ResolvedSchema(spec.strip(), model, model, spec.strip(), True)
     builtins = _builtins()
     if isinstance(spec, type):
         if not issubclass(spec, BaseModel):

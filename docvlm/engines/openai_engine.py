@@ -74,9 +74,9 @@ class _QAReply(BaseModel):
 
 
 def _document_type(schema: type[BaseModel]) -> str:
-    from schemas import SCHEMAS
+    from schemas import builtin_schemas
 
-    for name, model in SCHEMAS.items():
+    for name, model in builtin_schemas().items():
         if model is schema:
             return name
     return schema.__name__.lower()

@@ -105,3 +105,20 @@ def test_benchmark_through_the_cli_counts_start_up(tmp_path: Path):
     # the child process's own peak: a Python with the pipeline loaded, not this test process
     assert m["peak_rss_worker_mb"] > 30
     assert "ratio" in res.output and "start-up included" in res.output
+
+
+def test_chooser_cost_times_born_digital_pages_after_the_first_document(tmp_path: Path):
+    from docvlm.pipeline import Pipeline
+    from evaluation.benchmark import chooser_cost
+
+    paths = [_pdf(tmp_path / f"{name}.pdf") for name in "abc"]
+    (tmp_path / "d.png").write_bytes(b"not a pdf: left out")
+    pipe = Pipeline()
+    try:
+        cost = chooser_cost(pipe, [*paths, tmp_path / "d.png"])
+    finally:
+        pipe.close()
+    assert (cost.documents, cost.pages) == (2, 2)  # the first PDF warms the process up
+    assert cost.pool_s >= 0 and cost.score_s > 0
+    assert cost.ms_per_page == pytest.approx(1000 * (cost.pool_s + cost.score_s) / 2)
+    assert "ms CPU a page" in cost.summary()

@@ -41,3 +41,16 @@ def test_schema_loads_the_schemas_only():
     mods = _loaded(_cli("schema", "invoice"))
     assert "schemas.invoice" in mods
     assert not (set(HEAVY) | {"docvlm.pipeline", "docvlm.engines", "numpy", "PIL"}) & mods
+    # the other document types are imported when named, not for the invoice's schema
+    assert not {"schemas.docvqa", "schemas.forms"} & mods
+
+
+def test_every_builtin_schema_still_resolves_by_name():
+    from schemas import BUILTIN_NAMES, SCHEMAS, get_schema
+    from schemas.resolve import resolve_schema
+
+    assert set(SCHEMAS) == set(BUILTIN_NAMES) >= {"invoice", "receipt", "form", "docvqa_answer"}
+    for name in BUILTIN_NAMES:
+        resolved = resolve_schema(name)
+        assert resolved.builtin and resolved.model is get_schema(name) is SCHEMAS[name]
+        assert resolve_schema(resolved.model).name in BUILTIN_NAMES

@@ -58,12 +58,20 @@ class TextLine:
             e = s + n
             if e <= start:
                 continue
-            n = max(1, n)
-            width = w.bbox[2] - w.bbox[0]
-            bx0 = w.bbox[0] + width * (max(start, s) - s) / n
-            bx1 = w.bbox[0] + width * (min(end, e) - s) / n
-            x0, x1 = min(x0, bx0), max(x1, bx1)
-            y0, y1 = min(y0, w.bbox[1]), max(y1, w.bbox[3])
+            n = n or 1
+            wb = w.bbox
+            width = wb[2] - wb[0]
+            bx0 = wb[0] + width * ((start if start > s else s) - s) / n
+            bx1 = wb[0] + width * ((end if end < e else e) - s) / n
+            # comparisons instead of min()/max() calls: the same values, a hot loop
+            if bx0 < x0:
+                x0 = bx0
+            if bx1 > x1:
+                x1 = bx1
+            if wb[1] < y0:
+                y0 = wb[1]
+            if wb[3] > y1:
+                y1 = wb[3]
         return (x0, y0, x1, y1) if x1 >= x0 else self.bbox
 
     def seg_box(self, i: int) -> BBox:

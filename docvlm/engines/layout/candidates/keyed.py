@@ -30,12 +30,23 @@ def extract_keyed_fields(pls: Sequence[PageLines], res: HeaderResult, dayfirst: 
     best: dict[str, Candidate] = {}
     # (page, line) -> label spans already used by another field ("DUE DATE" is not an "INVOICE DATE")
     taken: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    # the segments that hold any field label (most hold none): one search each instead of one per pattern
+    labelled = [
+        [
+            (tl, [(a0, b0) for a0, b0 in tl.segments if lx.FIELD_LABEL_RE.search(tl.text, a0, b0)])
+            for tl in pl.lines
+        ]
+        for pl in pls
+    ]
     for path in ("due_date", "invoice_number", "purchase_order", "invoice_date"):
         reader = _FIELD_READERS[path]
-        for pl in pls:
-            for tl in pl.lines:
+        any_label = lx.FIELD_LABELS_RE[path]
+        for pl, page_segs in zip(pls, labelled, strict=True):
+            for tl, segs in page_segs:
                 used = taken.setdefault((tl.page, tl.index), [])
-                for a0, b0 in tl.segments:  # a label never spans two segments
+                for a0, b0 in segs:  # a label never spans two segments
+                    if not any_label.search(tl.text, a0, b0):
+                        continue
                     for pat, strength in lx.HEADER_PATTERNS[path]:
                         for m in pat.finditer(tl.text, a0, b0):
                             if any(s < m.end() and m.start() < e for s, e in used):

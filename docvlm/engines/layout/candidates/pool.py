@@ -120,7 +120,7 @@ def _scan(
 
 
 def _line_dates(tl: TextLine, dayfirst: bool) -> Iterator[Proposal]:
-    if not any(ch.isdigit() for ch in tl.text):
+    if not any(map(str.isdigit, tl.text)):
         return
     pos = 0
     for d, raw in parsers.find_dates(tl.text, dayfirst=dayfirst):
@@ -141,7 +141,7 @@ def _line_amounts(tl: TextLine) -> Iterator[Proposal]:
 
 
 def _line_ids(tl: TextLine) -> Iterator[Proposal]:
-    if not any(ch.isdigit() for ch in tl.text):
+    if not any(map(str.isdigit, tl.text)):
         return
     for m in _TOKEN.finditer(tl.text):
         raw = m.group(0)
@@ -149,7 +149,7 @@ def _line_ids(tl: TextLine) -> Iterator[Proposal]:
         pre = _ID_PREFIX.match(tok)
         if pre and len(tok) > pre.end():
             tok = tok[pre.end() :].lstrip(":.")
-        if not 2 <= len(tok) <= 40 or not any(ch.isdigit() for ch in tok):
+        if not 2 <= len(tok) <= 40 or not any(map(str.isdigit, tok)):
             continue
         if _DECIMAL_NUMBER.fullmatch(tok) or "@" in tok or _URL.search(tok):
             continue
