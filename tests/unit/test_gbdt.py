@@ -70,13 +70,25 @@ def test_a_constant_model_and_bad_inputs() -> None:
         model.predict(np.zeros((2, 2)))
     with pytest.raises(ValueError, match="not a LightGBM text model"):
         TextModel("hello=1\n")
-    multi = lgb.train(
-        {"objective": "multiclass", "num_class": 3, "verbose": -1},
-        lgb.Dataset(x, rng.integers(0, 3, 50).astype(float)),
-        2,
-    )
-    with pytest.raises(ValueError, match="multiclass"):
-        TextModel(multi.model_to_string())
+    forest = booster.model_to_string().replace("\ntree_sizes=", "\naverage_output\ntree_sizes=", 1)
+    with pytest.raises(ValueError, match="random-forest"):
+        TextModel(forest)
+
+
+@pytest.mark.parametrize("objective", ["multiclass", "multiclassova"])
+def test_multiclass_predictions_match_lightgbm(objective: str) -> None:
+    rng = np.random.default_rng(5)
+    x = _data(rng, 2000)
+    y = (np.nan_to_num(x[:, 1]) > 0).astype(int) + (np.nan_to_num(x[:, 2]) > 0.5).astype(int)
+    params = {"objective": objective, "num_class": 3, "verbose": -1, "num_leaves": 15}
+    booster = lgb.train(params, lgb.Dataset(x, y.astype(float)), num_boost_round=25)
+    model = TextModel(booster.model_to_string())
+    assert model.num_class == 3
+    test = _data(rng, 500)
+    ours = model.predict(test)
+    assert ours.shape == (500, 3)
+    np.testing.assert_allclose(ours, booster.predict(test), rtol=0, atol=1e-12)
+    assert model.predict(test[:0]).shape == (0, 3)
 
 
 def test_extracting_never_imports_lightgbm(tmp_path) -> None:

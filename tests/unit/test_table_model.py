@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from docvlm.engines.layout.gbdt import TextModel
 from docvlm.engines.layout.tables import TableResult, extract_line_items
 from docvlm.engines.layout.tables.document import table_lines
 from docvlm.engines.layout.tables.features import COLUMN_FEATURES, FEATURE_SET, ROW_FEATURES
@@ -18,7 +19,6 @@ from docvlm.engines.layout.tables.model import (
     COLUMNS_FILE,
     META_FILE,
     ROWS_FILE,
-    Forest,
     ModelMismatch,
     clear_cache,
     load_model,
@@ -99,7 +99,7 @@ def test_numpy_forest_equals_lightgbm(trained: tuple[Path, dict]) -> None:
     for name, width in ((COLUMNS_FILE, len(COLUMN_FEATURES)), (ROWS_FILE, len(ROW_FEATURES))):
         x = np.random.default_rng(0).normal(scale=3.0, size=(40, width))
         x[:, :6] = np.round(np.abs(x[:, :6]))
-        ours = Forest((folder / name).read_text()).predict(x.tolist())
+        ours = TextModel((folder / name).read_text()).predict(x)
         theirs = lgb.Booster(model_file=str(folder / name)).predict(x)
         assert np.abs(ours - theirs).max() < 1e-12
 

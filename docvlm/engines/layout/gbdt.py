@@ -8,10 +8,12 @@ fixed number of array operations whatever the trees' depth:
 1. every split's test on every row (one gather and one comparison over rows x splits);
 2. each split keeps the leaves on the side the row goes to: a bit mask over its tree's leaves
    (at most 64), so AND-ing the masks of a tree's splits leaves one bit, the row's leaf;
-3. the leaves' values are summed per row (and put through the sigmoid for binary objectives).
+3. the leaves' values are summed per row, per class for multiclass models (and put through the
+   sigmoid for binary objectives, the softmax for ``multiclass``, a sigmoid per class for
+   ``multiclassova``).
 
 Supported: the objectives whose output is the raw score or its sigmoid (``binary``,
-``regression``-like and ``lambdarank``), trees of up to 64 leaves, numerical and categorical
+``regression``-like and ``lambdarank``), ``multiclass`` and ``multiclassova``, trees of up to 64 leaves, numerical and categorical
 splits, and LightGBM's three ways of sending missing values (``None``: NaN is read as 0; ``Zero``;
 ``NaN``); a categorical split sends NaN and negative values right, as LightGBM does. Other models
 are refused with a ``ValueError``.
@@ -42,9 +44,10 @@ class _Forest:
     keep_left: np.ndarray  # uint64: the leaves of its tree a row going left can still reach
     keep_right: np.ndarray
     tree_start: np.ndarray  # trees with at least one split
+    tree_class: np.ndarray  # the class each of those trees scores (0 for one-output models)
     leaf_base: np.ndarray  # where each of those trees' leaves start in ``leaf_value``
     leaf_value: np.ndarray
-    constant: float  # the trees that are a single leaf
+    constant: np.ndarray  # per class: the sum of the trees that are a single leaf
 
     def __post_init__(self) -> None:
         # no categorical split, and every split reads NaN as 0 (LightGBM's missing type None)
@@ -60,17 +63,22 @@ class TextModel:
         self.num_features = int(header.get("max_feature_idx", "-1")) + 1
         self.feature_names = header.get("feature_names", "").split()
         objective = header.get("objective", "regression").split()
+        name = objective[0] if objective else "regression"
+        param = next((o.split(":", 1)[1] for o in objective[1:] if o.startswith("sigmoid:")), "1")
+        self.num_class = int(header.get("num_class", "1"))
+        if int(header.get("num_tree_per_iteration", "1")) != self.num_class:
+            raise ValueError(f"{source}: expected one tree per class and iteration")
         self._sigmoid: float | None = None
-        if objective and objective[0] in ("binary", "cross_entropy", "xentropy"):
-            param = next((o.split(":", 1)[1] for o in objective[1:] if o.startswith("sigmoid:")), "1")
+        self._softmax = False
+        if name in ("binary", "cross_entropy", "xentropy", "multiclassova", "multiova", "ova"):
             self._sigmoid = float(param)
-        elif objective and objective[0] in ("multiclass", "multiclassova", "softmax"):
-            raise ValueError(f"{source}: multiclass models are not supported")
-        if int(header.get("num_tree_per_iteration", "1")) != 1:
-            raise ValueError(f"{source}: one tree per iteration is supported")
+        elif name in ("multiclass", "softmax"):
+            self._softmax = True
+        elif self.num_class != 1:
+            raise ValueError(f"{source}: objective {name!r} with {self.num_class} classes is not supported")
         if "average_output" in header:
             raise ValueError(f"{source}: random-forest models are not supported")
-        self._forest = _build(trees, source)
+        self._forest = _build(trees, source, self.num_class)
 
     @classmethod
     def load(cls, path: str | Path) -> TextModel:
@@ -78,14 +86,18 @@ class TextModel:
         return cls(p.read_text(encoding="utf-8"), str(p))
 
     def raw_score(self, x: np.ndarray) -> np.ndarray:
-        """The sum of the trees' leaf values for each row of ``x`` (rows x features)."""
+        """The sum of the trees' leaf values for each row of ``x`` (rows x features).
+
+        One value a row, or for a multiclass model one a row and class (rows x classes).
+        """
         x = np.asarray(x, dtype=np.float64)
         if x.ndim != 2 or x.shape[1] < self.num_features:
             raise ValueError(f"{self.source}: expected rows of {self.num_features} features, got {x.shape}")
         f = self._forest
         n = x.shape[0]
         if n == 0 or f.tree_start.size == 0:
-            return np.full(n, f.constant)
+            full = np.tile(f.constant, (n, 1))
+            return full[:, 0] if self.num_class == 1 else full
         if f.plain:
             vals = x.take(f.feature, axis=1)
             goes_left = (vals <= f.threshold) | np.isnan(vals)  # NaN is read as 0, and 0 <= t wherever t >= 0
@@ -95,11 +107,25 @@ class TextModel:
             goes_left = _goes_left(x[:, f.feature], f)
         kept = np.bitwise_and.reduceat(np.where(goes_left, f.keep_left, f.keep_right), f.tree_start, axis=1)
         leaf = np.log2(kept.astype(np.float64)).astype(np.int64)  # the one bit left (exact: a power of 2)
-        return f.leaf_value[f.leaf_base + leaf].sum(axis=1) + f.constant
+        values = f.leaf_value[f.leaf_base + leaf]
+        if self.num_class == 1:
+            return values.sum(axis=1) + f.constant[0]
+        scores = np.tile(f.constant, (n, 1))
+        for c in range(self.num_class):
+            scores[:, c] += values[:, f.tree_class == c].sum(axis=1)
+        return scores
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        """The model's output: the sigmoid of the raw score for binary objectives, else the raw score."""
+        """The model's output, as ``Booster.predict`` gives it.
+
+        The sigmoid of the raw score for binary (and, per class, one-vs-all) objectives, the
+        softmax over the classes for ``multiclass``, else the raw score.
+        """
         raw = self.raw_score(x)
+        if self._softmax:
+            raw = raw - raw.max(axis=1, keepdims=True)
+            e = np.exp(raw)
+            return e / e.sum(axis=1, keepdims=True)
         if self._sigmoid is None:
             return raw
         return 1.0 / (1.0 + np.exp(-self._sigmoid * raw))
@@ -133,6 +159,8 @@ def _parse(text: str, source: str) -> tuple[dict[str, str], list[dict[str, str]]
         elif "=" in line:
             key, _, value = line.partition("=")
             current[key] = value
+        elif line and current is header:  # a flag line such as ``average_output``
+            header[line] = ""
     if not text.startswith("tree") or "version" not in header:
         raise ValueError(f"{source}: not a LightGBM text model")
     return header, trees
@@ -145,17 +173,19 @@ def _numbers(tree: dict[str, str], key: str, dtype: type, count: int) -> np.ndar
     return arr
 
 
-def _build(trees: list[dict[str, str]], source: str) -> _Forest:
+def _build(trees: list[dict[str, str]], source: str, num_class: int) -> _Forest:
+    """The forest of ``trees``, in the file's order: tree ``i`` scores class ``i % num_class``."""
     feature, threshold, decision, cat_index, keep_left, keep_right = [], [], [], [], [], []
-    tree_start, leaf_base, leaf_values = [], [], []
+    tree_start, tree_class, leaf_base, leaf_values = [], [], [], []
     cat_sets: list[frozenset[int]] = []
-    constant, n_splits, n_leaves_seen = 0.0, 0, 0
+    constant = np.zeros(num_class, dtype=np.float64)
+    n_splits, n_leaves_seen = 0, 0
     try:
-        for tree in trees:
+        for number, tree in enumerate(trees):
             n_leaves = int(tree["num_leaves"])
             leaves = _numbers(tree, "leaf_value", np.float64, n_leaves)
             if n_leaves == 1:
-                constant += float(leaves[0])
+                constant[number % num_class] += float(leaves[0])
                 continue
             if n_leaves > _MAX_LEAVES:
                 raise ValueError(f"a tree of {n_leaves} leaves (at most {_MAX_LEAVES} are supported)")
@@ -181,6 +211,7 @@ def _build(trees: list[dict[str, str]], source: str) -> _Forest:
             threshold.append(thr)
             decision.append(dec)
             tree_start.append(n_splits)
+            tree_class.append(number % num_class)
             leaf_base.append(n_leaves_seen)
             leaf_values.append(leaves)
             n_splits += n_inner
@@ -200,6 +231,7 @@ def _build(trees: list[dict[str, str]], source: str) -> _Forest:
         keep_left=np.array(keep_left, dtype=np.uint64),
         keep_right=np.array(keep_right, dtype=np.uint64),
         tree_start=np.array(tree_start, dtype=np.int64),
+        tree_class=np.array(tree_class, dtype=np.int64),
         leaf_base=np.array(leaf_base, dtype=np.int64),
         leaf_value=joined(leaf_values, np.float64),
         constant=constant,
