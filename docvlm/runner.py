@@ -14,11 +14,16 @@ re-import the caller's ``__main__``, so a script without a ``__main__`` guard wo
 - records leave through a bounded reorder buffer, so a slow document holds back the others for
   at most its limit;
 - SIGTERM and SIGINT stop the workers, hand out the finished records, then raise ``Interrupted``.
+
+A source is a path, or (source name, file bytes) for data read elsewhere (object storage, a Ray
+block). A ``persistent`` runner (a Ray actor's) keeps its idle workers between ``run`` calls until
+``close``, and leaves the process's signals to its host.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import math
 import os
@@ -125,10 +130,15 @@ def supervised(options: PipelineOptions, engine_injected: bool = False) -> bool:
     return options.limits.enabled or options.workers > 1
 
 
+#: what a runner reads: a path, or (source name, file bytes)
+Source = str | tuple[str, bytes]
+
+
 @dataclass
 class _Task:
     seq: int
     source: str
+    data: bytes | None = None  # the file's bytes, when they do not come from the path ``source``
     deaths: list[str] = field(default_factory=list)  # how the workers it took down died
 
 
@@ -154,8 +164,9 @@ class _Worker:
 class BatchRunner:
     """Runs documents in supervised worker processes; see the module docstring."""
 
-    def __init__(self, options: PipelineOptions) -> None:
+    def __init__(self, options: PipelineOptions, persistent: bool = False) -> None:
         self.options = options
+        self.persistent = persistent
         self.limits: LimitOptions = options.limits
         self._workers: list[_Worker] = []
         self._dump = options.model_dump(mode="json")
@@ -168,14 +179,23 @@ class BatchRunner:
     # ---- public ---------------------------------------------------------------------------
 
     def run(
-        self, sources: Iterable[str], on_source: Callable[[str], None] | None = None
+        self, sources: Iterable[Source], on_source: Callable[[str], None] | None = None
     ) -> Iterator[Extraction]:
-        previous = self._catch_signals()
+        previous = {} if self.persistent else self._catch_signals()
         try:
             yield from self._loop(iter(sources), on_source)
         finally:
-            self._stop_workers()
+            if self.persistent:
+                for w in [w for w in self._workers if w.task is not None]:  # a run left midway
+                    self._kill(w)
+                    self._drop(w)
+            else:
+                self._stop_workers()
             self._restore_signals(previous)
+
+    def close(self) -> None:
+        """Stop the workers (a ``persistent`` runner's; ``run`` stops the others itself)."""
+        self._stop_workers()
 
     def busy(self) -> dict[int, str]:
         """pid -> source of the workers that are reading a document now."""
@@ -188,7 +208,9 @@ class BatchRunner:
 
     # ---- the loop -------------------------------------------------------------------------
 
-    def _loop(self, sources: Iterator[str], on_source: Callable[[str], None] | None) -> Iterator[Extraction]:
+    def _loop(
+        self, sources: Iterator[Source], on_source: Callable[[str], None] | None
+    ) -> Iterator[Extraction]:
         waiting: deque[_Task] = deque()
         finished: dict[int, list[Extraction]] = {}  # a file of several invoices gives several records
         next_out = next_seq = 0
@@ -200,13 +222,14 @@ class BatchRunner:
                 raise Interrupted(self._signum)
             while True:  # hand out work
                 if not waiting and not exhausted and next_seq - next_out < self.limits.reorder_window:
-                    src = next(sources, None)
-                    if src is None:
+                    item = next(sources, None)
+                    if item is None:
                         exhausted = True
                     else:
+                        task = _Task(next_seq, item) if isinstance(item, str) else _Task(next_seq, *item)
                         if on_source:
-                            on_source(src)
-                        waiting.append(_Task(next_seq, src))
+                            on_source(task.source)
+                        waiting.append(task)
                         next_seq += 1
                 worker = self._free_worker() if waiting else None
                 if worker is None:
@@ -283,7 +306,7 @@ class BatchRunner:
         worker.reset()
         worker.task = task
         with contextlib.suppress(OSError):  # if it died already, _collect sees that and retries the task
-            worker.conn.send((task.seq, task.source))
+            worker.conn.send((task.seq, task.source, task.data))
 
     def _wait(self) -> None:
         from multiprocessing.connection import wait
@@ -409,9 +432,7 @@ class BatchRunner:
             self._kill(w)
         code = w.proc.returncode
         how = _how_it_died(code)
-        with contextlib.suppress(OSError):
-            w.conn.close()
-        self._workers.remove(w)
+        self._drop(w)
         task = w.task
         if not w.ready:
             self._startup_failures += 1
@@ -435,12 +456,18 @@ class BatchRunner:
             )
             waiting.appendleft(task)
 
+    def _drop(self, w: _Worker) -> None:
+        with contextlib.suppress(OSError):
+            w.conn.close()
+        self._workers.remove(w)
+
     def _error_record(self, w: _Worker, task: _Task, exc: DocvlmError) -> Extraction:
         """The error record of ``task``, with what its worker ``w`` knew about the file."""
         source = task.source
         ex = Extraction(
             source=source,
-            sha256=w.sha256 or file_sha256(source),
+            sha256=w.sha256
+            or (hashlib.sha256(task.data).hexdigest() if task.data is not None else file_sha256(source)),
             engine=self.options.engine.kind,
             pages=w.page_count,
         ).fail(exc)

@@ -1,7 +1,7 @@
 """A worker process of the supervised runner (``docvlm.runner``): documents in over a pipe, records out.
 
 The worker builds its pipeline once (engine and OCR models are reused across documents), then
-reads each document the parent sends and reports progress (opened, each page), then the record.
+reads each document the parent sends (a path, or a name and the file's bytes) and reports progress (opened, each page), then the record.
 It runs under ``RLIMIT_DATA``; a document whose allocation fails there is reported as a memory
 limit, and the worker exits so that a fresh one takes over. It dies with its parent (Linux
 ``PR_SET_PDEATHSIG``), so a killed run leaves no worker behind.
@@ -72,10 +72,12 @@ def worker_main(fd: int) -> None:
             break
         if task is None:
             break
-        seq, source = task
+        seq, source, data = task
         conn.send(("start", seq))
         try:
-            recs = [ex.to_record() for ex in pipe.extract_all(source)]  # one per invoice of the file
+            # one record per invoice of the file
+            found = pipe.extract_all(source) if data is None else pipe.extract_bytes([(source, data)])
+            recs = [ex.to_record() for ex in found]
         except MemoryError:
             conn.send(("memory", seq, "MemoryError"))
             break

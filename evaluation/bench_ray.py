@@ -31,8 +31,13 @@ from docvlm.scale import connect
 from docvlm.sources import SUPPORTED_SUFFIXES
 
 
-def make_inputs(folders: list[str], total: int, out: Path) -> list[Path]:
-    """The files under ``folders`` plus byte-distinct copies of them, ``total`` in all."""
+def make_inputs(folders: list[str], total: int, out: Path, copies: str = "pdf") -> list[Path]:
+    """Every file under ``folders`` once, then byte-distinct copies up to ``total`` files.
+
+    ``copies="all"`` copies the files in turn, so the copies keep the inputs' mix of scans and
+    born-digital PDFs; ``"pdf"`` copies only the PDFs (a scan costs about 4 s of CPU, a text-layer
+    PDF a small share of that), so a large run stays within reach of a shared 2-core machine.
+    """
     originals = sorted(
         p
         for f in folders
@@ -41,21 +46,32 @@ def make_inputs(folders: list[str], total: int, out: Path) -> list[Path]:
     )
     if not originals:
         raise SystemExit(f"no documents under {' '.join(folders)}")
+    pool = originals if copies == "all" else [p for p in originals if p.suffix.lower() == ".pdf"]
+    if not pool:
+        raise SystemExit("no PDFs to copy; use --copies all")
     out.mkdir(parents=True, exist_ok=True)
     files = []
     for i in range(max(total, len(originals))):
-        src = originals[i % len(originals)]
+        n = i - len(originals)  # which copy this is (negative: an original)
+        src = originals[i] if n < 0 else pool[n % len(pool)]
         dest = out / f"{i:05d}_{src.name}"
         data = src.read_bytes()
-        if i >= len(originals):
+        if n >= 0:
             data += (
-                f"\n%copy {i}\n".encode() if src.suffix.lower() == ".pdf" else b"\x00" * (i // len(originals))
+                f"\n%copy {i}\n".encode() if src.suffix.lower() == ".pdf" else b"\x00" * (n // len(pool) + 1)
             )
         dest.write_bytes(data)
         files.append(dest)
         if len(files) >= total:
             break
     return files
+
+
+def _mix(files: list[Path]) -> str:
+    kinds: dict[str, int] = {}
+    for f in files:
+        kinds[f.suffix.lower()] = kinds.get(f.suffix.lower(), 0) + 1
+    return ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
 
 
 Key = tuple[str, int]
@@ -99,11 +115,18 @@ def _pids(marker: str) -> list[int]:
 
 
 class RssSampler:
-    """RSS of the processes whose command line holds ``marker``, once a second, in a thread."""
+    """Once a second, in a thread: the RSS of each process whose command line holds ``marker`` and
+    of its child processes (a Ray actor's supervised worker), with how many rows were done then.
+
+    ``rows`` is set by the caller as rows come back, so the report compares the memory over the
+    first quarter of the documents with the last quarter.
+    """
 
     def __init__(self, marker: str) -> None:
         self.marker = marker
-        self.samples: dict[int, list[float]] = {}
+        self.rows = 0
+        #: pid -> [(rows done, own RSS MB, children's RSS MB)]
+        self.samples: dict[int, list[tuple[int, float, float]]] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -113,9 +136,12 @@ class RssSampler:
         while not self._stop.wait(1.0):
             for pid in _pids(self.marker):
                 try:
-                    self.samples.setdefault(pid, []).append(psutil.Process(pid).memory_info().rss / 2**20)
+                    proc = psutil.Process(pid)
+                    own = proc.memory_info().rss / 2**20
+                    kids = sum(c.memory_info().rss for c in proc.children(recursive=True)) / 2**20
                 except psutil.Error:
                     continue
+                self.samples.setdefault(pid, []).append((self.rows, own, kids))
 
     def __enter__(self) -> RssSampler:
         self._thread.start()
@@ -125,29 +151,31 @@ class RssSampler:
         self._stop.set()
         self._thread.join()
 
-    def report(self, what: str) -> None:
+    def report(self, what: str, total: int) -> None:
+        """Per process: its mean RSS (and its workers') while each quarter of the ``total`` rows was made."""
         for pid, values in sorted(self.samples.items()):
-            if len(values) < 4:
-                _say(f"  {what} {pid}: {len(values)} samples, peak {max(values):.0f} MB")
-                continue
-            q = len(values) // 4
-            first, last = sum(values[:q]) / q, sum(values[-q:]) / q
-            _say(
-                f"  {what} {pid}: RSS first quarter {first:.0f} MB, last quarter {last:.0f} MB, "
-                f"peak {max(values):.0f} MB ({len(values)} samples, 1 s apart)"
-            )
+            peak = max(v[1] + v[2] for v in values)
+            line = f"  {what} {pid}: {len(values)} samples 1 s apart, rows {values[0][0]}-{values[-1][0]}; by quarter of rows:"
+            for q in range(4):
+                part = [
+                    v
+                    for v in values
+                    if total * q / 4 <= v[0] < total * (q + 1) / 4 or (q == 3 and v[0] >= total)
+                ]
+                if not part:
+                    line += " -"
+                    continue
+                own = sum(v[1] for v in part) / len(part)
+                kids = sum(v[2] for v in part) / len(part)
+                line += f" {own:.0f}" + (f"+{kids:.0f}" if kids else "") + " MB"
+            _say(line + f"; peak {peak:.0f} MB" + (" (actor+worker)" if any(v[2] for v in values) else ""))
 
 
 def run_local(
-    folder: Path, workers: int, doc_timeout: float
+    folder: Path, workers: int, limits: LimitOptions
 ) -> tuple[dict[Key, dict[str, Any]], float, RssSampler]:
-    """The local job, as ``docvlm extract --workers N`` runs it (supervised worker processes).
-
-    The Ray job has no per-document time limit, so a document that passes ``doc_timeout`` on a
-    loaded machine would make the records differ: the default here is no limit (0).
-    """
+    """The local job, as ``docvlm extract --workers N`` runs it (supervised worker processes)."""
     t0 = time.perf_counter()
-    limits = LimitOptions(doc_timeout_s=doc_timeout)
     pipe = Pipeline(PipelineOptions(workers=workers, limits=limits))
     recs: dict[Key, dict[str, Any]] = {}
     with RssSampler("docvlm.worker") as rss:
@@ -155,6 +183,7 @@ def run_local(
             for ex in pipe.run([str(folder)]):
                 rec = ex.to_record()
                 recs[_key(rec)] = rec
+                rss.rows = len(recs)
                 if len(recs) % 50 == 0:
                     _say(f"  local: {len(recs)} records, {time.perf_counter() - t0:.0f} s, {_load()}")
         finally:
@@ -163,17 +192,20 @@ def run_local(
 
 
 def run_ray(
-    folder: Path, actors: int, kill_at: int | None
+    folder: Path, actors: int, limits: LimitOptions, kill_at: int | None
 ) -> tuple[list[dict[str, Any]], float, RssSampler, int | None]:
-    """The Ray job; with ``kill_at``, one actor process gets SIGKILL once that many rows came back."""
+    """The Ray job, with the local job's limits (so each actor supervises one worker process);
+    with ``kill_at``, one actor process gets SIGKILL once that many rows came back."""
     from docvlm.scale import RayOptions, extract_dataset, records
 
     killed: int | None = None
     recs: list[dict[str, Any]] = []
     t0 = time.perf_counter()
     with RssSampler("DocumentExtractor") as rss:
-        for rec in records(extract_dataset([str(folder)], RayOptions(concurrency=actors))):
+        opts = RayOptions(pipeline=PipelineOptions(limits=limits), concurrency=actors)
+        for rec in records(extract_dataset([str(folder)], opts)):
             recs.append(rec)
+            rss.rows = len(recs)
             if kill_at is not None and killed is None and len(recs) >= kill_at:
                 pids = _pids("DocumentExtractor")
                 if pids:
@@ -216,7 +248,14 @@ def main() -> None:
     ap.add_argument("--data", nargs="+", required=True)
     ap.add_argument("--total", type=int, default=500)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--doc-timeout", type=float, default=0.0, help="the local job's --doc-timeout (0: none)")
+    ap.add_argument(
+        "--copies",
+        choices=("pdf", "all"),
+        default="pdf",
+        help="what the copies are made of (see make_inputs)",
+    )
+    ap.add_argument("--doc-timeout", type=float, default=120.0, help="both jobs' --doc-timeout (0: none)")
+    ap.add_argument("--max-worker-mb", type=int, default=1500, help="both jobs' --max-worker-mb (0: none)")
     ap.add_argument(
         "--kill-only",
         action="store_true",
@@ -230,14 +269,18 @@ def main() -> None:
 
     scratch = Path(tempfile.mkdtemp(prefix="bench_ray_"))
     try:
-        files = make_inputs(args.data, args.total, scratch / "in")
-        _say(f"{len(files)} documents in {scratch / 'in'}; {_load()} on {os.cpu_count()} CPUs")
+        files = make_inputs(args.data, args.total, scratch / "in", args.copies)
+        limits = LimitOptions(doc_timeout_s=args.doc_timeout, max_worker_mb=args.max_worker_mb)
+        _say(
+            f"{len(files)} documents ({_mix(files)}; copies of: {args.copies}) in {scratch / 'in'}; "
+            f"{_load()} on {os.cpu_count()} CPUs; limits {limits.doc_timeout_s:g} s, {limits.max_worker_mb} MB"
+        )
         local: dict[Key, dict[str, Any]] = {}
         t_local = math.nan
         if not args.kill_only:
-            local, t_local, local_rss = run_local(scratch / "in", args.workers, args.doc_timeout)
+            local, t_local, local_rss = run_local(scratch / "in", args.workers, limits)
             _say(f"local --workers {args.workers}: {len(local)} records in {t_local:.1f} s; {_load()}")
-            local_rss.report("local worker")
+            local_rss.report("local worker", len(local))
         t0 = time.perf_counter()
         connect(num_cpus=args.workers)
         ray.data.DataContext.get_current().enable_progress_bars = False
@@ -246,13 +289,13 @@ def main() -> None:
         kill_at = max(1, int((len(local) or len(files)) * args.kill_at))
         runs = [("ray", None), ("ray, one actor killed", kill_at)]
         for label, kill in runs[1:] if args.kill_only else runs:
-            recs, wall, rss, killed = run_ray(scratch / "in", args.workers, kill)
+            recs, wall, rss, killed = run_ray(scratch / "in", args.workers, limits, kill)
             compare(label, recs, local, files)
             _say(
                 f"  {wall:.1f} s, ray/local = {wall / t_local:.2f} (with ray.init {(wall + t_init) / t_local:.2f}); "
                 f"{_load()}" + (f"; killed pid {killed}" if killed else "; no actor killed")
             )
-            rss.report("actor")
+            rss.report("actor", len(recs))
             t_init = 0.0
         ray.shutdown()
     finally:

@@ -101,15 +101,19 @@ class OcrBackend(ABC):
     name: str = "base"
 
     @abstractmethod
-    def recognize(self, image: Image.Image) -> list[Word]:
-        """OCR an upright RGB image; word boxes are in its pixels, ``Word.line`` ids per text line."""
+    def recognize(self, image: Image.Image, text_px: float = 0.0) -> list[Word]:
+        """OCR an upright RGB image; word boxes are in its pixels, ``Word.line`` ids per text line.
+
+        ``text_px`` is the height of the page's text lines in ``image`` pixels when it was measured
+        (``line_stats``), else 0; a backend may use it to choose the scale it detects text at."""
 
     def detect_rotation(self, image: Image.Image) -> int:
         """Degrees counter-clockwise (0/90/180/270) that make ``image`` upright; 0 when unsure."""
         return 0
 
-    def detection_scale(self, width: int, height: int) -> float:
-        """Scale at which this backend looks for text on a ``width`` x ``height`` image (1: as it is)."""
+    def detection_scale(self, width: int, height: int, text_px: float = 0.0) -> float:
+        """Scale at which this backend looks for text on a ``width`` x ``height`` image (1: as it is),
+        whose text lines are ``text_px`` high (0: not known)."""
         return 1.0
 
     def check_rotation(self, image: Image.Image, words: list[Word]) -> int:
@@ -122,5 +126,5 @@ class NullOcrBackend(OcrBackend):
 
     name = "none"
 
-    def recognize(self, image: Image.Image) -> list[Word]:
+    def recognize(self, image: Image.Image, text_px: float = 0.0) -> list[Word]:
         return []

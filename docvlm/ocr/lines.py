@@ -239,3 +239,69 @@ def level_and_upright(boxes: Sequence[tuple[float, float, float, float]]) -> tup
     w = np.array([b[2] - b[0] for b in boxes], dtype=np.float64)
     h = np.array([b[3] - b[1] for b in boxes], dtype=np.float64)
     return float(np.sum(w[w > 1.5 * h])), float(np.sum(h[h > 1.5 * w]))
+
+
+def ink_segments(
+    crop_img: np.ndarray, rows: tuple[int, int], split_gap: float, max_ratio: float
+) -> list[tuple[int, int]]:
+    """Column ranges ``[a, b)`` of a line crop to read apart: the line cut at its wide blank gaps.
+
+    ``rows`` is the crop's ink band (``ink_rows``), whose height ``h`` is the unit: a run of blank
+    columns at least ``split_gap * h`` wide separates two pieces (columns of a receipt, a label and
+    its amount), and a piece still wider than ``max_ratio * h`` is cut at its widest blank run
+    (a word space). Each piece keeps a margin of a quarter ``h`` of its blank columns on each side.
+    The whole crop, ``[(0, width)]``, when it has no such gap or its ink cannot be told.
+    """
+    import cv2
+
+    w = crop_img.shape[1]
+    band = crop_img[rows[0] : rows[1]]
+    bh = band.shape[0]
+    if bh < 4 or w < 2 * bh:
+        return [(0, w)]
+    gray = band.min(axis=2) if band.ndim == 3 else band
+    _, ink = cv2.threshold(np.ascontiguousarray(gray), 0, 1, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
+    inked = ink.sum(axis=0) > 0
+    cols = np.nonzero(inked)[0]
+    if len(cols) == 0 or inked.all():
+        return [(0, w)]
+    margin = max(1, round(0.25 * bh))
+    pieces = _split_runs(inked, int(cols[0]), int(cols[-1]) + 1, split_gap * bh)
+    out: list[tuple[int, int]] = []
+    for a, b in pieces:
+        out.extend(_split_wide(inked, a, b, max_ratio * bh, 0.2 * bh))
+    return [(max(0, a - margin), min(w, b + margin)) for a, b in out]
+
+
+def _blank_runs(inked: np.ndarray, a: int, b: int) -> list[tuple[int, int]]:
+    """Runs ``[s, e)`` of blank columns strictly inside the inked span ``[a, b)``."""
+    blank = np.concatenate([[0], (~inked[a:b]).astype(np.int8), [0]])
+    d = np.diff(blank)
+    return [
+        (int(s) + a, int(e) + a) for s, e in zip(np.nonzero(d == 1)[0], np.nonzero(d == -1)[0], strict=True)
+    ]
+
+
+def _split_runs(inked: np.ndarray, a: int, b: int, min_gap: float) -> list[tuple[int, int]]:
+    """The inked span ``[a, b)`` cut at every blank run at least ``min_gap`` wide."""
+    pieces: list[tuple[int, int]] = []
+    for s, e in _blank_runs(inked, a, b):
+        if e - s >= min_gap:
+            pieces.append((a, s))
+            a = e
+    pieces.append((a, b))
+    return pieces
+
+
+def _split_wide(inked: np.ndarray, a: int, b: int, max_width: float, min_gap: float) -> list[tuple[int, int]]:
+    """``[a, b)`` cut at its widest blank runs (at least ``min_gap``) until no piece exceeds ``max_width``."""
+    if b - a <= max_width:
+        return [(a, b)]
+    runs = [r for r in _blank_runs(inked, a, b) if r[1] - r[0] >= min_gap]
+    if not runs:
+        return [(a, b)]
+    # of the wider gaps, the one nearest the middle, so that the two halves come out alike
+    widest = max(e - s for s, e in runs)
+    mid = (a + b) / 2
+    s, e = min((r for r in runs if r[1] - r[0] >= 0.5 * widest), key=lambda r: abs((r[0] + r[1]) / 2 - mid))
+    return _split_wide(inked, a, s, max_width, min_gap) + _split_wide(inked, e, b, max_width, min_gap)

@@ -39,10 +39,14 @@ TILE_OVERLAP = 0.1
 MAX_RESAMPLE = 0.8
 
 
-def recognize_tiled(backend: OcrBackend, image: Image.Image, max_side: int) -> list[Word]:
-    """OCR ``image``, in overlapping tiles when its long side exceeds ``max_side``; pixel boxes."""
+def recognize_tiled(
+    backend: OcrBackend, image: Image.Image, max_side: int, text_px: float = 0.0
+) -> list[Word]:
+    """OCR ``image``, in overlapping tiles when its long side exceeds ``max_side``; pixel boxes.
+
+    ``text_px``: the height of its text lines when measured (see ``OcrBackend.recognize``)."""
     if max(image.size) <= max_side:
-        return backend.recognize(image)
+        return backend.recognize(image, text_px)
     tiles = plan_tiles(
         image.width,
         image.height,
@@ -51,7 +55,7 @@ def recognize_tiled(backend: OcrBackend, image: Image.Image, max_side: int) -> l
         max_side=max_side,
     )
     _log.debug("OCR of a %dx%d image in %d tiles", image.width, image.height, len(tiles))
-    return merge_tile_words([(t, backend.recognize(crop(image, t))) for t in tiles])
+    return merge_tile_words([(t, backend.recognize(crop(image, t), text_px)) for t in tiles])
 
 
 def _recognize_page(
@@ -65,14 +69,14 @@ def _recognize_page(
     scale = backend.detection_scale(image.width, image.height)
     small_text = line_height > 0 and line_height * scale < options.tile_min_text_px
     if scale >= 1.0 or not small_text:
-        return backend.recognize(image)
+        return backend.recognize(image, line_height)
     _log.debug(
         "OCR of a %dx%d page in tiles (text lines ~%.0f px, detector scale %.2f)",
         *image.size,
         line_height,
         scale,
     )
-    return recognize_tiled(backend, image, options.max_side)
+    return recognize_tiled(backend, image, options.max_side, line_height)
 
 
 def resample_factor(line_height: float, options: OcrOptions) -> float:

@@ -26,7 +26,7 @@ from docvlm.errors import OcrError
 from docvlm.imaging import to_rgb
 from docvlm.ocr import orientation
 from docvlm.ocr.base import TILE_AREA, OcrBackend
-from docvlm.ocr.lines import ink_rows, quad_box, quad_to_words, sub_quad
+from docvlm.ocr.lines import ink_rows, ink_segments, quad_box, quad_to_words, sub_quad
 from docvlm.ocr.memory import trim_heap
 from docvlm.parsers import normalize_text
 from docvlm.tiling import plan_strips
@@ -43,8 +43,18 @@ DET_BOX_THRESH = 0.3  # mean text probability a detected box needs (RapidOCR's d
 DET_STRIP_PIXELS = 400_000
 # rows (at the detector's scale) shared by neighbouring strips; lines up to half this high are never cut
 DET_STRIP_OVERLAP = 128
-# the recogniser reads a line 48 px high and pads it on the right to at least this width
-REC_MIN_WIDTH = 320
+# the recogniser reads a line 48 px high and pads it on the right to at least this width (RapidOCR's
+# default 320 padded most receipt lines, whose median is ~150 px, to twice their cost)
+REC_MIN_WIDTH = 96
+# a small image is enlarged for the detector only until its text lines (as ``line_stats`` measures
+# them) are this many pixels high: receipts' print (~12 px) is found as it is
+DET_LINE_PX = 12.0
+# a line crop is read in pieces cut at blank gaps at least this many of its line heights wide
+# (columns of a receipt, a label and its amount): the recogniser's cost grows with the width it
+# reads, faster than linearly past ~800 px, and blank columns cost as much as print
+SPLIT_GAP = 1.5
+# a piece still wider than this many line heights is cut at a word space as well
+MAX_PIECE_RATIO = 20.0
 # onnxruntime's memory arena for the recogniser: it runs once per line on tensors of a few MB, which
 # the arena keeps and reuses instead of mapping and unmapping them (see ``map_large_buffers``) each time
 REC_MEM_ARENA = False
@@ -105,13 +115,19 @@ class RapidOcrBackend(OcrBackend):
         # one model run at a time: concurrent runs from threads would add up their activations
         self._lock = threading.Lock()
 
-    def detection_scale(self, width: int, height: int) -> float:
-        """Factor that brings a ``width`` x ``height`` image to the detector's pixel budget.
+    def detection_scale(self, width: int, height: int, text_px: float = 0.0) -> float:
+        """Factor that brings a ``width`` x ``height`` image to the detector's pixel budget, or less.
 
-        Small images are enlarged too (up to ``MAX_DET_UPSCALE``): the detector finds receipt-sized
-        print more reliably when it is a few pixels taller, and the budget is paid for anyway.
+        A small image is enlarged to fill the budget (up to ``MAX_DET_UPSCALE``) only as far as
+        its text lines (``text_px`` high, when known) need to come out ``DET_LINE_PX`` high: a
+        receipt's print is found as it is, and the detector's time grows with its input's area.
+        Images are never shrunk below the budget for their text's sake: shrunk to 12 px lines, a
+        page of 40 px print got word boxes up to 25 px off.
         """
-        return min(MAX_DET_UPSCALE, math.sqrt(self.det_pixels / max(1, width * height)))
+        budget = min(MAX_DET_UPSCALE, math.sqrt(self.det_pixels / max(1, width * height)))
+        if text_px > 0 and DET_LINE_PX > 0:
+            return min(budget, max(1.0, DET_LINE_PX / text_px))
+        return budget
 
     def _detect(self, array: np.ndarray, scale: float) -> np.ndarray:
         """Text-line quadrilaterals (n, 4, 2) in ``array`` pixels, found on a copy resampled by ``scale``.
@@ -191,37 +207,61 @@ class RapidOcrBackend(OcrBackend):
                 raise OcrError(f"RapidOCR recognition of {len(crops)} text lines failed: {e}") from e
         return res
 
-    def recognize(self, image: Image.Image) -> list[Word]:
+    def recognize(self, image: Image.Image, text_px: float = 0.0) -> list[Word]:
         from rapidocr.utils.process_img import get_rotate_crop_image
 
         array = np.asarray(to_rgb(image))
-        quads = self._detect(array, self.detection_scale(image.width, image.height))
+        quads = self._detect(array, self.detection_scale(image.width, image.height, text_px))
         if len(quads) == 0:
             return []
         # crops come from the full-resolution page; tall crops are turned to read as a line
         crops = [get_rotate_crop_image(array, q.copy()) for q in quads]
-        rows = [ink_rows(c) for c in crops]
-        quads = np.stack(
-            [
-                sub_quad(q, 0.0, 1.0, r[0] / c.shape[0], r[1] / c.shape[0])
-                for q, r, c in zip(quads, rows, crops, strict=True)
-            ]
-        )
-        res = self._read(crops, quads, [c[r[0] : r[1]] for c, r in zip(crops, rows, strict=True)])
+        del array  # a copy of the page's pixels; the crops are all that recognition needs
+        pieces, boxed, piece_quads, owner = self._pieces(quads, crops)
+        res = self._read(pieces, np.stack(piece_quads), boxed)
         txts = res.txts or ()
         scores = list(res.scores or [])
-        # word_results line up with the lines only when every line got its word boxes
+        # word_results line up with the pieces only when every piece got its word boxes
         word_results = res.word_results if len(res.word_results or ()) == len(txts) else None
         words: list[Word] = []
-        for i, (quad, raw, score) in enumerate(zip(quads, txts, scores, strict=False)):
+        for i, (quad, raw, score) in enumerate(zip(piece_quads, txts, scores, strict=False)):
             text = normalize_text(raw)
             if not text or score < self._min_score:
                 continue
-            pieces = None
+            found = None
             if word_results is not None and all(len(p) == 3 and p[2] is not None for p in word_results[i]):
-                pieces = [(p[0], float(p[1]), np.asarray(p[2])) for p in word_results[i]]
-            words.extend(quad_to_words(text, quad, float(score), i, pieces))
+                found = [(p[0], float(p[1]), np.asarray(p[2])) for p in word_results[i]]
+            words.extend(quad_to_words(text, quad, float(score), owner[i], found))
         return words
+
+    @staticmethod
+    def _pieces(
+        quads: np.ndarray, crops: list[np.ndarray]
+    ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], list[int]]:
+        """The pieces of the line crops to recognise: each crop cut at its wide blank gaps.
+
+        Out: the pieces (full crop height), the same cut to the line's ink band (for word boxes),
+        their quadrilaterals on the page, and the index of the detected line each comes from
+        (its ``Word.line``).
+        """
+        pieces: list[np.ndarray] = []
+        boxed: list[np.ndarray] = []
+        piece_quads: list[np.ndarray] = []
+        owner: list[int] = []
+        for i, (q, c) in enumerate(zip(quads, crops, strict=True)):
+            h, w = c.shape[:2]
+            r = ink_rows(c)
+            v0, v1 = r[0] / h, r[1] / h
+            # a crop turned to read a vertical line runs across its quadrilateral: not cut
+            turned = np.linalg.norm(q[3] - q[0]) >= 1.5 * np.linalg.norm(q[1] - q[0])
+            spans = [(0, w)] if turned else ink_segments(c, r, SPLIT_GAP, MAX_PIECE_RATIO)
+            for a, b in spans:
+                piece = c if (a, b) == (0, w) else np.ascontiguousarray(c[:, a:b])
+                pieces.append(piece)
+                boxed.append(piece[r[0] : r[1]])
+                piece_quads.append(sub_quad(q, a / w, b / w, v0, v1))
+                owner.append(i)
+        return pieces, boxed, piece_quads, owner
 
     def line_boxes(self, image: Image.Image) -> list[tuple[int, int, int, int]]:
         """Integer boxes of the text lines the detector finds on ``image`` (for orientation)."""

@@ -63,7 +63,7 @@ class TesseractBackend(OcrBackend):
             raise OcrError(f"tesseract failed (exit {proc.returncode}): {err[-500:]}")
         return proc.stdout.decode("utf-8", "replace")
 
-    def recognize(self, image: Image.Image) -> list[Word]:
+    def recognize(self, image: Image.Image, text_px: float = 0.0) -> list[Word]:
         return self._words(self._run(image, ["-l", self._lang, "--psm", "3", "tsv"]))
 
     @staticmethod

@@ -40,8 +40,12 @@ _log = logging.getLogger(__name__)
 RECORD_COLUMN = "record"
 #: CPUs a read task reserves: reading is I/O, and a reservation would starve a pool that holds every CPU
 READ_CPUS = 0
+#: read tasks at once: they reserve no CPU, so without a cap Ray starts a process for each of them
+#: (seen: 32 worker processes of about 180 MB each for 500 local files on 2 CPUs)
+READ_CONCURRENCY = 2
 #: tries to start a local Ray
 START_ATTEMPTS = 3
+_READ_ARGS: dict[str, Any] = {"num_cpus": READ_CPUS, "concurrency": READ_CONCURRENCY}
 
 
 class RayOptions(BaseModel):
@@ -78,6 +82,9 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> None:
     if address:
         ray.init(address=address, log_to_driver=False)
         return
+    # Ray starts its worker processes at niceness 15 (RAY_worker_niceness): on a busy machine the
+    # local cluster's actors would get a fraction of the CPU `--workers N` gets; run them at ours
+    os.environ.setdefault("RAY_worker_niceness", "0")
     for attempt in range(1, START_ATTEMPTS + 1):
         try:
             ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
@@ -132,12 +139,23 @@ def error_record(source: str, exc: BaseException, engine: str) -> dict[str, Any]
 class DocumentExtractor:
     """The Ray Data UDF: a batch of (source, bytes) in, a table of output rows out.
 
-    One instance lives in each actor; the pipeline, its engine and the OCR models are built in
-    ``__init__``, once per actor, not per batch.
+    One instance lives in each actor, built once per actor, not per batch. With limits on (the
+    default, ``options.limits``) the actor is the watchdog of one supervised worker process
+    (``docvlm.runner``), which holds the engine and the OCR models and reads the documents: a
+    document past its time or memory limit gets a ``ResourceLimit`` error row, and its worker is
+    replaced, as in the local job. With limits off, the actor runs the pipeline itself.
     """
 
     def __init__(self, options: dict[str, Any]) -> None:
+        from docvlm.runner import BatchRunner, supervised
+
         opts = PipelineOptions.model_validate(options).model_copy(update={"workers": 1})
+        self.engine_name = opts.engine.kind
+        self.runner: BatchRunner | None = None
+        self.pipe: Pipeline | None = None
+        if supervised(opts):
+            self.runner = BatchRunner(opts, persistent=True)  # its worker lives as long as the actor
+            return
         self.pipe = Pipeline(opts)
         self.batch = max(1, getattr(opts.engine, "batch_size", 1))
         _ = self.pipe.engine
@@ -151,17 +169,26 @@ class DocumentExtractor:
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         sources = [str(s) for s in batch.column("source").to_pylist()]
-        blobs = batch.column("bytes").to_pylist()
+        items = [
+            (s, bytes(b or b"")) for s, b in zip(sources, batch.column("bytes").to_pylist(), strict=True)
+        ]
+        if self.runner is not None:  # a worker that cannot start fails the task (Ray retries it)
+            return records_to_table([ex.to_record() for ex in self.runner.run(items)])
+        assert self.pipe is not None
         recs: list[dict[str, Any]] = []
-        for start in range(0, len(sources), self.batch):
-            end = start + self.batch
-            items = [(s, bytes(b or b"")) for s, b in zip(sources[start:end], blobs[start:end], strict=True)]
+        for start in range(0, len(items), self.batch):
+            chunk = items[start : start + self.batch]
             try:
-                recs.extend(ex.to_record() for ex in self.pipe.extract_bytes(items))
+                recs.extend(ex.to_record() for ex in self.pipe.extract_bytes(chunk))
             except Exception as exc:  # the pipeline turns bad documents into records; this guards the rest
-                _log.exception("pipeline failed on a batch of %d documents", len(items))
-                recs.extend(error_record(s, exc, self.pipe.engine_name) for s, _ in items)
+                _log.exception("pipeline failed on a batch of %d documents", len(chunk))
+                recs.extend(error_record(s, exc, self.engine_name) for s, _ in chunk)
         return records_to_table(recs)
+
+    def __del__(self) -> None:
+        runner = getattr(self, "runner", None)  # None also when __init__ failed
+        if runner is not None:  # the worker also dies with the actor's process (PR_SET_PDEATHSIG)
+            runner.close()
 
 
 # ---------------------------------------------------------------- sources
@@ -252,10 +279,10 @@ def read_sources(
             continue
         files = [f for f in files if f"{scheme}://{f}" not in skip]
         if files:
-            ds = ray.data.read_binary_files(files, include_paths=True, filesystem=fs, num_cpus=READ_CPUS)
+            ds = ray.data.read_binary_files(files, include_paths=True, filesystem=fs, **_READ_ARGS)
             parts.append(ds.map_batches(_named(None, scheme), batch_format="pyarrow"))
     if local:
-        ds = ray.data.read_binary_files(list(local), include_paths=True, num_cpus=READ_CPUS)
+        ds = ray.data.read_binary_files(list(local), include_paths=True, **_READ_ARGS)
         parts.append(ds.map_batches(_named(local, None), batch_format="pyarrow"))
     if not parts:
         return None, errors

@@ -103,7 +103,7 @@ def crossval(
     from docvlm.engines.layout.candidates.pool import RANKED_FIELDS
     from docvlm.engines.layout.ranker import Calibration
     from docvlm.labels.values import values_match
-    from docvlm.training.calibration import fit_isotonic, fit_rule_maps, rule_outcomes
+    from docvlm.training.calibration import fit_by_type, fit_rule_maps, rule_outcomes
     from docvlm.training.data import gold_value
     from docvlm.training.header import choices, decide_use, doc_type, featurise, fit_boosters, ranked_for
 
@@ -146,7 +146,7 @@ def crossval(
     ]
     rule_maps: dict[str, dict[str, dict[str, dict[str, list[float]]]]] = {}
     records: dict[str, dict[str, Any]] = {}
-    fitted: dict[tuple[str, str], tuple[list[str], Calibration]] = {}
+    fitted: dict[tuple[str, str], tuple[list[str], dict[str, Calibration]]] = {}
     for d in docs:
         fold = plan[d.source]
         f_ = feats[d.source]
@@ -161,12 +161,12 @@ def crossval(
             if (f, fold) not in fitted:  # decided and calibrated on the other folds only
                 other = [r for r in rows[f] if r[0] != fold]
                 use_on = decide_use([(k, m, r) for _, k, _, m, r in other])
-                pairs = [(raw, m) for _, k, raw, m, _ in other if raw >= 0 and k in use_on]
-                cal = fit_isotonic([a for a, _ in pairs], [b for _, b in pairs])
-                fitted[(f, fold)] = (use_on, Calibration(cal["x"], cal["y"]))
-            use_on, calibrate = fitted[(f, fold)]
+                cals = fit_by_type([(k, raw, m) for _, k, raw, m, _ in other if raw >= 0 and k in use_on])
+                fitted[(f, fold)] = (use_on, {k: Calibration(c["x"], c["y"]) for k, c in cals.items()})
+            use_on, calibrations = fitted[(f, fold)]
             if doc_type(f_) not in use_on:
                 continue  # the rules keep this field here
+            calibrate = calibrations.get(doc_type(f_), calibrations["all"])
             got = chosen[d.source].get(f)
             if got is None:
                 res.drop(f)

@@ -29,7 +29,7 @@ from docvlm.engines.layout.candidates.pool import KINDS, RANKED_FIELDS, Pool, bu
 from docvlm.engines.layout.features import FEATURE_SET, FEATURE_VERSION, feature_names, kind_matrix
 from docvlm.engines.layout.layout_engine import rule_pass
 from docvlm.engines.layout.ranker import check_meta, choose
-from docvlm.training.calibration import fit_isotonic, fit_rule_maps, rule_outcomes
+from docvlm.training.calibration import fit_by_type, fit_rule_maps, rule_outcomes
 from docvlm.training.data import TrainingDoc, gold_value
 
 _log = logging.getLogger(__name__)
@@ -249,15 +249,15 @@ class HeaderTrainer:
             }
             if f not in boosters:
                 continue
-            kept = [(raw_p, m) for k_, m, _, raw_p in rows if raw_p >= 0 and k_ in use_on]
-            cal = fit_isotonic([r for r, _ in kept], [c for _, c in kept])
+            cals = fit_by_type([(k_, raw_p, m) for k_, m, _, raw_p in rows if raw_p >= 0 and k_ in use_on])
             fname = f"header_{f.replace('.', '_')}.txt"
             boosters[f].save_model(str(out / fname))
             fields_meta[f] = {
                 "kind": next(kind for kind, fs in KINDS.items() if f in fs),
                 "file": fname,
                 "features": feature_names(next(kind for kind, fs in KINDS.items() if f in fs)),
-                "calibration": cal,
+                "calibration": cals["all"],
+                "calibration_by_type": {k_: c for k_, c in cals.items() if k_ != "all"},
                 "use_on": use_on,
                 "trees": int(boosters[f].num_trees()),
             }

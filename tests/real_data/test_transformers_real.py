@@ -24,7 +24,7 @@ def test_real_model_on_a_sample(shared_data: Path) -> None:
     """E.g. DOCVLM_REAL_MODEL=Qwen/Qwen2.5-VL-3B-Instruct (weights must already be in the local cache)."""
     from docvlm.ingest import open_document
 
-    pdf = shared_data / "invoices" / "azure" / "sample-invoice.pdf"
+    pdf = sorted((shared_data / "invoices").rglob("*.pdf"))[0]
     doc = open_document(pdf)
     pages = list(doc.pages())
     engine = create_engine(TransformersOptions(model=os.environ["DOCVLM_REAL_MODEL"], max_new_tokens=1024))

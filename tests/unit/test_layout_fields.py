@@ -486,6 +486,35 @@ def test_receipt_detection_and_fields() -> None:
     assert conf["total"] >= 0.9  # rounded-total label and cash - change agree
 
 
+@pytest.mark.parametrize(("adjust", "rounded"), [("-0.01", "37.05"), ("0.04", "37.10")])
+def test_a_receipt_total_before_cash_rounding_gives_way_to_the_rounded_one(adjust: str, rounded: str) -> None:
+    # "TOTAL 37.06 / ROUNDING ADJ -0.01 / 37.05": the amount paid is the one after the adjustment
+    lines = [
+        ln for ln in RECEIPT if not ln[2].startswith(("SUB-TOTAL", "GST 6%", "ROUNDING", "CASH", "CHANGE"))
+    ]
+    before = str(Decimal(rounded) - Decimal(adjust))
+    at = lines.index((20, 296, "ROUNDED TOTAL (RM)  37.10"))
+    lines[at : at + 1] = [
+        (20, 268, f"TOTAL INCL. GST  {before}"),
+        (20, 282, f"ROUNDING ADJ  {adjust}"),
+        (20, 296, f"RM {rounded}"),
+    ]
+    data, ev, _, doc_type = run(lines, width=240, height=400)
+    assert doc_type == "receipt"
+    assert data["total"] == rounded and ev["total"].text.endswith(rounded)
+
+
+def test_a_receipt_total_after_its_rounding_line_stays() -> None:
+    # the rounded total printed below the adjustment is already the one paid; the amount above is not
+    lines = [ln for ln in RECEIPT if not ln[2].startswith(("CASH", "CHANGE"))]
+    at = lines.index((20, 254, "SUB-TOTAL  35.00"))
+    lines[at : at + 1] = [(20, 254, "SUB-TOTAL  37.12")]
+    lines[lines.index((20, 268, "GST 6%  2.10"))] = (20, 268, "GST 6% INCL  2.10")
+    lines[lines.index((20, 282, "ROUNDING ADJ  0.00"))] = (20, 282, "ROUNDING ADJ  -0.02")
+    data, _, _, _ = run(lines, width=240, height=400)
+    assert data["total"] == "37.10"
+
+
 def test_receipt_items_with_quantity_columns() -> None:
     data, ev, conf, _ = run(RECEIPT, width=240, height=400)
     assert [

@@ -152,6 +152,38 @@ def test_isotonic_calibration_is_monotone_and_shrunk() -> None:
     assert fit_isotonic([], []) == {"x": [], "y": []}
 
 
+def test_isotonic_calibration_pools_equal_scores() -> None:
+    # a rule's fixed confidence: 0.75 for every value it finds, right 3 times in 4
+    cal = fit_isotonic([0.75] * 40 + [0.5] * 10, [1.0] * 30 + [0.0] * 10 + [0.0] * 8 + [1.0] * 2)
+    got = dict(zip(cal["x"], cal["y"], strict=True))
+    assert abs(got[0.75] - 0.75) < 0.02
+    assert 0.2 < got[0.5] < 0.3  # 2 of 10, shrunk toward the overall rate
+
+
+def test_calibration_by_document_type_leans_on_the_pooled_map_when_sparse() -> None:
+    from docvlm.training.calibration import fit_by_type
+
+    # receipts: a raw 0.9 is right 9 times in 10; the few invoices: right 1 time in 4
+    rows = [("receipt", 0.9, float(i % 10 != 0)) for i in range(300)]
+    rows += [("invoice", 0.9, float(i % 4 == 0)) for i in range(8)]
+    maps = fit_by_type(rows)
+    at = {k: dict(zip(m["x"], m["y"], strict=True))[0.9] for k, m in maps.items()}
+    assert abs(at["receipt"] - 0.9) < 0.03
+    assert at["invoice"] < at["all"] - 0.1  # its own rate pulls it down ...
+    assert at["invoice"] > 0.4  # ... but 8 rows do not outweigh the pooled map
+
+
+def test_trained_model_keeps_a_calibration_per_document_type(model_dir: Path) -> None:
+    from docvlm.engines.layout.ranker import load_model
+
+    header = json.loads((model_dir / "meta.json").read_text())["components"]["header"]
+    spec = header["fields"]["invoice_number"]  # the rules miss some numbers: the model is used there
+    assert spec["use_on"] == ["invoice"] and set(spec["calibration_by_type"]) == {"invoice"}
+    cal = spec["calibration_by_type"]["invoice"]
+    assert cal["y"] == sorted(cal["y"]) and 0.0 < cal["y"][0] <= cal["y"][-1] <= 1.0
+    assert load_model(str(model_dir)).type_calibration[("invoice", "invoice_number")].y == cal["y"]
+
+
 def test_crossval_holds_out_whole_groups_and_reports_per_dataset() -> None:
     from docvlm.training.crossval import crossval, fold_plan, gold_docs
     from evaluation.crossval_report import crossval_markdown

@@ -45,7 +45,8 @@ META = "meta.json"
 _CENT = Decimal("0.01")
 _ROUNDING = Decimal("0.10")  # a total rounded to 5 or 10 cents may sit a little under the subtotal
 _TOP = 4  # candidates per amount field combined in the joint choice
-_RULE_BONUS = 2.0  # log-odds added when subtotal + tax = total
+_RULE_BONUS = 2.0  # log-odds taken from a combination that breaks a business rule
+_SUM_MATCH = 3.0  # log-odds added when subtotal + tax = total (exactly, to the cent)
 _SUM_BONUS = 1.0  # log-odds added when the line items add up to the subtotal (or the total)
 _EPS = 1e-4
 
@@ -75,6 +76,8 @@ class HeaderModel:
     meta: dict[str, Any]
     boosters: dict[str, TextModel] = field(default_factory=dict)
     calibration: dict[str, Calibration] = field(default_factory=dict)
+    # per (document type, field): the calibration of that type's held-out choices, where the meta has one
+    type_calibration: dict[tuple[str, str], Calibration] = field(default_factory=dict)
     # per field, the document types ("invoice", "receipt") where the model beat the rules held out
     use_on: dict[str, frozenset[str]] = field(default_factory=dict)
     # per (document type, field) the rules keep: their confidence mapped to their held-out accuracy
@@ -136,6 +139,8 @@ def load_model(path: str | None = None) -> HeaderModel:
             raise ModelError(f"{root}: {exc}") from exc
         cal = spec.get("calibration") or {}
         model.calibration[fld] = Calibration(list(cal.get("x", [])), list(cal.get("y", [])))
+        for doc, tcal in (spec.get("calibration_by_type") or {}).items():
+            model.type_calibration[(doc, fld)] = Calibration(list(tcal.get("x", [])), list(tcal.get("y", [])))
         model.use_on[fld] = frozenset(spec.get("use_on", ("invoice", "receipt")))
     for doc, maps in (comp.get("rules_calibration") or {}).items():
         for fld, cal in maps.items():
@@ -252,7 +257,7 @@ def _consistency(vals: dict[str, Decimal], line_sum: Decimal | None) -> float:
     s, x, t, d = (vals.get(k) for k in ("subtotal", "tax_total", "total", "amount_due"))
     bonus = 0.0
     if s is not None and x is not None and t is not None:
-        bonus += _RULE_BONUS if abs(s + x - t) <= _CENT else -_RULE_BONUS / 2
+        bonus += _SUM_MATCH if abs(s + x - t) <= _CENT else -_RULE_BONUS / 2
     if t is not None:
         if s is not None and s > t + _ROUNDING:
             bonus -= _RULE_BONUS
@@ -289,7 +294,8 @@ def apply_model(
             res.drop(f)
             continue
         prop, raw = chosen[f]
-        conf = model.calibration[f](raw) if f in model.calibration else raw
+        cal = model.type_calibration.get((doc, f)) or model.calibration.get(f)
+        conf = cal(raw) if cal is not None else raw
         if conf < min_confidence:
             res.drop(f)
             continue

@@ -18,7 +18,7 @@ from decimal import Decimal
 from docvlm import parsers
 from docvlm.datamodel import Evidence
 from docvlm.engines.layout import lexicon as lx
-from docvlm.engines.layout.candidates.amounts import classify_amount_label, sum_line_amounts
+from docvlm.engines.layout.candidates.amounts import classify_amount_label, rounding_lines, sum_line_amounts
 from docvlm.engines.layout.candidates.base import Candidate, HeaderResult
 from docvlm.engines.layout.candidates.values import AmountSpan, amount_spans, read_date
 from docvlm.engines.layout.text import PageLines, TextLine
@@ -224,6 +224,7 @@ class _Amt:
     strength: float
     evidence: Evidence
     y: float
+    line: tuple[int, int] = (-1, -1)  # (page, line index)
 
 
 def _line_amount(pl: PageLines, tl: TextLine, label_end: int) -> tuple[Decimal, Evidence] | None:
@@ -246,7 +247,7 @@ def extract_receipt_total(pls: Sequence[PageLines], res: HeaderResult) -> None:
     cands: list[_Amt] = []
     cash: Decimal | None = None
     change: Decimal | None = None
-    for pl in pls:
+    for page, pl in enumerate(pls):
         for tl in pl.lines:
             text = tl.text
             if lx.CHANGE_LABEL.search(text):
@@ -267,7 +268,7 @@ def extract_receipt_total(pls: Sequence[PageLines], res: HeaderResult) -> None:
                     break
                 got = _line_amount(pl, tl, m.end())
                 if got:
-                    cands.append(_Amt(got[0], strength, got[1], tl.bbox[1]))
+                    cands.append(_Amt(got[0], strength, got[1], tl.bbox[1], (page, tl.index)))
                 break
     if not cands:
         return
@@ -282,10 +283,32 @@ def extract_receipt_total(pls: Sequence[PageLines], res: HeaderResult) -> None:
             s += 0.1
         return s + c.y * 1e-7  # later lines win ties
 
-    best = max(cands, key=score)
+    best = _rounded(pls, max(cands, key=score))
     conf = min(0.97, 0.55 + 0.35 * best.strength + (0.1 if paid is not None and best.value == paid else 0.0))
     value = format(best.value.quantize(Decimal("0.01")), "f")
     res.put(Candidate("total", value, best.evidence, conf, number=best.value))
+
+
+_ROUNDED_WITHIN = 3  # lines below a rounding adjustment where the rounded total is printed
+
+
+def _rounded(pls: Sequence[PageLines], best: _Amt) -> _Amt:
+    """The cash-rounded total when ``best`` is the amount before a rounding adjustment: a line
+    "Rounding Adj -0.01" below ``best``'s line, and ``best`` plus or minus that amount printed
+    within a few lines under it ("TOTAL 23.26 / ROUNDING ADJ -0.01 / TOTAL 23.25"); else ``best``."""
+    page, index = best.line
+    for p, i, adj in rounding_lines(pls):
+        if p != page or i <= index or adj == 0:
+            continue
+        targets = {best.value + adj, best.value - adj}
+        pl = pls[p]
+        for tl in pl.lines[i + 1 : i + 1 + _ROUNDED_WITHIN]:
+            for a in amount_spans(tl.text):
+                if a.has_decimals and a.value in targets:
+                    return _Amt(
+                        a.value, best.strength, tl.evidence(a.start, a.end), tl.bbox[1], (p, tl.index)
+                    )
+    return best
 
 
 # ---------------------------------------------------------------------------------------------

@@ -198,18 +198,24 @@ def sum_line_amounts(items: Sequence[dict[str, str | None]]) -> Decimal | None:
     return total
 
 
-def _rounding_adjustments(pls: Sequence[PageLines]) -> set[Decimal]:
-    """Amounts of a few cents on rounding-adjustment lines ("Rounding Adj  -0.02"), both signs."""
-    out: set[Decimal] = set()
-    for pl in pls:
+def rounding_lines(pls: Sequence[PageLines]) -> list[tuple[int, int, Decimal]]:
+    """(page, line index, amount) of every rounding-adjustment line ("Rounding Adj  -0.02"): an
+    amount of at most 10 cents behind a rounding label, on a line that is not itself a total."""
+    out: list[tuple[int, int, Decimal]] = []
+    for p, pl in enumerate(pls):
         for tl in pl.lines:
             m = lx.ROUNDING_LABEL.search(tl.text)
             if m is None or lx.TOTAL_WORD.search(tl.text):
                 continue
             for a in amount_spans(tl.text[m.end() :]):
                 if abs(a.value) <= Decimal("0.10"):
-                    out.update({a.value, -a.value})
+                    out.append((p, tl.index, a.value))
     return out
+
+
+def _rounding_adjustments(pls: Sequence[PageLines]) -> set[Decimal]:
+    """Amounts of a few cents on rounding-adjustment lines, both signs."""
+    return {v for _, _, a in rounding_lines(pls) for v in (a, -a)}
 
 
 def choose_amounts(
