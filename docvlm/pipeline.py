@@ -103,7 +103,8 @@ class PipelineOptions(BaseModel):
         **overrides: Any,
     ) -> PipelineOptions:
         """Options from ``DOCVLM_*`` settings; arguments that are not None (CLI flags) win over them."""
-        opts = cls(**overrides)
+        # workers go in before validation: the OCR threads per worker are worked out from them
+        opts = cls(**overrides) if workers is None else cls(**{**overrides, "workers": workers})
         updates: dict[str, Any] = {}
         if dpi is not None or ocr_mode is not None:
             ingest = opts.ingest.model_dump()
@@ -111,8 +112,6 @@ class PipelineOptions(BaseModel):
             updates["ingest"] = IngestOptions.model_validate(ingest)
         if ocr_backend is not None:
             updates["ocr"] = OcrOptions.model_validate({**opts.ocr.model_dump(), "backend": ocr_backend})
-        if workers is not None:
-            updates["workers"] = workers
         return opts.model_copy(update=updates) if updates else opts
 
 

@@ -19,6 +19,20 @@ def test_workers_times_threads_stay_within_the_cores(monkeypatch, cores, workers
     assert workers * threads <= max(cores, workers)
 
 
+@pytest.mark.parametrize("via", ["flag", "env"])
+def test_the_command_lines_workers_share_the_cores(monkeypatch, via):
+    """``--workers 2`` (or DOCVLM_WORKERS=2) on 2 cores: one thread per worker, as for PipelineOptions(workers=2)."""
+    monkeypatch.setattr(ocr_base, "usable_cores", lambda: 2)
+    monkeypatch.delenv("DOCVLM_OCR_THREADS", raising=False)
+    if via == "env":
+        monkeypatch.setenv("DOCVLM_WORKERS", "2")
+        opts = PipelineOptions.from_settings()
+    else:
+        monkeypatch.delenv("DOCVLM_WORKERS", raising=False)
+        opts = PipelineOptions.from_settings(workers=2, dpi=150)
+    assert (opts.workers, opts.ocr.threads) == (2, 1)
+
+
 def test_explicit_threads_are_kept(monkeypatch):
     monkeypatch.setattr(ocr_base, "usable_cores", lambda: 8)
     assert PipelineOptions(workers=2, ocr=OcrOptions(threads=3)).ocr.threads == 3
