@@ -106,6 +106,11 @@ def percentile(values: Sequence[float], q: float) -> float:
     return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
 
 
+def _spread(values: Sequence[float]) -> str:
+    """``p50 .. p90 .. max ..`` of ``values``, as the summary prints them."""
+    return f"p50 {percentile(values, 0.5):.2f}  p90 {percentile(values, 0.9):.2f}  max {max(values):.2f}"
+
+
 @dataclass
 class Floor:
     """PyMuPDF opening each PDF and reading ``get_text("words")`` of every page: the least any
@@ -342,16 +347,9 @@ class BenchmarkResult:
             lines.append(f"born-digital {self.text_pages} pages: {self.text_seconds:.2f} s in the workers")
         if self.scan_page_seconds:
             xs = self.scan_page_seconds
-            lines.append(
-                f"scans   {len(xs)} documents, {self.scan_pages} pages: s/page p50 {percentile(xs, 0.5):.2f}  "
-                f"p90 {percentile(xs, 0.9):.2f}  max {max(xs):.2f}"
-            )
+            lines.append(f"scans   {len(xs)} documents, {self.scan_pages} pages: s/page {_spread(xs)}")
             if self.scan_page_cpu_seconds:
-                cs = self.scan_page_cpu_seconds
-                lines.append(
-                    f"        OCR CPU s/page p50 {percentile(cs, 0.5):.2f}  p90 {percentile(cs, 0.9):.2f}  "
-                    f"max {max(cs):.2f}"
-                )
+                lines.append(f"        OCR CPU s/page {_spread(self.scan_page_cpu_seconds)}")
         lines.append(
             f"peak RSS per worker {self.peak_rss_worker_mb:.0f} MiB  (this process {self.peak_rss_mb:.0f} MiB, "
             f"largest child {self.peak_rss_children_mb:.0f} MiB)"
