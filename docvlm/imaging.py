@@ -12,6 +12,11 @@ _HIGH_BIT_MODES = frozenset({"I;16", "I;16B", "I;16L", "I", "F"})
 # ``resample`` shrinks big images this many output pixels at a time: PIL resizes in two passes, and
 # the first pass's whole-image intermediate was 100 MB of a 600 dpi A4 page at 0.73
 RESAMPLE_BAND_PIXELS = 2_000_000
+# ``deskew`` writes the turned image this many output pixels at a time (one band's array at a time)
+DESKEW_BAND_PIXELS = 2_000_000
+# ``downscale`` first reduces by whole factors while the copy stays this many times the target size
+# (PIL's ``reducing_gap``): a 600 dpi A4 page to 1024 px took 0.22 CPU s, 0.10 s this way
+DOWNSCALE_REDUCING_GAP = 3.0
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
@@ -41,7 +46,9 @@ def downscale(image: Image.Image, side: int) -> tuple[Image.Image, float]:
     if f >= 1.0:
         return image, 1.0
     return image.resize(
-        (max(1, round(image.width * f)), max(1, round(image.height * f))), Image.Resampling.BILINEAR
+        (max(1, round(image.width * f)), max(1, round(image.height * f))),
+        Image.Resampling.BILINEAR,
+        reducing_gap=DOWNSCALE_REDUCING_GAP,
     ), f
 
 
@@ -78,10 +85,36 @@ def background(image: Image.Image) -> tuple[int, int, int]:
 
 
 def deskew(image: Image.Image, angle: float) -> Image.Image:
-    """Rotate by ``angle`` degrees counter-clockwise about the centre, same size, paper-coloured corners."""
+    """Rotate by ``angle`` degrees counter-clockwise about the centre, same size, paper-coloured corners.
+
+    RGB and greyscale images are turned by OpenCV (bicubic), in bands of output rows: PIL's
+    ``rotate`` took 0.30 CPU s on a 1000 x 2500 receipt, OpenCV 0.07 s, and a band at a time
+    holds one band's array besides the page. Other modes go through PIL's ``rotate``.
+    """
     if angle == 0:
         return image
-    return image.rotate(angle, resample=Image.Resampling.BICUBIC, expand=False, fillcolor=background(image))
+    fill = background(image)
+    if image.mode not in ("RGB", "L"):
+        return image.rotate(angle, resample=Image.Resampling.BICUBIC, expand=False, fillcolor=fill)
+    import cv2
+    import numpy as np
+
+    w, h = image.size
+    src = np.asarray(image)
+    # pixel centres: PIL's centre (w/2, h/2) of the pixel grid is ((w-1)/2, (h-1)/2) in OpenCV's
+    m = cv2.getRotationMatrix2D(((w - 1) / 2, (h - 1) / 2), angle, 1.0)
+    border = fill if image.mode == "RGB" else fill[0]
+    out = Image.new(image.mode, image.size)
+    rows = max(1, DESKEW_BAND_PIXELS // max(1, w))
+    for top in range(0, h, rows):
+        band_h = min(rows, h - top)
+        mb = m.copy()
+        mb[1, 2] -= top  # the band's rows are output rows top..top+band_h
+        band = cv2.warpAffine(
+            src, mb, (w, band_h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_CONSTANT, borderValue=border
+        )
+        out.paste(Image.fromarray(band, image.mode), (0, top))
+    return out
 
 
 def upright(image: Image.Image, rotation: int, skew: float) -> Image.Image:

@@ -70,3 +70,31 @@ def test_resampling_in_bands_gives_the_whole_image_resize(monkeypatch):
     assert banded.size == whole.size
     diff = np.abs(np.asarray(banded, dtype=int) - np.asarray(whole, dtype=int))
     assert diff.max() <= 1
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L"])
+def test_deskew_in_bands_turns_like_pil(monkeypatch, mode):
+    """OpenCV's banded turn matches PIL's ``rotate`` (direction, centre, size, paper-coloured corners)."""
+    img = Image.new("RGB", (420, 610), (250, 248, 240))
+    draw = ImageDraw.Draw(img)
+    for y in range(40, 580, 29):
+        draw.rectangle([(30, y), (390, y + 9)], fill=(20, 20, 20))
+    img = img.convert(mode)
+    angle = 4.0
+    paper = imaging.background(img)
+    ref = img.rotate(
+        angle, resample=Image.Resampling.BICUBIC, expand=False, fillcolor=paper if mode == "RGB" else paper[0]
+    )
+    monkeypatch.setattr(imaging, "DESKEW_BAND_PIXELS", 420 * 37)  # bands of 37 rows, the last one short
+    out = imaging.deskew(img, angle)
+    assert (out.mode, out.size) == (img.mode, img.size)
+    a, b = np.asarray(out, dtype=int), np.asarray(ref, dtype=int)
+    # the same picture up to the interpolation kernels: a turn the other way, or bands off by some
+    # rows, would move the dark bars by several pixels
+    assert np.abs(a - b).mean() < 3.0
+    assert np.asarray(out)[0, 0].tolist() == np.asarray(ref)[0, 0].tolist()  # the corner is paper
+
+
+def test_deskew_by_zero_is_the_image_itself():
+    img = Image.new("RGB", (50, 40), "white")
+    assert imaging.deskew(img, 0.0) is img
