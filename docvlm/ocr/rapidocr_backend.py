@@ -56,8 +56,13 @@ SPLIT_GAP = 1.5
 # a piece still wider than this many line heights is cut at a word space as well
 MAX_PIECE_RATIO = 20.0
 # onnxruntime's memory arena for the recogniser: it runs once per line on tensors of a few MB, which
-# the arena keeps and reuses instead of mapping and unmapping them (see ``map_large_buffers``) each time
-REC_MEM_ARENA = False
+# the arena keeps and reuses across the lines of a call instead of mapping and unmapping them (see
+# ``map_large_buffers``) for every line; the arena is emptied after each call (``_shrink_rec_arena``),
+# so it holds nothing between pages. On 10 SROIE receipts + 2 600 dpi renders, one thread: the
+# recogniser's CPU 2.12 -> 1.86 s a receipt, page faults 1.73 M -> 1.42 M
+REC_MEM_ARENA = True
+# the smallest input the recogniser takes (1 x 3 x 48 x this): the run that empties its arena
+_SHRINK_WIDTH = 32
 # the detector may enlarge a small image by up to this factor to fill its pixel budget
 MAX_DET_UPSCALE = 2.0
 
@@ -107,6 +112,7 @@ class RapidOcrBackend(OcrBackend):
             self._mean = [float(v) for v in engine.cfg.Det.mean]
             self._std = [float(v) for v in engine.cfg.Det.std]
             self._rec = engine._load_rec_model()
+            self._shrink = self._arena_shrinker() if REC_MEM_ARENA else None
             self._word_boxes = engine.cal_rec_boxes
             self._min_score = float(engine.text_score)
         except Exception as e:  # any model-loading failure becomes one typed error
@@ -205,7 +211,25 @@ class RapidOcrBackend(OcrBackend):
                     res = self._word_boxes(crops if boxed is None else boxed, quads, res, False)
             except Exception as e:
                 raise OcrError(f"RapidOCR recognition of {len(crops)} text lines failed: {e}") from e
+            finally:
+                if self._shrink is not None:
+                    self._shrink()
         return res
+
+    def _arena_shrinker(self) -> Any:
+        """A call that empties the recogniser's memory arena: one run of the smallest input with
+        onnxruntime's arena shrinkage, which hands every chunk not in use back at the end of that run."""
+        import onnxruntime as ort
+
+        session = self._rec.session.session
+        feed = {session.get_inputs()[0].name: np.zeros((1, 3, 48, _SHRINK_WIDTH), dtype=np.float32)}
+        options = ort.RunOptions()
+        options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+
+        def shrink() -> None:
+            session.run(None, feed, options)
+
+        return shrink
 
     def recognize(self, image: Image.Image, text_px: float = 0.0) -> list[Word]:
         from rapidocr.utils.process_img import get_rotate_crop_image
