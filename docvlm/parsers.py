@@ -7,7 +7,6 @@ bad input.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
@@ -255,12 +254,6 @@ def find_dates(text: str, dayfirst: bool = True) -> list[tuple[dt.date, str]]:
     unless ``dayfirst`` is False or the first number cannot be a month. A four-digit year glued to
     a following time ("14/03/20185:57PM") is still read.
     """
-    # the stages ask about the same line texts many times a page: the answer is kept per text
-    return list(_dates_in(text, dayfirst))
-
-
-@functools.lru_cache(maxsize=8192)
-def _dates_in(text: str, dayfirst: bool) -> tuple[tuple[dt.date, str], ...]:
     t = unicodedata.normalize("NFKC", text)
     found: list[tuple[int, dt.date, str]] = []
     taken: list[tuple[int, int]] = []
@@ -300,7 +293,7 @@ def _dates_in(text: str, dayfirst: bool) -> tuple[tuple[dt.date, str], ...]:
             add(nm, d, end)
             pos = end
     found.sort(key=lambda x: x[0])
-    return tuple((d, raw) for _, d, raw in found)
+    return [(d, raw) for _, d, raw in found]
 
 
 def parse_date(text: str | dt.date | None, dayfirst: bool = True) -> dt.date | None:

@@ -1,8 +1,8 @@
 """The born-digital speed work keeps every answer: caches, joined searches and early decisions.
 
-Each shortcut is compared with the slow way it replaces (``find_dates`` uncached, ``TextLine.box``
-recomputed, the receipt lexicon searched line by line, the full receipt signal, the engine's own
-schema check), and the CLI's parent process is checked not to load the layout engine.
+Each shortcut is compared with the slow way it replaces (``TextLine.box`` recomputed, the receipt
+lexicon searched line by line, the full receipt signal, the engine's own schema check), and the
+CLI's parent process is checked not to load the layout engine.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from docvlm import parsers
 from docvlm.engines import LayoutOptions, schema_problem
 from docvlm.engines.layout import lexicon as lx
 from docvlm.engines.layout.candidates.parties import _HOST, _domains
@@ -26,18 +25,6 @@ from schemas.invoice import Invoice
 from tests.helpers.pages import make_page
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def test_find_dates_answers_as_uncached_and_hands_out_a_fresh_list() -> None:
-    text = "Invoice date 03/04/2024, due 2024-05-01 (paid 14 March 2024)"
-    first = parsers.find_dates(text)
-    assert first == list(parsers._dates_in.__wrapped__(text, True))
-    assert [d.isoformat() for d, _ in first] == ["2024-04-03", "2024-05-01", "2024-03-14"]
-    first.clear()  # a caller's list is its own: the cached answer is not touched
-    assert len(parsers.find_dates(text)) == 3
-    # day-first and month-first are kept apart
-    assert parsers.find_dates("03/04/2024", dayfirst=False)[0][0].isoformat() == "2024-03-04"
-    assert parsers.find_dates("03/04/2024")[0][0].isoformat() == "2024-04-03"
 
 
 def test_text_line_boxes_are_those_computed_afresh() -> None:
