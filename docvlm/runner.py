@@ -215,12 +215,10 @@ class BatchRunner:
         finished: dict[int, list[Extraction]] = {}  # a file of several invoices gives several records
         next_out = next_seq = 0
         exhausted = False
-        while True:
-            if self._signum is not None:
-                for seq in sorted(finished):  # flush what is done, then stop
-                    yield from finished.pop(seq)
-                raise Interrupted(self._signum)
-            while True:  # hand out work
+
+        def hand_out() -> None:
+            nonlocal next_seq, exhausted
+            while True:
                 if not waiting and not exhausted and next_seq - next_out < self.limits.reorder_window:
                     item = next(sources, None)
                     if item is None:
@@ -235,11 +233,22 @@ class BatchRunner:
                 if worker is None:
                     break
                 self._assign(worker, waiting.popleft())
+
+        while True:
+            if self._signum is not None:
+                for seq in sorted(finished):  # flush what is done, then stop
+                    yield from finished.pop(seq)
+                raise Interrupted(self._signum)
+            hand_out()
             if exhausted and not waiting and not any(w.task for w in self._workers):
                 break
             self._wait()
             for task, ex in self._collect(waiting):
                 finished.setdefault(task.seq, []).append(ex)
+            if self._signum is None:
+                # a worker that just finished takes its next document before the records are written:
+                # it would otherwise wait while the caller writes them
+                hand_out()
             while next_out in finished:
                 yield from finished.pop(next_out)
                 next_out += 1
