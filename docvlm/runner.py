@@ -61,6 +61,7 @@ MAX_TIMEOUT_SCALE = 10.0
 # a document that takes this many workers down is not tried again
 MAX_WORKER_DEATHS = 2
 POLL_S = 0.2
+RSS_EVERY_S = 0.05
 STARTUP_TIMEOUT_S = 300.0
 STOP_GRACE_S = 2.0
 _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
@@ -155,6 +156,8 @@ class _Worker:
     pages_done: int = 0
     sha256: str | None = None
     peak_mb: float = 0.0
+    rss_mb: float | None = None  # the last reading of its resident memory
+    rss_at: float = -math.inf  # when it was read
 
     def reset(self) -> None:
         self.task, self.started, self.deadline = None, None, math.inf
@@ -395,7 +398,11 @@ class BatchRunner:
             w.reset()
 
     def _check_limits(self, w: _Worker) -> ResourceLimit | None:
-        rss = _rss_mb(w.proc.pid)
+        now = time.monotonic()
+        # read at most every RSS_EVERY_S: a worker wakes the parent several times a document
+        if now - w.rss_at >= RSS_EVERY_S:
+            w.rss_mb, w.rss_at = _rss_mb(w.proc.pid), now
+        rss = w.rss_mb
         if rss is not None:
             w.peak_mb = max(w.peak_mb, rss)
             self.peak_worker_mb = max(self.peak_worker_mb, rss)

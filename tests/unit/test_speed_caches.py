@@ -87,6 +87,18 @@ INVOICE = [
     (40, 170, "Total 50.00   Payment terms: 30 days   IBAN DE89 3704 0044 0532 0130 00"),
     (40, 190, "Thank you for your business   Cash discount 2%"),
 ]
+# small print across a till-roll PDF (a strip, no till column) with one invoice word and four till kinds
+STRIP = [
+    (10, 20 + 8 * i, t, 5.0)
+    for i, t in enumerate(
+        [
+            "CORNER CAFE   Cashier: Ann   Counter 2   Table 4   Due date 1/2",
+            "Date 05/03/2024 14:32   Flat white 3.20   Croissant 2.10   Total 5.30",
+            "VISA ************1234   AUTH CODE 0A1B   Terminal ID 4455   Batch 12",
+            "Thank you, come again   Cash 10.00   Change 4.70   Visit us again soon",
+        ]
+    )
+]
 # a till roll (a narrow column) that prints invoice words: never decided early
 TILL = [
     (20, 20 + 14 * i, t)
@@ -95,7 +107,9 @@ TILL = [
 
 
 def test_the_early_decision_is_the_full_signals() -> None:
-    for lines, width in ((SLIP, 595), (INVOICE, 595), (TILL, 227)):
+    strip = receipt_signal([page_lines(make_page(STRIP, width=227))])
+    assert strip.is_receipt and strip.invoice_cues == 1 and strip.narrow  # one invoice word, yet a receipt
+    for lines, width in ((SLIP, 595), (INVOICE, 595), (TILL, 227), (STRIP, 227)):
         pls = [page_lines(make_page(lines, width=width))]
         full, quick = receipt_signal(pls), receipt_signal(pls, decision_only=True)
         assert full.complete
@@ -106,6 +120,24 @@ def test_the_early_decision_is_the_full_signals() -> None:
     assert not quick.complete and quick.cues == 0  # the invoice words decided it: receipt words unread
     assert receipt_signal(pls).cues > 0
     assert receipt_signal([page_lines(make_page(TILL, width=227))], decision_only=True).complete
+
+
+def test_the_early_decision_agrees_on_mixed_pages() -> None:
+    import random
+
+    rng = random.Random(7)
+    pool = [t for _, _, t in SLIP + INVOICE] + ["Due date: 04/04/2024", "Ship to: Ann", "IBAN DE89 3704"]
+    decided = 0
+    for _ in range(150):
+        texts = rng.sample(pool, rng.randint(1, 8))
+        width = rng.choice([227, 400, 595])
+        step = rng.choice([12, 40, 90])  # tall strips and short slips
+        page = make_page([(20, 20 + step * i, t) for i, t in enumerate(texts)], width=width)
+        pls = [page_lines(page)]
+        full, quick = receipt_signal(pls), receipt_signal(pls, decision_only=True)
+        assert quick.is_receipt == full.is_receipt, (texts, width, step)
+        decided += not quick.complete
+    assert decided > 10  # the shortcut is taken, not only agreed with
 
 
 def test_the_domain_prefilter_drops_no_host() -> None:

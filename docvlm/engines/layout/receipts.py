@@ -76,7 +76,8 @@ def receipt_signal(pls: Sequence[PageLines], decision_only: bool = False) -> Rec
     characters, under 30 line heights wide, where an A4 or A5 page of text spans 36 or more.
 
     ``decision_only``: the same ``is_receipt``, but a page that is no till column and prints two
-    invoice-only words is an invoice whatever else it prints, so its receipt words are not read.
+    invoice-only words (or one, and is no strip) is an invoice whatever else it prints, so its
+    receipt words are not read.
     """
     if not pls or not pls[0].lines or len(pls) > 2:
         return ReceiptSignal(False, 0.0, 0, 0)
@@ -87,11 +88,6 @@ def receipt_signal(pls: Sequence[PageLines], decision_only: bool = False) -> Rec
     text = joined_lines(tl.text for pl in pls for tl in pl.lines)
     inv = len(lx.INVOICE_ONLY.findall(text))
     column = width / max(pls[0].median_height, 1e-6) <= _TILL_COLUMN
-    if decision_only and inv >= 2 and not column:  # every rule below then says invoice
-        return ReceiptSignal(False, round(aspect, 3), 0, inv, complete=False)
-    cues = len(lx.RECEIPT_CUES.findall(text))
-    kinds = {k for k, rx in lx.RECEIPT_CONTENT.items() if rx.search(text)}
-    customer = bool(lx.CUSTOMER_BLOCK.search(text))
     # a till strip: taller than any A4/Letter text block, or a slim column on a wide scan
     page_w = max(1.0, pls[0].page.width)
     page = pls[0].page
@@ -101,6 +97,12 @@ def receipt_signal(pls: Sequence[PageLines], decision_only: bool = False) -> Rec
         or page.height / page_w >= 2.0  # a long strip image
         or (page.unit == "pt" and page.width <= 300)  # a PDF on till-roll paper (80 mm is 227 pt)
     )
+    if decision_only and not column and (inv >= 2 or (inv == 1 and not narrow)):
+        # every rule below then says invoice: each wants no invoice word, a till column, or a strip
+        return ReceiptSignal(False, round(aspect, 3), 0, inv, narrow=narrow, complete=False)
+    cues = len(lx.RECEIPT_CUES.findall(text))
+    kinds = {k for k, rx in lx.RECEIPT_CONTENT.items() if rx.search(text)}
+    customer = bool(lx.CUSTOMER_BLOCK.search(text))
     by_shape = (inv == 0 and ((narrow and cues >= 3) or (column and cues >= 1) or cues >= 10)) or (
         column and cues >= _CUES_OVER_INVOICE * inv + 5  # "bill to" on a till roll among many receipt words
     )
