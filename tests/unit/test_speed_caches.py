@@ -192,3 +192,22 @@ def test_the_cli_parent_checks_the_schema_without_loading_the_engine() -> None:
     from docvlm.engines.layout import LayoutEngine
 
     assert schema_problem(LayoutOptions(), Answer) == LayoutEngine.schema_problem(Answer)
+
+
+def test_the_party_id_prefilter_finds_every_segment_with_a_label() -> None:
+    singles = [lx.TAX_ID_LABEL_RE, lx.IBAN_LABEL_RE, lx.EMAIL_LABEL_RE, lx.PHONE_LABEL_RE]
+    texts = [
+        "VAT No: GB123456789",
+        "USt-IdNr. DE 123 456 789",
+        "IBAN: DE89 3704 0044 0532 0130 00",
+        "E-mail: billing@example.com",
+        "Tel. +44 20 7946 0000",
+        "BTW-nummer klant: NL001234567B01",
+        "Total 12.50",
+        "Vatican Street 4",  # "vat" inside a word is no label
+        "phonetic",
+        "",
+    ]
+    for text in texts:
+        assert bool(lx.PARTY_ID_LABEL_RE.search(text)) == any(p.search(text) for p in singles), text
+    assert sum(bool(lx.PARTY_ID_LABEL_RE.search(t)) for t in texts) == 6
