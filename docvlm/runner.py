@@ -23,7 +23,6 @@ block). A ``persistent`` runner (a Ray actor's) keeps its idle workers between `
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import math
 import os
@@ -43,7 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from docvlm.datamodel import Extraction
 from docvlm.errors import DocvlmError, EngineError, Interrupted, ResourceLimit, WorkerDied
-from docvlm.sources import file_sha256, iter_sources
+from docvlm.sources import bytes_sha256, file_sha256, iter_sources
 from docvlm.worker import BOOT
 
 if TYPE_CHECKING:
@@ -482,8 +481,7 @@ class BatchRunner:
         source = task.source
         ex = Extraction(
             source=source,
-            sha256=w.sha256
-            or (hashlib.sha256(task.data).hexdigest() if task.data is not None else file_sha256(source)),
+            sha256=w.sha256 or (bytes_sha256(task.data) if task.data is not None else file_sha256(source)),
             engine=self.options.engine.kind,
             pages=w.page_count,
         ).fail(exc)
