@@ -516,19 +516,22 @@ def schema(
     """Print the JSON Schema of a document type (for a user's model: as records give it)."""
     import os
 
+    from schemas import BUILTIN_NAMES
+
+    if name in BUILTIN_NAMES:  # the stored text while it matches the sources: no model is built
+        from schemas.publish import schema_text
+
+        typer.echo(schema_text(name))
+        return
     # nothing is validated here: skip pydantic's scan of every installed package for plugins
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-    from schemas import json_schema_text
     from schemas.resolve import SchemaError, resolve_schema
 
     try:
         resolved = resolve_schema(name)
     except SchemaError as exc:
         raise typer.BadParameter(str(exc), param_hint="NAME") from exc
-    if resolved.builtin:
-        typer.echo(json_schema_text(resolved.name))
-    else:
-        typer.echo(json.dumps(resolved.model.model_json_schema(), indent=2))
+    typer.echo(json.dumps(resolved.model.model_json_schema(), indent=2))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ which has no pages) is exposed as ``Document.einvoice``. Bad inputs (empty, corr
 
 from __future__ import annotations
 
-import hashlib
 import io
 import logging
 import threading
@@ -33,6 +32,7 @@ from docvlm.sources import (
     IMAGE_KINDS,
     SUPPORTED_SUFFIXES,
     UNSUPPORTED_DOCUMENT_SUFFIXES,
+    bytes_sha256,
     describe,
     hash_file,
     sniff,
@@ -106,7 +106,7 @@ def open_bytes(
     ocr = ocr or OcrOptions()
     f = MemoryFile(source, data)
     _check_size(f, len(data), options)
-    return _open_by_content(f, hashlib.sha256(data).hexdigest(), data[:1024], options, ocr)
+    return _open_by_content(f, bytes_sha256(data), data[:1024], options, ocr)
 
 
 @dataclass(frozen=True)

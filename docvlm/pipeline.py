@@ -23,7 +23,6 @@ from docvlm.datamodel import EmbeddedXml, EngineOutput, Extraction, Page, Record
 from docvlm.einvoice.reader import EinvoiceOptions, EinvoiceReader
 from docvlm.engines import BaseEngine, EngineOptions, LayoutOptions, create_engine, schema_problem
 from docvlm.errors import DocvlmError, EinvoiceError, EngineError, IngestError
-from docvlm.ground import ground
 from docvlm.ingest import IngestOptions, open_bytes, open_document
 from docvlm.ocr import OcrOptions
 from docvlm.ocr.base import threads_per_worker
@@ -319,6 +318,8 @@ class Pipeline:
 
     def finish(self, ex: Extraction, out: EngineOutput, pages: Sequence[Page]) -> None:
         """The engine's candidates -> validate -> ground -> the record."""
+        from docvlm.ground import ground  # with the first record: the CLI's parent process never grounds
+
         t0 = time.perf_counter()
         validated = validate(out.data, self.schema)
         ex.complete(out, validated, ground(validated, out, pages))

@@ -23,7 +23,6 @@ block). A ``persistent`` runner (a Ray actor's) keeps its idle workers between `
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import math
 import os
@@ -43,7 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from docvlm.datamodel import Extraction
 from docvlm.errors import DocvlmError, EngineError, Interrupted, ResourceLimit, WorkerDied
-from docvlm.sources import file_sha256, iter_sources
+from docvlm.sources import bytes_sha256, file_sha256, iter_sources
 from docvlm.worker import BOOT
 
 if TYPE_CHECKING:
@@ -61,6 +60,7 @@ MAX_TIMEOUT_SCALE = 10.0
 # a document that takes this many workers down is not tried again
 MAX_WORKER_DEATHS = 2
 POLL_S = 0.2
+RSS_EVERY_S = 0.05
 STARTUP_TIMEOUT_S = 300.0
 STOP_GRACE_S = 2.0
 _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
@@ -155,6 +155,8 @@ class _Worker:
     pages_done: int = 0
     sha256: str | None = None
     peak_mb: float = 0.0
+    rss_mb: float | None = None  # the last reading of its resident memory
+    rss_at: float = -math.inf  # when it was read
 
     def reset(self) -> None:
         self.task, self.started, self.deadline = None, None, math.inf
@@ -215,12 +217,10 @@ class BatchRunner:
         finished: dict[int, list[Extraction]] = {}  # a file of several invoices gives several records
         next_out = next_seq = 0
         exhausted = False
-        while True:
-            if self._signum is not None:
-                for seq in sorted(finished):  # flush what is done, then stop
-                    yield from finished.pop(seq)
-                raise Interrupted(self._signum)
-            while True:  # hand out work
+
+        def hand_out() -> None:
+            nonlocal next_seq, exhausted
+            while True:
                 if not waiting and not exhausted and next_seq - next_out < self.limits.reorder_window:
                     item = next(sources, None)
                     if item is None:
@@ -235,11 +235,22 @@ class BatchRunner:
                 if worker is None:
                     break
                 self._assign(worker, waiting.popleft())
+
+        while True:
+            if self._signum is not None:
+                for seq in sorted(finished):  # flush what is done, then stop
+                    yield from finished.pop(seq)
+                raise Interrupted(self._signum)
+            hand_out()
             if exhausted and not waiting and not any(w.task for w in self._workers):
                 break
             self._wait()
             for task, ex in self._collect(waiting):
                 finished.setdefault(task.seq, []).append(ex)
+            if self._signum is None:
+                # a worker that just finished takes its next document before the records are written:
+                # it would otherwise wait while the caller writes them
+                hand_out()
             while next_out in finished:
                 yield from finished.pop(next_out)
                 next_out += 1
@@ -386,7 +397,11 @@ class BatchRunner:
             w.reset()
 
     def _check_limits(self, w: _Worker) -> ResourceLimit | None:
-        rss = _rss_mb(w.proc.pid)
+        now = time.monotonic()
+        # read at most every RSS_EVERY_S: a worker wakes the parent several times a document
+        if now - w.rss_at >= RSS_EVERY_S:
+            w.rss_mb, w.rss_at = _rss_mb(w.proc.pid), now
+        rss = w.rss_mb
         if rss is not None:
             w.peak_mb = max(w.peak_mb, rss)
             self.peak_worker_mb = max(self.peak_worker_mb, rss)
@@ -466,8 +481,7 @@ class BatchRunner:
         source = task.source
         ex = Extraction(
             source=source,
-            sha256=w.sha256
-            or (hashlib.sha256(task.data).hexdigest() if task.data is not None else file_sha256(source)),
+            sha256=w.sha256 or (bytes_sha256(task.data) if task.data is not None else file_sha256(source)),
             engine=self.options.engine.kind,
             pages=w.page_count,
         ).fail(exc)

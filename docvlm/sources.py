@@ -139,6 +139,11 @@ def hash_file(path: Path) -> tuple[str, bytes]:
     return h.hexdigest(), head
 
 
+def bytes_sha256(data: bytes) -> str:
+    """sha256 of a document given as bytes: the same digest ``hash_file`` gives its file."""
+    return hashlib.sha256(data).hexdigest()
+
+
 def file_sha256(path: str | Path) -> str | None:
     """sha256 of a readable regular file, else None."""
     try:
@@ -152,6 +157,7 @@ __all__ = [
     "IMAGE_KINDS",
     "SUPPORTED_SUFFIXES",
     "UNSUPPORTED_DOCUMENT_SUFFIXES",
+    "bytes_sha256",
     "describe",
     "file_sha256",
     "hash_file",

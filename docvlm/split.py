@@ -21,18 +21,21 @@ the pipeline runs the engine on each part as if it were its own document.
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from docvlm.datamodel import Extraction, Page, Status
-from docvlm.engines.layout import lexicon as lx
 from docvlm.parsers import IBAN_PATTERN, find_amounts, iban_is_valid
 from docvlm.textlayer import common_words
+
+if TYPE_CHECKING:
+    from types import ModuleType
 
 _log = logging.getLogger(__name__)
 
@@ -58,11 +61,26 @@ HEADER_ZONE = 0.45
 # share among those of the invoice so far is another party's invoice
 MIN_NAME_OVERLAP = 0.25
 MIN_NAMES = 5
-_NUMBER_LABELS = [pat for pat, strength in lx.HEADER_PATTERNS["invoice_number"] if strength >= 0.8]
-_HEADER_LABELS = [
-    *_NUMBER_LABELS,
-    *(pat for pat, strength in lx.HEADER_PATTERNS["invoice_date"] if strength >= 0.9),
-]
+
+
+def _lexicon() -> ModuleType:
+    # imported when pages are split, not with ``SplitOptions``: the CLI's parent process never reads a page
+    from docvlm.engines.layout import lexicon
+
+    return lexicon
+
+
+@functools.cache
+def _label_patterns() -> tuple[list[re.Pattern[str]], list[re.Pattern[str]]]:
+    """The invoice-number labels, and those plus the invoice-date labels that head a header."""
+    lx = _lexicon()
+    number = [pat for pat, strength in lx.HEADER_PATTERNS["invoice_number"] if strength >= 0.8]
+    return number, [
+        *number,
+        *(pat for pat, strength in lx.HEADER_PATTERNS["invoice_date"] if strength >= 0.9),
+    ]
+
+
 # a customer label heads a header only as a short segment of its own ("Bill to:", "Customer name:")
 MAX_LABEL_WORDS = 3
 _NAME_RE = re.compile(r"[^\W\d_]{4,}")
@@ -133,6 +151,8 @@ def page_signals(page: Page) -> PageSignals:
     sig = PageSignals(number=page.number, blank=not page.words)
     if sig.blank:
         return sig
+    lx = _lexicon()
+    number_labels, header_labels = _label_patterns()
     top = page.height * HEADER_ZONE if page.height else float("inf")
     ids: set[str] = set()
     top_text: list[str] = []
@@ -151,7 +171,7 @@ def page_signals(page: Page) -> PageSignals:
                     sig.counter = (x, n)
         if sig.invoice_number is None:
             next_line = lines[i + 1].text if i + 1 < len(lines) else None
-            for pat in _NUMBER_LABELS:
+            for pat in number_labels:
                 if value := _label_value(pat, segs, next_line):
                     sig.invoice_number = value
                     sig.header = sig.header or in_top
@@ -161,7 +181,7 @@ def page_signals(page: Page) -> PageSignals:
         if in_top and not sig.header:
             sig.header = (
                 any(INVOICE_TITLE_RE.search(s) for s in segs)
-                or any(p.search(text) for p in _HEADER_LABELS)
+                or any(p.search(text) for p in header_labels)
                 or any(lx.CUSTOMER_LABEL_RE.match(s) and len(s.split()) <= MAX_LABEL_WORDS for s in segs)
             )
         if in_top:
@@ -184,6 +204,7 @@ def page_signals(page: Page) -> PageSignals:
 
 def _amount_label(text: str) -> str | None:
     """The field an amount label on this line names (first match wins, as in the layout lexicon)."""
+    lx = _lexicon()
     if lx.AMOUNT_EXCLUDE.search(text):
         return None
     return next((name for name, pat, _ in lx.AMOUNT_LABELS if pat.search(text)), None)

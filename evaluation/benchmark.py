@@ -8,18 +8,25 @@ and max; peak RSS per worker; per-stage timings and, when labelled, the ``Extrac
 (per-field accuracy, line-item F1). ``via_cli`` runs ``docvlm extract`` in a child process over
 the same files, so start-up (interpreter, imports, model loading) is inside the wall time.
 
-Where the time goes (cProfile and pyinstrument, 2-core machine, CPU ms a page in one process on
-the 400 copies of the shared invoices, 1 December 2026 after the speed branch; see the README's
-speed table for the figures):
-- born-digital PDFs, about 25 ms of engine a page: the line-item tables 6.5 (spread over column
-  and row features and the table model, no single hot spot), the header rules 7.6 (seller 2.6,
-  amounts 1.1, keyed fields 1.1 since their 57 label patterns are prefiltered by one search per
-  segment, was 5.7; party ids 1.0), the chooser 6.5 (candidate pool 2.2, features and the boosters
-  4.3), text lines 2.3, the receipt signal 1.7;
-- ingest about 11 ms a plain PDF, most of it PyMuPDF's text page (the floor); an e-invoice copy
-  (1 in 8 here) about 48 ms, as the cross-check reads its page with the layout engine too;
-- start-up: two interpreters (the CLI and its worker) import the stack; with
-  ``PYTHONDONTWRITEBYTECODE=1`` each compiles the project's modules again (about 80);
+Where the time goes (py-spy over ``docvlm extract /tmp/bd --workers 1``, parent and worker, on the
+400 one-page copies of the shared invoices, 1 December 2026 after the born-digital speed branch;
+CPU ms a page, from the shares of about 49 ms a page in all, load 3-4 on the 2 cores; see the
+README's speed table for the figures):
+- the layout engine about 23 ms a page: the header rules 7.4 (seller, keyed fields and party ids
+  behind one prefilter search a segment each, amounts), the line-item tables 6.0 (column and row
+  features and the table model, no single hot spot), the chooser 5.9 (candidate pool 2.1, features
+  and the boosters 3.8), text lines 2.3, the receipt signal 0.8 (was 1.7: one search over the
+  page's joined lines, and the receipt words are not read once two invoice-only words, or one
+  on a page that is no strip, decide it);
+- ingest about 12 ms a page, of which PyMuPDF's words (the floor) 7, and opening, hashing, the
+  text-layer check and the e-invoice attachment scan most of the rest; an e-invoice copy (1 in 8
+  here) also reads its XML and runs the layout engine for its cross-check (about 4 ms a page over
+  the batch);
+- the CLI's parent about 4 ms a page (messages from the worker, the records, the sink); it no
+  longer imports the layout engine, the e-invoice cross-check or grounding (``schema_problem``
+  comes from ``docvlm.engines.layout.support``), so the worker is spawned about 0.5 s sooner;
+- start-up: two interpreters import the stack (the worker about 1 s CPU with its models); with
+  ``PYTHONDONTWRITEBYTECODE=1`` and no bytecode files each compiles the project's modules again;
 - scans: text detection and line recognition (onnxruntime) are most of a page; at 600 dpi the
   decode of the image, and before resampling, deskew and crops of the full-resolution page.
   Per-stage CPU on 20 SROIE receipts, one thread (1 December 2026, load 3-4 on the 2 cores):

@@ -215,13 +215,21 @@ def benchmark_cmd(
             "--chooser", help="also time the layout chooser (features + prediction) on the born-digital PDFs"
         ),
     ] = False,
+    startup: Annotated[
+        int,
+        typer.Option(
+            "--startup",
+            help="also time `docvlm --help` and `docvlm schema invoice`, N fresh runs each (0: not)",
+        ),
+    ] = 0,
     dpi: DpiOpt = 200,
     verbose: VerboseOpt = 0,
 ) -> None:
     """Run extraction over a folder and print accuracy and speed together.
 
     Speed: pages/s, and the floor (PyMuPDF reading the same PDFs' words) with docvlm's time as a
-    multiple of it; for scans seconds a page at p50/p90/max; peak RSS per worker.
+    multiple of it; for scans seconds a page at p50/p90/max; peak RSS per worker; with --startup,
+    the command line's start-up.
     """
     _setup_logging(verbose)
     from evaluation.benchmark import chooser_cost, run_benchmark
@@ -235,6 +243,8 @@ def benchmark_cmd(
         raise _usage_error("--workers must be >= 1")
     if einvoice not in ("both", "xml", "visual"):
         raise _usage_error("--einvoice takes both, xml or visual")
+    if startup < 0:
+        raise _usage_error("--startup must be >= 0")
     pipe = _pipeline(dpi, workers, einvoice)
     cost = None
     try:
@@ -250,11 +260,20 @@ def benchmark_cmd(
         raise _usage_error(str(exc)) from exc
     finally:
         pipe.close()
+    starts = []
+    if startup:  # after the run too, with the CPU to themselves
+        from evaluation.startup import measure_startup
+
+        starts = measure_startup(startup)
     typer.echo(result.summary())
     if cost is not None:
         typer.echo(cost.summary())
+    for times in starts:
+        typer.echo(times.line())
     if json_out is not None:
         out = result.to_dict()
+        if starts:
+            out["startup"] = {times.command: times.to_dict() for times in starts}
         if cost is not None:
             out["chooser"] = {
                 "documents": cost.documents,

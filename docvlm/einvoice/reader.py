@@ -22,10 +22,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from docvlm.datamodel import EmbeddedXml, EngineOutput, Page, RecordWarning
-from docvlm.einvoice.crosscheck import KEY_FIELDS, cross_check
-from docvlm.einvoice.mapping import read_invoice
-from docvlm.einvoice.safe_xml import parse_xml
-from docvlm.einvoice.xsd import check_xsd
 from docvlm.engines.base import BaseEngine
 from docvlm.errors import EinvoiceError
 from docvlm.paths import get_path, iter_leaves
@@ -80,6 +76,12 @@ class EinvoiceReader:
         """Read ``xml`` (with the document's ``pages``, possibly none) into an ``EngineOutput``."""
         if xml.data is None:
             return _unusable(xml, xml.error or "not read", bool(pages))
+        # imported with the first XML: the options alone (the CLI's parent process) need none of this
+        from docvlm.einvoice.crosscheck import KEY_FIELDS
+        from docvlm.einvoice.mapping import read_invoice
+        from docvlm.einvoice.safe_xml import parse_xml
+        from docvlm.einvoice.xsd import check_xsd
+
         try:
             root = parse_xml(xml.data, xml.name)
             inv = read_invoice(root)
@@ -121,6 +123,8 @@ class EinvoiceReader:
             _log.warning("layout engine failed during the e-invoice cross-check: %s", e)
             out.warnings.append(RecordWarning("xml_not_checked", f"the page could not be read: {e}"))
             return
+        from docvlm.einvoice.crosscheck import cross_check
+
         check = cross_check(out.data, page, pages, self.options.mismatch_confidence)
         out.evidence.update(check.evidence)
         out.warnings.extend(check.warnings)

@@ -87,6 +87,9 @@ _ENGINES = {
     "hybrid": ("docvlm.engines.hybrid_engine", "HybridEngine"),
 }
 
+#: modules whose ``schema_problem(schema)`` answers for an engine without importing it
+_SCHEMA_CHECKS = {"layout": "docvlm.engines.layout.support"}
+
 
 def create_engine(options: LayoutOptions | TransformersOptions | OpenAIOptions | HybridOptions) -> BaseEngine:
     """Import the engine for ``options.kind`` lazily and build it."""
@@ -107,7 +110,13 @@ def schema_problem(
     """Why the engine ``options`` configure cannot extract ``schema``, or None; no model is loaded."""
     kinds = [options.kind] if options.kind != "hybrid" else ["layout", options.vlm.kind]  # type: ignore[union-attr]
     for kind in kinds:
-        problem = engine_class(kind).schema_problem(schema)
+        check = _SCHEMA_CHECKS.get(kind)
+        # a light module where there is one: the CLI's parent checks the schema without loading the engine
+        problem = (
+            importlib.import_module(check).schema_problem(schema)
+            if check
+            else engine_class(kind).schema_problem(schema)
+        )
         if problem:
             return problem
     return None

@@ -37,12 +37,18 @@ def test_help_loads_none_of_the_stack():
     assert not (set(HEAVY) | set(STACK)) & mods
 
 
-def test_schema_loads_the_schemas_only():
+def test_schema_of_a_builtin_type_builds_no_model():
     mods = _loaded(_cli("schema", "invoice"))
-    assert "schemas.invoice" in mods
+    # the stored text (schemas/json) is printed: no model, no pydantic, none of the stack
+    assert "schemas.publish" in mods
+    assert not (set(HEAVY) | set(STACK) - {"schemas"}) & mods
+    assert not {"schemas.invoice", "schemas.docvqa", "schemas.forms"} & mods
+
+
+def test_schema_of_a_user_model_still_builds_it():
+    mods = _loaded(_cli("schema", "schemas.forms:Form"))
+    assert {"schemas.forms", "pydantic"} <= mods
     assert not (set(HEAVY) | {"docvlm.pipeline", "docvlm.engines", "numpy", "PIL"}) & mods
-    # the other document types are imported when named, not for the invoice's schema
-    assert not {"schemas.docvqa", "schemas.forms"} & mods
 
 
 def test_every_builtin_schema_still_resolves_by_name():

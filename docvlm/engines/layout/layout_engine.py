@@ -37,12 +37,11 @@ from docvlm.engines.layout.receipts import (
     extract_receipt_items,
     receipt_signal,
 )
+from docvlm.engines.layout.support import is_object_list, schema_problem
 from docvlm.engines.layout.text import PageLines, page_lines
 from docvlm.errors import EngineError
 from schemas.docvqa import Answer
-from schemas.forms import Form
 from schemas.invoice import HEADER_FIELDS, LINE_ITEM_FIELDS, Invoice
-from schemas.resolve import leaf_kind
 
 _log = logging.getLogger(__name__)
 
@@ -60,11 +59,6 @@ def _empty_data() -> dict[str, Any]:
         data["customer"].setdefault(leaf, None)
     data["line_items"] = []
     return data
-
-
-def _is_object_list(annotation: Any) -> bool:
-    kind, inner = leaf_kind(annotation)
-    return kind == "list" and leaf_kind(inner)[0] == "object"
 
 
 @dataclass
@@ -116,7 +110,7 @@ def rule_pass(
     the table rules alone). A receipt's tables are read by the table rules alone: the table model learns from invoices (the
     labelled receipts label no items)."""
     pls: list[PageLines] = [page_lines(p) for p in pages]
-    signal = receipt_signal(pls)
+    signal = receipt_signal(pls, decision_only=True)
     learned = use_model and not signal.is_receipt
     table = (
         line_item_tables(pages, model_dir, learned, table_model if learned else None) if line_items else None
@@ -162,19 +156,7 @@ class LayoutEngine(BaseEngine):
     @classmethod
     def schema_problem(cls, schema: type[BaseModel]) -> str | None:
         """The layout engine reads invoices, the form schema and any model with a field a label can name."""
-        if not (isinstance(schema, type) and issubclass(schema, BaseModel)):
-            return f"{schema!r} is not a Pydantic model"
-        if issubclass(schema, (Invoice, Form)):
-            return None
-        from docvlm.engines.layout.kvmap import schema_targets
-
-        if issubclass(schema, Answer):
-            return "question answers come from `docvlm ask`, not from extraction"
-        if not schema_targets(schema) and not any(
-            _is_object_list(info.annotation) for info in schema.model_fields.values()
-        ):
-            return "it has no field that a printed label could name (only nested lists or no fields)"
-        return None
+        return schema_problem(schema)
 
     def warm(self) -> None:
         _ = self.model
@@ -195,7 +177,7 @@ class LayoutEngine(BaseEngine):
             tables = (
                 line_item_tables(pages)
                 if self.options.line_items
-                and any(_is_object_list(i.annotation) for i in schema.model_fields.values())
+                and any(is_object_list(i.annotation) for i in schema.model_fields.values())
                 else None
             )
             return extract_schema(pages, schema, tables)
@@ -226,12 +208,12 @@ class LayoutEngine(BaseEngine):
             evidence.update(getattr(table, "evidence", {}) or {})
             confidence.update(getattr(table, "confidence", {}) or {})
         _log.debug(
-            "layout: %d pages, %s (aspect %.2f, %d receipt cues), %d header fields, %d items in %.1f ms "
+            "layout: %d pages, %s (aspect %.2f, %s receipt cues), %d header fields, %d items in %.1f ms "
             "(chooser %.2f ms)",
             len(pages),
             doc_type,
             signal.aspect,
-            signal.cues,
+            signal.cues if signal.complete else "unread",
             len(header.values),
             len(items),
             (time.perf_counter() - t0) * 1000,

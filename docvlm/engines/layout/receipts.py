@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -44,6 +44,9 @@ class ReceiptSignal:
     content: tuple[str, ...] = ()  # kinds of till content found (``lexicon.RECEIPT_CONTENT``)
     customer_block: bool = False  # whether a customer block is printed
     narrow: bool = False  # whether the printed area has a till strip's shape
+    #: False when the invoice words decided it before the receipt words were read (``decision_only``):
+    #: ``cues``, ``content`` and ``customer_block`` are then left at 0, () and False
+    complete: bool = True
 
     @property
     def by_shape_and_words(self) -> bool:
@@ -51,7 +54,17 @@ class ReceiptSignal:
         return self.invoice_cues == 0 and ((self.narrow and self.cues >= 3) or self.cues >= 10)
 
 
-def receipt_signal(pls: Sequence[PageLines]) -> ReceiptSignal:
+#: what joins line texts so that no pattern of the receipt lexicon matches across two lines: "." stops at
+#: the newline, ``\s`` at the NUL, and both are non-word characters, as a line's ends are to ``\b``
+LINE_JOIN = "\n\x00"
+
+
+def joined_lines(texts: Iterable[str]) -> str:
+    """Line texts as one string whose matches (``findall``, ``search``) are those of the lines one by one."""
+    return LINE_JOIN.join(texts)
+
+
+def receipt_signal(pls: Sequence[PageLines], decision_only: bool = False) -> ReceiptSignal:
     """Receipt when the printed area is a tall strip, receipt words are printed and no invoice-only words are;
     or, whatever the shape (a photo, a short slip), when it prints till content of several kinds
     (till and cash words, a card-terminal slip, a tax summary block, a thank-you footer, a till time
@@ -61,22 +74,20 @@ def receipt_signal(pls: Sequence[PageLines]) -> ReceiptSignal:
     most of the page; a receipt's is taller (1.7+) or a slim column on a wider scan. Measured in its
     own line heights, a till roll's printed column is narrow whatever the scan's size: about 40
     characters, under 30 line heights wide, where an A4 or A5 page of text spans 36 or more.
+
+    ``decision_only``: the same ``is_receipt``, but a page that is no till column and prints two
+    invoice-only words (or one, and is no strip) is an invoice whatever else it prints, so its
+    receipt words are not read.
     """
     if not pls or not pls[0].lines or len(pls) > 2:
         return ReceiptSignal(False, 0.0, 0, 0)
     tb = pls[0].text_box
     width = max(1.0, tb[2] - tb[0])
     aspect = (tb[3] - tb[1]) / width
-    cues = 0
-    inv = 0
-    kinds: set[str] = set()
-    customer = False
-    for pl in pls:
-        for tl in pl.lines:
-            cues += len(lx.RECEIPT_CUES.findall(tl.text))
-            inv += len(lx.INVOICE_ONLY.findall(tl.text))
-            kinds.update(k for k, rx in lx.RECEIPT_CONTENT.items() if k not in kinds and rx.search(tl.text))
-            customer = customer or bool(lx.CUSTOMER_BLOCK.search(tl.text))
+    # one search over the page's lines joined, as if line by line (``joined_lines``)
+    text = joined_lines(tl.text for pl in pls for tl in pl.lines)
+    inv = len(lx.INVOICE_ONLY.findall(text))
+    column = width / max(pls[0].median_height, 1e-6) <= _TILL_COLUMN
     # a till strip: taller than any A4/Letter text block, or a slim column on a wide scan
     page_w = max(1.0, pls[0].page.width)
     page = pls[0].page
@@ -86,7 +97,12 @@ def receipt_signal(pls: Sequence[PageLines]) -> ReceiptSignal:
         or page.height / page_w >= 2.0  # a long strip image
         or (page.unit == "pt" and page.width <= 300)  # a PDF on till-roll paper (80 mm is 227 pt)
     )
-    column = width / max(pls[0].median_height, 1e-6) <= _TILL_COLUMN
+    if decision_only and not column and (inv >= 2 or (inv == 1 and not narrow)):
+        # every rule below then says invoice: each wants no invoice word, a till column, or a strip
+        return ReceiptSignal(False, round(aspect, 3), 0, inv, narrow=narrow, complete=False)
+    cues = len(lx.RECEIPT_CUES.findall(text))
+    kinds = {k for k, rx in lx.RECEIPT_CONTENT.items() if rx.search(text)}
+    customer = bool(lx.CUSTOMER_BLOCK.search(text))
     by_shape = (inv == 0 and ((narrow and cues >= 3) or (column and cues >= 1) or cues >= 10)) or (
         column and cues >= _CUES_OVER_INVOICE * inv + 5  # "bill to" on a till roll among many receipt words
     )
@@ -101,7 +117,7 @@ def receipt_signal(pls: Sequence[PageLines]) -> ReceiptSignal:
 
 
 def is_receipt(pls: Sequence[PageLines]) -> bool:
-    return receipt_signal(pls).is_receipt
+    return receipt_signal(pls, decision_only=True).is_receipt
 
 
 # ---------------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ class TextLine:
     bbox: BBox
     height: float
     _seg_boxes: list[BBox] | None = field(default=None, repr=False, compare=False)
+    _boxes: dict[tuple[int, int], BBox] = field(default_factory=dict, repr=False, compare=False)
 
     def seg_at(self, pos: int) -> int:
         """Index of the segment holding character ``pos`` (the last one if past the end)."""
@@ -44,6 +45,14 @@ class TextLine:
 
     def box(self, start: int, end: int) -> BBox:
         """Box of the characters [start, end); a word cut by the span gets a proportional share."""
+        # the rules, the chooser's features and the evidence ask for the same spans again and again
+        key = (start, end)
+        found = self._boxes.get(key)
+        if found is None:
+            found = self._boxes[key] = self._span_box(start, end)
+        return found
+
+    def _span_box(self, start: int, end: int) -> BBox:
         # the words are in text order: only those from the one holding ``start`` on can overlap
         i = max(0, bisect.bisect_right(self.starts, start) - 1)
         x0 = y0 = float("inf")

@@ -28,6 +28,8 @@ def extract_party_ids(pls: Sequence[PageLines], res: HeaderResult, dayfirst: boo
     for pl in pls:
         for tl in pl.lines:
             for a0, b0 in tl.segments:
+                if not lx.PARTY_ID_LABEL_RE.search(tl.text, a0, b0):
+                    continue  # none of the four labels is in this segment
                 for pat, reader, field_name, base in specs:
                     for m in pat.finditer(tl.text, a0, b0):
                         # a label starts its segment or follows a separator ("... – TVA FR...")

@@ -271,15 +271,18 @@ def extract_unlabelled_customer(pls: Sequence[PageLines], res: HeaderResult, day
             return
 
 
+_HOST = re.compile(r"@([\w.-]+)|(?:https?://)?(?:www\.)?([\w-]+(?:\.[\w-]+)*\.[a-z]{2,4})\b", re.IGNORECASE)
+# what every match of ``_HOST`` holds: an "@" or a dot before a letter; a line without either is skipped
+_HOST_HINT = re.compile(r"@|\.[a-z]", re.IGNORECASE)
+
+
 def _domains(pls: Sequence[PageLines]) -> list[str]:
     out: list[str] = []
     for pl in pls:
         for tl in pl.lines:
-            for m in re.finditer(
-                r"@([\w.-]+)|(?:https?://)?(?:www\.)?([\w-]+(?:\.[\w-]+)*\.[a-z]{2,4})\b",
-                tl.text,
-                re.IGNORECASE,
-            ):
+            if not _HOST_HINT.search(tl.text):
+                continue
+            for m in _HOST.finditer(tl.text):
                 host = (m.group(1) or m.group(2) or "").lower()
                 parts = host.split(".")
                 if len(parts) >= 2:

@@ -142,6 +142,12 @@ IBAN_LABEL_RE = compile_label(IBAN_LABELS)
 EMAIL_LABEL_RE = compile_label(EMAIL_LABELS)
 PHONE_LABEL_RE = compile_label(PHONE_LABELS)
 CURRENCY_LABEL_RE = compile_label(CURRENCY_LABELS)
+#: matches where any of the tax id, IBAN, e-mail and phone labels does: one search a segment finds those
+#: that hold none of them (most segments)
+PARTY_ID_LABEL_RE = re.compile(
+    "|".join(p.pattern for p in (TAX_ID_LABEL_RE, IBAN_LABEL_RE, EMAIL_LABEL_RE, PHONE_LABEL_RE)),
+    re.IGNORECASE,
+)
 ANY_HEADER_LABEL_RE = re.compile(
     "|".join(
         [frag for entries in HEADER_LABELS.values() for frag, _ in entries]
