@@ -230,6 +230,7 @@ def _joint_amounts(
     empty = [
         math.log(max(_EPS, 1.0 - max((o[1] for o in opts if o is not None), default=0.0))) for opts in options
     ]
+    printed = {Decimal(p.value) for p in props}
     best_combo: tuple[float, tuple[tuple[int, float, Decimal, float] | None, ...]] | None = None
     for combo in itertools.product(*options):
         score = 0.0
@@ -240,7 +241,7 @@ def _joint_amounts(
             else:
                 score += c[3]
                 vals[f] = c[2]
-        score += _consistency(vals, line_sum)
+        score += _consistency(vals, line_sum, printed)
         if best_combo is None or score > best_combo[0]:
             best_combo = (score, combo)
     out: dict[str, tuple[Proposal, float]] = {}
@@ -252,12 +253,21 @@ def _joint_amounts(
     return out
 
 
-def _consistency(vals: dict[str, Decimal], line_sum: Decimal | None) -> float:
-    """Log-odds the business rules add to a combination of amounts (soft constraints)."""
+def _consistency(
+    vals: dict[str, Decimal], line_sum: Decimal | None, printed: set[Decimal] | frozenset[Decimal] = frozenset()
+) -> float:
+    """Log-odds the business rules add to a combination of amounts (soft constraints). ``printed``
+    holds the page's amounts: a tax basis printed between the lines' sum and the tax (the subtotal
+    less an allowance, plus a charge) also closes subtotal -> total."""
     s, x, t, d = (vals.get(k) for k in ("subtotal", "tax_total", "total", "amount_due"))
     bonus = 0.0
     if s is not None and x is not None and t is not None:
-        bonus += _SUM_MATCH if abs(s + x - t) <= _CENT else -_RULE_BONUS / 2
+        if abs(s + x - t) <= _CENT:
+            bonus += _SUM_MATCH
+        elif t - x in printed and t - x != s and t - x > 0:
+            bonus += _SUM_MATCH / 2
+        else:
+            bonus -= _RULE_BONUS / 2
     if t is not None:
         if s is not None and s > t + _ROUNDING:
             bonus -= _RULE_BONUS

@@ -238,8 +238,15 @@ def choose_amounts(
     # a printed rounding adjustment (cash rounded to 5 cents) also closes subtotal + tax = total
     offsets = {Decimal(0), *_rounding_adjustments(pls)}
 
+    # a printed tax basis (the lines' sum less an allowance, plus a charge) closes it less surely
+    printed = {c.value for c in cands}
+
     def adds_up(s: AmountCandidate, x: AmountCandidate, t: AmountCandidate) -> bool:
         return any(abs(s.value + x.value + r - t.value) <= _CENT for r in offsets)
+
+    def via_basis(s: AmountCandidate, x: AmountCandidate, t: AmountCandidate) -> bool:
+        basis = t.value - x.value
+        return basis > 0 and basis != s.value and basis in printed
 
     for t in totals:
         for s in subs:
@@ -257,7 +264,7 @@ def choose_amounts(
                     if x is not None and x.value >= t.value and t.value > 0:
                         score -= 2.0
                     if s is not None and x is not None:
-                        score += 2.0 if adds_up(s, x, t) else -1.0
+                        score += 2.0 if adds_up(s, x, t) else 1.0 if via_basis(s, x, t) else -1.0
                     elif s is not None and s.value == t.value:
                         score += 0.3
                 if s is not None and line_sum is not None and abs(line_sum - s.value) <= _CENT:

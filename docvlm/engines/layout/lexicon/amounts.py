@@ -9,7 +9,7 @@ AMOUNT_EXCLUDE = re.compile(
     r"\b(?:total\s+(?:qty|quantity|items?|pcs|units?|points|discount|savings?|weight)|"
     r"qty|quantity|items?\s+count|no\.?\s+of\s+items|change|kembali|baki|tendered|cash|"
     r"rounding|round(?:ing)?\s*adj\w*|adjustment|disc(?:ount)?|voucher|deposit|points?|credits?|"
-    r"paid|payment\s+received|received|visa|master\s*card|card|"
+    r"paid|pre-?paid|prepayment|already\s+paid|payment\s+received|received|visa|master\s*card|card|"
     r"rabatt|remise|korting|descuento|"
     r"previous\s+balance|opening\s+balance|balance\s+(?:forward|brought\s+forward)|carried\s+forward|"
     r"brought\s+forward|[üu]bertrag|[àa]\s+reporter|acompte|anzahlung|vorauszahlung|aanbetaling|anticipo|"
@@ -17,15 +17,16 @@ AMOUNT_EXCLUDE = re.compile(
     re.IGNORECASE,
 )
 _INCL = r"(?:incl\.?|inkl\.?|including|inclusive|included|ttc|toutes\s+taxes|avec|met|con|iva\s+incluido)"
-_TAXWORD = r"(?:tax|taxes|vat|tva|btw|mwst|ust|iva|gst|sst|igst|cgst|sgst|utgst|umsatzsteuer|mehrwertsteuer|impuesto|imposto)"
+_TAXWORD = r"(?:tax|taxes|taxe|vat|tva|btw|mwst|ust|iva|gst|sst|igst|cgst|sgst|utgst|umsatzsteuer|mehrwertsteuer|impuesto|imposto)"
 AMOUNT_LABELS: list[tuple[str, re.Pattern[str], float]] = [
     # (field, pattern, strength): strength ranks labels of the same field
     (
         "amount_due",
         re.compile(
             r"\b(?:amount\s+due|balance\s+due|total\s+due|amount\s+payable|total\s+payable|balance|"
+            r"open\s+amount|amount\s+outstanding|outstanding\s+(?:amount|balance)|remaining\s+(?:amount|balance)|"
             r"te\s+betalen|nog\s+te\s+betalen|net\s+[àa]\s+payer|reste\s+[àa]\s+payer|[àa]\s+payer|"
-            r"zu\s+zahlen|zahlbetrag|offener\s+betrag|restbetrag|"
+            r"zu\s+zahlen|zahlbetrag|offener\s+betrag|restbetrag|noch\s+offen|"
             r"a\s+pagar|importe\s+a\s+pagar|total\s+a\s+pagar|saldo|da\s+pagare|please\s+pay)\b",
             re.IGNORECASE,
         ),
@@ -44,6 +45,7 @@ AMOUNT_LABELS: list[tuple[str, re.Pattern[str], float]] = [
         "subtotal",
         re.compile(
             r"\b(?:sub[\s-]?total|subtotaal|sous[\s-]?total|zwischensumme|teilsumme|"
+            r"lines?\s+total|total\s+(?:of\s+)?lines|sum\s+of\s+lines|positionssumme|warensumme|summe\s+waren|"
             r"total\s+h\.?t\.?|montant\s+h\.?t\.?|h\.?t\.?|hors\s+taxes?|"
             r"total\s+net|net\s+amount|nettobetrag|netto\w*|summe\s+netto|"
             r"base\s+imponible|taxable\s+(?:amount|value)|untaxed|before\s+tax|pre[\s-]?tax|"
@@ -66,8 +68,8 @@ AMOUNT_LABELS: list[tuple[str, re.Pattern[str], float]] = [
         "total",
         re.compile(
             r"\b(?:grand\s+total|total\s+amount|invoice\s+total|total\s+invoice|total\s+for\s+this\s+invoice|"
-            r"rounded\s+total|total\s+rounded|nett?\s+total|total\s+sales|total\s+ttc|"
-            r"rechnungsbetrag|gesamtbetrag|endbetrag|bruttobetrag|gesamtsumme|"
+            r"rounded\s+total|total\s+rounded|nett?\s+total|total\s+sales|total\s+ttc|gross\s+(?:total|amount)|total\s+gross|"
+            r"rechnungsbetrag|rechnungssumme|gesamtbetrag|endbetrag|bruttobetrag|gesamtsumme|"
             r"montant\s+total|montant\s+ttc|net\s+[àa]\s+payer|"
             r"totaalbedrag|totaal\s+bedrag|importe\s+total|total\s+factura|totale\s+fattura)\b",
             re.IGNORECASE,
