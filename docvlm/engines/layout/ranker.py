@@ -254,7 +254,9 @@ def _joint_amounts(
 
 
 def _consistency(
-    vals: dict[str, Decimal], line_sum: Decimal | None, printed: set[Decimal] | frozenset[Decimal] = frozenset()
+    vals: dict[str, Decimal],
+    line_sum: Decimal | None,
+    printed: set[Decimal] | frozenset[Decimal] = frozenset(),
 ) -> float:
     """Log-odds the business rules add to a combination of amounts (soft constraints). ``printed``
     holds the page's amounts: a tax basis printed between the lines' sum and the tax (the subtotal
