@@ -1,7 +1,8 @@
 """The built-in schemas' JSON Schema text, kept in files so ``docvlm schema`` builds no model.
 
 Building the pydantic models costs most of that command's start-up, and the text it prints is fixed
-by the sources of this package and the pydantic release. ``python -m schemas.publish`` writes each
+by the sources of this package (and pydantic's major release; minor releases print the same text,
+which the test checks in whatever environment it runs). ``python -m schemas.publish`` writes each
 built-in type's text to ``schemas/json/<name>.schema.json`` beside a digest of those sources;
 ``schema_text`` serves a file only while the digest still matches, and builds the schema otherwise,
 so an edited schema is never printed stale. A test checks that the files match the models.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import re
 import sys
 from pathlib import Path
 
@@ -19,14 +21,26 @@ FOLDER = PACKAGE / "json"
 DIGEST = FOLDER / "sources.sha256"
 
 
+def _pydantic_major() -> bytes:
+    """pydantic's major release, read from its version module without importing pydantic."""
+    spec = importlib.util.find_spec("pydantic")
+    if spec is None or not spec.origin:
+        return b""
+    text = Path(spec.origin).with_name("version.py").read_text(encoding="utf-8")
+    match = re.search(r"""^VERSION\s*=\s*['"](\d+)\.""", text, re.MULTILINE)
+    return match.group(1).encode() if match else b""
+
+
 def sources_digest() -> str:
-    """sha256 of this package's modules and of the pydantic release that turns them into JSON Schema."""
+    """sha256 of this package's modules and of the pydantic major release that turns them into text.
+
+    Only the major release: the digest is stored in the repository, so it must not change with the
+    patch or minor release that one environment happens to hold (2.13 and 2.14 print the same text).
+    """
     h = hashlib.sha256()
     for path in sorted(PACKAGE.glob("*.py")):
         h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    spec = importlib.util.find_spec("pydantic")
-    if spec is not None and spec.origin:  # its version module names the release; reading it imports nothing
-        h.update(Path(spec.origin).with_name("version.py").read_bytes())
+    h.update(b"pydantic " + _pydantic_major())
     return h.hexdigest()
 
 

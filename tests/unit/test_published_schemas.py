@@ -49,3 +49,10 @@ def test_publish_writes_every_builtin_type(tmp_path: Path, monkeypatch: pytest.M
     assert {p.name for p in written} == {f"{n}.schema.json" for n in BUILTIN_NAMES} | {"sources.sha256"}
     for name in BUILTIN_NAMES:
         assert publish.published_text(name) == json_schema_text(name)
+
+
+def test_the_digest_follows_only_the_major_pydantic_release():
+    # the digest is stored in the repository: an environment with another 2.x must still match it
+    import pydantic
+
+    assert publish._pydantic_major() == pydantic.VERSION.split(".")[0].encode()
