@@ -94,7 +94,7 @@ VENDOR_LABELS = (
 CUSTOMER_LABELS = (
     r"bill(?:ed)?\s+to|invoice\s+to|invoiced\s+to|sold\s+to|customer|client|buyer|billing\s+address|"
     r"bill\s+to\s+address|ship\s+to|shipping\s+address|deliver(?:y|ed)?\s+to|recipient|attn|"
-    r"rechnungsadresse|rechnungsempf[äa]nger|kunde|empf[äa]nger|lieferadresse|"
+    r"rechnungsadresse|rechnungsempf[äa]nger|kunde|empf[äa]nger|lieferadresse|k[äa]ufer|leistungsempf[äa]nger|"
     r"factur[ée]\s+[àa]|adresse\s+de\s+facturation|destinataire|livr[ée]\s+[àa]|acheteur|"
     r"factuuradres|factuur\s+aan|klant|afnemer|geleverd\s+aan|rechnung\s+an|"
     r"facturar\s+a|cliente|comprador|enviar\s+a|destinatario|"
