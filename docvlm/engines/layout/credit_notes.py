@@ -67,3 +67,14 @@ def turn_positive(header: HeaderResult, items: list[dict[str, str | None]]) -> N
             value = item.get(key)
             if value is not None and _negative(value):
                 item[key] = _positive(value)
+
+
+def restate_credit_note(
+    pls: Sequence[PageLines], header: HeaderResult, items: list[dict[str, str | None]], is_receipt: bool
+) -> bool:
+    """Whether the document is a credit note; if so its money values are turned positive in place.
+    The engine and the cross-validation both finish a document with it."""
+    if is_receipt or not is_credit_note(pls, header):
+        return False
+    turn_positive(header, items)
+    return True
