@@ -117,7 +117,10 @@ TAX_ID_LABELS = (
 IBAN_LABELS = r"iban|bank\s+account|bankrekening|rekeningnummer|konto|compte|cuenta|account\s+no\.?"
 EMAIL_LABELS = r"e-?mail|courriel|correo"
 PHONE_LABELS = r"tel(?:ephone|efon|éfono|efone)?\.?|t[ée]l\.?|phone|ph\.?|mobile|mob\.?|fon|handy|gsm|tlf"
-CURRENCY_LABELS = r"currency|w[äa]hrung|devise|valuta|moneda|divisa"
+CURRENCY_LABELS = (
+    r"currency|w[äa]hrung|devise|valuta|moneda|divisa|(?:all\s+)?amounts\s+in|betr[äa]ge\s+in|montants\s+en|"
+    r"bedragen\s+in|importes\s+en|prices\s+in|preise\s+in"
+)
 
 
 def compile_label(fragment: str) -> re.Pattern[str]:
@@ -178,7 +181,16 @@ TITLE_REFERENCE = re.compile(
 )
 # the date of a title set on the line under it ("vom 31.10.2018")
 TITLE_DATE_LINE = re.compile(r"\s*(?:vom|von|du|of|dated|del|van)\b", re.IGNORECASE)
-TITLE_NUMBER = re.compile(r"(?:invoice|factuur|facture|rechnung|factura|fattura|#)\s*[:#]?\s*", re.IGNORECASE)
+TITLE_NUMBER = re.compile(
+    r"(?:invoice|factuur|facture|rechnung|factura|fattura|avoir|gutschrift|credit\s+note|#)\s*[:#]?\s*",
+    re.IGNORECASE,
+)
+# a title set alone ("FACTURE", "INVOICE"), whose number follows on a line under it ("N°F-2024-14")
+TITLE_ALONE = re.compile(
+    r"\s*(?:invoice|tax\s+invoice|factuur|facture|rechnung|factura|fattura|avoir|gutschrift|credit\s+note)\s*$",
+    re.IGNORECASE,
+)
+NUMBER_SIGN = re.compile(r"\s*(?:n[°º]|no\.?|nr\.?|#|number|nummer|num[ée]ro)\s*[:.]?\s*", re.IGNORECASE)
 
 # Words right before "date" that make it another date than the invoice's ("Due date", "Order date")
 OTHER_DATE_BEFORE = re.compile(
