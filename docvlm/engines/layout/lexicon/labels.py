@@ -95,18 +95,22 @@ CUSTOMER_LABELS = (
     r"bill(?:ed)?\s+to|invoice\s+to|invoiced\s+to|sold\s+to|customer|client|buyer|billing\s+address|"
     r"bill\s+to\s+address|ship\s+to|shipping\s+address|deliver(?:y|ed)?\s+to|recipient|attn|"
     r"rechnungsadresse|rechnungsempf[äa]nger|kunde|empf[äa]nger|lieferadresse|k[äa]ufer|leistungsempf[äa]nger|"
-    r"factur[ée]\s+[àa]|adresse\s+de\s+facturation|destinataire|livr[ée]\s+[àa]|acheteur|"
+    r"factur[ée]\s+[àa](?!\s+(?:r[ée]gler|payer))|adresse\s+de\s+facturation|destinataire|livr[ée]\s+[àa]|acheteur|"
+    r"delivery\s+address|adresse\s+de\s+livraison|lieferanschrift|"
     r"factuuradres|factuur\s+aan|klant|afnemer|geleverd\s+aan|rechnung\s+an|"
     r"facturar\s+a|cliente|comprador|enviar\s+a|destinatario|"
     r"guest\s+name"
 )
 # Ship-to blocks are customer blocks too, but the bill-to block is preferred for the customer party.
-SHIP_LABELS = r"ship\s+to|shipping\s+address|deliver(?:y|ed)?\s+to|lieferadresse|livr[ée]\s+[àa]|enviar\s+a"
+SHIP_LABELS = (
+    r"ship\s+to|shipping\s+address|deliver(?:y|ed)?\s+to|lieferadresse|livr[ée]\s+[àa]|enviar\s+a|"
+    r"delivery\s+address|adresse\s+de\s+livraison|lieferanschrift"
+)
 
 TAX_ID_LABELS = (
-    r"vat\s*(?:reg(?:istration)?\.?\s*)?(?:no\.?|number|id|#)|vat/tin|"
+    r"vat\s*(?:reg(?:istration)?\.?\s*)?(?:no\.?|number|id|#)|vat[\s-]*id|vat/tin|"
     r"(?:n[º°o]\.?\s*(?:de\s+)?)?tva(?:\s+intra[\w.]*)?|"
-    r"ust[\s.-]*id[\s.-]*nr\.?|ust[\s.-]*idnr\.?|ust[\s.-]*id|umsatzsteuer[\s-]*id(?:entifikationsnummer)?|"
+    r"ust[\s.-]*id[\s.-]*nr\.?|ust[\s.-]*idnr\.?|ust[\s.-]*ident(?:ifikations)?[\s.-]*nr\.?|ust[\s.-]*id|umsatzsteuer[\s-]*id(?:entifikationsnummer)?|"
     r"steuer[\s-]*(?:nr\.?|nummer)|st\.?[\s-]*nr\.?|"
     r"btw[\s-]*(?:nummer|nr\.?|id)|btw|vat|"
     r"nif(?:/cif)?|cif(?:/nif)?|n\.?i\.?f\.?|c\.?i\.?f\.?|partita\s+iva|p\.?\s?iva|"
