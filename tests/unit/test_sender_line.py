@@ -159,3 +159,31 @@ def test_a_vat_id_printed_in_groups_after_its_country_code() -> None:
         ]
     )
     assert data["vendor"]["tax_id"].replace(" ", "") == "FR34999888779"
+
+
+def test_a_label_inside_a_token_is_part_of_a_value() -> None:
+    data = run(
+        [
+            (40, 40, "Apexford Tools Ltd", 16),
+            (40, 100, "Invoice No:  77-1"),
+            (350, 100, "Customer VAT ID:"),
+            (350, 112, "US-TAXID-7890123"),
+            (40, 700, "VAT ID: GB987654321"),
+        ]
+    )
+    assert data["vendor"]["tax_id"] == "GB987654321"
+
+
+def test_a_number_label_holding_a_name_is_still_a_keyed_line() -> None:
+    data = run(
+        [
+            (40, 40, "Rechnung", 18),
+            (50, 100, "Käufer:"),
+            (50, 112, "Nummer  : Halvor Beispiel"),
+            (50, 124, "Halvor Beispiel"),
+            (50, 136, "Ringstraße 2"),
+            (50, 148, "12345 Musterstadt"),
+            (350, 100, "Rechnungsnummer:  44"),
+        ]
+    )
+    assert data["customer"]["name"] == "Halvor Beispiel"

@@ -37,8 +37,9 @@ def extract_party_ids(pls: Sequence[PageLines], res: HeaderResult, dayfirst: boo
                     continue  # none of the four labels is in this segment
                 for pat, reader, field_name, base in specs:
                     for m in pat.finditer(tl.text, a0, b0):
-                        # a label starts its segment or follows a separator ("... – TVA FR...")
-                        if m.start() > a0 and not re.search(r"[\s(,;|–-]$", tl.text[a0 : m.start()]):
+                        # a label starts its segment or a word: after a space, a bracket or a separator
+                        # ("... – TVA FR..."); inside a token it is part of a value ("US-TAXID-7890123")
+                        if m.start() > a0 and not re.search(r"[\s(,;|]$|\s[–-]$", tl.text[a0 : m.start()]):
                             continue
                         found = find_value(pl, tl, m.start(), m.end(), reader, dayfirst)
                         if found is None:

@@ -41,7 +41,12 @@ _ID_LIKE = re.compile(r"[#\w./-]*\d[#\w./-]*")
 
 
 # a short label, a colon and a code: a keyed field line ("Nummer : 12345676", "Kunden-Nr.: K-17")
-_KEYED_LINE = re.compile(r"\s*[^\W\d_][\w .-]{0,24}?\s*:\s*[#\w./-]*\d[#\w./ -]*$")
+_KEYED_LINE = re.compile(
+    r"\s*[^\W\d_][\w .-]{0,24}?\s*:\s*[#\w./-]*\d[#\w./ -]*$"
+    # a label that says it holds a number, whatever it holds ("Nummer : Liselotte M.")
+    r"|\s*[\w.-]*(?:nummer|number|nr|no)\.?\s*:\s*\S.*$",
+    re.IGNORECASE,
+)
 
 
 _JOINED_LABEL = re.compile(r"\s*/\s*[^\W\d_][\w-]*\s*:\s*")
