@@ -187,3 +187,19 @@ def test_a_number_label_holding_a_name_is_still_a_keyed_line() -> None:
         ]
     )
     assert data["customer"]["name"] == "Halvor Beispiel"
+
+
+def test_a_to_label_and_a_table_under_the_block() -> None:
+    data = run(
+        [
+            (200, 40, "Demo Invoice", 24),
+            (90, 150, "TO:  Rhea Beispiel"),
+            (125, 162, "Harbour Lane 4"),
+            (125, 174, "22111 Hamburg"),
+            (110, 188, "Description  Unit Price  Quantity  Base Unit  Sub Total"),
+            (90, 200, "Rock  €5,00  5  Kilograms  €25,00"),
+            (300, 300, "Invoice Number:  245625"),
+        ]
+    )
+    assert data["customer"]["name"] == "Rhea Beispiel"
+    assert data["customer"]["address"] == "Harbour Lane 4, 22111 Hamburg"

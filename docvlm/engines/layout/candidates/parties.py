@@ -114,6 +114,14 @@ def _label_value_span(tl: TextLine, label_end: int, seg_end: int) -> tuple[int, 
     return None
 
 
+_TABLE_SEGMENTS = 5  # a line of this many short columns is a table's, not a party block's
+
+
+def _table_line(tl: TextLine) -> bool:
+    """A table's header or row: five columns or more, each of one or two words."""
+    return len(tl.segments) >= _TABLE_SEGMENTS and all(len(tl.text[a:b].split()) <= 2 for a, b in tl.segments)
+
+
 def _block_below(
     pl: PageLines, tl: TextLine, x0: float, x1: float, first: tuple[int, int] | None, max_lines: int = 6
 ) -> Block:
@@ -136,6 +144,8 @@ def _block_below(
             limit = 1.6
         if nxt.bbox[1] - prev_bottom > limit * max(h, nxt.height):
             break
+        if lines and _table_line(nxt):
+            break  # a table's header or row under the block ends it
         seg = None
         for a0, b0 in nxt.segments:
             sbox = nxt.box(a0, b0)

@@ -99,7 +99,8 @@ CUSTOMER_LABELS = (
     r"delivery\s+address|adresse\s+de\s+livraison|lieferanschrift|"
     r"factuuradres|factuur\s+aan|klant|afnemer|geleverd\s+aan|rechnung\s+an|"
     r"facturar\s+a|cliente|comprador|enviar\s+a|destinatario|"
-    r"guest\s+name"
+    r"guest\s+name|"
+    r"to(?=\s*:)"  # "TO:" over an addressee; a bare "to" is a word of a sentence
 )
 # Ship-to blocks are customer blocks too, but the bill-to block is preferred for the customer party.
 SHIP_LABELS = (
