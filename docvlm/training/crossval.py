@@ -101,6 +101,7 @@ def crossval(
     held-out choices of the *other* folds (cross-fitting): nothing that scores a fold was tuned on it.
     """
     from docvlm.engines.layout.candidates.pool import RANKED_FIELDS
+    from docvlm.engines.layout.credit_notes import restate_credit_note
     from docvlm.engines.layout.ranker import Calibration
     from docvlm.labels.values import values_match
     from docvlm.training.calibration import fit_by_type, fit_rule_maps, rule_outcomes
@@ -113,7 +114,10 @@ def crossval(
     feats = {}
     for d in _maybe_progress(docs, progress, "features"):
         feats[d.source] = featurise(d)
-        rules[d.source] = _record(d, feats[d.source].pool.rules)
+        pool = feats[d.source].pool
+        rules_res = _copy(pool.rules)
+        restate_credit_note(pool.pls, rules_res, [], pool.is_receipt)  # as the engine finishes it
+        rules[d.source] = _record(d, rules_res)
     chosen: dict[str, dict[str, Any]] = {}
     ranked: dict[str, set[str]] = {}
     for fold in _maybe_progress(sorted(set(plan.values())), progress, "held-out groups"):
@@ -174,6 +178,7 @@ def crossval(
             res.values[f] = got[0].value
             res.evidence[f] = got[0].evidence
             res.confidence[f] = round(calibrate(got[1]), 4)
+        restate_credit_note(f_.pool.pls, res, [], f_.pool.is_receipt)
         records[d.source] = _record(d, res)
     model = {src: {f: (p.value, raw) for f, (p, raw) in c.items()} for src, c in chosen.items()}
     return CrossvalResult(records, rules, plan, model, crossval_tables(docs, plan, seed))
@@ -243,6 +248,7 @@ def fit_tables(docs: Sequence[TrainingDoc], seed: int = 0) -> dict[str, Any] | N
 def fit_records(docs: Sequence[TrainingDoc], seed: int = 0, rounds: int = 60) -> dict[str, dict[str, Any]]:
     """Records of boosters trained on all ``docs`` and applied to the same documents (a fit, not a
     score; the confidences are the raw probabilities)."""
+    from docvlm.engines.layout.credit_notes import restate_credit_note
     from docvlm.training.header import choices, featurise, fit_boosters
 
     feats = {d.source: featurise(d) for d in docs}
@@ -254,5 +260,6 @@ def fit_records(docs: Sequence[TrainingDoc], seed: int = 0, rounds: int = 60) ->
             res.values[f] = prop.value
             res.evidence[f] = prop.evidence
             res.confidence[f] = round(raw, 4)
+        restate_credit_note(feats[d.source].pool.pls, res, [], feats[d.source].pool.is_receipt)
         out[d.source] = _record(d, res)
     return out

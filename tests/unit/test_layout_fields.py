@@ -443,6 +443,11 @@ def test_amount_label_classification() -> None:
     assert classify_amount_label("Total Qty:") == []
     assert classify_amount_label("Change") == []
     assert classify_amount_label("Amount due")[0] == ("amount_due", 1.0)
+    # an invoice's "Net total" is before tax; a receipt's "Nett total" is what was paid
+    assert classify_amount_label("Net total:")[0][0] == "subtotal"
+    assert classify_amount_label("NETT TOTAL")[0][0] == "total"
+    assert classify_amount_label("Residual")[0][0] == "amount_due"
+    assert classify_amount_label("Due payable:")[0][0] == "amount_due"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from docvlm.engines.layout.candidates.amounts import sum_line_amounts
 from docvlm.engines.layout.candidates.base import HeaderResult
 from docvlm.engines.layout.candidates.header import extract_header
 from docvlm.engines.layout.candidates.pool import build_pool
+from docvlm.engines.layout.credit_notes import restate_credit_note
 from docvlm.engines.layout.ranker import HeaderModel, ModelError, apply_model, load_model
 from docvlm.engines.layout.receipts import (
     ReceiptSignal,
@@ -194,6 +195,8 @@ class LayoutEngine(BaseEngine):
             apply_model(model, pool, header, rp.table_boxes, rp.line_sum, self.options.min_confidence)
         chooser_ms = (time.perf_counter() - t1) * 1000
         doc_type = "receipt" if signal.is_receipt else "invoice"
+        if restate_credit_note(rp.pls, header, items, signal.is_receipt):
+            doc_type = "credit_note"  # its amounts stated positive, as its XML states them
         data = _empty_data()
         for path, value in header.values.items():
             if "." in path:

@@ -181,7 +181,8 @@ def classify_amount_label(label: str) -> list[tuple[str, float]]:
         if pat.search(label):
             if path == "amount_due":
                 return [("amount_due", strength), ("total", 0.5)]
-            return [(path, strength)]
+            second = [(f, s) for p2, f, s in lx.AMOUNT_SECOND_READING if f != path and p2.search(label)]
+            return [(path, strength), *second]
     return []
 
 

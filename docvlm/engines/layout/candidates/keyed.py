@@ -66,6 +66,7 @@ def extract_keyed_fields(pls: Sequence[PageLines], res: HeaderResult, dayfirst: 
                                 best[path] = cand
                             used.append((m.start(), m.end()))
                             break
+    _title_reference(pls, best, dayfirst)
     # an invoice title followed by an identifier ("Invoice INV/2023/0008"), or a lone "# 123" near the title
     if "invoice_number" not in best:
         for pl in pls[:1]:
@@ -104,3 +105,50 @@ def _inside_other_label(text: str, start: int, end: int, label: str) -> bool:
         return True
     # a label closed by ':' cannot continue into the next words
     return ":" not in label and bool(lx.OTHER_DATE_AFTER.match(text[end : end + 10].lower()))
+
+
+_TITLE_SCORE = 0.92  # "Rechnung Nr. X" is the invoice number's label, written into the title
+_TITLE_SHARE = 0.5  # the title sits in the upper half of page 1's text
+
+
+def _title_reference(pls: Sequence[PageLines], best: dict[str, Candidate], dayfirst: bool) -> None:
+    """The number and date a document's title names ("Handelsrechnung Nr. TX-17 vom 30.10.2018")."""
+    if not pls or not pls[0].lines:
+        return
+    pl = pls[0]
+    limit = pl.text_box[1] + _TITLE_SHARE * max(1.0, pl.text_box[3] - pl.text_box[1])
+    for tl in pl.lines:
+        if tl.bbox[1] > limit:
+            return
+        for a0, b0 in tl.segments:
+            m = lx.TITLE_REFERENCE.search(tl.text, a0, b0)
+            if m is None:
+                continue
+            ident = m.group("id").rstrip(".:)")
+            if read_id(ident, dayfirst) is None:
+                continue
+            start = m.start("id")
+            cand = Candidate(
+                "invoice_number", ident, tl.evidence(start, start + len(ident)), _TITLE_SCORE, tl
+            )
+            if "invoice_number" not in best or best["invoice_number"].score < cand.score:
+                best["invoice_number"] = cand
+            date = None
+            r = read_date(m.group("date"), dayfirst) if m.group("date") else None
+            if r is not None:
+                date = (tl, m.start("date") + r[1], m.start("date") + r[2], r[0])
+            elif tl.index + 1 < len(pl.lines):
+                # the date on the line under the title: after "vom" there, or after a "vom" ending the title
+                nxt = pl.lines[tl.index + 1]
+                dm = lx.TITLE_DATE_LINE.match(nxt.text)
+                skip = dm.end() if dm else 0
+                if dm or (m.group("date") is not None and not m.group("date").strip()):
+                    r = read_date(nxt.text[skip : skip + 30], dayfirst)
+                    if r is not None:
+                        date = (nxt, skip + r[1], skip + r[2], r[0])
+            if date is not None:
+                dl, s, e, iso = date
+                dc = Candidate("invoice_date", iso, dl.evidence(s, e), _TITLE_SCORE, dl)
+                if "invoice_date" not in best or best["invoice_date"].score < dc.score:
+                    best["invoice_date"] = dc
+            return

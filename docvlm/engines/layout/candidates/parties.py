@@ -36,6 +36,43 @@ class Block:
         return tl0.page, union(tl.box(a, b) for tl, a, b in self.lines)
 
 
+# a code or number: one token with a digit ("GE2020211", "CUST-00456", "4711")
+_ID_LIKE = re.compile(r"[#\w./-]*\d[#\w./-]*")
+
+
+# a short label, a colon and a code: a keyed field line ("Nummer : 12345676", "Kunden-Nr.: K-17")
+_KEYED_LINE = re.compile(r"\s*[^\W\d_][\w .-]{0,24}?\s*:\s*[#\w./-]*\d[#\w./ -]*$")
+
+
+_JOINED_LABEL = re.compile(r"\s*/\s*[^\W\d_][\w-]*\s*:\s*")
+
+
+def keyed_line(tl: TextLine, a: int, b: int) -> bool:
+    """Whether ``tl.text[a:b]`` is a keyed field line, its value maybe in the next segment
+    ("Nummer   : 12345676" set as two columns)."""
+    if _KEYED_LINE.match(tl.text[a:b]):
+        return True
+    si = tl.seg_at(max(a, b - 1))
+    if si + 1 < len(tl.segments):
+        c0, c1 = tl.segments[si + 1]
+        if tl.text[c0:c1].lstrip().startswith(":"):
+            return _KEYED_LINE.match(f"{tl.text[a:b]} {tl.text[c0:c1]}") is not None
+    return False
+
+
+def label_is_name(rest: str) -> bool:
+    """Whether the text after a label word is only a legal form: then it is a company's name
+    ("Lieferant GmbH", "Supplier Ltd"), not a label."""
+    rest = rest.strip()
+    return bool(rest) and lx.COMPANY_SUFFIX.match(rest) is not None
+
+
+def _party_label(text: str) -> bool:
+    """A segment that starts with a seller or buyer label (and is not a name such as "Supplier Ltd")."""
+    m = lx.CUSTOMER_LABEL_RE.match(text) or lx.VENDOR_LABEL_RE.match(text)
+    return m is not None and not label_is_name(text[m.end() :])
+
+
 def _label_value_span(tl: TextLine, label_end: int, seg_end: int) -> tuple[int, int] | None:
     """Where a party label's value starts on its own line: rest of its segment, else the next segment."""
     if tl.text[label_end:seg_end].strip():
@@ -49,10 +86,14 @@ def _label_value_span(tl: TextLine, label_end: int, seg_end: int) -> tuple[int, 
         # a date, or an amount label with its amount, there is another column's field
         # ("TOTAL AMOUNT DUE ON August 3, 2014", "Amount due   $4.11")
         rest = tl.text[a0:]
+        # a word followed by a code is another column's field ("Kundennummer   GE2020211")
+        then = tl.text[slice(*tl.segments[si + 2])].strip() if si + 2 < len(tl.segments) else ""
+        keyed = bool(then) and not _HAS_DIGIT.search(text) and _ID_LIKE.fullmatch(then) is not None
         other_field = bool(
             parsers.find_dates(text)
             or (classify_amount_label(text) and amount_spans(rest))
             or len(_LETTERS.findall(text)) < 2  # a bare amount or number ("$4.11")
+            or keyed
         )
         if not _is_label_segment(text) and not other_field and (colon or not text.isupper()):
             return a0, b0
@@ -92,7 +133,7 @@ def _block_below(
         text = nxt.text[seg[0] : seg[1]]
         if _is_label_segment(text) and lines:
             break
-        if lx.CUSTOMER_LABEL_RE.match(text) or lx.VENDOR_LABEL_RE.match(text):
+        if _party_label(text):
             break
         lines.append((nxt, seg[0], seg[1]))
         prev_bottom = nxt.bbox[3]
@@ -111,6 +152,8 @@ def _party_from_block(block: Block, prefix: str, score: float, res: HeaderResult
         if not name_done:
             if text.startswith("(") and text.endswith(")"):
                 continue  # a parenthesised remark, not the name
+            if keyed_line(tl, a, b):
+                continue  # the party's number in its register ("Nummer : 12345676"), not its name
             t2 = re.sub(r"^(?:attn|c/o|z\.?\s?hd\.?)\s*[:.]?\s*", "", text, flags=re.IGNORECASE)
             off = a + (len(text) - len(t2)) + (len(tl.text[a:b]) - len(tl.text[a:b].lstrip()))
             if len(_LETTERS.findall(t2)) < 2:
@@ -161,13 +204,17 @@ def _party_from_block(block: Block, prefix: str, score: float, res: HeaderResult
 
 
 def extract_customer(pls: Sequence[PageLines], res: HeaderResult, dayfirst: bool) -> None:
-    """The buyer: the block under the first bill-to style label (ship-to only when no bill-to)."""
+    """The buyer: the block under the first bill-to style label (ship-to only when no bill-to).
+
+    A buyer already read from the address window under a return-address line is kept."""
+    if "customer.name" in res.values:
+        return
     found: list[tuple[int, Block]] = []
     for pl in pls[:1]:
         for tl in pl.lines:
             for a0, b0 in tl.segments:
                 m = lx.CUSTOMER_LABEL_RE.match(tl.text, a0, b0)
-                if not m:
+                if not m or label_is_name(tl.text[m.end() : b0]):
                     continue
                 label_end = m.end()
                 # the rest of the label phrase ("Address:") is part of the label
@@ -178,6 +225,10 @@ def extract_customer(pls: Sequence[PageLines], res: HeaderResult, dayfirst: bool
                 )
                 if extra:
                     label_end += extra.end()
+                # a second label joined by a slash ("Käufer/Leistungsempfänger:") is still the label
+                joined = _JOINED_LABEL.match(tl.text, label_end, b0)
+                if joined:
+                    label_end = joined.end()
                 lbox = tl.box(a0, label_end)
                 first = _label_value_span(tl, label_end, b0)
                 block = _block_below(pl, tl, lbox[0], max(lbox[2], lbox[0] + 8 * tl.height), first)
@@ -293,8 +344,8 @@ def _domains(pls: Sequence[PageLines]) -> list[str]:
 def _name_ok(text: str) -> bool:
     """A plausible party name: letters, not a label, not an address, date, contact or amount line."""
     t = text.strip()
-    if len(_LETTERS.findall(t)) < 2 or len(t) > 80:
-        return False
+    if len(_LETTERS.findall(t)) < 2 or len(t) > 80 or t.startswith("("):
+        return False  # too short or long, or a parenthesised remark
     if parsers.EMAIL_PATTERN.search(t) or _URL.search(t) or parsers.find_dates(t):
         return False
     if _is_label_segment(t) or re.match(r"^(?:page|seite|pagina)\b", t, re.IGNORECASE):

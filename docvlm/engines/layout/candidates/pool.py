@@ -140,6 +140,10 @@ def _line_amounts(tl: TextLine) -> Iterator[Proposal]:
             yield Proposal("amount", _fmt(a.value), tl.evidence(a.start, a.end), tl, a.start, a.end)
 
 
+# a uniform resource name ("urn:cen.eu:en16931:2017", a specification's id), not a document's number
+_URN = re.compile(r"urn:", re.IGNORECASE)
+
+
 def _line_ids(tl: TextLine) -> Iterator[Proposal]:
     if not any(map(str.isdigit, tl.text)):
         return
@@ -151,7 +155,7 @@ def _line_ids(tl: TextLine) -> Iterator[Proposal]:
             tok = tok[pre.end() :].lstrip(":.")
         if not 2 <= len(tok) <= 40 or not any(map(str.isdigit, tok)):
             continue
-        if _DECIMAL_NUMBER.fullmatch(tok) or "@" in tok or _URL.search(tok):
+        if _DECIMAL_NUMBER.fullmatch(tok) or "@" in tok or _URL.search(tok) or _URN.match(tok):
             continue
         start = m.start() + raw.find(tok)
         yield Proposal("id", tok, tl.evidence(start, start + len(tok)), tl, start, start + len(tok))

@@ -6,6 +6,7 @@ import logging
 import re
 from collections.abc import Sequence
 
+from docvlm import parsers
 from docvlm.datamodel import Evidence
 from docvlm.engines.layout import lexicon as lx
 from docvlm.engines.layout.candidates.base import Candidate, HeaderResult, _in_regions
@@ -21,7 +22,10 @@ from docvlm.engines.layout.candidates.parties import (
     _party_from_block,
     _seg_height,
     _strip_title_words,
+    keyed_line,
+    label_is_name,
 )
+from docvlm.engines.layout.candidates.sender import company_lines, window_block
 from docvlm.engines.layout.text import PageLines, TextLine
 from docvlm.geometry import union
 
@@ -48,9 +52,9 @@ def extract_vendor(pls: Sequence[PageLines], res: HeaderResult, dayfirst: bool) 
             bonus += 0.15
         return bonus
 
-    def add(score: float, tl: TextLine, a: int, b: int, why: str) -> None:
+    def add(score: float, tl: TextLine, a: int, b: int, why: str, checked: bool = False) -> None:
         text = tl.text[a:b].strip().rstrip(",;:")
-        if not _name_ok(text):
+        if not (checked or _name_ok(text)):
             return
         if _in_regions(tl.page, tl.box(a, b), regions):
             return
@@ -58,6 +62,14 @@ def extract_vendor(pls: Sequence[PageLines], res: HeaderResult, dayfirst: bool) 
         s = a + (len(tl.text[a:b]) - len(tl.text[a:b].lstrip()))
         cands.append((score, text, tl.evidence(s, s + len(text)), tl, (a, b)))
         _log.debug("vendor candidate %.2f %r (%s)", score, text, why)
+
+    # 0. the first part of a one-line address ("Name · Street 1 · 12345 Town"): above the address
+    #    window it is the return address, the seller's own; at the top or foot of the page, its
+    #    letterhead or legal line
+    for p in {id(pl): pl, id(pls[-1]): pls[-1]}.values():
+        for cl in company_lines(p):
+            above_window = p is pl and cl.top_half and window_block(p, cl) is not None
+            add(1.2 if above_window else 0.8, cl.line, cl.start, cl.end, "company line", checked=True)
 
     # 1. prominent header text (logo / letterhead), stacked logo lines joined; the printed brand
     #    outranks the legal entity named in a "sold by" line, as readers name the vendor by its brand
@@ -72,7 +84,8 @@ def extract_vendor(pls: Sequence[PageLines], res: HeaderResult, dayfirst: bool) 
                 continue
             seg_text = tl.text[a0:b0]
             if (
-                _is_label_segment(seg_text)
+                parsers.find_dates(seg_text)  # "vom 31.10.2018" under a title: not a letterhead
+                or _is_label_segment(seg_text)
                 or lx.VENDOR_LABEL_RE.match(seg_text)
                 or lx.CUSTOMER_LABEL_RE.match(seg_text)
             ):
@@ -98,7 +111,7 @@ def extract_vendor(pls: Sequence[PageLines], res: HeaderResult, dayfirst: bool) 
         for tl in p.lines:
             for a0, b0 in tl.segments:
                 m = lx.VENDOR_LABEL_RE.match(tl.text, a0, b0)
-                if not m:
+                if not m or label_is_name(tl.text[m.end() : b0]):
                     continue
                 strong = not lx.PAYEE_LABEL.match(m.group(0))
                 lbox = tl.box(a0, m.end())
@@ -108,8 +121,8 @@ def extract_vendor(pls: Sequence[PageLines], res: HeaderResult, dayfirst: bool) 
                 )
                 for btl, a, b in block.lines:
                     text = btl.text[a:b].strip()
-                    if text.startswith("(") and text.endswith(")"):
-                        continue
+                    if (text.startswith("(") and text.endswith(")")) or keyed_line(btl, a, b):
+                        continue  # a remark, or the seller's number in a register
                     add(0.9 if strong else 0.75, btl, a, b, "seller label")
                     break
 

@@ -25,6 +25,7 @@ AMOUNT_LABELS: list[tuple[str, re.Pattern[str], float]] = [
         re.compile(
             r"\b(?:amount\s+due|balance\s+due|total\s+due|amount\s+payable|total\s+payable|balance|"
             r"open\s+amount|amount\s+outstanding|outstanding\s+(?:amount|balance)|remaining\s+(?:amount|balance)|"
+            r"residual(?:\s+amount)?|restant\s+d[ûu]|due\s+payable|"
             r"te\s+betalen|nog\s+te\s+betalen|net\s+[àa]\s+payer|reste\s+[àa]\s+payer|[àa]\s+payer|"
             r"zu\s+zahlen|zahlbetrag|offener\s+betrag|restbetrag|noch\s+offen|"
             r"a\s+pagar|importe\s+a\s+pagar|total\s+a\s+pagar|saldo|da\s+pagare|please\s+pay)\b",
@@ -47,7 +48,7 @@ AMOUNT_LABELS: list[tuple[str, re.Pattern[str], float]] = [
             r"\b(?:sub[\s-]?total|subtotaal|sous[\s-]?total|zwischensumme|teilsumme|"
             r"lines?\s+total|total\s+(?:of\s+)?lines|sum\s+of\s+lines|positionssumme|warensumme|summe\s+waren|"
             r"total\s+h\.?t\.?|montant\s+h\.?t\.?|h\.?t\.?|hors\s+taxes?|"
-            r"total\s+net|net\s+amount|nettobetrag|netto\w*|summe\s+netto|"
+            r"total\s+net|net\s+total|net\s+amount|nettobetrag|netto\w*|summe\s+netto|"
             r"base\s+imponible|taxable\s+(?:amount|value)|untaxed|before\s+tax|pre[\s-]?tax|"
             r"excl\.?|exkl\.?|excluding|exclusief|exclusive|zonder|ohne|sans|sin)\b"
             r"|\b(?:total|totaal)\s+(?:excl|exkl|ex)\b",
@@ -68,7 +69,7 @@ AMOUNT_LABELS: list[tuple[str, re.Pattern[str], float]] = [
         "total",
         re.compile(
             r"\b(?:grand\s+total|total\s+amount|invoice\s+total|total\s+invoice|total\s+for\s+this\s+invoice|"
-            r"rounded\s+total|total\s+rounded|nett?\s+total|total\s+sales|total\s+ttc|gross\s+(?:total|amount)|total\s+gross|"
+            r"rounded\s+total|total\s+rounded|nett\s+total|total\s+sales|total\s+ttc|gross\s+(?:total|amount)|total\s+gross|"
             r"rechnungsbetrag|rechnungssumme|gesamtbetrag|endbetrag|bruttobetrag|gesamtsumme|"
             r"montant\s+total|montant\s+ttc|net\s+[àa]\s+payer|"
             r"totaalbedrag|totaal\s+bedrag|importe\s+total|total\s+factura|totale\s+fattura)\b",
@@ -81,6 +82,12 @@ AMOUNT_LABELS: list[tuple[str, re.Pattern[str], float]] = [
         re.compile(r"\b(?:total|totaal|gesamt|summe|totale|montant|importe|amount)\b", re.IGNORECASE),
         0.7,
     ),
+]
+
+# Labels with a second reading, tried by the arithmetic: an invoice's "Net total" is before tax, a
+# till's "Net Total" is what was paid (after rounding).
+AMOUNT_SECOND_READING: list[tuple[re.Pattern[str], str, float]] = [
+    (re.compile(r"\bnet\s+total\b", re.IGNORECASE), "total", 0.9),
 ]
 
 # Currencies written out as words ("US Dollars", "euros"), and the ISO code each word stem names.

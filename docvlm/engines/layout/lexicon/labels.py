@@ -94,7 +94,7 @@ VENDOR_LABELS = (
 CUSTOMER_LABELS = (
     r"bill(?:ed)?\s+to|invoice\s+to|invoiced\s+to|sold\s+to|customer|client|buyer|billing\s+address|"
     r"bill\s+to\s+address|ship\s+to|shipping\s+address|deliver(?:y|ed)?\s+to|recipient|attn|"
-    r"rechnungsadresse|rechnungsempf[äa]nger|kunde|empf[äa]nger|lieferadresse|"
+    r"rechnungsadresse|rechnungsempf[äa]nger|kunde|empf[äa]nger|lieferadresse|k[äa]ufer|leistungsempf[äa]nger|"
     r"factur[ée]\s+[àa]|adresse\s+de\s+facturation|destinataire|livr[ée]\s+[àa]|acheteur|"
     r"factuuradres|factuur\s+aan|klant|afnemer|geleverd\s+aan|rechnung\s+an|"
     r"facturar\s+a|cliente|comprador|enviar\s+a|destinatario|"
@@ -168,6 +168,16 @@ CUSTOMER_WORD_RE = re.compile(
 )
 
 # A document title followed by its number ("Invoice INV/2023/0008").
+# A title that names its number, and maybe its date ("Handelsrechnung Nr. TX-17 vom 30.10.2018",
+# "Gutschrift (Selbst ausgestellte Rechnung) Nr. 4711", "Facture n° FA-9 du 2 mai 2024")
+TITLE_REFERENCE = re.compile(
+    r"(?:\b[^\W\d_]*(?:rechnung|gutschrift)|\b(?:invoice|facture|factuur|factura|fattura|avoir|credit\s+note))\b"
+    r"(?:\s+\S+){0,4}?\s+(?:nr\b|no\b|n[°º]|nummer\b|number\b|num[ée]ro\b|#)\s*[.:#]?\s*"
+    r"(?P<id>[^\s,;]*\d[^\s,;]*)(?:\s+(?:vom|von|du|of|dated|del|van|issued\s+(?:at|on))\b(?P<date>.*))?",
+    re.IGNORECASE,
+)
+# the date of a title set on the line under it ("vom 31.10.2018")
+TITLE_DATE_LINE = re.compile(r"\s*(?:vom|von|du|of|dated|del|van)\b", re.IGNORECASE)
 TITLE_NUMBER = re.compile(r"(?:invoice|factuur|facture|rechnung|factura|fattura|#)\s*[:#]?\s*", re.IGNORECASE)
 
 # Words right before "date" that make it another date than the invoice's ("Due date", "Order date")

@@ -45,6 +45,12 @@ DOC_TITLE_WORDS = frozenset(
 )
 
 # Company legal-form suffixes (vendor names on invoices and receipts end with these).
+# the title of a credit note (a document that refunds or corrects an invoice)
+CREDIT_NOTE_TITLE = re.compile(
+    r"^\s*(?:credit\s+(?:note|memo)|gutschrift|rechnungskorrektur|stornorechnung|avoir|facture\s+d'avoir|"
+    r"creditnota|creditfactuur|nota\s+de\s+cr[ée]dito|factura\s+rectificativa|abono|nota\s+di\s+credito)\b",
+    re.IGNORECASE,
+)
 COMPANY_SUFFIX = re.compile(
     r"(?:\b(?:sdn\.?\s*b[a-z]{2}|s/b|bhd|berhad|enterprise|enterprises|trading|ltd|limited|llc|llp|inc|"
     r"corp(?:oration)?|co|company|gmbh|ag|kg|ohg|ug|e\.?\s?k|s\.?a\.?s?|s\.?a\.?r\.?l|sarl|sas|eurl|"

@@ -1,0 +1,132 @@
+"""The return-address line of a window-envelope invoice, and the party-block fixes that came with it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from docvlm.engines import LayoutOptions
+from docvlm.engines.layout import LayoutEngine
+from docvlm.engines.layout.candidates.sender import company_lines, window_block
+from docvlm.engines.layout.text import page_lines
+from schemas.invoice import Invoice
+from tests.helpers.pages import Line, make_page
+
+# a letter-style invoice: the logo top right, the return-address line in small type above the window
+LETTER: list[Line] = [
+    (380, 40, "Fjordlicht Instruments AG", 14),
+    (380, 60, "Werkstraße 9"),
+    (380, 72, "20095 Hamburg"),
+    (70, 150, "Fjordlicht Instruments AG · Werkstraße 9 · 20095 Hamburg", 6),
+    (70, 165, "Bergmann & Töchter KG"),
+    (70, 178, "Frau Ilse Bergmann"),
+    (70, 191, "Am Stadtpark 4"),
+    (70, 214, "30159 Hannover"),
+    (380, 260, "Rechnungsnummer:  R-2291"),
+    (380, 273, "Rechnungsdatum:  04.02.2025"),
+    (70, 330, "Pos  Beschreibung  Menge  Betrag"),
+    (70, 345, "1  Messschieber digital  2  100,00"),
+    (300, 400, "Nettobetrag  100,00 €"),
+    (300, 413, "USt. 19%  19,00 €"),
+    (300, 426, "Gesamtbetrag  119,00 €"),
+]
+
+
+def run(lines: Sequence[Line]) -> dict:
+    return LayoutEngine(LayoutOptions(use_model=False)).extract([make_page(lines)], Invoice).data
+
+
+def test_the_return_address_line_names_both_parties() -> None:
+    data = run(LETTER)
+    assert data["vendor"]["name"] == "Fjordlicht Instruments AG"
+    assert data["customer"]["name"] == "Bergmann & Töchter KG"
+    assert data["customer"]["address"].endswith("30159 Hannover")
+    assert "Werkstraße" not in data["customer"]["address"]
+
+
+def test_a_company_line_needs_a_name_and_a_town() -> None:
+    pl = page_lines(
+        make_page(
+            [
+                (70, 100, "Lindqvist Design Studio · Havnegade 3 · 1058 København", 6),
+                (70, 120, "12 Quay Street · Cork · Ireland", 6),  # no name first
+                (70, 140, "IBAN DE02 1203 0000 0000 2020 51 · BIC BYLADEM1001 · Bank", 6),  # no town
+                (70, 160, "Tel 040 123 · Fax 040 124 · info", 6),
+            ]
+        )
+    )
+    found = company_lines(pl)
+    assert [cl.line.text[cl.start : cl.end] for cl in found] == ["Lindqvist Design Studio"]
+    assert found[0].top_half
+
+
+def test_no_window_block_when_nothing_address_like_follows() -> None:
+    pl = page_lines(
+        make_page(
+            [
+                (70, 100, "Lindqvist Design Studio · Havnegade 3 · 1058 København", 6),
+                (70, 112, "Thank you for your order"),
+                (70, 300, "Total  12,00 €"),
+            ]
+        )
+    )
+    (cl,) = company_lines(pl)
+    assert window_block(pl, cl) is None
+
+
+def test_a_label_word_that_starts_a_company_name_is_not_a_label() -> None:
+    # "Supplier" is a seller label, "Supplier Ltd" is a name
+    data = run(
+        [
+            (40, 40, "Invoice", 18),
+            (40, 80, "Issued by"),
+            (40, 94, "Supplier Ltd"),
+            (40, 106, "1 High Street"),
+            (40, 118, "Leeds LS1 1AA"),
+            (350, 80, "Invoice No:  77-1"),
+        ]
+    )
+    assert data["vendor"]["name"] == "Supplier Ltd"
+
+
+def test_a_party_number_above_the_name_is_skipped() -> None:
+    data = run(
+        [
+            (40, 40, "Invoice", 18),
+            (50, 100, "Buyer:"),
+            (50, 112, "Number  : 75960012"),
+            (50, 124, "Halvorsen Maskin AS"),
+            (50, 136, "Storgata 5"),
+            (50, 148, "0155 Oslo"),
+            (350, 100, "Invoice No:  A-19"),
+        ]
+    )
+    assert data["customer"]["name"] == "Halvorsen Maskin AS"
+
+
+def test_two_labels_joined_by_a_slash_are_one_label() -> None:
+    data = run(
+        [
+            (40, 40, "Rechnung", 18),
+            (50, 100, "Käufer/Leistungsempfänger:"),
+            (50, 118, "Liselotte Beispiel"),
+            (50, 130, "Ringstraße 2"),
+            (50, 142, "12345 Musterstadt"),
+            (350, 100, "Rechnungsnummer:  44"),
+        ]
+    )
+    assert data["customer"]["name"] == "Liselotte Beispiel"
+
+
+def test_a_column_field_beside_the_bill_to_label_is_not_the_name() -> None:
+    # "Customer no." with its code sits right of the label; the name is under the label
+    data = run(
+        [
+            (40, 40, "Invoice", 18),
+            (40, 100, "Bill to  Customer no  C-20211"),
+            (50, 114, "Okafor Trading Ltd"),
+            (50, 126, "3 Marina Road"),
+            (50, 138, "Lagos 101241"),
+            (350, 160, "Invoice No:  B-5"),
+        ]
+    )
+    assert data["customer"]["name"] == "Okafor Trading Ltd"

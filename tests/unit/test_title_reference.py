@@ -1,0 +1,56 @@
+"""A title that names the document's number and date ("Handelsrechnung Nr. X vom DD.MM.YYYY")."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from docvlm.engines import LayoutOptions
+from docvlm.engines.layout import LayoutEngine
+from schemas.invoice import Invoice
+from tests.helpers.pages import Line, make_page
+
+
+def run(lines: Sequence[Line]) -> dict:
+    return LayoutEngine(LayoutOptions(use_model=False)).extract([make_page(lines)], Invoice).data
+
+
+HEADER: list[Line] = [
+    (50, 40, "Format-Version: 2.1 vom 24.03.2020"),  # an earlier date that is not the invoice's
+    (50, 160, "Seller:"),
+    (50, 172, "Brightwater Tools Ltd"),
+]
+FOOT: list[Line] = [(300, 600, "Gesamtbetrag  119,00 €")]
+
+
+@pytest.mark.parametrize(
+    ("title", "number", "date"),
+    [
+        ("Handelsrechnung Nr. TX-4711 vom 30.10.2018", "TX-4711", "2018-10-30"),
+        ("Rechnung # RE-2017/505 von 09.05.2017", "RE-2017/505", "2017-05-09"),
+        ("Invoice # RE-2020/508 issued at 2020-11-21", "RE-2020/508", "2020-11-21"),
+        ("Facture n° FA-2024-9 du 02/05/2024", "FA-2024-9", "2024-05-02"),
+    ],
+)
+def test_the_title_names_the_number_and_the_date(title: str, number: str, date: str) -> None:
+    data = run([*HEADER, (50, 100, title, 16), *FOOT])
+    assert data["invoice_number"] == number
+    assert data["invoice_date"] == date
+
+
+def test_the_date_may_sit_on_the_line_under_the_title() -> None:
+    data = run(
+        [
+            *HEADER,
+            (50, 100, "Gutschrift (Selbst ausgestellte Rechnung) Nr. 47110818", 16),
+            (50, 118, "vom 31.10.2018", 16),
+            *FOOT,
+        ]
+    )
+    assert (data["invoice_number"], data["invoice_date"]) == ("47110818", "2018-10-31")
+
+
+def test_a_title_without_a_number_names_nothing() -> None:
+    data = run([*HEADER, (50, 100, "Rechnung für Ihre Bestellung", 16), *FOOT])
+    assert data["invoice_number"] is None
