@@ -130,3 +130,60 @@ def test_a_column_field_beside_the_bill_to_label_is_not_the_name() -> None:
         ]
     )
     assert data["customer"]["name"] == "Okafor Trading Ltd"
+
+
+def test_labels_that_name_another_field_or_start_prose_are_not_party_labels() -> None:
+    data = run(
+        [
+            (40, 40, "Invoice", 18),
+            (40, 100, "Delivery Address"),
+            (40, 114, "Okafor Trading Ltd"),
+            (40, 126, "3 Marina Road"),
+            (40, 138, "Lagos 101241"),
+            (40, 200, "Customer VAT Number  NG12345678"),
+            (40, 400, "Invoice to pay by wire transfer to the following account"),
+            (350, 100, "Invoice No:  B-5"),
+        ]
+    )
+    assert data["customer"]["name"] == "Okafor Trading Ltd"
+    assert data["vendor"]["tax_id"] is None
+    assert data["customer"]["tax_id"] == "NG12345678"
+
+
+def test_a_vat_id_printed_in_groups_after_its_country_code() -> None:
+    data = run(
+        [
+            (40, 40, "Atelier Brunvoll SARL", 16),
+            (40, 100, "Facture n° 2024-17"),
+            (40, 700, "No TVA intracommunautaire : FR 34 999 888 779"),
+        ]
+    )
+    assert data["vendor"]["tax_id"].replace(" ", "") == "FR34999888779"
+
+
+def test_a_label_inside_a_token_is_part_of_a_value() -> None:
+    data = run(
+        [
+            (40, 40, "Apexford Tools Ltd", 16),
+            (40, 100, "Invoice No:  77-1"),
+            (350, 100, "Customer VAT ID:"),
+            (350, 112, "US-TAXID-7890123"),
+            (40, 700, "VAT ID: GB987654321"),
+        ]
+    )
+    assert data["vendor"]["tax_id"] == "GB987654321"
+
+
+def test_a_number_label_holding_a_name_is_still_a_keyed_line() -> None:
+    data = run(
+        [
+            (40, 40, "Rechnung", 18),
+            (50, 100, "Käufer:"),
+            (50, 112, "Nummer  : Halvor Beispiel"),
+            (50, 124, "Halvor Beispiel"),
+            (50, 136, "Ringstraße 2"),
+            (50, 148, "12345 Musterstadt"),
+            (350, 100, "Rechnungsnummer:  44"),
+        ]
+    )
+    assert data["customer"]["name"] == "Halvor Beispiel"

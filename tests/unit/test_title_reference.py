@@ -54,3 +54,21 @@ def test_the_date_may_sit_on_the_line_under_the_title() -> None:
 def test_a_title_without_a_number_names_nothing() -> None:
     data = run([*HEADER, (50, 100, "Rechnung für Ihre Bestellung", 16), *FOOT])
     assert data["invoice_number"] is None
+
+
+@pytest.mark.parametrize("under", [["N°F-2024-0014"], ["02/05/2024", "no 2024-6013"]])
+def test_the_number_may_sit_under_a_lone_title(under: list[str]) -> None:
+    lines: list[Line] = [*HEADER, (480, 100, "FACTURE", 16)]
+    lines += [(480, 120 + 14 * i, text) for i, text in enumerate(under)]
+    data = run([*lines, *FOOT])
+    assert data["invoice_number"] == under[-1].removeprefix("no ").removeprefix("N°")
+
+
+def test_a_number_in_another_column_is_not_the_titles() -> None:
+    data = run([*HEADER, (480, 100, "FACTURE", 16), (50, 118, "No 12 rue du Port"), *FOOT])
+    assert data["invoice_number"] is None
+
+
+def test_amounts_in_a_named_currency() -> None:
+    data = run([*HEADER, (350, 100, "Beträge in   EUR"), (300, 600, "Summe  119,00")])
+    assert data["currency"] == "EUR"

@@ -15,6 +15,11 @@ from docvlm.engines.layout.text import PageLines
 
 _log = logging.getLogger(__name__)
 
+# the buyer's word ending the text right before a tax-id label ("Customer VAT Number", "N° TVA client")
+_CUSTOMER_BEFORE = re.compile(
+    r"\b(?:customer|client|buyer|kunden?|klant|acheteur|cliente)\s*$", re.IGNORECASE
+)
+
 
 def extract_party_ids(pls: Sequence[PageLines], res: HeaderResult, dayfirst: bool) -> None:
     """Tax ids, IBAN, e-mail and phone from their labels; inside a customer block they are the customer's."""
@@ -32,16 +37,19 @@ def extract_party_ids(pls: Sequence[PageLines], res: HeaderResult, dayfirst: boo
                     continue  # none of the four labels is in this segment
                 for pat, reader, field_name, base in specs:
                     for m in pat.finditer(tl.text, a0, b0):
-                        # a label starts its segment or follows a separator ("... – TVA FR...")
-                        if m.start() > a0 and not re.search(r"[\s(,;|–-]$", tl.text[a0 : m.start()]):
+                        # a label starts its segment or a word: after a space, a bracket or a separator
+                        # ("... – TVA FR..."); inside a token it is part of a value ("US-TAXID-7890123")
+                        if m.start() > a0 and not re.search(r"[\s(,;|]$|\s[–-]$", tl.text[a0 : m.start()]):
                             continue
                         found = find_value(pl, tl, m.start(), m.end(), reader, dayfirst)
                         if found is None:
                             continue
                         value, ev, _ = found
                         # "BTW-nummer klant:" names the buyer even outside the bill-to block
+                        # ... and so does "Customer VAT Number", the buyer's word right before the label
                         customer_label = field_name == "tax_id" and bool(
                             lx.CUSTOMER_WORD_RE.search(m.group(0))
+                            or _CUSTOMER_BEFORE.search(tl.text, max(a0, m.start() - 12), m.start())
                         )
                         in_block = _in_regions(tl.page, ev.bbox, regions)
                         owner = "customer" if in_block or customer_label else "vendor"

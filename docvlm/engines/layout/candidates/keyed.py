@@ -9,7 +9,7 @@ from docvlm.engines.layout import lexicon as lx
 from docvlm.engines.layout.candidates.base import Candidate, HeaderResult
 from docvlm.engines.layout.candidates.labels import find_value
 from docvlm.engines.layout.candidates.values import Reader, read_date, read_id
-from docvlm.engines.layout.text import PageLines
+from docvlm.engines.layout.text import PageLines, TextLine
 
 _log = logging.getLogger(__name__)
 
@@ -123,6 +123,8 @@ def _title_reference(pls: Sequence[PageLines], best: dict[str, Candidate], dayfi
         for a0, b0 in tl.segments:
             m = lx.TITLE_REFERENCE.search(tl.text, a0, b0)
             if m is None:
+                if lx.TITLE_ALONE.fullmatch(tl.text, a0, b0):
+                    _number_under_title(pl, tl, a0, b0, best, dayfirst)
                 continue
             ident = m.group("id").rstrip(".:)")
             if read_id(ident, dayfirst) is None:
@@ -151,4 +153,34 @@ def _title_reference(pls: Sequence[PageLines], best: dict[str, Candidate], dayfi
                 dc = Candidate("invoice_date", iso, dl.evidence(s, e), _TITLE_SCORE, dl)
                 if "invoice_date" not in best or best["invoice_date"].score < dc.score:
                     best["invoice_date"] = dc
+            return
+
+
+_UNDER_TITLE_SCORE = 0.8
+_UNDER_TITLE_LINES = 3
+
+
+def _number_under_title(
+    pl: PageLines, tl: TextLine, a0: int, b0: int, best: dict[str, Candidate], dayfirst: bool
+) -> None:
+    """A number sign and an identifier on one of the lines right under a lone title, in its column
+    ("FACTURE" over "N°F-20240000014", or over a date and "no 2023-6013")."""
+    if "invoice_number" in best and best["invoice_number"].score >= _UNDER_TITLE_SCORE:
+        return
+    x0, x1 = tl.box(a0, b0)[0], tl.box(a0, b0)[2]
+    for nxt in pl.lines[tl.index + 1 : tl.index + 1 + _UNDER_TITLE_LINES]:
+        for c0, c1 in nxt.segments:
+            box = nxt.box(c0, c1)
+            if box[2] < x0 - 2 * tl.height or box[0] > x1 + 2 * tl.height:
+                continue  # another column
+            m = lx.NUMBER_SIGN.match(nxt.text, c0, c1)
+            if m is None or m.end() == c0:
+                continue
+            r = read_id(nxt.text[m.end() : c1], dayfirst)
+            if r is None:
+                continue
+            s, e = m.end() + r[1], m.end() + r[2]
+            best["invoice_number"] = Candidate(
+                "invoice_number", r[0], nxt.evidence(s, e), _UNDER_TITLE_SCORE, nxt
+            )
             return

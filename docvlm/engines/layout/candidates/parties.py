@@ -41,7 +41,12 @@ _ID_LIKE = re.compile(r"[#\w./-]*\d[#\w./-]*")
 
 
 # a short label, a colon and a code: a keyed field line ("Nummer : 12345676", "Kunden-Nr.: K-17")
-_KEYED_LINE = re.compile(r"\s*[^\W\d_][\w .-]{0,24}?\s*:\s*[#\w./-]*\d[#\w./ -]*$")
+_KEYED_LINE = re.compile(
+    r"\s*[^\W\d_][\w .-]{0,24}?\s*:\s*[#\w./-]*\d[#\w./ -]*$"
+    # a label that says it holds a number, whatever it holds ("Nummer : Liselotte M.")
+    r"|\s*[\w.-]*(?:nummer|number|nr|no)\.?\s*:\s*\S.*$",
+    re.IGNORECASE,
+)
 
 
 _JOINED_LABEL = re.compile(r"\s*/\s*[^\W\d_][\w-]*\s*:\s*")
@@ -58,6 +63,15 @@ def keyed_line(tl: TextLine, a: int, b: int) -> bool:
         if tl.text[c0:c1].lstrip().startswith(":"):
             return _KEYED_LINE.match(f"{tl.text[a:b]} {tl.text[c0:c1]}") is not None
     return False
+
+
+# what turns a party label into another field's label: "Customer VAT Number", "Client No."
+_PARTY_FIELD = re.compile(r"\s*(?:no\b|nr\b|n[°º]|number|nummer|num[ée]ro|id\b|ref|#|code\b)", re.IGNORECASE)
+
+
+def _names_a_field(rest: str) -> bool:
+    """Whether the words after a party label make it a field's label (its number, VAT id, reference)."""
+    return bool(_PARTY_FIELD.match(rest) or lx.TAX_ID_LABEL_RE.match(rest.strip()))
 
 
 def label_is_name(rest: str) -> bool:
@@ -214,8 +228,11 @@ def extract_customer(pls: Sequence[PageLines], res: HeaderResult, dayfirst: bool
         for tl in pl.lines:
             for a0, b0 in tl.segments:
                 m = lx.CUSTOMER_LABEL_RE.match(tl.text, a0, b0)
-                if not m or label_is_name(tl.text[m.end() : b0]):
+                if not m:
                     continue
+                rest = tl.text[m.end() : b0]
+                if label_is_name(rest) or _names_a_field(rest) or _sentence_like(rest):
+                    continue  # a name, another field's label, or prose ("Invoice to pay by transfer...")
                 label_end = m.end()
                 # the rest of the label phrase ("Address:") is part of the label
                 extra = re.match(

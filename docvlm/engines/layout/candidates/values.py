@@ -52,10 +52,18 @@ def read_date(text: str, dayfirst: bool = True) -> tuple[str, int, int] | None:
 
 
 def read_tax_id(text: str, dayfirst: bool = True) -> tuple[str, int, int] | None:
-    """A tax identifier: up to three alphanumeric groups holding at least five digits."""
-    toks = list(re.finditer(r"[A-Za-z0-9][A-Za-z0-9./-]*", text))[:4]
+    """A tax identifier: up to three alphanumeric groups holding at least five digits (up to five
+    when a country code stands alone before groups of digits)."""
+    toks = list(re.finditer(r"[A-Za-z0-9][A-Za-z0-9./-]*", text))[:6]
     best: tuple[str, int, int] | None = None
-    for n in range(1, min(3, len(toks)) + 1):
+    # a VAT id may be printed in groups after its country code ("FR 34 999 888 779"): then more
+    # groups of digits may follow
+    spaced = bool(toks) and re.fullmatch(r"[A-Za-z]{2}", toks[0].group(0)) is not None
+    most = 3
+    if spaced:
+        most = 1 + next((i for i, t in enumerate(toks[1:]) if not t.group(0).isdigit()), len(toks) - 1)
+        most = max(1, min(5, most))
+    for n in range(1, min(most if spaced else 3, len(toks)) + 1):
         span = toks[:n]
         raw = text[span[0].start() : span[-1].end()].rstrip(".-/")
         compact = re.sub(r"[\s.\-/]", "", raw)

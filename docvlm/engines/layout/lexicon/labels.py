@@ -95,18 +95,22 @@ CUSTOMER_LABELS = (
     r"bill(?:ed)?\s+to|invoice\s+to|invoiced\s+to|sold\s+to|customer|client|buyer|billing\s+address|"
     r"bill\s+to\s+address|ship\s+to|shipping\s+address|deliver(?:y|ed)?\s+to|recipient|attn|"
     r"rechnungsadresse|rechnungsempf[äa]nger|kunde|empf[äa]nger|lieferadresse|k[äa]ufer|leistungsempf[äa]nger|"
-    r"factur[ée]\s+[àa]|adresse\s+de\s+facturation|destinataire|livr[ée]\s+[àa]|acheteur|"
+    r"factur[ée]\s+[àa](?!\s+(?:r[ée]gler|payer))|adresse\s+de\s+facturation|destinataire|livr[ée]\s+[àa]|acheteur|"
+    r"delivery\s+address|adresse\s+de\s+livraison|lieferanschrift|"
     r"factuuradres|factuur\s+aan|klant|afnemer|geleverd\s+aan|rechnung\s+an|"
     r"facturar\s+a|cliente|comprador|enviar\s+a|destinatario|"
     r"guest\s+name"
 )
 # Ship-to blocks are customer blocks too, but the bill-to block is preferred for the customer party.
-SHIP_LABELS = r"ship\s+to|shipping\s+address|deliver(?:y|ed)?\s+to|lieferadresse|livr[ée]\s+[àa]|enviar\s+a"
+SHIP_LABELS = (
+    r"ship\s+to|shipping\s+address|deliver(?:y|ed)?\s+to|lieferadresse|livr[ée]\s+[àa]|enviar\s+a|"
+    r"delivery\s+address|adresse\s+de\s+livraison|lieferanschrift"
+)
 
 TAX_ID_LABELS = (
-    r"vat\s*(?:reg(?:istration)?\.?\s*)?(?:no\.?|number|id|#)|vat/tin|"
+    r"vat\s*(?:reg(?:istration)?\.?\s*)?(?:no\.?|number|id|#)|vat[\s-]*id|vat/tin|"
     r"(?:n[º°o]\.?\s*(?:de\s+)?)?tva(?:\s+intra[\w.]*)?|"
-    r"ust[\s.-]*id[\s.-]*nr\.?|ust[\s.-]*idnr\.?|ust[\s.-]*id|umsatzsteuer[\s-]*id(?:entifikationsnummer)?|"
+    r"ust[\s.-]*id[\s.-]*nr\.?|ust[\s.-]*idnr\.?|ust[\s.-]*ident(?:ifikations)?[\s.-]*nr\.?|ust[\s.-]*id|umsatzsteuer[\s-]*id(?:entifikationsnummer)?|"
     r"steuer[\s-]*(?:nr\.?|nummer)|st\.?[\s-]*nr\.?|"
     r"btw[\s-]*(?:nummer|nr\.?|id)|btw|vat|"
     r"nif(?:/cif)?|cif(?:/nif)?|n\.?i\.?f\.?|c\.?i\.?f\.?|partita\s+iva|p\.?\s?iva|"
@@ -117,7 +121,10 @@ TAX_ID_LABELS = (
 IBAN_LABELS = r"iban|bank\s+account|bankrekening|rekeningnummer|konto|compte|cuenta|account\s+no\.?"
 EMAIL_LABELS = r"e-?mail|courriel|correo"
 PHONE_LABELS = r"tel(?:ephone|efon|éfono|efone)?\.?|t[ée]l\.?|phone|ph\.?|mobile|mob\.?|fon|handy|gsm|tlf"
-CURRENCY_LABELS = r"currency|w[äa]hrung|devise|valuta|moneda|divisa"
+CURRENCY_LABELS = (
+    r"currency|w[äa]hrung|devise|valuta|moneda|divisa|(?:all\s+)?amounts\s+in|betr[äa]ge\s+in|montants\s+en|"
+    r"bedragen\s+in|importes\s+en|prices\s+in|preise\s+in"
+)
 
 
 def compile_label(fragment: str) -> re.Pattern[str]:
@@ -178,7 +185,16 @@ TITLE_REFERENCE = re.compile(
 )
 # the date of a title set on the line under it ("vom 31.10.2018")
 TITLE_DATE_LINE = re.compile(r"\s*(?:vom|von|du|of|dated|del|van)\b", re.IGNORECASE)
-TITLE_NUMBER = re.compile(r"(?:invoice|factuur|facture|rechnung|factura|fattura|#)\s*[:#]?\s*", re.IGNORECASE)
+TITLE_NUMBER = re.compile(
+    r"(?:invoice|factuur|facture|rechnung|factura|fattura|avoir|gutschrift|credit\s+note|#)\s*[:#]?\s*",
+    re.IGNORECASE,
+)
+# a title set alone ("FACTURE", "INVOICE"), whose number follows on a line under it ("N°F-2024-14")
+TITLE_ALONE = re.compile(
+    r"\s*(?:invoice|tax\s+invoice|factuur|facture|rechnung|factura|fattura|avoir|gutschrift|credit\s+note)\s*$",
+    re.IGNORECASE,
+)
+NUMBER_SIGN = re.compile(r"\s*(?:n[°º]|no\.?|nr\.?|#|number|nummer|num[ée]ro)\s*[:.]?\s*", re.IGNORECASE)
 
 # Words right before "date" that make it another date than the invoice's ("Due date", "Order date")
 OTHER_DATE_BEFORE = re.compile(
