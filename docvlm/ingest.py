@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from docvlm.datamodel import DEFAULT_DPI, Document, Page, Word, WordSource
 from docvlm.errors import IngestError, MissingDependency, UnsupportedType
-from docvlm.imaging import to_rgb, upright
+from docvlm.imaging import decode_png_grey, png_decodes_grey, to_grey, to_rgb, upright
 from docvlm.ocr import OcrOptions
 from docvlm.parsers import normalize_text
 from docvlm.sources import (
@@ -491,20 +491,24 @@ def _check_pixels(img: Image.Image, p: Path | MemoryFile, options: IngestOptions
         )
 
 
-def _load_frame(p: Path | MemoryFile, index: int, options: IngestOptions) -> Image.Image:
-    """Decode frame ``index`` of an image file as RGB with EXIF orientation applied."""
+def _load_frame(p: Path | MemoryFile, index: int, options: IngestOptions, grey: bool = False) -> Image.Image:
+    """Decode frame ``index`` of an image file as RGB (``grey``: as "L", for OCR) with EXIF orientation applied."""
     img = _open_lazy(p, options)
     handed_out = False
     try:
         if index:
             img.seek(index)
         _check_pixels(img, p, options, index + 1)
+        if grey and index == 0 and png_decodes_grey(img):
+            return decode_png_grey(p.data if isinstance(p, MemoryFile) else p)  # the size is checked
+        if grey:
+            img.draft("L", img.size)  # a JPEG is decoded straight to grey by libjpeg; others ignore it
         with _pixel_limit(options.max_megapixels):
             img.load()
         if index == 0:
             # in place: a transposed copy would hold a second set of pixels (100 MB at 600 dpi A4)
             ImageOps.exif_transpose(img, in_place=True)
-        out = to_rgb(img)
+        out = to_grey(img) if grey else to_rgb(img)
         if out is img and getattr(img, "fp", None) is None and int(getattr(img, "n_frames", 1) or 1) == 1:
             # a single-frame file is closed once decoded: the image already owns its pixels
             handed_out = True
@@ -547,7 +551,7 @@ def _iter_image_pages(
     for index in range(count):
         number = index + 1
         t0 = time.perf_counter()
-        frame = [_load_frame(p, index, options)]  # popped into OCR, as for PDF pages
+        frame = [_load_frame(p, index, options, grey=True)]  # popped into OCR, as for PDF pages
         timings = {"render_s": time.perf_counter() - t0}
         t1, c1 = time.perf_counter(), time.process_time()
         from docvlm.ocr.page import ocr_page

@@ -83,8 +83,9 @@ class OcrResult:
     """Words on the upright page, the quarter turn and skew applied to get it, and the image read.
 
     ``words`` are in pixels of the upright page at the input's resolution, whose size is ``size``.
-    ``image`` is the upright image OCR read: the input deskewed and turned, resampled by ``scale``
-    when its print was larger than the recogniser needs (``OcrOptions.line_px``), else at 1.
+    ``image`` is the upright image OCR read, in greyscale ("L"): the input deskewed and turned,
+    resampled by ``scale`` when its print was larger than the recogniser needs
+    (``OcrOptions.line_px``), else at 1.
     """
 
     words: list[Word]
@@ -102,7 +103,7 @@ class OcrBackend(ABC):
 
     @abstractmethod
     def recognize(self, image: Image.Image, text_px: float = 0.0) -> list[Word]:
-        """OCR an upright RGB image; word boxes are in its pixels, ``Word.line`` ids per text line.
+        """OCR an upright greyscale ("L") or RGB image; word boxes are in its pixels, ``Word.line`` ids per text line.
 
         ``text_px`` is the height of the page's text lines in ``image`` pixels when it was measured
         (``line_stats``), else 0; a backend may use it to choose the scale it detects text at."""

@@ -17,7 +17,7 @@ from PIL import Image
 
 from docvlm.datamodel import BBox, Word
 from docvlm.geometry import union
-from docvlm.imaging import downscale, to_rgb
+from docvlm.imaging import downscale, to_grey
 from docvlm.ocr.lines import LAYOUT_SIDE, int_box, level_and_upright
 
 _log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ def reads_upright(lines: Iterable[list[Word]]) -> bool:
 
 def detect_rotation(reader: LineReader, image: Image.Image) -> int:
     """Orientation from a text-detection pass on a downscaled copy (used when no words are known yet)."""
-    small, _ = downscale(to_rgb(image), LAYOUT_SIDE)
+    small, _ = downscale(to_grey(image), LAYOUT_SIDE)
     boxes = reader.line_boxes(small)
     if not boxes:
         return 0

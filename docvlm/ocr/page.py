@@ -16,7 +16,7 @@ from typing import cast
 from PIL import Image
 
 from docvlm.datamodel import Word
-from docvlm.imaging import deskew, resample, to_rgb, upright
+from docvlm.imaging import deskew, resample, to_grey, to_rgb, upright
 from docvlm.ocr.base import TILE_AREA, OcrBackend, OcrOptions, OcrResult
 from docvlm.ocr.factory import get_ocr
 from docvlm.ocr.lines import line_stats
@@ -114,11 +114,12 @@ def ocr_page(image: Image.Image, options: OcrOptions | None = None) -> OcrResult
     """
     map_large_buffers()  # before the first big allocation of the page, once per process
     options = options or OcrOptions()
-    img = to_rgb(image)
-    del image  # a 600 dpi page is 100 MB; once resampled, the full-resolution copy is not needed
+    # the page is read in greyscale: a third of the pixels of RGB (a quarter of PIL's RGB buffer)
+    img = to_grey(image)
+    del image  # a 600 dpi page is 35 MB in grey; once resampled, the full-resolution copy is not needed
     full = img.size
-    extrema = cast("tuple[tuple[int, int], ...]", img.getextrema())  # per band, as the image is RGB
-    if options.backend == "none" or all(lo == hi for lo, hi in extrema):
+    lo, hi = cast("tuple[int, int]", img.getextrema())  # one band, as the image is greyscale
+    if options.backend == "none" or lo == hi:
         # one flat colour (a blank page rendered from a PDF) holds no text to find, and loads no model
         return OcrResult(words=[], rotation=0, skew=0.0, image=img, size=full)
     backend = get_ocr(options)
@@ -171,6 +172,6 @@ def ocr_image(image: Image.Image, options: OcrOptions | None = None) -> tuple[li
     the upright (rotated and deskewed) RGB image itself, at the input's resolution.
     """
     res = ocr_page(image, options)
-    if res.scale == 1.0:
+    if res.scale == 1.0 and res.image.mode == "RGB":
         return res.words, res.rotation, res.image
     return res.words, res.rotation, upright(to_rgb(image), res.rotation, res.skew)

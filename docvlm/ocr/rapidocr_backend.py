@@ -1,6 +1,6 @@
 """The RapidOCR backend: PP-OCR text detection and recognition through RapidOCR's bundled ONNX models.
 
-In: an upright RGB page image. Out: ``Word``s with pixel boxes of that image, one ``line`` id per
+In: an upright page image (read in greyscale; the models get its grey in all three channels). Out: ``Word``s with pixel boxes of that image, one ``line`` id per
 detected text line. Nothing is downloaded: the rapidocr wheel ships the models.
 
 RapidOCR's public entry point (``RapidOCR(...)(image)``) runs detection and recognition at one
@@ -23,7 +23,7 @@ from PIL import Image
 
 from docvlm.datamodel import Word
 from docvlm.errors import OcrError
-from docvlm.imaging import to_rgb
+from docvlm.imaging import to_grey, to_rgb
 from docvlm.ocr import orientation
 from docvlm.ocr.base import TILE_AREA, OcrBackend
 from docvlm.ocr.lines import ink_rows, ink_segments, quad_box, quad_to_words, sub_quad
@@ -65,6 +65,20 @@ REC_MEM_ARENA = True
 _SHRINK_WIDTH = 32
 # the detector may enlarge a small image by up to this factor to fill its pixel budget
 MAX_DET_UPSCALE = 2.0
+
+
+def _pixels(image: Image.Image) -> np.ndarray:
+    """The pixels OCR reads: a greyscale or RGB image as it is, any other mode as greyscale."""
+    return np.asarray(image if image.mode in ("L", "RGB") else to_grey(image))
+
+
+def _three_channels(crop: np.ndarray) -> np.ndarray:
+    """A line crop as the recogniser takes it, (h, w, 3): a grey crop in all three channels."""
+    if crop.ndim == 3:
+        return crop
+    import cv2
+
+    return cv2.cvtColor(crop, cv2.COLOR_GRAY2RGB)
 
 
 class RapidOcrBackend(OcrBackend):
@@ -171,17 +185,18 @@ class RapidOcrBackend(OcrBackend):
         quads[..., 1] = (quads[..., 1] * np.float32(h / dh)).clip(0, h - 1)
         return quads
 
-    def _detect_strip(self, rgb: np.ndarray) -> np.ndarray:
-        """One detector run on an RGB array whose sides are multiples of 32; quads in its pixels.
+    def _detect_strip(self, pixels: np.ndarray) -> np.ndarray:
+        """One detector run on a grey (h, w) or RGB (h, w, 3) array whose sides are multiples of 32;
+        quads in its pixels.
 
-        The input tensor is built here in float32, one channel at a time: RapidOCR's own
-        preprocessing normalises in float64 with whole-image temporaries (10 MB more at the peak of
-        a page, measured on a 1438x1655 scan).
+        The input tensor is built here in float32, one channel at a time (a grey array fills all
+        three): RapidOCR's own preprocessing normalises in float64 with whole-image temporaries
+        (10 MB more at the peak of a page, measured on a 1438x1655 scan).
         """
-        dh, dw = rgb.shape[:2]
+        dh, dw = pixels.shape[:2]
         x = np.empty((1, 3, dh, dw), dtype=np.float32)
         for c in range(3):
-            x[0, c] = rgb[:, :, c]
+            x[0, c] = pixels if pixels.ndim == 2 else pixels[:, :, c]
             x[0, c] *= np.float32(1.0 / (255.0 * self._std[c]))
             x[0, c] -= np.float32(self._mean[c] / self._std[c])
         with self._lock:
@@ -234,7 +249,7 @@ class RapidOcrBackend(OcrBackend):
     def recognize(self, image: Image.Image, text_px: float = 0.0) -> list[Word]:
         from rapidocr.utils.process_img import get_rotate_crop_image
 
-        array = np.asarray(to_rgb(image))
+        array = _pixels(image)
         quads = self._detect(array, self.detection_scale(image.width, image.height, text_px))
         if len(quads) == 0:
             return []
@@ -242,7 +257,7 @@ class RapidOcrBackend(OcrBackend):
         crops = [get_rotate_crop_image(array, q.copy()) for q in quads]
         del array  # a copy of the page's pixels; the crops are all that recognition needs
         pieces, boxed, piece_quads, owner = self._pieces(quads, crops)
-        res = self._read(pieces, np.stack(piece_quads), boxed)
+        res = self._read([_three_channels(p) for p in pieces], np.stack(piece_quads), boxed)
         txts = res.txts or ()
         scores = list(res.scores or [])
         # word_results line up with the pieces only when every piece got its word boxes
@@ -289,8 +304,7 @@ class RapidOcrBackend(OcrBackend):
 
     def line_boxes(self, image: Image.Image) -> list[tuple[int, int, int, int]]:
         """Integer boxes of the text lines the detector finds on ``image`` (for orientation)."""
-        array = np.asarray(to_rgb(image))
-        quads = self._detect(array, self.detection_scale(image.width, image.height))
+        quads = self._detect(_pixels(image), self.detection_scale(image.width, image.height))
         return [quad_box(q, image.size) for q in quads]
 
     def line_score(self, crop: Image.Image) -> float:

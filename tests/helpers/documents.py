@@ -14,8 +14,9 @@ def make_text_pdf(path: Path, lines: list[tuple[float, float, str]], pages: int 
     return make_pdf(path, [lines] * pages)
 
 
-def write_huge_png(path: Path, width: int, height: int, bit_depth: int = 8) -> Path:
-    """A valid, tiny-on-disk PNG of ``width x height`` black greyscale pixels (a decompression bomb)."""
+def write_huge_png(path: Path, width: int, height: int, bit_depth: int = 8, rgba: bool = False) -> Path:
+    """A valid, tiny-on-disk PNG of ``width x height`` black greyscale pixels (a decompression bomb);
+    ``rgba``: transparent black RGBA pixels instead (4 bytes a pixel once decoded, whatever the reader)."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return (
@@ -26,9 +27,10 @@ def write_huge_png(path: Path, width: int, height: int, bit_depth: int = 8) -> P
         )
 
     comp = zlib.compressobj(9)
-    row = b"\x00" * (1 + (width * bit_depth + 7) // 8)  # filter byte, then the packed pixels
+    channels, colour_type = (4, 6) if rgba else (1, 0)
+    row = b"\x00" * (1 + (width * channels * bit_depth + 7) // 8)  # filter byte, then the packed pixels
     body = b"".join(comp.compress(row) for _ in range(height)) + comp.flush()
-    ihdr = struct.pack(">IIBBBBB", width, height, bit_depth, 0, 0, 0, 0)
+    ihdr = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 0)
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", body) + chunk(b"IEND", b""))
     return path
 

@@ -31,7 +31,8 @@ def _check_limit_record(rec: dict, *limits: str) -> None:
 def test_a_stuck_and_an_oversized_document_are_stopped_and_the_batch_goes_on(tmp_path):
     good = _good(tmp_path, 3)
     stuck = nested_xobject_pdf(tmp_path / "nested.pdf")
-    big = write_huge_png(tmp_path / "big.png", 9000, 9000)  # 81 MP: under the pixel limit, 243 MB as RGB
+    # 81 MP: under the pixel limit; RGBA, so 324 MB decoded (a plain page is read as 81 MB of grey)
+    big = write_huge_png(tmp_path / "big.png", 9000, 9000, rgba=True)
     order = [good[0], stuck, good[1], big, good[2]]
     timeout, max_mb = 15.0, 400  # a good PDF in a fresh worker must fit, also at load 40 on 2 cores
     runner = BatchRunner(
