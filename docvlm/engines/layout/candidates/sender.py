@@ -28,6 +28,7 @@ _log = logging.getLogger(__name__)
 
 # the separators of a one-line address: middle dots, bullets, bars, and spaced dashes
 _SEPARATOR = re.compile(r"\s*[·•●∙⋅|]\s*|\s+[-–—]\s+")
+_SEPARATOR_HINT = re.compile(r"[·•●∙⋅|]|\s[-–—]\s")  # where _SEPARATOR can match at all
 _MIN_PARTS = 3  # name, street, town
 _WINDOW_GAP = 2.6  # line heights between the lines of a window block (its lines sit further apart)
 _WINDOW_LINES = 7
@@ -77,6 +78,8 @@ def company_lines(pl: PageLines) -> list[CompanyLine]:
     middle = top + 0.5 * max(1.0, bottom - top)
     out: list[CompanyLine] = []
     for tl in pl.lines:
+        if not _SEPARATOR_HINT.search(tl.text):
+            continue  # most lines hold no separator at all
         for a0, b0 in tl.segments:
             parts = _parts(tl.text, a0, b0)
             if len(parts) < _MIN_PARTS:
