@@ -255,6 +255,12 @@ def find_dates(text: str, dayfirst: bool = True) -> list[tuple[dt.date, str]]:
     a following time ("14/03/20185:57PM") is still read.
     """
     t = unicodedata.normalize("NFKC", text)
+    # what each form needs at least (``\d`` is a decimal digit; a month name is letters): most
+    # lines of a page hold too few digits, or no letter, for most of the four searches
+    digits = sum(map(str.isdecimal, t))
+    if digits < 3:
+        return []
+    named = any(map(str.isalpha, t))
     found: list[tuple[int, dt.date, str]] = []
     taken: list[tuple[int, int]] = []
 
@@ -267,14 +273,17 @@ def find_dates(text: str, dayfirst: bool = True) -> list[tuple[dt.date, str]]:
         taken.append(span)
         found.append((span[0], d, t[span[0] : span[1]].strip()))
 
-    for m in _ISO.finditer(t):
-        add(m, _make(int(m.group(1)), int(m.group(2)), int(m.group(3))))
-    for m in _DAY_MONTH_NAME.finditer(t):
-        add(m, _make(_year(m.group(3)), MONTHS[m.group(2).lower()], int(m.group(1))))
-    for m in _MONTH_NAME_DAY.finditer(t):
-        add(m, _make(_year(m.group(3)), MONTHS[m.group(1).lower()], int(m.group(2))))
+    if digits >= 6:  # yyyy-m-d
+        for m in _ISO.finditer(t):
+            add(m, _make(int(m.group(1)), int(m.group(2)), int(m.group(3))))
+    if named:  # d month yy
+        for m in _DAY_MONTH_NAME.finditer(t):
+            add(m, _make(_year(m.group(3)), MONTHS[m.group(2).lower()], int(m.group(1))))
+    if named and digits >= 5:  # month d yyyy
+        for m in _MONTH_NAME_DAY.finditer(t):
+            add(m, _make(_year(m.group(3)), MONTHS[m.group(1).lower()], int(m.group(2))))
     pos = 0
-    while True:
+    while digits >= 4:  # d-m-yy
         nm = _NUMERIC.search(t, pos)
         if nm is None:
             break

@@ -77,3 +77,23 @@ def test_currency_and_iban():
     assert detect_currency("nothing here") is None
     assert iban_is_valid("NL50 INGB 0683 2513 09")
     assert not iban_is_valid("NL50INGB0683251308")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # the shortest text of each form: the digit and letter counts that gate each search
+        ("1/2/34", dt.date(2034, 2, 1)),
+        ("3 May 21", dt.date(2021, 5, 3)),
+        ("May 3 2021", dt.date(2021, 5, 3)),
+        ("2021-5-3", dt.date(2021, 5, 3)),
+        ("\uff13 May 21", dt.date(2021, 5, 3)),  # a full-width digit, a digit after NFKC
+    ],
+)
+def test_find_dates_reads_the_shortest_form_of_each_kind(text, expected):
+    assert [d for d, _ in find_dates(text)] == [expected]
+
+
+@pytest.mark.parametrize("text", ["12", "Invoice", "No. 12 May", "May", "12-05"])
+def test_find_dates_finds_nothing_without_enough_digits(text):
+    assert find_dates(text) == []
