@@ -1,10 +1,13 @@
-"""The one-search prefilters of the keyed header fields find a label exactly where one of its patterns does."""
+"""The keyed header fields' patterns, tried only where some field label starts, match exactly as searched."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 
 from docvlm.engines.layout import lexicon as lx
+from docvlm.engines.layout.candidates.labels import label_starts, matches_at
 
 LINES = [
     "Invoice No: INV-2023-0008   Date: 12/03/2024",
@@ -21,12 +24,20 @@ LINES = [
 
 
 @pytest.mark.parametrize("line", LINES)
-def test_field_prefilter_agrees_with_the_field_patterns_on_every_span(line: str) -> None:
-    for path, patterns in lx.HEADER_PATTERNS.items():
-        union = lx.FIELD_LABELS_RE[path]
-        for a in range(len(line) + 1):
-            for b in range(a, len(line) + 1):
-                any_single = any(p.search(line, a, b) for p, _ in patterns)
-                assert bool(union.search(line, a, b)) == any_single, (path, line[a:b])
-                if any_single:
-                    assert lx.FIELD_LABEL_RE.search(line, a, b)
+def test_field_patterns_tried_at_the_label_starts_match_as_their_search_does(line: str) -> None:
+    for a in range(len(line) + 1):
+        for b in range(a, len(line) + 1):
+            starts = label_starts(line, a, b)
+            for path, patterns in lx.HEADER_PATTERNS.items():
+                for pat, _ in patterns:
+                    searched = [m.span() for m in pat.finditer(line, a, b)]
+                    tried = [m.span() for m in matches_at(pat, line, starts, b)]
+                    assert tried == searched, (path, pat.pattern[:40], line[a:b])
+
+
+def test_matches_at_goes_on_after_each_match_as_finditer_does() -> None:
+    pat = re.compile(r"ab|b")
+    text = "abab b"
+    assert [m.span() for m in matches_at(pat, text, [0, 1, 2, 3, 5], len(text))] == [
+        m.span() for m in pat.finditer(text)
+    ]

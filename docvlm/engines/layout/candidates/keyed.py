@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from docvlm.engines.layout import lexicon as lx
 from docvlm.engines.layout.candidates.base import Candidate, HeaderResult
-from docvlm.engines.layout.candidates.labels import find_value
+from docvlm.engines.layout.candidates.labels import find_value, label_starts, matches_at
 from docvlm.engines.layout.candidates.values import Reader, read_date, read_id
 from docvlm.engines.layout.text import PageLines, TextLine
 
@@ -30,25 +30,23 @@ def extract_keyed_fields(pls: Sequence[PageLines], res: HeaderResult, dayfirst: 
     best: dict[str, Candidate] = {}
     # (page, line) -> label spans already used by another field ("DUE DATE" is not an "INVOICE DATE")
     taken: dict[tuple[int, int], list[tuple[int, int]]] = {}
-    # the segments that hold any field label (most hold none): one search each instead of one per pattern
+    # where in each segment any field label starts (most segments hold none): a field's patterns
+    # are then tried at those places only, instead of searched for along the segment
     labelled = [
         [
-            (tl, [(a0, b0) for a0, b0 in tl.segments if lx.FIELD_LABEL_RE.search(tl.text, a0, b0)])
+            (tl, [(b0, starts) for a0, b0 in tl.segments if (starts := label_starts(tl.text, a0, b0))])
             for tl in pl.lines
         ]
         for pl in pls
     ]
     for path in ("due_date", "invoice_number", "purchase_order", "invoice_date"):
         reader = _FIELD_READERS[path]
-        any_label = lx.FIELD_LABELS_RE[path]
         for pl, page_segs in zip(pls, labelled, strict=True):
             for tl, segs in page_segs:
                 used = taken.setdefault((tl.page, tl.index), [])
-                for a0, b0 in segs:  # a label never spans two segments
-                    if not any_label.search(tl.text, a0, b0):
-                        continue
+                for b0, starts in segs:  # a label never spans two segments
                     for pat, strength in lx.HEADER_PATTERNS[path]:
-                        for m in pat.finditer(tl.text, a0, b0):
+                        for m in matches_at(pat, tl.text, starts, b0):
                             if any(s < m.end() and m.start() < e for s, e in used):
                                 continue
                             if path == "invoice_date" and _inside_other_label(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Iterator, Sequence
 
 from docvlm.datamodel import Evidence
 from docvlm.engines.layout import lexicon as lx
@@ -13,6 +15,39 @@ _log = logging.getLogger(__name__)
 
 # ---------------------------------------------------------------------------------------------
 # Label search
+
+
+def label_starts(text: str, start: int, end: int) -> list[int]:
+    """Every place in ``text[start:end]`` where a header field label (``lx.FIELD_LABEL_RE``) matches.
+
+    One field label pattern matches only where the alternation of them all does, so these are the
+    only places to try the field patterns (``matches_at``).
+    """
+    out: list[int] = []
+    m = lx.FIELD_LABEL_RE.search(text, start, end)
+    while m is not None:
+        out.append(m.start())
+        m = lx.FIELD_LABEL_RE.search(text, m.start() + 1, end)
+    return out
+
+
+def matches_at(pat: re.Pattern[str], text: str, starts: Sequence[int], end: int) -> Iterator[re.Match[str]]:
+    """``pat.finditer(text, starts[0], end)`` where ``pat`` can match only at ``starts`` (in order).
+
+    The same matches (non-overlapping, left to right), from one anchored try at each place
+    instead of a search along the text.
+    """
+    pos = -1
+    for p in starts:
+        if p < pos:
+            continue
+        m = pat.match(text, p, end)
+        if m is not None:
+            if m.end() == m.start():  # an empty match: let finditer's own rules go on from here
+                yield from pat.finditer(text, p, end)
+                return
+            yield m
+            pos = m.end()
 
 
 def _is_label_segment(text: str) -> bool:

@@ -165,11 +165,6 @@ ANY_HEADER_LABEL_RE = re.compile(
 )
 # any identifier / date / reference label of HEADER_LABELS, as one pattern (one search per line)
 FIELD_LABEL_RE = compile_label("|".join(frag for entries in HEADER_LABELS.values() for frag, _ in entries))
-# each field's labels as one pattern: where it finds nothing, none of the field's patterns can match
-# (the same boundaries and flags around an alternation of the same fragments)
-FIELD_LABELS_RE: dict[str, re.Pattern[str]] = {
-    name: compile_label("|".join(frag for frag, _ in entries)) for name, entries in HEADER_LABELS.items()
-}
 # a tax-id label naming the customer ("BTW-nummer klant", "N° TVA client", "NIF cliente")
 CUSTOMER_WORD_RE = re.compile(
     r"\b(?:klant|client|cliente|customer|kunde|buyer|acheteur|afnemer)\b", re.IGNORECASE
