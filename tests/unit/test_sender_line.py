@@ -203,3 +203,19 @@ def test_a_to_label_and_a_table_under_the_block() -> None:
     )
     assert data["customer"]["name"] == "Rhea Beispiel"
     assert data["customer"]["address"] == "Harbour Lane 4, 22111 Hamburg"
+
+
+def test_a_salutation_alone_over_the_name_is_part_of_it() -> None:
+    data = run(
+        [
+            (40, 40, "Rechnung", 18),
+            (50, 100, "Käufer:"),
+            (50, 112, "Herrn"),
+            (50, 124, "Max Beispiel"),
+            (50, 136, "Ringstraße 2"),
+            (50, 148, "12345 Musterstadt"),
+            (350, 100, "Rechnungsnummer:  44"),
+        ]
+    )
+    assert data["customer"]["name"] == "Herrn Max Beispiel"
+    assert data["customer"]["address"] == "Ringstraße 2, 12345 Musterstadt"

@@ -72,3 +72,14 @@ def test_a_number_in_another_column_is_not_the_titles() -> None:
 def test_amounts_in_a_named_currency() -> None:
     data = run([*HEADER, (350, 100, "Beträge in   EUR"), (300, 600, "Summe  119,00")])
     assert data["currency"] == "EUR"
+
+
+def test_a_version_line_proposes_no_date() -> None:
+    from docvlm.engines.layout.candidates.pool import _line_dates
+    from docvlm.engines.layout.text import page_lines
+
+    pl = page_lines(
+        make_page([(50, 40, "Format-Version: 2.1 vom 24.03.2020"), (50, 60, "Fällig am 30.11.2018")])
+    )
+    dates = [p.value for tl in pl.lines for p in _line_dates(tl, True)]
+    assert dates == ["2018-11-30"]

@@ -168,11 +168,15 @@ def _party_from_block(block: Block, prefix: str, score: float, res: HeaderResult
     """Name = first usable line of the block; address = following address lines; plus contacts."""
     name_done = False
     addr: list[tuple[TextLine, int, int]] = []
+    salutation: tuple[TextLine, int, int] | None = None  # "Herrn" alone over the name: part of it
     for tl, a, b in block.lines:
         text = tl.text[a:b].strip()
         if not text:
             continue
         low = text.lower()
+        if not name_done and salutation is None and lx.SALUTATION.fullmatch(text):
+            salutation = (tl, a, b)
+            continue
         if not name_done:
             if text.startswith("(") and text.endswith(")"):
                 continue  # a parenthesised remark, not the name
@@ -183,7 +187,12 @@ def _party_from_block(block: Block, prefix: str, score: float, res: HeaderResult
             if len(_LETTERS.findall(t2)) < 2:
                 continue
             name = t2.rstrip(" ,;:")
-            res.put(Candidate(f"{prefix}.name", name, tl.evidence(off, off + len(name)), score))
+            ev = tl.evidence(off, off + len(name))
+            if salutation is not None:
+                stl, sa, sb = salutation
+                name = f"{stl.text[sa:sb].strip()} {name}"
+                ev = Evidence(tl.page, union([stl.box(sa, sb), ev.bbox]), name, 1.0)
+            res.put(Candidate(f"{prefix}.name", name, ev, score))
             name_done = True
             continue
         if parsers.EMAIL_PATTERN.search(text):

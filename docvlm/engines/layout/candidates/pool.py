@@ -119,8 +119,12 @@ def _scan(
     return out
 
 
+# a line that dates a version of something (a form, a stylesheet, a code list): no invoice's date
+_VERSION_LINE = re.compile(r"\b(?:version|revision)\b", re.IGNORECASE)
+
+
 def _line_dates(tl: TextLine, dayfirst: bool) -> Iterator[Proposal]:
-    if not any(map(str.isdigit, tl.text)):
+    if not any(map(str.isdigit, tl.text)) or _VERSION_LINE.search(tl.text):
         return
     pos = 0
     for d, raw in parsers.find_dates(tl.text, dayfirst=dayfirst):

@@ -45,6 +45,11 @@ DOC_TITLE_WORDS = frozenset(
 )
 
 # Company legal-form suffixes (vendor names on invoices and receipts end with these).
+# a salutation set alone on the line over an addressee's name ("Herrn" over "Max Muster")
+SALUTATION = re.compile(
+    r"(?:herrn?|frau|mr|mrs|ms|miss|monsieur|madame|mademoiselle|m|mme|mlle|dhr|mevr|sr|sra|srta|sig|sig\.ra)\.?",
+    re.IGNORECASE,
+)
 # the title of a credit note (a document that refunds or corrects an invoice)
 CREDIT_NOTE_TITLE = re.compile(
     r"^\s*(?:credit\s+(?:note|memo)|gutschrift|rechnungskorrektur|stornorechnung|avoir|facture\s+d'avoir|"
