@@ -83,3 +83,15 @@ def test_a_version_line_proposes_no_date() -> None:
     )
     dates = [p.value for tl in pl.lines for p in _line_dates(tl, True)]
     assert dates == ["2018-11-30"]
+
+
+def test_a_french_fee_note_title_is_no_seller() -> None:
+    data = run(
+        [
+            (12, 10, "Cabinet Exemple", 15),
+            (200, 226, "NOTE D'HONORAIRES", 20),
+            (41, 141, "Facture n° : 2022-01"),
+            *FOOT,
+        ]
+    )
+    assert data["vendor"]["name"] == "Cabinet Exemple"

@@ -393,6 +393,9 @@ def _name_ok(text: str) -> bool:
     return not amount_spans(t) or bool(lx.COMPANY_SUFFIX.search(t))
 
 
+_ELISION = re.compile(r"^[dl][’']", re.IGNORECASE)
+
+
 @functools.lru_cache(maxsize=8192)
 def _strip_title_words(text: str) -> tuple[int, int] | None:
     """Span of ``text`` left after trimming document-title words and identifiers from both ends."""
@@ -401,7 +404,8 @@ def _strip_title_words(text: str) -> tuple[int, int] | None:
     def drop(m: re.Match[str]) -> bool:
         if _HAS_DIGIT.search(m.group(0)):
             return True
-        parts = [re.sub(r"[^\w-]", "", p).lower() for p in re.split(r"[/|]", m.group(0))]
+        # an elided article belongs to its word ("d'honoraires", "l'avoir")
+        parts = [re.sub(r"[^\w-]", "", _ELISION.sub("", p)).lower() for p in re.split(r"[/|]", m.group(0))]
         return all(not p or p in lx.DOC_TITLE_WORDS for p in parts)
 
     i, j = 0, len(toks)

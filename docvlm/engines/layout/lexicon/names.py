@@ -30,6 +30,7 @@ DOC_TITLE_WORDS = frozenset(
         "gutschrift",
         "facture",
         "avoir",
+        "honoraires",  # "note d'honoraires", a fee note
         "factuur",
         "creditnota",
         "factura",
