@@ -219,3 +219,20 @@ def test_a_salutation_alone_over_the_name_is_part_of_it() -> None:
     )
     assert data["customer"]["name"] == "Herrn Max Beispiel"
     assert data["customer"]["address"] == "Ringstraße 2, 12345 Musterstadt"
+
+
+def test_the_legal_footer_carries_the_sellers_vat_id() -> None:
+    data = run(
+        [
+            (40, 40, "FACTURE", 20),
+            (40, 100, "Hôtel du Phare"),
+            (40, 112, "2, rue du Port"),
+            (40, 124, "29200 Brest"),
+            (380, 250, "Exemple Conseil SARL"),
+            (380, 262, "27, rue Haute"),
+            (380, 274, "75008 Paris"),
+            (380, 300, "TVA : FR38500003710"),
+            (40, 800, "SASU au capital de 20000€ - SIRET 12345682400016 – TVA FR40123456824"),
+        ]
+    )
+    assert data["vendor"]["tax_id"] == "FR40123456824"

@@ -15,6 +15,7 @@ from docvlm.engines.layout.text import PageLines
 
 _log = logging.getLogger(__name__)
 
+_LEGAL_LINE_BONUS = 0.1
 # the buyer's word ending the text right before a tax-id label ("Customer VAT Number", "N° TVA client")
 _CUSTOMER_BEFORE = re.compile(
     r"\b(?:customer|client|buyer|kunden?|klant|acheteur|cliente)\s*$", re.IGNORECASE
@@ -59,6 +60,8 @@ def extract_party_ids(pls: Sequence[PageLines], res: HeaderResult, dayfirst: boo
                         score = base
                         if field_name == "tax_id" and lx.NATIONAL_TAX_LABEL.match(m.group(0)):
                             score = 0.6  # a registration or national tax number: a VAT id on the page wins
+                        if field_name == "tax_id" and owner == "vendor" and lx.LEGAL_FOOTER.search(tl.text):
+                            score += _LEGAL_LINE_BONUS  # the seller's legal mentions carry its own ids
                         if field_name == "iban" and not parsers.iban_is_valid(value):
                             score = 0.4  # IBAN-shaped but the checksum fails
                         if path not in res.values or res.confidence.get(path, 0) < score:
