@@ -17,7 +17,7 @@ from docvlm.engines.layout.candidates.dates import infer_dayfirst
 from docvlm.engines.layout.candidates.ids import extract_party_ids
 from docvlm.engines.layout.candidates.keyed import extract_keyed_fields
 from docvlm.engines.layout.candidates.parties import extract_customer, extract_unlabelled_customer
-from docvlm.engines.layout.candidates.sender import extract_window_customer
+from docvlm.engines.layout.candidates.sender import extract_window_customer, read_addresses
 from docvlm.engines.layout.candidates.vendor import extract_vendor
 from docvlm.engines.layout.text import PageLines
 
@@ -45,10 +45,11 @@ def extract_header(
     if cur is not None:
         res.put(Candidate("currency", cur[0], cur[1], 0.85))
     extract_keyed_fields(pls, res, res.dayfirst)
-    extract_window_customer(pls, res, res.dayfirst)
+    addresses = read_addresses(pls)  # one-line addresses: the seller's, and the buyer's window under it
+    extract_window_customer(addresses, res, res.dayfirst)
     extract_customer(pls, res, res.dayfirst)
     extract_party_ids(pls, res, res.dayfirst)
-    extract_vendor(pls, res, res.dayfirst)
+    extract_vendor(pls, res, res.dayfirst, addresses)
     extract_unlabelled_customer(pls, res, res.dayfirst)
     choose_amounts(amount_candidates(pls, table_boxes), res, line_sum, pls)
     return res

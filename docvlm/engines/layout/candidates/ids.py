@@ -16,10 +16,6 @@ from docvlm.engines.layout.text import PageLines
 _log = logging.getLogger(__name__)
 
 _LEGAL_LINE_BONUS = 0.1
-# the buyer's word ending the text right before a tax-id label ("Customer VAT Number", "N° TVA client")
-_CUSTOMER_BEFORE = re.compile(
-    r"\b(?:customer|client|buyer|kunden?|klant|acheteur|cliente)\s*$", re.IGNORECASE
-)
 
 
 def extract_party_ids(pls: Sequence[PageLines], res: HeaderResult, dayfirst: bool) -> None:
@@ -50,7 +46,7 @@ def extract_party_ids(pls: Sequence[PageLines], res: HeaderResult, dayfirst: boo
                         # ... and so does "Customer VAT Number", the buyer's word right before the label
                         customer_label = field_name == "tax_id" and bool(
                             lx.CUSTOMER_WORD_RE.search(m.group(0))
-                            or _CUSTOMER_BEFORE.search(tl.text, max(a0, m.start() - 12), m.start())
+                            or lx.CUSTOMER_WORD_BEFORE_RE.search(tl.text, max(a0, m.start() - 12), m.start())
                         )
                         in_block = _in_regions(tl.page, ev.bbox, regions)
                         owner = "customer" if in_block or customer_label else "vendor"

@@ -6,9 +6,10 @@ carries no label. Both parties follow from it: the line's first part names the s
 block under it is the buyer. The same kind of line, elsewhere at the top or the foot of the page
 ("Name SARL - 1 rue X - 75000 Paris - France"), still names the seller.
 
-In: the ``PageLines`` of page 1. Out: ``CompanyLine`` objects (the line, the name part's span,
-whether it sits above a window block) and, through ``extract_window_customer``, the customer name
-and address put on the ``HeaderResult``.
+In: the ``PageLines`` of a document. Out: ``read_addresses`` gives the ``CompanyLine`` objects
+(the line, the name part's span) of page 1 and the last page, each with the window block under it
+where it is a return address; ``extract_window_customer`` puts that block's name and address on
+the ``HeaderResult`` as the customer.
 """
 
 from __future__ import annotations
@@ -140,15 +141,24 @@ def window_block(pl: PageLines, cl: CompanyLine) -> Block | None:
     return Block(lines)
 
 
-def extract_window_customer(pls: Sequence[PageLines], res: HeaderResult, dayfirst: bool) -> None:
+def read_addresses(pls: Sequence[PageLines]) -> list[tuple[CompanyLine, Block | None]]:
+    """The one-line addresses of page 1 and of the last page, read once for the seller and the
+    buyer rules: each with the window block under it where it is page 1's return address."""
+    if not pls:
+        return []
+    first = pls[0]
+    out: list[tuple[CompanyLine, Block | None]] = []
+    for pl in {id(first): first, id(pls[-1]): pls[-1]}.values():
+        for cl in company_lines(pl):
+            out.append((cl, window_block(pl, cl) if pl is first and cl.top_half else None))
+    return out
+
+
+def extract_window_customer(
+    addresses: Sequence[tuple[CompanyLine, Block | None]], res: HeaderResult, dayfirst: bool
+) -> None:
     """The buyer of a letter-style invoice: the address block under the seller's return-address line."""
-    if not pls or not pls[0].lines:
-        return
-    pl = pls[0]
-    for cl in company_lines(pl):
-        if not cl.top_half:
-            continue
-        block = window_block(pl, cl)
+    for cl, block in addresses:
         if block is None:
             continue
         _party_from_block(block, "customer", 0.8, res, dayfirst)

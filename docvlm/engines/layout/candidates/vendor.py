@@ -13,6 +13,7 @@ from docvlm.engines.layout.candidates.base import Candidate, HeaderResult, _in_r
 from docvlm.engines.layout.candidates.labels import _is_label_segment
 from docvlm.engines.layout.candidates.parties import (
     _PROMINENT,
+    Block,
     _block_below,
     _block_top,
     _domains,
@@ -25,15 +26,21 @@ from docvlm.engines.layout.candidates.parties import (
     keyed_line,
     label_is_name,
 )
-from docvlm.engines.layout.candidates.sender import company_lines, window_block
+from docvlm.engines.layout.candidates.sender import CompanyLine
 from docvlm.engines.layout.text import PageLines, TextLine
 from docvlm.geometry import union
 
 _log = logging.getLogger(__name__)
 
 
-def extract_vendor(pls: Sequence[PageLines], res: HeaderResult, dayfirst: bool) -> None:
-    """The seller's name and address from the prominent header text, seller labels, ids and the footer."""
+def extract_vendor(
+    pls: Sequence[PageLines],
+    res: HeaderResult,
+    dayfirst: bool,
+    addresses: Sequence[tuple[CompanyLine, Block | None]] = (),
+) -> None:
+    """The seller's name and address from the prominent header text, seller labels, ids and the
+    footer; ``addresses`` are the document's one-line addresses (``sender.read_addresses``)."""
     if not pls:
         return
     pl = pls[0]
@@ -66,10 +73,8 @@ def extract_vendor(pls: Sequence[PageLines], res: HeaderResult, dayfirst: bool) 
     # 0. the first part of a one-line address ("Name · Street 1 · 12345 Town"): above the address
     #    window it is the return address, the seller's own; at the top or foot of the page, its
     #    letterhead or legal line
-    for p in {id(pl): pl, id(pls[-1]): pls[-1]}.values():
-        for cl in company_lines(p):
-            above_window = p is pl and cl.top_half and window_block(p, cl) is not None
-            add(1.2 if above_window else 0.8, cl.line, cl.start, cl.end, "company line", checked=True)
+    for cl, window in addresses:
+        add(1.2 if window is not None else 0.8, cl.line, cl.start, cl.end, "company line", checked=True)
 
     # 1. prominent header text (logo / letterhead), stacked logo lines joined; the printed brand
     #    outranks the legal entity named in a "sold by" line, as readers name the vendor by its brand

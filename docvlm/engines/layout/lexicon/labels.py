@@ -169,6 +169,10 @@ FIELD_LABEL_RE = compile_label("|".join(frag for entries in HEADER_LABELS.values
 CUSTOMER_WORD_RE = re.compile(
     r"\b(?:klant|client|cliente|customer|kunde|buyer|acheteur|afnemer)\b", re.IGNORECASE
 )
+# ... and the buyer's word ending the text right before a tax-id label ("Customer VAT Number")
+CUSTOMER_WORD_BEFORE_RE = re.compile(
+    r"\b(?:customer|client|buyer|kunden?|klant|acheteur|cliente)\s*$", re.IGNORECASE
+)
 
 # A document title followed by its number ("Invoice INV/2023/0008").
 # A title that names its number, and maybe its date ("Handelsrechnung Nr. TX-17 vom 30.10.2018",
