@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -80,15 +80,22 @@ EngineOptions = Annotated[
     LayoutOptions | TransformersOptions | OpenAIOptions | HybridOptions, Field(discriminator="kind")
 ]
 
-_ENGINES = {
-    "layout": ("docvlm.engines.layout", "LayoutEngine"),
-    "transformers": ("docvlm.engines.transformers", "TransformersEngine"),
-    "openai": ("docvlm.engines.openai_engine", "OpenAIEngine"),
-    "hybrid": ("docvlm.engines.hybrid_engine", "HybridEngine"),
-}
 
-#: modules whose ``schema_problem(schema)`` answers for an engine without importing it
-_SCHEMA_CHECKS = {"layout": "docvlm.engines.layout.support"}
+class _Entry(NamedTuple):
+    """Where an engine lives: its module and class, and a light module that answers
+    ``schema_problem(schema)`` without importing the engine (None: the class answers)."""
+
+    module: str
+    cls: str
+    schema_check: str | None = None
+
+
+_ENGINES = {
+    "layout": _Entry("docvlm.engines.layout", "LayoutEngine", "docvlm.engines.layout.support"),
+    "transformers": _Entry("docvlm.engines.transformers", "TransformersEngine"),
+    "openai": _Entry("docvlm.engines.openai_engine", "OpenAIEngine"),
+    "hybrid": _Entry("docvlm.engines.hybrid_engine", "HybridEngine"),
+}
 
 
 def create_engine(options: LayoutOptions | TransformersOptions | OpenAIOptions | HybridOptions) -> BaseEngine:
@@ -99,8 +106,8 @@ def create_engine(options: LayoutOptions | TransformersOptions | OpenAIOptions |
 
 def engine_class(kind: str) -> type[BaseEngine]:
     """The engine class for ``kind`` (its module imported, nothing built)."""
-    module_name, class_name = _ENGINES[kind]
-    cls: type[BaseEngine] = getattr(importlib.import_module(module_name), class_name)
+    entry = _ENGINES[kind]
+    cls: type[BaseEngine] = getattr(importlib.import_module(entry.module), entry.cls)
     return cls
 
 
@@ -110,7 +117,7 @@ def schema_problem(
     """Why the engine ``options`` configure cannot extract ``schema``, or None; no model is loaded."""
     kinds = [options.kind] if options.kind != "hybrid" else ["layout", options.vlm.kind]  # type: ignore[union-attr]
     for kind in kinds:
-        check = _SCHEMA_CHECKS.get(kind)
+        check = _ENGINES[kind].schema_check
         # a light module where there is one: the CLI's parent checks the schema without loading the engine
         problem = (
             importlib.import_module(check).schema_problem(schema)

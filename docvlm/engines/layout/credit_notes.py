@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
+from typing import TypeGuard
 
 from docvlm.engines.layout import lexicon as lx
 from docvlm.engines.layout.candidates.base import HeaderResult
@@ -24,7 +25,7 @@ ITEM_AMOUNTS = ("unit_price", "amount")
 _TITLE_SHARE = 0.3  # the title sits in the top part of page 1's text
 
 
-def _negative(value: str | None) -> bool:
+def _negative(value: str | None) -> TypeGuard[str]:
     try:
         return value is not None and Decimal(value) < 0
     except InvalidOperation:
@@ -60,12 +61,12 @@ def turn_positive(header: HeaderResult, items: list[dict[str, str | None]]) -> N
     """Turn a credit note's negative money values positive, in place."""
     for path in HEADER_AMOUNTS:
         value = header.values.get(path)
-        if value is not None and _negative(value):
+        if _negative(value):
             header.values[path] = _positive(value)
     for item in items:
         for key in ITEM_AMOUNTS:
             value = item.get(key)
-            if value is not None and _negative(value):
+            if _negative(value):
                 item[key] = _positive(value)
 
 

@@ -7,7 +7,6 @@ the engine itself (its tables, chooser and models), so this check imports none o
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from pydantic import BaseModel
@@ -16,8 +15,6 @@ from schemas.docvqa import Answer
 from schemas.forms import Form
 from schemas.invoice import Invoice
 from schemas.resolve import leaf_kind
-
-_log = logging.getLogger(__name__)
 
 
 def is_object_list(annotation: Any) -> bool:

@@ -40,38 +40,25 @@ class Block:
 _ID_LIKE = re.compile(r"[#\w./-]*\d[#\w./-]*")
 
 
-# a short label, a colon and a code: a keyed field line ("Nummer : 12345676", "Kunden-Nr.: K-17")
-_KEYED_LINE = re.compile(
-    r"\s*[^\W\d_][\w .-]{0,24}?\s*:\s*[#\w./-]*\d[#\w./ -]*$"
-    # a label that says it holds a number, whatever it holds ("Nummer : Liselotte M.")
-    r"|\s*[\w.-]*(?:nummer|number|nr|no)\.?\s*:\s*\S.*$",
-    re.IGNORECASE,
-)
-
-
 _JOINED_LABEL = re.compile(r"\s*/\s*[^\W\d_][\w-]*\s*:\s*")
 
 
 def keyed_line(tl: TextLine, a: int, b: int) -> bool:
     """Whether ``tl.text[a:b]`` is a keyed field line, its value maybe in the next segment
     ("Nummer   : 12345676" set as two columns)."""
-    if _KEYED_LINE.match(tl.text[a:b]):
+    if lx.KEYED_LINE.match(tl.text[a:b]):
         return True
     si = tl.seg_at(max(a, b - 1))
     if si + 1 < len(tl.segments):
         c0, c1 = tl.segments[si + 1]
         if tl.text[c0:c1].lstrip().startswith(":"):
-            return _KEYED_LINE.match(f"{tl.text[a:b]} {tl.text[c0:c1]}") is not None
+            return lx.KEYED_LINE.match(f"{tl.text[a:b]} {tl.text[c0:c1]}") is not None
     return False
-
-
-# what turns a party label into another field's label: "Customer VAT Number", "Client No."
-_PARTY_FIELD = re.compile(r"\s*(?:no\b|nr\b|n[°º]|number|nummer|num[ée]ro|id\b|ref|#|code\b)", re.IGNORECASE)
 
 
 def _names_a_field(rest: str) -> bool:
     """Whether the words after a party label make it a field's label (its number, VAT id, reference)."""
-    return bool(_PARTY_FIELD.match(rest) or lx.TAX_ID_LABEL_RE.match(rest.strip()))
+    return bool(lx.PARTY_FIELD.match(rest) or lx.TAX_ID_LABEL_RE.match(rest.strip()))
 
 
 def label_is_name(rest: str) -> bool:
@@ -393,9 +380,6 @@ def _name_ok(text: str) -> bool:
     return not amount_spans(t) or bool(lx.COMPANY_SUFFIX.search(t))
 
 
-_ELISION = re.compile(r"^[dl][’']", re.IGNORECASE)
-
-
 @functools.lru_cache(maxsize=8192)
 def _strip_title_words(text: str) -> tuple[int, int] | None:
     """Span of ``text`` left after trimming document-title words and identifiers from both ends."""
@@ -405,7 +389,7 @@ def _strip_title_words(text: str) -> tuple[int, int] | None:
         if _HAS_DIGIT.search(m.group(0)):
             return True
         # an elided article belongs to its word ("d'honoraires", "l'avoir")
-        parts = [re.sub(r"[^\w-]", "", _ELISION.sub("", p)).lower() for p in re.split(r"[/|]", m.group(0))]
+        parts = [re.sub(r"[^\w-]", "", lx.ELISION.sub("", p)).lower() for p in re.split(r"[/|]", m.group(0))]
         return all(not p or p in lx.DOC_TITLE_WORDS for p in parts)
 
     i, j = 0, len(toks)

@@ -119,12 +119,8 @@ def _scan(
     return out
 
 
-# a line that dates a version of something (a form, a stylesheet, a code list): no invoice's date
-_VERSION_LINE = re.compile(r"\b(?:version|revision)\b", re.IGNORECASE)
-
-
 def _line_dates(tl: TextLine, dayfirst: bool) -> Iterator[Proposal]:
-    if not any(map(str.isdigit, tl.text)) or _VERSION_LINE.search(tl.text):
+    if not any(map(str.isdigit, tl.text)) or lx.VERSION_LINE.search(tl.text):
         return
     pos = 0
     for d, raw in parsers.find_dates(tl.text, dayfirst=dayfirst):
@@ -144,10 +140,6 @@ def _line_amounts(tl: TextLine) -> Iterator[Proposal]:
             yield Proposal("amount", _fmt(a.value), tl.evidence(a.start, a.end), tl, a.start, a.end)
 
 
-# a uniform resource name ("urn:cen.eu:en16931:2017", a specification's id), not a document's number
-_URN = re.compile(r"urn:", re.IGNORECASE)
-
-
 def _line_ids(tl: TextLine) -> Iterator[Proposal]:
     if not any(map(str.isdigit, tl.text)):
         return
@@ -159,7 +151,7 @@ def _line_ids(tl: TextLine) -> Iterator[Proposal]:
             tok = tok[pre.end() :].lstrip(":.")
         if not 2 <= len(tok) <= 40 or not any(map(str.isdigit, tok)):
             continue
-        if _DECIMAL_NUMBER.fullmatch(tok) or "@" in tok or _URL.search(tok) or _URN.match(tok):
+        if _DECIMAL_NUMBER.fullmatch(tok) or "@" in tok or _URL.search(tok) or lx.URN.match(tok):
             continue
         start = m.start() + raw.find(tok)
         yield Proposal("id", tok, tl.evidence(start, start + len(tok)), tl, start, start + len(tok))

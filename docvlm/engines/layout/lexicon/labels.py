@@ -196,6 +196,16 @@ TITLE_ALONE = re.compile(
 )
 NUMBER_SIGN = re.compile(r"\s*(?:n[°º]|no\.?|nr\.?|#|number|nummer|num[ée]ro)\s*[:.]?\s*", re.IGNORECASE)
 
+# a short label, a colon and a code: a keyed field line ("Nummer : 12345676", "Kunden-Nr.: K-17")
+KEYED_LINE = re.compile(
+    r"\s*[^\W\d_][\w .-]{0,24}?\s*:\s*[#\w./-]*\d[#\w./ -]*$"
+    # a label that says it holds a number, whatever it holds ("Nummer : Liselotte M.")
+    r"|\s*[\w.-]*(?:nummer|number|nr|no)\.?\s*:\s*\S.*$",
+    re.IGNORECASE,
+)
+# what turns a party label into another field's label: "Customer VAT Number", "Client No."
+PARTY_FIELD = re.compile(r"\s*(?:no\b|nr\b|n[°º]|number|nummer|num[ée]ro|id\b|ref|#|code\b)", re.IGNORECASE)
+
 # Words right before "date" that make it another date than the invoice's ("Due date", "Order date")
 OTHER_DATE_BEFORE = re.compile(
     r"(?:due|order|delivery|ship\w*|check[\s-]?(?:in|out)|start|end|print\w*|lever\w*|liefer\w*|bestell\w*|"

@@ -99,3 +99,10 @@ OTHER_DOLLAR_COUNTRY = re.compile(
 )
 
 US_COUNTRY = re.compile(r"\b(?:USA|United States|U\.S\.A\.|US Dollars?)\b")
+
+# a line that dates a version of something (a form, a stylesheet, a code list): no invoice's date
+VERSION_LINE = re.compile(r"\b(?:version|revision)\b", re.IGNORECASE)
+# a uniform resource name ("urn:cen.eu:en16931:2017", a specification's id), not a document's number
+URN = re.compile(r"urn:", re.IGNORECASE)
+# an elided French article before a word ("d'honoraires", "l'acheteur")
+ELISION = re.compile(r"^[dl][’']", re.IGNORECASE)
