@@ -100,27 +100,33 @@ def group_lines(words: Sequence[Word], gap_factor: float = 1.6) -> list[Line]:
             units.append(by_id[key])
     # an id whose words do not share a row is not a line: its words are placed one by one
     units = [part for u in units for part in ([u] if _one_row(u) else [[w] for w in u])]
-    boxes = [union(w.bbox for w in u) for u in units]
+    boxes = [u[0].bbox if len(u) == 1 else union(w.bbox for w in u) for u in units]
     order = sorted(range(len(units)), key=lambda i: ((boxes[i][1] + boxes[i][3]) / 2, boxes[i][0]))
     lines: list[list[Word]] = []
     bands: list[list[float]] = []  # [y0, y1] of each open line
     for i in order:
-        unit, box = units[i], boxes[i]
+        unit, (_, uy0, _, uy1) = units[i], boxes[i]
+        uh = uy1 - uy0
         best, best_ov = -1, 0.5
         # only the last few lines can overlap since units are sorted by centre y
         for j in range(max(0, len(lines) - 4), len(lines)):
-            ov = v_overlap((0, bands[j][0], 1, bands[j][1]), box)
-            if ov >= best_ov and not any(_collides(lines[j], w) for w in unit):
-                best, best_ov = j, ov
+            # v_overlap of the band and the unit, inlined: this loop runs for every word of a page
+            by0, by1 = bands[j]
+            inter = (by1 if by1 < uy1 else uy1) - (by0 if by0 > uy0 else uy0)
+            if inter <= 0:
+                continue
+            h = by1 - by0 if by1 - by0 < uh else uh
+            if h > 0 and inter / h >= best_ov and not _collides_unit(lines[j], unit):
+                best, best_ov = j, inter / h
         if best < 0:
             lines.append(list(unit))
-            bands.append([box[1], box[3]])
+            bands.append([uy0, uy1])
         else:
             # keep the band at the median height so a tall word does not swallow the next line
             lines[best].extend(unit)
             if len(lines[best]) < 3:
-                bands[best][0] = min(bands[best][0], box[1])
-                bands[best][1] = max(bands[best][1], box[3])
+                bands[best][0] = min(bands[best][0], uy0)
+                bands[best][1] = max(bands[best][1], uy1)
     out: list[Line] = []
     for lw in lines:
         lw.sort(key=lambda w: w.x0)
@@ -140,13 +146,30 @@ def _one_row(words: Sequence[Word]) -> bool:
     """Whether every word overlaps the middle word's height by half (of the shorter height)."""
     if len(words) < 2:
         return True
-    mid = sorted(words, key=lambda w: w.cy)[len(words) // 2].bbox
-    return all(v_overlap(mid, w.bbox) >= 0.5 for w in words)
+    _, m0, _, m1 = sorted(words, key=lambda w: w.cy)[len(words) // 2].bbox
+    mh = m1 - m0
+    for w in words:  # v_overlap(mid, w.bbox) >= 0.5, inlined
+        _, y0, _, y1 = w.bbox
+        inter = (m1 if m1 < y1 else y1) - (m0 if m0 > y0 else y0)
+        h = mh if mh < y1 - y0 else y1 - y0
+        if h <= 0 or inter / h < 0.5:
+            return False
+    return True
 
 
-def _collides(line_words: list[Word], w: Word) -> bool:
-    """A word that horizontally overlaps a word already on the line belongs to another line."""
-    return any(h_overlap(o.bbox, w.bbox) > 0.5 for o in line_words[-6:])
+def _collides_unit(line_words: list[Word], unit: Sequence[Word]) -> bool:
+    """Whether a word of ``unit`` horizontally overlaps, by more than half of the narrower width,
+    one of the last six words placed on the line: it then belongs to another line."""
+    recent = [o.bbox for o in line_words[-6:]]
+    for w in unit:
+        wx0, _, wx1, _ = w.bbox
+        ww = wx1 - wx0
+        for ox0, _, ox1, _ in recent:
+            inter = (ox1 if ox1 < wx1 else wx1) - (ox0 if ox0 > wx0 else wx0)
+            width = ox1 - ox0 if ox1 - ox0 < ww else ww
+            if inter > 0 and width > 0 and inter / width > 0.5:
+                return True
+    return False
 
 
 def split_segments(words: Sequence[Word], gap_factor: float = 1.6) -> list[list[Word]]:

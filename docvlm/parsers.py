@@ -75,6 +75,8 @@ _AMOUNT_IN_TEXT = re.compile(
 
 def normalize_text(text: str) -> str:
     """NFKC plus whitespace collapsing; OCR text goes through this."""
+    if text.isascii() and text.isprintable() and " " not in text:
+        return text  # what most words are: NFKC and the collapse leave it as it is
     return " ".join(unicodedata.normalize("NFKC", text).split())
 
 
