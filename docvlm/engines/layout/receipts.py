@@ -1,4 +1,4 @@
-"""Receipts: detect a till receipt and read its merchant, address, date and final total.
+"""Receipts: detect a till receipt and read its date, final total and items (its merchant: ``merchant``).
 
 Input: the ``PageLines`` of one document (see ``text.page_lines``) and the ``HeaderResult``
 the invoice rules produced. Output: ``is_receipt`` says whether the document is a receipt;
@@ -21,14 +21,13 @@ from docvlm.engines.layout import lexicon as lx
 from docvlm.engines.layout.candidates.amounts import classify_amount_label, rounding_lines, sum_line_amounts
 from docvlm.engines.layout.candidates.base import Candidate, HeaderResult
 from docvlm.engines.layout.candidates.values import AmountSpan, amount_spans, read_date
+from docvlm.engines.layout.merchant import all_words_right, extract_merchant, stop_line
 from docvlm.engines.layout.text import PageLines, TextLine
-from docvlm.geometry import union
 from schemas.invoice import LINE_ITEM_FIELDS
 
 _log = logging.getLogger(__name__)
 
 _LETTERS = re.compile(r"[^\W\d_]")
-_TRAILING_REG = re.compile(r"\s*\([^()]*\d{4,}[^()]*\)\s*$")
 _TILL_COLUMN = 30.0  # the widest printed column of a till roll, in median line heights
 _CUES_OVER_INVOICE = 3  # receipt words per invoice-only word that still make a till roll a receipt
 
@@ -118,116 +117,6 @@ def receipt_signal(pls: Sequence[PageLines], decision_only: bool = False) -> Rec
 
 def is_receipt(pls: Sequence[PageLines]) -> bool:
     return receipt_signal(pls, decision_only=True).is_receipt
-
-
-# ---------------------------------------------------------------------------------------------
-# Merchant and address
-
-
-def _is_address_line(text: str) -> bool:
-    t = text.strip()
-    if lx.ADDRESS_WORDS.search(t) or lx.POSTCODE.search(t):
-        return True
-    return bool(
-        re.match(
-            r"^(?:no\.?\s*\d|\d+[\w/-]*\s*,|lot\b|level\b|unit\b|wisma\b|menara\b|plaza\b|block\b)",
-            t,
-            re.IGNORECASE,
-        )
-    )
-
-
-def _skip_line(text: str) -> bool:
-    """Lines at the top of a receipt that are neither the merchant nor its address."""
-    t = text.strip()
-    if len(_LETTERS.findall(t)) < 3:
-        return True
-    return bool(
-        lx.REGISTRATION_LINE.match(t) or (t.startswith("(") and re.fullmatch(r"\(?[^()]*\d{5,}[^()]*\)?", t))
-    )
-
-
-def _stop_line(text: str) -> bool:
-    """Lines that end the merchant's address (phone, tax ids, title, date...)."""
-    t = text.strip()
-    if lx.RECEIPT_NOT_ADDRESS.search(t) or parsers.find_dates(t):
-        return True
-    return bool(t.startswith("(") and re.search(r"\d{4,}", t))
-
-
-def _all_words_right(lines: Sequence[TextLine]) -> float:
-    """Chance that every word of the lines was read exactly: the product of the OCR word confidences.
-
-    Text-layer words have confidence 1.0, so this only lowers the confidence of OCR'd text.
-    """
-    p = 1.0
-    for tl in lines:
-        for w in tl.words:
-            p *= max(0.0, min(1.0, w.conf))
-    return p
-
-
-def extract_merchant(pls: Sequence[PageLines], res: HeaderResult) -> None:
-    """Merchant name = the top line with a company legal form (else the first text line);
-    address = the address-like lines after it, up to the first phone / tax id / date line."""
-    pl = pls[0]
-    head = [tl for tl in pl.lines if tl.bbox[1] <= pl.text_box[1] + 0.45 * (pl.text_box[3] - pl.text_box[1])]
-    head = head[:14]
-    name_i: int | None = None
-    first_text: int | None = None
-    for i, tl in enumerate(head):
-        # a registration number in brackets after the name ("... SDN BHD (123456-X)") is not part of it
-        t = _TRAILING_REG.sub("", tl.text.strip()) or tl.text.strip()
-        if _skip_line(t) or parsers.find_dates(t) or (_stop_line(t) and not lx.COMPANY_SUFFIX.search(t)):
-            continue
-        if _is_address_line(t) and not lx.COMPANY_SUFFIX.search(t):
-            break
-        if first_text is None:
-            first_text = i
-        if lx.COMPANY_SUFFIX.search(t):
-            name_i = i
-            break
-    if name_i is None:
-        name_i = first_text
-    if name_i is None:
-        return
-    name_lines = [head[name_i]]
-    # a name broken over two lines ("HARDWARE &" / "ELECTRICAL")
-    if re.search(r"(?:&|\band|-)\s*$", head[name_i].text) and name_i + 1 < len(head):
-        name_lines.append(head[name_i + 1])
-    name = " ".join(tl.text.strip() for tl in name_lines)
-    name = _TRAILING_REG.sub("", name) or name
-    ev = Evidence(head[name_i].page, union(tl.bbox for tl in name_lines), name, 1.0)
-    conf = (0.8 if lx.COMPANY_SUFFIX.search(name) else 0.6) * _all_words_right(name_lines)
-    res.put(Candidate("vendor.name", name, ev, conf))
-
-    addr: list[TextLine] = []
-    for tl in head[name_i + len(name_lines) :]:
-        t = tl.text.strip()
-        if addr and tl.bbox[1] - addr[-1].bbox[3] > 1.5 * max(tl.height, addr[-1].height):
-            break  # a blank gap closes the address block
-        if not addr:
-            if parsers.find_dates(t):
-                continue
-            if _skip_line(t) or (_stop_line(t) and not _is_address_line(t)):
-                continue
-            if not _is_address_line(t):
-                continue
-            if _stop_line(t) and not re.match(r"^(?:no\.?\s*\d|\d|lot|level)", t, re.IGNORECASE):
-                continue
-            addr.append(tl)
-            continue
-        if _stop_line(t) or _skip_line(t):
-            break
-        addr.append(tl)
-        if len(addr) >= 5:
-            break
-    if addr:
-        text = " ".join(tl.text.strip() for tl in addr)
-        aev = Evidence(addr[0].page, union(tl.bbox for tl in addr), text, 1.0)
-        res.put(Candidate("vendor.address", text, aev, 0.75 * _all_words_right(addr)))
-    else:
-        res.drop("vendor.address")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -400,7 +289,7 @@ def _item_amount(tl: TextLine) -> tuple[AmountSpan, str, re.Match[str] | None] |
         letters < 3
         or letters < 0.4 * len(name.replace(" ", ""))
         or parsers.find_dates(desc)
-        or _stop_line(name)
+        or stop_line(name)
     ):
         return None
     return a, name, qp
@@ -440,8 +329,8 @@ def extract_receipt_items(pls: Sequence[PageLines], res: HeaderResult) -> Receip
         start = tl.text.index(name)
         evidence[f"line_items.{i}.description"] = tl.evidence(start, start + len(name))
         evidence[f"line_items.{i}.amount"] = tl.evidence(a.start, a.end)
-        confidence[f"line_items.{i}.description"] = 0.6 * _all_words_right([tl])
-        confidence[f"line_items.{i}.amount"] = 0.7 * _all_words_right([tl])
+        confidence[f"line_items.{i}.description"] = 0.6 * all_words_right([tl])
+        confidence[f"line_items.{i}.amount"] = 0.7 * all_words_right([tl])
         last = i
         if qp:
             _set_qty(item, evidence, confidence, i, qp, tl)
@@ -517,7 +406,7 @@ def _set_qty(
     evidence[f"line_items.{i}.quantity"] = tl.evidence(qp.start(1), qp.end(1))
     evidence[f"line_items.{i}.unit_price"] = tl.evidence(qp.start(2), qp.end(2))
     for f in ("quantity", "unit_price"):
-        confidence[f"line_items.{i}.{f}"] = 0.8 * _all_words_right([tl])
+        confidence[f"line_items.{i}.{f}"] = 0.8 * all_words_right([tl])
 
 
 def extract_receipt(pls: Sequence[PageLines], res: HeaderResult) -> None:

@@ -106,3 +106,16 @@ VERSION_LINE = re.compile(r"\b(?:version|revision)\b", re.IGNORECASE)
 URN = re.compile(r"urn:", re.IGNORECASE)
 # an elided French article before a word ("d'honoraires", "l'acheteur")
 ELISION = re.compile(r"^[dl][’']", re.IGNORECASE)
+
+# A country's name closing a line: the last line of a postal address ("..., 12345 Town,
+# Malaysia"); what a receipt prints under it (a branch, a mall) is not part of the address.
+COUNTRY_AT_END = re.compile(
+    r"\b(?:malaysia|singapore|indonesia|thailand|philippines|vietnam|viet\s+nam|india|china|japan|korea|"
+    r"hong\s+kong|taiwan|australia|new\s+zealand|canada|usa|u\.s\.a|united\s+states(?:\s+of\s+america)?|"
+    r"united\s+kingdom|u\.?k|england|scotland|ireland|germany|deutschland|austria|[öo]sterreich|"
+    r"switzerland|schweiz|suisse|svizzera|france|belgium|belgique|belgi[ëe]|netherlands|nederland|"
+    r"luxembourg|luxemburg|spain|espa[ñn]a|portugal|italy|italia|denmark|danmark|sweden|sverige|norway|"
+    r"norge|finland|suomi|poland|polska|czech\s+republic|czechia|hungary|greece|turkey|t[üu]rkiye|"
+    r"brazil|brasil|mexico|m[ée]xico|argentina|chile|south\s+africa|united\s+arab\s+emirates|uae)\W*$",
+    re.IGNORECASE,
+)

@@ -42,14 +42,32 @@ CHANGE_LABEL = re.compile(r"\b(?:change|kembali|baki)\b", re.IGNORECASE)
 
 # Lines on a receipt header that are not the merchant's name or address.
 RECEIPT_NOT_ADDRESS = re.compile(
-    r"tax\s*invoice|\b(?:tel|fax|phone|h/p|hp|gst|sst|reg|roc|co\.?\s*reg|company\s+reg|invoice|receipt|"
+    r"tax\s*invoice|\b(?:tel(?:ephone|efon)?|fax|phone|h/p|hp|mobile|whats\s*apps?|\w*(?:care|hot|help)\s*line|"
+    r"gst|sst|reg|roc|co\.?\s*reg|company\s+reg|invoice|receipt|"
     r"cash\s+bill|date|doc|document|cashier|e-?mail|www|http|website|bill\s+no|table|order|guest)\b|@|"
+    r"\+\d{2,3}[\s-]?\d{2}|"  # an international phone number
     r"^\(?[a-z]{0,3}\s*\d{4,}[\s-]*[a-z]?\)?$",
     re.IGNORECASE,
 )
+# How a receipt's address line starts without a street word: a house or plot number, a lot, a
+# level, a unit, a building ("12, Jalan ...", "PT1234, Seksyen 2", "B-1-05, Plaza ...", "Wisma ...")
+RECEIPT_ADDRESS_START = re.compile(
+    r"^(?:no\.?\s*\d|(?:[a-z]{1,3}-)*[a-z]{0,3}\d+[\w/-]*\s*,|lot\b|level\b|unit\b|wisma\b|menara\b|plaza\b|block\b)",
+    re.IGNORECASE,
+)
+# A phone label with its number, inside a line ("..., State, TEL NO.: 01-234 5678")
+RECEIPT_PHONE_LABEL = re.compile(
+    r"\b(?:tel(?:ephone|efon)?|phone|fax|h/p|hp|mobile|whats\s*apps?)\b\s*(?:no\.?)?\s*[:.]?\s*[+(]?\d",
+    re.IGNORECASE,
+)
+# A short label, a colon and a number alone on a line ("SITE: 1234", "STORE: 12"): a keyed field
+RECEIPT_KEYED_NUMBER = re.compile(r"^[^\W\d_][\w .#/-]{0,18}:\s*[\d\s./-]+$")
+# A company's registration number alone on a line, maybe behind its label ("(123456-X)",
+# "CO REG NO: 123456-X", "COMPANY NO(123456-X)", "BR NO.: (123456-H)")
 REGISTRATION_LINE = re.compile(
-    r"^\(?\s*(?:co\.?\s*reg\w*\s*(?:no)?\s*[:.]?\s*|company\s+no\.?\s*[:.]?\s*|roc\s*(?:no)?\.?\s*[:.]?\s*)?"
-    r"[a-z]{0,3}\s*\d{4,}\s*[-–]?\s*[a-z]?\s*\)?$",
+    r"^\(?\s*(?:co\.?\s*reg\w*\s*(?:no)?\s*[:.]?\s*|company\s+no\.?\s*[:.]?\s*|roc\s*(?:no)?\.?\s*[:.]?\s*|"
+    r"[a-z]{1,4}\.?\s*no\.?\s*[:.]?\s*)?"
+    r"\(?\s*[a-z]{0,3}\s*\d{4,}\s*[-–]?\s*[a-z]?\s*\)?$",
     re.IGNORECASE,
 )
 
