@@ -90,3 +90,17 @@ def test_a_legal_form_set_under_the_name_joins_it() -> None:
         ["PASAR RAYA MAJU", "(SUNGAI ULU) SDN BHD", "NO 24, JALAN PUSAT 4,", "34500 SUNGAI ULU"]
     )
     assert name == "PASAR RAYA MAJU (SUNGAI ULU) SDN BHD"
+
+
+def test_legal_form_words_alone_under_the_name_join_it() -> None:
+    name, _ = _merchant(["GOLDEN PAGES", "CO. (M) SDN BHD", "NO 19, JALAN DANAU 4,", "12300 BANDAR BARU"])
+    assert name == "GOLDEN PAGES CO. (M) SDN BHD"
+
+
+def test_a_courtesy_line_is_not_the_name_and_a_till_number_is_not_part_of_it() -> None:
+    name, _ = _merchant(
+        ["THANK YOU FOR SHOPPING WITH US", "KEDAI MAJU", "NO 19, JALAN DANAU 4,", "12300 BANDAR BARU"]
+    )
+    assert name == "KEDAI MAJU"
+    name, _ = _merchant(["#000017 KEDAI MAJU SDN BHD", "NO 19, JALAN DANAU 4,", "12300 BANDAR BARU"])
+    assert name == "KEDAI MAJU SDN BHD"

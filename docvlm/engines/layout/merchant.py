@@ -30,6 +30,7 @@ _LETTERS = re.compile(r"[^\W\d_]")
 # comma after it ("... SDN BHD (123456-X),", "... SDN BHD 123456-X")
 _TRAILING_REG = re.compile(r"\s*(?:\([^()]*\d{4,}[^()]*\)|\b\d{4,}\s*-\s*[A-Z])\s*[,.;]?\s*$")
 # how the first line of an address starts: a house number, a lot, a level ("No. 8", "12,", "Lot 5")
+_LEADING_CODE = re.compile(r"^#\s*\d+\s+")  # a store or till number before the name ("#0012 ...")
 _ADDRESS_START = re.compile(r"^(?:no\.?\s*\d|\d|lot|level)", re.IGNORECASE)
 _HOUSE_NUMBER = re.compile(r"^no\.?\s*\d", re.IGNORECASE)  # "NO 3, 5 & 7," has few letters
 _ASIDE = re.compile(r"^\([^()]*\)$")  # a line wholly in brackets: a branch or a registration aside
@@ -89,7 +90,7 @@ def extract_merchant(pls: Sequence[PageLines], res: HeaderResult) -> None:
         name_lines.insert(0, head[name_i - 1])  # the legal form set under the name ("BOOK SHOP" / "SDN BHD")
         name_i -= 1
     name = " ".join(tl.text.strip() for tl in name_lines)
-    name = _TRAILING_REG.sub("", name) or name
+    name = _LEADING_CODE.sub("", _TRAILING_REG.sub("", name) or name) or name
     ev = Evidence(head[name_i].page, union(tl.bbox for tl in name_lines), name, 1.0)
     conf = (0.8 if lx.COMPANY_SUFFIX.search(name) else 0.6) * all_words_right(name_lines)
     res.put(Candidate("vendor.name", name, ev, conf))
@@ -105,10 +106,12 @@ def extract_merchant(pls: Sequence[PageLines], res: HeaderResult) -> None:
 
 
 def _only_legal_form(text: str) -> bool:
-    """Whether a line holds only a company's legal form (and maybe bracketed words): "SDN BHD"."""
-    t = _TRAILING_REG.sub("", text.strip()) or text.strip()
-    m = lx.COMPANY_SUFFIX.search(t)
-    return m is not None and not _LETTERS.search(re.sub(r"\([^()]*\)", "", t[: m.start()]))
+    """Whether a line holds only legal-form words (and maybe bracketed words): "SDN BHD", "CO. (M) SDN BHD"."""
+    t = re.sub(r"\([^()]*\)", " ", _TRAILING_REG.sub("", text.strip()) or text.strip()).strip()
+    found = False
+    while (m := lx.COMPANY_SUFFIX.search(t)) is not None and m.end() > m.start():
+        found, t = True, t[: m.start()].rstrip(" ,.&")
+    return found and not _LETTERS.search(t)
 
 
 def _not_name(text: str) -> bool:
@@ -124,6 +127,8 @@ def _name_line(head: Sequence[TextLine]) -> int | None:
         t = _TRAILING_REG.sub("", tl.text.strip()) or tl.text.strip()
         if skip_line(t) or parsers.find_dates(t) or (stop_line(t) and not lx.COMPANY_SUFFIX.search(t)):
             continue
+        if lx.COURTESY_LINE.search(t):
+            continue  # "THANK YOU FOR SHOPPING WITH US", "WELCOME"
         if is_address_line(t) and not lx.COMPANY_SUFFIX.search(t):
             break
         if first_text is None:

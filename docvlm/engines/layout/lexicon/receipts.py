@@ -62,6 +62,12 @@ RECEIPT_PHONE_LABEL = re.compile(
 )
 # A short label, a colon and a number alone on a line ("SITE: 1234", "STORE: 12"): a keyed field
 RECEIPT_KEYED_NUMBER = re.compile(r"^[^\W\d_][\w .#/-]{0,18}:\s*[\d\s./-]+$")
+# A greeting or a thank-you: a till's courtesy line, never the merchant's name
+COURTESY_LINE = re.compile(
+    r"thank\s*you|\bthanks\b|\btq\b|terima\s*kasih|\bwelcome\b|selamat\s+datang|come\s+again|visit\s+us|"
+    r"please\s+come|danke|vielen\s+dank|willkommen|merci|bienvenue|bedankt|welkom|gracias|bienvenid[oa]s?",
+    re.IGNORECASE,
+)
 # A company's registration number alone on a line, maybe behind its label ("(123456-X)",
 # "CO REG NO: 123456-X", "COMPANY NO(123456-X)", "BR NO.: (123456-H)")
 REGISTRATION_LINE = re.compile(
