@@ -140,6 +140,10 @@ class AmountSpan:
     raw: str
 
 
+# money as it is printed right after a label's colon: with cents or a currency ("TOTAL:RM 12.60")
+_GLUED_MONEY = re.compile(r"[.,]\d{1,2}[-)]?$|RM|Rs|[$€£₹¥]")
+
+
 @functools.lru_cache(maxsize=8192)
 def amount_spans(text: str) -> tuple[AmountSpan, ...]:
     """Amounts on a line, left to right, without percentages, dates, times or long digit runs."""
@@ -153,8 +157,10 @@ def amount_spans(text: str) -> tuple[AmountSpan, ...]:
             raw = raw[code.end() :]
         before = text[start - 1] if start > 0 else " "
         after = text[end:].lstrip()[:1]
-        if after in ("%", "/", ":") or before in ("/", ":", "@", "#", "x", "X"):
+        if after in ("%", "/", ":") or before in ("/", "@", "#", "x", "X"):
             continue
+        if before == ":" and not (start >= 2 and text[start - 2].isalpha() and _GLUED_MONEY.search(raw)):
+            continue  # "12:30", a time or a ratio; money glued to its label's colon is kept ("TOTAL:RM 12.60")
         if any(a <= start < b for a, b in date_spans):
             continue
         suffix = re.match(r"\s?(?:[€$£₹¥]|[A-Z]{3}\b)", text[end:])
