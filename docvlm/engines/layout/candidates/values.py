@@ -140,7 +140,7 @@ class AmountSpan:
     raw: str
 
 
-# money as it is printed right after a label's colon: with cents or a currency ("TOTAL:RM 12.60")
+# money as it is printed right after a label's colon: with cents or a currency ("TOTAL:RM 8.40")
 _GLUED_MONEY = re.compile(r"[.,]\d{1,2}[-)]?$|RM|Rs|[$€£₹¥]")
 
 
@@ -160,7 +160,7 @@ def amount_spans(text: str) -> tuple[AmountSpan, ...]:
         if after in ("%", "/", ":") or before in ("/", "@", "#", "x", "X"):
             continue
         if before == ":" and not (start >= 2 and text[start - 2].isalpha() and _GLUED_MONEY.search(raw)):
-            continue  # "12:30", a time or a ratio; money glued to its label's colon is kept ("TOTAL:RM 12.60")
+            continue  # "12:30", a time or a ratio; money glued to its label's colon is kept ("TOTAL:RM 8.40")
         if any(a <= start < b for a, b in date_spans):
             continue
         suffix = re.match(r"\s?(?:[€$£₹¥]|[A-Z]{3}\b)", text[end:])
