@@ -627,6 +627,36 @@ def test_receipt_total_prefers_cash_minus_change_among_total_lines() -> None:
     assert data["total"] == "21.20"
 
 
+def test_receipt_change_printed_with_a_trailing_minus_still_checks_the_total() -> None:
+    lines = [
+        (40, 40, "WARUNG SEDAP ENTERPRISE", 12),
+        (50, 60, "LOT 5, JALAN BESAR,"),
+        (20, 200, "TOTAL SALES  20.00"),
+        (20, 214, "TOTAL  21.20"),
+        (20, 240, "CASH  30.00"),
+        (20, 254, "CHANGE RETURNED  8.80-"),
+        (40, 290, "THANK YOU"),
+    ]
+    data, _, _, doc_type = run(lines, width=240, height=320)
+    assert doc_type == "receipt"
+    assert data["total"] == "21.20"  # 30.00 - 8.80; the "total sales" line would win without the check
+
+
+def test_a_receipt_tax_summary_table_gives_no_total() -> None:
+    lines = [
+        (40, 40, "WARUNG SEDAP ENTERPRISE", 12),
+        (50, 60, "LOT 5, JALAN BESAR,"),
+        (20, 200, "ITEM: 2  TOTAL WITH GST  21.20"),
+        (20, 240, "CASH  30.00"),
+        (20, 254, "CHANGE  8.80"),
+        (20, 280, "GST ANALYSIS  TAX AMOUNT"),
+        (20, 294, "S = 6%  20.00  1.20"),
+        (40, 320, "THANK YOU"),
+    ]
+    data, _, _, _ = run(lines, width=240, height=360)
+    assert data["total"] != "1.20"  # the tax of the summary table, under its "amount" heading
+
+
 def test_invoice_is_not_a_receipt() -> None:
     page = make_page(
         [

@@ -158,7 +158,7 @@ def extract_receipt_total(pls: Sequence[PageLines], res: HeaderResult) -> None:
             if lx.CHANGE_LABEL.search(text):
                 got = _line_amount(pl, tl, lx.CHANGE_LABEL.search(text).end())  # type: ignore[union-attr]
                 if got:
-                    change = got[0]
+                    change = abs(got[0])  # "CHANGE 20.00-": change given is never negative
                 continue
             if lx.CASH_LABEL.search(text) and not re.search(r"\btotal\b", text, re.IGNORECASE):
                 got = _line_amount(pl, tl, lx.CASH_LABEL.search(text).end())  # type: ignore[union-attr]

@@ -34,7 +34,7 @@ RECEIPT_TOTAL_LABELS: list[tuple[re.Pattern[str], float]] = [
 RECEIPT_TOTAL_EXCLUDE = re.compile(
     r"sub[\s-]*total|\btotal\s+(?:qty|quantity|items?|pcs|points|disc\w*|saving\w*|excl\w*|gst|tax|sst)\b|"
     r"\bexcl\w*|\bqty\b|\bitems?\b|\bchange\b|\bcash\b|\btendered\b|\bpoints?\b|\bdisc(?:ount)?\b|"
-    r"\bgst\s+summary|\btax\s+summary",
+    r"\b(?:gst|tax|vat|sst)\s+(?:summary|analysis|code|breakdown)",  # the header of a tax summary table
     re.IGNORECASE,
 )
 CASH_LABEL = re.compile(r"\b(?:cash(?:\s+tendered)?|tendered|paid|tunai)\b", re.IGNORECASE)
