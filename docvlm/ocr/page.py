@@ -18,6 +18,7 @@ from PIL import Image
 from docvlm.datamodel import Word
 from docvlm.imaging import deskew, resample, to_grey, to_rgb, upright
 from docvlm.ocr.base import TILE_AREA, OcrBackend, OcrOptions, OcrResult
+from docvlm.ocr.confusions import fix_digit_confusions
 from docvlm.ocr.factory import get_ocr
 from docvlm.ocr.lines import line_stats
 from docvlm.ocr.memory import map_large_buffers, trim_heap
@@ -160,6 +161,8 @@ def ocr_page(image: Image.Image, options: OcrOptions | None = None) -> OcrResult
     size = (full[1], full[0]) if rotation in (90, 270) else full
     if scale < 1.0:
         words = [w.scaled(size[0] / img.width, size[1] / img.height) for w in words]
+    for w in words:  # "57O," read for "570,": the recogniser's O for a zero inside a number
+        w.text = fix_digit_confusions(w.text)
     trim_heap()
     return OcrResult(words=words, rotation=rotation, skew=skew, image=img, size=size, scale=scale)
 
