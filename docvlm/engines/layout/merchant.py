@@ -29,9 +29,7 @@ _LETTERS = re.compile(r"[^\W\d_]")
 # a registration number after the name, bracketed or as digits and a check letter, maybe with a
 # comma after it ("... SDN BHD (123456-X),", "... SDN BHD 123456-X")
 _TRAILING_REG = re.compile(r"\s*(?:\([^()]*\d{4,}[^()]*\)|\b\d{4,}\s*-\s*[A-Z])\s*[,.;]?\s*$")
-# how the first line of an address starts: a house number, a lot, a level ("No. 8", "12,", "Lot 5")
 _LEADING_CODE = re.compile(r"^#\s*\d+\s+")  # a store or till number before the name ("#0012 ...")
-_ADDRESS_START = re.compile(r"^(?:no\.?\s*\d|\d|lot|level)", re.IGNORECASE)
 _HOUSE_NUMBER = re.compile(r"^no\.?\s*\d", re.IGNORECASE)  # "NO 3, 5 & 7," has few letters
 _ASIDE = re.compile(r"^\([^()]*\)$")  # a line wholly in brackets: a branch or a registration aside
 _MAX_LINES = 5
@@ -172,4 +170,4 @@ def _first_line(t: str) -> bool:
         return False
     if not is_address_line(t):
         return False
-    return not (stop_line(t) and not _ADDRESS_START.match(t))
+    return not (stop_line(t) and not lx.RECEIPT_ADDRESS_NUMBER.match(t))

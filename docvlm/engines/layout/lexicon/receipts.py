@@ -55,6 +55,9 @@ RECEIPT_ADDRESS_START = re.compile(
     r"^(?:no\.?\s*\d|(?:[a-z]{1,3}-)*[a-z]{0,3}\d+[\w/-]*\s*,|lot\b|level\b|unit\b|wisma\b|menara\b|plaza\b|block\b)",
     re.IGNORECASE,
 )
+# ... and how an address line that also holds a stop word may still open the address: a house
+# number, a lot, a level ("No. 8", "12,", "Lot 5")
+RECEIPT_ADDRESS_NUMBER = re.compile(r"^(?:no\.?\s*\d|\d|lot|level)", re.IGNORECASE)
 # A phone label with its number, inside a line ("..., State, TEL NO.: 01-234 5678")
 RECEIPT_PHONE_LABEL = re.compile(
     r"\b(?:tel(?:ephone|efon)?|phone|fax|h/p|hp|mobile|whats\s*apps?)\b\s*(?:no\.?)?\s*[:.]?\s*[+(]?\d",
