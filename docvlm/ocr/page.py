@@ -175,6 +175,5 @@ def ocr_image(image: Image.Image, options: OcrOptions | None = None) -> tuple[li
     the upright (rotated and deskewed) RGB image itself, at the input's resolution.
     """
     res = ocr_page(image, options)
-    if res.scale == 1.0 and res.image.mode == "RGB":
-        return res.words, res.rotation, res.image
+    # OCR read a greyscale copy (``OcrResult.image``): the colour page is turned the same way
     return res.words, res.rotation, upright(to_rgb(image), res.rotation, res.skew)

@@ -123,15 +123,16 @@ def _name_line(head: Sequence[TextLine]) -> int | None:
     for i, tl in enumerate(head):
         # a registration number in brackets after the name ("... SDN BHD (123456-X)") is not part of it
         t = _TRAILING_REG.sub("", tl.text.strip()) or tl.text.strip()
-        if skip_line(t) or parsers.find_dates(t) or (stop_line(t) and not lx.COMPANY_SUFFIX.search(t)):
+        suffix = lx.COMPANY_SUFFIX.search(t) is not None
+        if skip_line(t) or parsers.find_dates(t) or (stop_line(t) and not suffix):
             continue
         if lx.COURTESY_LINE.search(t):
             continue  # "THANK YOU FOR SHOPPING WITH US", "WELCOME"
-        if is_address_line(t) and not lx.COMPANY_SUFFIX.search(t):
+        if is_address_line(t) and not suffix:
             break
         if first_text is None:
             first_text = i
-        if lx.COMPANY_SUFFIX.search(t):
+        if suffix:
             return i
     return first_text
 
@@ -141,15 +142,13 @@ def _address(lines: Sequence[TextLine]) -> list[tuple[TextLine, int]]:
     addr: list[tuple[TextLine, int]] = []
     for tl in lines:
         t = tl.text.strip()
-        if addr:
-            last = addr[-1][0]
-            if tl.bbox[1] - last.bbox[3] > 1.5 * max(tl.height, last.height):
-                break  # a blank gap closes the address block
         if not addr:
-            if not _first_line(t):
-                continue
-            addr.append((tl, len(tl.text)))
+            if _first_line(t):
+                addr.append((tl, len(tl.text)))
             continue
+        last = addr[-1][0]
+        if tl.bbox[1] - last.bbox[3] > 1.5 * max(tl.height, last.height):
+            break  # a blank gap closes the address block
         phone = lx.RECEIPT_PHONE_LABEL.search(tl.text)
         if phone and is_address_line(head := tl.text[: phone.start()].rstrip(" ,;:-")):
             addr.append((tl, len(head)))  # "12345 TOWN, STATE, TEL NO.: 01-234 5678"
@@ -163,11 +162,8 @@ def _address(lines: Sequence[TextLine]) -> list[tuple[TextLine, int]]:
 
 
 def _first_line(t: str) -> bool:
-    """Whether a line can open the address."""
-    if parsers.find_dates(t) or _ASIDE.match(t):
+    """Whether a line can open the address: an address line that is no aside, date or skipped line,
+    and holds no stop word unless it starts with a house number ("No 8, Jalan ... Tel")."""
+    if _ASIDE.match(t) or parsers.find_dates(t) or skip_line(t) or not is_address_line(t):
         return False
-    if skip_line(t) or (stop_line(t) and not is_address_line(t)):
-        return False
-    if not is_address_line(t):
-        return False
-    return not (stop_line(t) and not lx.RECEIPT_ADDRESS_NUMBER.match(t))
+    return not stop_line(t) or lx.RECEIPT_ADDRESS_NUMBER.match(t) is not None

@@ -63,7 +63,7 @@ def read_tax_id(text: str, dayfirst: bool = True) -> tuple[str, int, int] | None
     if spaced:
         most = 1 + next((i for i, t in enumerate(toks[1:]) if not t.group(0).isdigit()), len(toks) - 1)
         most = max(1, min(5, most))
-    for n in range(1, min(most if spaced else 3, len(toks)) + 1):
+    for n in range(1, min(most, len(toks)) + 1):
         span = toks[:n]
         raw = text[span[0].start() : span[-1].end()].rstrip(".-/")
         compact = re.sub(r"[\s.\-/]", "", raw)
