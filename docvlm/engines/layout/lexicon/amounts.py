@@ -17,7 +17,7 @@ AMOUNT_EXCLUDE = re.compile(
     re.IGNORECASE,
 )
 _INCL = r"(?:incl\.?|inkl\.?|including|inclusive|included|ttc|toutes\s+taxes|avec|met|con|iva\s+incluido)"
-_TAXWORD = r"(?:tax|taxes|taxe|vat|tva|btw|mwst|ust|iva|gst|sst|igst|cgst|sgst|utgst|umsatzsteuer|mehrwertsteuer|impuesto|imposto)"
+_TAXWORD = r"(?:tax|taxes|taxe|vat|tva|btw|mwst|ust|iva|gst|sst|igst|cgst|sgst|utgst|[a-zäöüß]*steuer(?!\s*-?\s*(?:nr|nummer|id))|impuesto|imposto)"  # Umsatz-, Mehrwert-, Versicherungsteuer; not "Steuer-Nr."
 AMOUNT_LABELS: list[tuple[str, re.Pattern[str], float]] = [
     # (field, pattern, strength): strength ranks labels of the same field
     (
