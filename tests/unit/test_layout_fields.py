@@ -779,3 +779,59 @@ def test_receipt_merchant_drops_its_bracketed_registration_number() -> None:
     assert kind == "receipt"
     assert data["vendor"]["name"] == "KEDAI BUKU CERIA SDN BHD"
     assert data["vendor"]["address"] == "LOT 3, JALAN PELABUR 23/1, 40300 SHAH ALAM, SELANGOR."
+
+
+@pytest.mark.parametrize(
+    ("other", "invoice"),
+    [
+        ("Auftrags-Datum:  03.01.2024", "Datum:  15.01.2024"),
+        ("Versand Datum:  03.01.2024", "Datum:  15.01.2024"),
+        ("Druck-Datum:  03.01.2024", "Datum:  15.01.2024"),
+        ("Original invoice date:  03.01.2024", "Date:  15.01.2024"),
+        ("Date de livraison :  03/01/2024", "Date :  15/01/2024"),
+        ("Date de la facture d'origine :  03/01/2024", "Date :  15/01/2024"),
+        ("Fecha de entrega:  03/01/2024", "Fecha:  15/01/2024"),
+        ("Data di consegna:  03/01/2024", "Data:  15/01/2024"),
+        ("Datum:  03.01.2024", "Rechnungs-Datum:  15.01.2024"),
+        ("Datum:  03.01.2024", "Belegdatum:  15.01.2024"),
+    ],
+)
+def test_another_date_above_is_not_the_invoice_date(other: str, invoice: str) -> None:
+    data, _, _, _ = run(
+        [
+            (40, 40, "Harbour Tools Ltd", 20),
+            (40, 100, other),
+            (40, 115, invoice),
+            (350, 600, "Total  € 40.00"),
+        ]
+    )
+    assert data["invoice_date"] == "2024-01-15"
+
+
+@pytest.mark.parametrize("label", ["Rechnung-Nr.", "Beleg-Nr.", "Rechnung Nr."])
+def test_hyphenated_german_number_labels(label: str) -> None:
+    data, _, _, _ = run(
+        [
+            (40, 40, "Harbour Tools Ltd", 20),
+            (40, 100, f"{label}  AB-20417"),
+            (40, 115, "Datum:  15.01.2024"),
+            (350, 600, "Total  € 40.00"),
+        ]
+    )
+    assert data["invoice_number"] == "AB-20417"
+
+
+@pytest.mark.parametrize("other", ["Date de la facture d'origine", "Date de la facture rectifiée", "Date de livraison"])
+def test_a_qualified_date_label_in_its_own_segment(other: str) -> None:
+    # the label and its value in two segments; "Date" on the next line is the invoice's
+    data, _, _, _ = run(
+        [
+            (40, 40, "Harbour Tools Ltd", 20),
+            (40, 100, other),
+            (200, 100, "03/01/2024"),
+            (40, 140, "Date"),
+            (200, 140, "15/01/2024"),
+            (350, 600, "Total  € 40.00"),
+        ]
+    )
+    assert data["invoice_date"] == "2024-01-15"

@@ -52,6 +52,9 @@ def extract_keyed_fields(pls: Sequence[PageLines], res: HeaderResult, dayfirst: 
                             if path == "invoice_date" and _inside_other_label(
                                 tl.text, m.start(), m.end(), m.group(0)
                             ):
+                                # the whole label is another date's: a shorter label inside it
+                                # ("date" in "Original invoice date") is not tried either
+                                used.append((m.start(), m.end()))
                                 continue
                             found = find_value(pl, tl, m.start(), m.end(), reader, dayfirst)
                             if found is None:
@@ -102,7 +105,7 @@ def _inside_other_label(text: str, start: int, end: int, label: str) -> bool:
     if lx.OTHER_DATE_BEFORE.search(before):
         return True
     # a label closed by ':' cannot continue into the next words
-    return ":" not in label and bool(lx.OTHER_DATE_AFTER.match(text[end : end + 10].lower()))
+    return ":" not in label and bool(lx.OTHER_DATE_AFTER.match(text[end : end + 24].lower()))
 
 
 _TITLE_SCORE = 0.92  # "Rechnung Nr. X" is the invoice number's label, written into the title

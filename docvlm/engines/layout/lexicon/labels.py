@@ -18,7 +18,7 @@ HEADER_LABELS: dict[str, list[tuple[str, float]]] = {
         (r"inv\.?\s*(?:no\.?|#|nr\.?)", 0.9),
         (r"invoice\s*id", 1.0),
         (r"rechnungs[\s-]?(?:nummer|nr\.?|no\.?)", 1.0),
-        (rf"rechnung\s*{_NO}", 1.0),
+        (rf"rechnung[\s-]*{_NO}", 1.0),
         (r"n[º°o]\.?\s*(?:de\s+)?factur[ae]", 1.0),
         (rf"factur[ae]\s*{_NO}", 1.0),
         (r"num[ée]ro\s+de\s+facture", 1.0),
@@ -32,7 +32,7 @@ HEADER_LABELS: dict[str, list[tuple[str, float]]] = {
         (rf"tax\s+invoice\s*{_NO}", 1.0),
         (rf"document\s*{_NO}", 0.6),
         (rf"doc\.?\s*{_NO}", 0.6),
-        (rf"beleg\s*{_NO}", 0.7),
+        (rf"beleg[\s-]*{_NO}", 0.7),
         (r"beleg(?:nummer|nr\.?)|dokument(?:en)?(?:nummer|nr\.?)|document\s+number", 0.8),
         (rf"voucher\s*(?:{_NO})?|n[º°o]\.?\s*(?:de\s+)?pi[èe]ce|pi[èe]ce\s*{_NO}", 0.6),
         (rf"booking\s*(?:id|{_NO})", 0.4),
@@ -42,12 +42,13 @@ HEADER_LABELS: dict[str, list[tuple[str, float]]] = {
         (r"invoice\s*date", 1.0),
         (r"date\s+of\s+invoice", 1.0),
         (r"date\s+(?:de\s+)?(?:la\s+)?facture", 1.0),
-        (r"rechnungsdatum", 1.0),
+        (r"rechnungs-?datum", 1.0),
         (r"factuurdatum", 1.0),
         (r"fecha\s+(?:de\s+)?(?:la\s+)?factura", 1.0),
         (r"data\s+(?:della\s+|da\s+)?fattura", 1.0),
         (r"issue\s*date|date\s+of\s+issue|issued\s+on", 0.9),
         (r"bill\s*date|receipt\s*date", 0.8),
+        (r"beleg[\s-]?datum|dokument[\s-]?datum|document\s+date", 0.85),
         (r"datum", 0.6),
         (r"fecha", 0.6),
         (r"date", 0.6),
@@ -209,9 +210,17 @@ PARTY_FIELD = re.compile(r"\s*(?:no\b|nr\b|n[°º]|number|nummer|num[ée]ro|id\b
 # Words right before "date" that make it another date than the invoice's ("Due date", "Order date")
 OTHER_DATE_BEFORE = re.compile(
     r"(?:due|order|delivery|ship\w*|check[\s-]?(?:in|out)|start|end|print\w*|lever\w*|liefer\w*|bestell\w*|"
-    r"payment|paid|service|supply|leistungs|birth|expiry|valid\w*)\s*$"
+    r"payment|paid|service|supply|leistungs|birth|expiry|valid\w*|auftrags?|versand\w*|druck\w*|original|"
+    r"related|referenced)[\s-]*$"
 )
-OTHER_DATE_AFTER = re.compile(r"(?:of\s+birth|due)\b")
+# Words right after "date" that make it another date ("Date of birth", "Date de livraison", "Fecha de entrega")
+OTHER_DATE_AFTER = re.compile(
+    r"(?:of\s+birth|due|"
+    r"d[e']\s*(?:la\s+|l['’]\s*)?(?:livraison|commande|d[ée]but|fin|prestation|exp[ée]dition|r[ée]ception)|"
+    r"de(?:l)?\s+(?:la\s+)?(?:entrega|pedido|env[íi]o|inicio)|"
+    r"di\s+consegna|dell['’]\s*ordine|"
+    r"associ[ée]e|d['’]\s*origine|initiale|originale|rectifi[ée]e)\b"
+)
 
 # Registration or national tax-number labels (a VAT id elsewhere on the page is preferred)
 NATIONAL_TAX_LABEL = re.compile(r"(?:siret|siren|st\.?|steuer|tin|ein|abn|cin)", re.IGNORECASE)
