@@ -821,7 +821,9 @@ def test_hyphenated_german_number_labels(label: str) -> None:
     assert data["invoice_number"] == "AB-20417"
 
 
-@pytest.mark.parametrize("other", ["Date de la facture d'origine", "Date de la facture rectifiée", "Date de livraison"])
+@pytest.mark.parametrize(
+    "other", ["Date de la facture d'origine", "Date de la facture rectifiée", "Date de livraison"]
+)
 def test_a_qualified_date_label_in_its_own_segment(other: str) -> None:
     # the label and its value in two segments; "Date" on the next line is the invoice's
     data, _, _, _ = run(
