@@ -837,3 +837,43 @@ def test_a_qualified_date_label_in_its_own_segment(other: str) -> None:
         ]
     )
     assert data["invoice_date"] == "2024-01-15"
+
+
+@pytest.mark.parametrize(
+    "label",
+    ["MwSt.-%", "VAT %", "% IVA", "MwSt-Satz", "Steuersatz", "Taux de TVA", "Tipo IVA", "Aliquota IVA"],
+)
+def test_a_tax_rate_label_announces_no_amount(label: str) -> None:
+    assert classify_amount_label(label) == []
+
+
+@pytest.mark.parametrize("label", ["VAT 20%", "TVA au taux de 20 %", "20 % TVA", "MwSt-Betrag", "Total TVA"])
+def test_a_tax_label_with_its_rate_announces_the_tax(label: str) -> None:
+    assert classify_amount_label(label)[0][0] == "tax_total"
+
+
+def test_the_rate_column_of_a_discount_line_is_not_the_tax() -> None:
+    data, _, _, _ = run(
+        [
+            (40, 40, "Harbour Tools Ltd", 20),
+            (40, 100, "Rechnung Nr.  AB-20417"),
+            (40, 115, "Datum:  15.01.2024"),
+            (40, 400, "Rabatt 2,00%  Basisbetrag: 100,00  MwSt.-% 19,0  Rabattbetrag: 2,00"),
+            (350, 600, "Nettobetrag  98,00"),
+            (350, 615, "MwSt-Betrag  18,62"),
+            (350, 630, "Endbetrag  116,62"),
+        ]
+    )
+    assert data["tax_total"] == "18.62"
+
+
+def test_keyed_amounts_in_one_segment_each_keep_their_label() -> None:
+    data, _, _, _ = run(
+        [
+            (40, 40, "Harbour Tools Ltd", 20),
+            (40, 100, "Invoice No:  INV-7"),
+            (40, 115, "Date:  2024-03-01"),
+            (300, 600, "Subtotal: 100.00 VAT 20%: 20.00 Total: 120.00"),
+        ]
+    )
+    assert (data["subtotal"], data["tax_total"], data["total"]) == ("100.00", "20.00", "120.00")

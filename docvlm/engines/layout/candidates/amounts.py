@@ -155,16 +155,33 @@ def _label_groups(tl: TextLine, amts: list[AmountSpan]) -> list[tuple[str, int, 
             # the label's amounts follow its words; a count before them ("4 SubTotal") is not one
             first_word = a0 + stripped.index(words[0])
             seg_amts = [a for a in seg_amts if a.start > first_word]
-            # label text is what precedes the segment's last amount
-            last_end = seg_amts[-1].start if seg_amts else b0
-            cur_label = tl.text[a0:last_end]
-            cur_start = a0
-            cur = list(seg_amts)
+            cur_start, cur = a0, []
+            for amt in seg_amts:
+                # keyed pairs in one segment ("Basis: 5,00, MwSt.-% 19,0, Rabatt: 0,10"): a new label
+                # between two amounts takes the amounts after it
+                if cur and _starts_pair(tl.text[cur[-1].end : amt.start]):
+                    groups.append((tl.text[cur_start : cur[-1].start], cur_start, cur))
+                    gap = tl.text[cur[-1].end : amt.start]
+                    cur_start = cur[-1].end + (len(gap) - len(gap.lstrip(" ,;|/")))
+                    cur = []
+                cur.append(amt)
+            # label text is what precedes the group's last amount
+            cur_label = tl.text[cur_start : cur[-1].start if cur else b0]
         elif cur_label is not None:
             cur.extend(seg_amts)
     if cur_label is not None and cur:
         groups.append((cur_label, cur_start, cur))
     return groups
+
+
+def _starts_pair(text: str) -> bool:
+    """Whether the text between two amounts is a label of its own: words closed by a colon, or a
+    tax rate's label ("MwSt.-%"), which both announce the amount after them."""
+    if not _LETTERS.search(text):
+        return False
+    return text.rstrip().endswith(":") or (
+        lx.RATE_LABEL.search(text) is not None and not any(ch.isdigit() for ch in text)
+    )
 
 
 def _is_currency_word(w: str) -> bool:
@@ -176,6 +193,8 @@ def classify_amount_label(label: str) -> list[tuple[str, float]]:
     excluded = lx.AMOUNT_EXCLUDE.search(label) and not lx.TOTAL_INCL_EXCL.search(label)
     # "Total qty", "Cash", "Change"... are not money fields of the invoice
     if excluded and not lx.DUE_LABEL.search(label):
+        return []
+    if lx.RATE_LABEL.search(label) and not any(ch.isdigit() for ch in label):
         return []
     for path, pat, strength in lx.AMOUNT_LABELS:
         if pat.search(label):

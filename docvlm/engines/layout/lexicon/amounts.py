@@ -10,7 +10,7 @@ AMOUNT_EXCLUDE = re.compile(
     r"qty|quantity|items?\s+count|no\.?\s+of\s+items|change|kembali|baki|tendered|cash|"
     r"rounding|round(?:ing)?\s*adj\w*|adjustment|disc(?:ount)?|voucher|deposit|points?|credits?|"
     r"paid|pre-?paid|prepayment|already\s+paid|payment\s+received|received|visa|master\s*card|card|"
-    r"rabatt|remise|korting|descuento|"
+    r"\w*rabatt\w*|remise|korting\w*|descuento|"
     r"previous\s+balance|opening\s+balance|balance\s+(?:forward|brought\s+forward)|carried\s+forward|"
     r"brought\s+forward|[üu]bertrag|[àa]\s+reporter|acompte|anzahlung|vorauszahlung|aanbetaling|anticipo|"
     r"unit\s+price|price|rate|prix|preis|prijs|precio)\b",
@@ -18,6 +18,15 @@ AMOUNT_EXCLUDE = re.compile(
 )
 _INCL = r"(?:incl\.?|inkl\.?|including|inclusive|included|ttc|toutes\s+taxes|avec|met|con|iva\s+incluido)"
 _TAXWORD = r"(?:tax|taxes|taxe|vat|tva|btw|mwst|ust|iva|gst|sst|igst|cgst|sgst|utgst|[a-zäöüß]*steuer(?!\s*-?\s*(?:nr|nummer|id))|impuesto|imposto)"  # Umsatz-, Mehrwert-, Versicherungsteuer; not "Steuer-Nr."
+# A tax rate's label, not an amount's: the tax word with a "%" and no number ("MwSt-%", "VAT %", "% IVA"),
+# or a word for "rate" beside it ("Taux de TVA", "Tipo IVA", "MwSt-Satz"). Only a label holding no digit is
+# read so: "TVA au taux de 20 %" and "VAT 20%" announce the tax amount that follows them.
+RATE_LABEL = re.compile(
+    rf"\b{_TAXWORD}[\s.\-]*%|^\s*%\s*{_TAXWORD}\b|"
+    rf"\b(?:taux|tipo|al[íi]quota|tasa|tarief|percentage|pourcentage|porcentaje|percentuale|prozentsatz)\b|"
+    rf"\b{_TAXWORD}[\s.\-]*satz\b",
+    re.IGNORECASE,
+)
 AMOUNT_LABELS: list[tuple[str, re.Pattern[str], float]] = [
     # (field, pattern, strength): strength ranks labels of the same field
     (
