@@ -877,3 +877,53 @@ def test_keyed_amounts_in_one_segment_each_keep_their_label() -> None:
         ]
     )
     assert (data["subtotal"], data["tax_total"], data["total"]) == ("100.00", "20.00", "120.00")
+
+
+def test_a_totals_table_with_its_labels_above_the_amounts() -> None:
+    # a header row of amount labels over one row per tax rate and a sum row: the sum row is read
+    data, ev, _, _ = run(
+        [
+            (40, 40, "Harbour Tools Ltd", 20),
+            (40, 100, "Facture N°  F-2024-17"),
+            (40, 115, "Date :  15/01/2024"),
+            (40, 500, "Base"),
+            (200, 500, "Total HT"),
+            (320, 500, "TVA"),
+            (440, 500, "Total TTC"),
+            (40, 515, "20 %"),
+            (200, 515, "100,00"),
+            (320, 515, "20,00"),
+            (440, 515, "120,00"),
+            (40, 530, "5,5 %"),
+            (200, 530, "50,00"),
+            (320, 530, "2,75"),
+            (440, 530, "52,75"),
+            (200, 545, "150,00"),
+            (320, 545, "22,75"),
+            (440, 545, "172,75"),
+        ]
+    )
+    assert (data["subtotal"], data["tax_total"], data["total"]) == ("150.00", "22.75", "172.75")
+    assert ev["total"].bbox[1] > 540
+
+
+def test_a_line_item_header_is_no_totals_table() -> None:
+    data, _, _, _ = run(
+        [
+            (40, 40, "Harbour Tools Ltd", 20),
+            (40, 100, "Invoice No:  INV-9"),
+            (40, 115, "Date:  2024-03-01"),
+            (40, 300, "Description"),
+            (250, 300, "Qty"),
+            (320, 300, "VAT"),
+            (440, 300, "Total"),
+            (40, 315, "Widget"),
+            (250, 315, "2"),
+            (320, 315, "4.00"),
+            (440, 315, "24.00"),
+            (350, 600, "Subtotal  $20.00"),
+            (350, 615, "Tax  $4.00"),
+            (350, 630, "Total  $24.00"),
+        ]
+    )
+    assert data["total"] == "24.00" and data["subtotal"] == "20.00"

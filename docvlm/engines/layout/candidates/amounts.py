@@ -133,6 +133,56 @@ def amount_candidates(
                             path, chosen.value, strength * factor, ev, tl.page, tl.bbox[1], tl.text
                         )
                     )
+        out.extend(_column_candidates(pl, tbox))
+    return out
+
+
+_COLUMN_ROWS = 6  # the rows of a totals table under its header row, at most
+_COLUMN_FACTOR = 0.9  # a label above its amount is read a little less surely than one beside it
+
+
+def _column_candidates(pl: PageLines, tbox: BBox | None) -> list[AmountCandidate]:
+    """A totals table: a header row of amount labels ("Nettobetrag   MwSt-Betrag   Endbetrag", "Total HT
+    TVA   Total TTC") over rows of amounts. Each column's last amount (the table's sum row, or its one
+    row) is a candidate of the column's field."""
+    out: list[AmountCandidate] = []
+    for tl in pl.lines:
+        if len(tl.segments) < 2 or amount_spans(tl.text) or lx.ITEM_COLUMN.search(tl.text):
+            continue
+        if tbox is not None and _in_regions(tl.page, tl.box(0, len(tl.text)), [(tl.page, tbox)]):
+            continue  # the line-item table's own header
+        cols: list[tuple[str, float, BBox]] = []
+        for a0, b0 in tl.segments:
+            kinds = classify_amount_label(tl.text[a0:b0])
+            if kinds:
+                cols.append((kinds[0][0], kinds[0][1], tl.box(a0, b0)))
+        # a gross total's own label ("Endbetrag", "Total TTC"), not a bare "Amount" or "Total", which
+        # head the net column of a receipt's tax summary or a line-item table
+        fields = {c[0] for c in cols}
+        if not any(c[0] == "total" and c[1] >= 1.0 for c in cols) or not fields & {"subtotal", "tax_total"}:
+            continue
+        last: dict[int, tuple[TextLine, AmountSpan]] = {}
+        prev = tl
+        for row in pl.lines[tl.index + 1 : tl.index + 1 + _COLUMN_ROWS]:
+            if row.bbox[1] - prev.bbox[3] > 2.5 * max(prev.height, row.height):
+                break
+            amts = [a for a in amount_spans(row.text) if _is_money(a) or a.value == 0]
+            if not amts:
+                break
+            for a in amts:
+                ax0, _, ax1, _ = row.box(a.start, a.end)
+                tol = tl.height
+                overlaps = [min(ax1, c[2][2] + tol) - max(ax0, c[2][0] - tol) for c in cols]
+                k = max(range(len(cols)), key=lambda i: overlaps[i])
+                if overlaps[k] > 0:
+                    last[k] = (row, a)
+            prev = row
+        for k, (row, a) in last.items():
+            path, strength, _ = cols[k]
+            ev = row.evidence(a.start, a.end)
+            out.append(
+                AmountCandidate(path, a.value, strength * _COLUMN_FACTOR, ev, row.page, row.bbox[1], row.text)
+            )
     return out
 
 
@@ -194,7 +244,11 @@ def classify_amount_label(label: str) -> list[tuple[str, float]]:
     # "Total qty", "Cash", "Change"... are not money fields of the invoice
     if excluded and not lx.DUE_LABEL.search(label):
         return []
-    if lx.RATE_LABEL.search(label) and not any(ch.isdigit() for ch in label):
+    if (
+        lx.RATE_LABEL.search(label)
+        and not any(ch.isdigit() for ch in label)
+        and not lx.AMOUNT_WORD.search(label)
+    ):
         return []
     for path, pat, strength in lx.AMOUNT_LABELS:
         if pat.search(label):

@@ -27,6 +27,15 @@ RATE_LABEL = re.compile(
     rf"\b{_TAXWORD}[\s.\-]*satz\b",
     re.IGNORECASE,
 )
+# An amount's word: a label holding one beside a rate's ("MwSt-Betrag  MwSt-%") still announces an amount
+AMOUNT_WORD = re.compile(r"betrag|bedrag|\b(?:amount|montant|importe|importo|total|summe)\b", re.IGNORECASE)
+# Column headers of a line-item table, which a totals table's header row never holds
+ITEM_COLUMN = re.compile(
+    r"\b(?:qty|quantity|menge|anzahl|qt[ée]|quantit[ée]|cantidad|aantal|quantit[àa]|unit|price|preis|prix|"
+    r"precio|prijs|prezzo|description|bezeichnung|artikel\w*|d[ée]signation|descripci[óo]n|omschrijving|"
+    r"descrizione)\b",
+    re.IGNORECASE,
+)
 AMOUNT_LABELS: list[tuple[str, re.Pattern[str], float]] = [
     # (field, pattern, strength): strength ranks labels of the same field
     (
