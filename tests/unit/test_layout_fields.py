@@ -927,3 +927,21 @@ def test_a_line_item_header_is_no_totals_table() -> None:
         ]
     )
     assert data["total"] == "24.00" and data["subtotal"] == "20.00"
+
+
+def test_a_salutation_line_ends_the_sender_block_and_opens_the_addressee() -> None:
+    data, _, _, _ = run(
+        [
+            (40, 40, "Nordlicht Handel GmbH", 14),
+            (40, 56, "Am Hafen 3"),
+            (40, 68, "Herrn"),
+            (40, 80, "Jonas Beispiel"),
+            (40, 92, "Lindenweg 7"),
+            (40, 104, "54321 Beispielstadt"),
+            (40, 160, "Rechnung Nr.  R-5512"),
+            (40, 175, "Datum:  15.01.2024"),
+            (350, 600, "Gesamtbetrag  119,00 €"),
+        ]
+    )
+    assert data["vendor"]["address"] is None or "Jonas" not in data["vendor"]["address"]
+    assert data["customer"]["name"] == "Herrn Jonas Beispiel"

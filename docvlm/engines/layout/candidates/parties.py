@@ -182,6 +182,8 @@ def _party_from_block(block: Block, prefix: str, score: float, res: HeaderResult
             res.put(Candidate(f"{prefix}.name", name, ev, score))
             name_done = True
             continue
+        if lx.SALUTATION.fullmatch(text):
+            break  # "Herrn" alone under a party's lines opens the next block: the addressee
         if parsers.EMAIL_PATTERN.search(text):
             r = read_email(text)
             if r and f"{prefix}.email" not in res.values and prefix == "vendor":
@@ -321,7 +323,10 @@ def extract_unlabelled_customer(pls: Sequence[PageLines], res: HeaderResult, day
                 (
                     i
                     for i, (t, (line, _, _)) in enumerate(zip(texts, block.lines, strict=True))
-                    if _field_or_contact(t) or _sentence_like(t) or not 0.77 <= line.height / h0 <= 1.3
+                    if _field_or_contact(t)
+                    or _sentence_like(t)
+                    or not 0.77 <= line.height / h0 <= 1.3
+                    or (i > 0 and lx.SALUTATION.fullmatch(t))  # "Herrn": the next block, the addressee's
                 ),
                 len(texts),
             )
