@@ -49,6 +49,12 @@ _RULE_BONUS = 2.0  # log-odds taken from a combination that breaks a business ru
 _SUM_MATCH = 3.0  # log-odds added when subtotal + tax = total (exactly, to the cent)
 _SUM_BONUS = 1.0  # log-odds added when the line items add up to the subtotal (or the total)
 _EPS = 1e-4
+# The identifier and date fields whose rule value, read beside or under a label of the field, the
+# model does not overwrite with another value; amounts are chosen jointly with the business rules
+_KEYED = frozenset({"invoice_number", "invoice_date", "due_date", "purchase_order"})
+# a rule score this high is a value read at one of the field's strong labels ("Date d'échéance :",
+# "fällig am"): 0.55 + 0.35 x strength 1.0 in ``candidates.keyed``, less the nearest-position bonus
+_STRONG_RULE = 0.9
 
 
 class ModelError(EngineError):
@@ -297,11 +303,18 @@ def apply_model(
     probs = score_pool(model, pool, table_boxes, line_sum)
     chosen = choose(pool, probs, line_sum)
     doc = "receipt" if pool.is_receipt else "invoice"
+    # a strongly labelled identifier or date stays the rules' (the model learnt which of a page's
+    # dates is due from the layouts it was trained on; a label names it on any layout)
+    kept = {
+        f for f in probs if f in _KEYED and f in res.values and res.confidence.get(f, 0.0) >= _STRONG_RULE
+    }
     for f in list(res.confidence):  # the fields the rules keep, calibrated as the model's are
         cal = model.rules_calibration.get((doc, f))
-        if cal is not None and f not in probs:
+        if cal is not None and (f not in probs or f in kept):
             res.confidence[f] = round(max(0.0, min(1.0, cal(res.confidence[f]))), 4)
     for f in probs:
+        if f in kept:
+            continue
         if f not in chosen:
             res.drop(f)
             continue
