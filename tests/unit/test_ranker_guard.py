@@ -53,3 +53,36 @@ def test_without_a_strong_label_the_model_chooses() -> None:
         ]
     )
     assert value == "2024-12-31"
+
+
+class _Unsure:
+    """A booster that finds every proposal more likely wrong than right."""
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return np.full(len(x), 0.05)
+
+
+def test_a_choice_more_likely_wrong_than_right_is_not_made() -> None:
+    rp = rule_pass(
+        [
+            make_page(
+                [
+                    (40, 100, "Invoice No:  INV-5"),
+                    (40, 115, "Invoice date:  2024-01-15"),
+                    (40, 400, "Valid until 2024-12-31"),
+                    (350, 600, "Total  $40.00"),
+                ]
+            )
+        ],
+        use_model=False,
+    )
+    model = HeaderModel(
+        Path("stub"),
+        {},
+        boosters={"due_date": _Unsure(), "invoice_number": _Unsure()},  # type: ignore[dict-item]
+        use_on={"due_date": frozenset({"invoice"}), "invoice_number": frozenset({"invoice"})},
+    )
+    pool = build_pool(rp.pls, rp.header, False, rp.table_boxes, model.kinds_for(False, rp.header))
+    apply_model(model, pool, rp.header, rp.table_boxes, rp.line_sum)
+    assert "due_date" not in rp.header.values  # nothing was sure enough
+    assert rp.header.values.get("invoice_number") == "INV-5"  # the rules' value stays

@@ -55,6 +55,10 @@ _KEYED = frozenset({"invoice_number", "invoice_date", "due_date", "purchase_orde
 # a rule score this high is a value read at one of the field's strong labels ("Date d'échéance :",
 # "fällig am"): 0.55 + 0.35 x strength 1.0 in ``candidates.keyed``, less the nearest-position bonus
 _STRONG_RULE = 0.9
+# the least raw probability of a chosen identifier, date or name (the amounts' joint choice has its own
+# empty option): below it the calibration, fit on choices that were nearly all right, would still
+# map the choice to a high confidence
+_MIN_CHOICE = 0.5
 
 
 class ModelError(EngineError):
@@ -195,6 +199,8 @@ def choose(
             p = probs[f]
             ranked = np.argsort(-p, kind="stable")
             for i in ranked:
+                if p[int(i)] < _MIN_CHOICE:
+                    break  # no candidate is more likely right than wrong: the model chooses none
                 if kind == "name" and int(i) in taken:
                     continue
                 chosen[f] = (props[int(i)], float(p[int(i)]))
@@ -316,6 +322,11 @@ def apply_model(
         if f in kept:
             continue
         if f not in chosen:
+            if f in _KEYED and f in res.values:  # the model found nothing: the rules' value stays
+                cal = model.rules_calibration.get((doc, f))
+                if cal is not None:
+                    res.confidence[f] = round(max(0.0, min(1.0, cal(res.confidence[f]))), 4)
+                continue
             res.drop(f)
             continue
         prop, raw = chosen[f]

@@ -42,6 +42,10 @@ RANKED_FIELDS: tuple[str, ...] = tuple(f for fs in KINDS.values() for f in fs)
 _TOKEN = re.compile(r"\S+")
 _ID_PREFIX = re.compile(r"^(?:n[º°o]\.?|#|no\.|nr\.)", re.IGNORECASE)
 _DECIMAL_NUMBER = re.compile(r"[-+]?[\d.,' ]*\d[.,]\d{2}")
+# a postcode-and-town line ("12346 Bad Musterhausen", "F-75018 PARIS, FR"): its number is no identifier
+_POSTCODE_TOWN = re.compile(
+    r"\s*(?:[A-Z]{1,2}[-\s])?\d{4,5}\s+[^\W\d_][^\W\d_.'-]+(?:[\s,.'-]+[^\W\d_]+)*\s*"
+)
 _TAX_START = re.compile(r"[A-Z]{2}[\s.-]?\d|\d{5}")
 _RECEIPT_HEAD_LINES = 18  # a receipt's merchant and address are printed in its first lines
 _MAX_ADDRESS_LINES = 6
@@ -141,8 +145,13 @@ def _line_amounts(tl: TextLine) -> Iterator[Proposal]:
 
 
 def _line_ids(tl: TextLine) -> Iterator[Proposal]:
-    if not any(map(str.isdigit, tl.text)):
+    if not any(map(str.isdigit, tl.text)) or _POSTCODE_TOWN.fullmatch(tl.text):
         return
+    # from a phone or fax label to the end of its segment
+    phones = [
+        (lm.end(), next((b for a, b in tl.segments if a <= lm.end() < b), len(tl.text)))
+        for lm in lx.PHONE_LABEL_RE.finditer(tl.text)
+    ]
     for m in _TOKEN.finditer(tl.text):
         raw = m.group(0)
         tok = raw.strip(":;,.()[]'\"")
@@ -154,6 +163,8 @@ def _line_ids(tl: TextLine) -> Iterator[Proposal]:
         if _DECIMAL_NUMBER.fullmatch(tok) or "@" in tok or _URL.search(tok) or lx.URN.match(tok):
             continue
         start = m.start() + raw.find(tok)
+        if any(a <= start < b for a, b in phones):
+            continue  # "Tel.: 0123/45678", "Fax +49 932 431": a phone number, not an identifier
         yield Proposal("id", tok, tl.evidence(start, start + len(tok)), tl, start, start + len(tok))
 
 
