@@ -945,3 +945,20 @@ def test_a_salutation_line_ends_the_sender_block_and_opens_the_addressee() -> No
     )
     assert data["vendor"]["address"] is None or "Jonas" not in data["vendor"]["address"]
     assert data["customer"]["name"] == "Herrn Jonas Beispiel"
+
+
+def test_a_name_on_two_lines_ending_in_its_legal_form() -> None:
+    data, _, _, _ = run(
+        [
+            (40, 29, "From:"),
+            (40, 40, "Nordlicht"),
+            (40, 51, "Handelsgesellschaft Hafenstadt mbH & Co. KG"),
+            (40, 62, "Am Kai 4"),
+            (40, 73, "20457 Hafenstadt"),
+            (40, 160, "Rechnung Nr.  R-5512"),
+            (40, 175, "Datum:  15.01.2024"),
+            (350, 600, "Gesamtbetrag  119,00 €"),
+        ]
+    )
+    assert data["vendor"]["name"] == "Nordlicht Handelsgesellschaft Hafenstadt mbH & Co. KG"
+    assert data["vendor"]["address"] == "Am Kai 4, 20457 Hafenstadt"

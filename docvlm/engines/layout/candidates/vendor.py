@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from docvlm import parsers
 from docvlm.datamodel import Evidence
 from docvlm.engines.layout import lexicon as lx
-from docvlm.engines.layout.candidates.base import Candidate, HeaderResult, _in_regions
+from docvlm.engines.layout.candidates.base import _HAS_DIGIT, Candidate, HeaderResult, _in_regions
 from docvlm.engines.layout.candidates.labels import _is_label_segment
 from docvlm.engines.layout.candidates.parties import (
     _PROMINENT,
@@ -222,6 +222,20 @@ def extract_vendor(
     group = ranked[0]
     best = max(group, key=lambda c: c[0])
     score = min(0.95, 0.35 + 0.5 * best[0] + 0.05 * (len(group) - 1))
+    cont = None if lx.COMPANY_SUFFIX.search(best[1]) else _legal_form_line_under(pls, best[3], best[4])
+    if cont is not None:
+        # a name set on two lines, the second ending in its legal form ("Musterhafter" over
+        # "Versicherungsverein Musterstadt a.G."): both lines are the name, the address is under them
+        nxt, c0, c1 = cont
+        text = f"{best[1]} {nxt.text[c0:c1].strip()}"
+        best = (
+            best[0],
+            text,
+            Evidence(nxt.page, union([best[2].bbox, nxt.box(c0, c1)]), text, 1.0),
+            nxt,
+            cont[1:],
+        )
+        group = [best]
     res.put(Candidate("vendor.name", best[1], best[2], score))
     # address: lines under the name, or under another candidate of the same name (e.g. its legal form)
     name_tokens = set(re.findall(r"\w+", best[1].lower()))
@@ -242,3 +256,30 @@ def extract_vendor(
                         res.evidence[k] = tmp.evidence[k]
                         res.confidence[k] = round(min(score, 0.85) - 0.1, 4)
                 return
+
+
+def _legal_form_line_under(
+    pls: Sequence[PageLines], tl: TextLine, span: tuple[int, int]
+) -> tuple[TextLine, int, int] | None:
+    """The segment right under a name, in its column and type size, that ends in a legal form and
+    holds no digit: the rest of the name."""
+    pl = next((x for x in pls if x.page.number == tl.page), None)
+    if pl is None or tl.index + 1 >= len(pl.lines):
+        return None
+    box = tl.box(*span)
+    nxt = pl.lines[tl.index + 1]
+    if nxt.bbox[1] - box[3] > 0.6 * tl.height:
+        return None
+    for c0, c1 in nxt.segments:
+        sbox = nxt.box(c0, c1)
+        text = nxt.text[c0:c1].strip()
+        if (
+            abs(sbox[0] - box[0]) < tl.height
+            and 0.8 <= nxt.height / max(tl.height, 1e-6) <= 1.25
+            and not _HAS_DIGIT.search(text)
+            and len(text.split()) <= 6
+            and lx.COMPANY_SUFFIX.search(text)
+            and _name_ok(text)
+        ):
+            return nxt, c0, c1
+    return None

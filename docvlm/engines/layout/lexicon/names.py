@@ -59,7 +59,7 @@ CREDIT_NOTE_TITLE = re.compile(
 )
 COMPANY_SUFFIX = re.compile(
     r"(?:\b(?:sdn\.?\s*b[a-z]{2}|s/b|bhd|berhad|enterprise|enterprises|trading|ltd|limited|llc|llp|inc|"
-    r"corp(?:oration)?|co|company|gmbh|ag|kg|ohg|ug|e\.?\s?k|s\.?a\.?s?|s\.?a\.?r\.?l|sarl|sas|eurl|"
+    r"corp(?:oration)?|co|company|gmbh|ag|kg|kgaa|ohg|ug|e\.?\s?k|e\.\s?v|a\.\s?g|e\.?\s?g|s\.?a\.?s?|s\.?a\.?r\.?l|sarl|sas|eurl|"
     r"b\.?\s?v|n\.?\s?v|v\.?o\.?f|s\.?l|s\.?l\.?u|s\.?p\.?a|s\.?r\.?l|plc|pty|pvt|pte|oy|ab|as|aps|"
     r"restaurant|restoran|hardware|stationery|store|mart|supermarket|bakery|cafe|kedai|gallery|"
     r"services|solutions|group|holdings|industries|international)\b\.?)\s*[,.]?$",
