@@ -509,8 +509,14 @@ class BatchRunner:
             else:
                 with contextlib.suppress(OSError):
                     w.proc.kill()  # mid-document: nothing to wait for
+        from multiprocessing.connection import wait
+
         end = time.monotonic() + STOP_GRACE_S
         for w in self._workers:
+            # a worker's end of the pipe closes as it exits: that wakes this up, not Popen.wait's
+            # polls (up to 50 ms apart)
+            with contextlib.suppress(OSError, ValueError):
+                wait([w.conn], max(0.0, end - time.monotonic()))
             with contextlib.suppress(subprocess.TimeoutExpired):
                 w.proc.wait(timeout=max(0.0, end - time.monotonic()))
             if w.proc.poll() is None:
