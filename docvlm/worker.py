@@ -38,7 +38,14 @@ def worker_main(fd: int) -> None:
     from multiprocessing.connection import Connection
 
     conn = Connection(fd)
-    options, max_mb, parent_pid, log_level = conn.recv()
+    # the stack, before the options: a worker started early imports it while its parent sets up
+    # (an import that fails here fails again below, where it is reported)
+    with contextlib.suppress(Exception):
+        import docvlm.pipeline  # noqa: F401
+    try:
+        options, max_mb, parent_pid, log_level = conn.recv()
+    except (EOFError, OSError):
+        return  # started early for a run that needed no worker
     _die_with_parent(parent_pid)
     logging.basicConfig(level=log_level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     try:
