@@ -259,7 +259,7 @@ def extract(
         and (doc_timeout > 0 or max_worker_mb > 0 or (workers or 0) > 1)
         and not _local_model(engine, base_url)
     ):
-        from docvlm.runner import start_worker_early
+        from docvlm.spawn import start_worker_early
 
         start_worker_early()  # the run's worker imports the stack while this process sets up
     _setup_logging(verbose)

@@ -22,15 +22,12 @@ block). A ``persistent`` runner (a Ray actor's) keeps its idle workers between `
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import logging
 import math
 import os
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 from collections import deque
@@ -44,7 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from docvlm.datamodel import Extraction
 from docvlm.errors import DocvlmError, EngineError, Interrupted, ResourceLimit, WorkerDied
 from docvlm.sources import bytes_sha256, file_sha256, iter_sources
-from docvlm.worker import BOOT
+from docvlm.spawn import start_worker_process, take_early_worker
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -114,71 +111,6 @@ def run_batch(
             chunk = []
     if chunk:
         yield from extract_many(chunk)
-
-
-def _start_process() -> tuple[subprocess.Popen[bytes], Connection, float]:
-    """A fresh worker interpreter and this end of its pipe; it waits for its options (``worker_main``)."""
-    from multiprocessing.connection import Connection
-
-    ours, theirs = socket.socketpair()
-    package_root = str(Path(__file__).resolve().parents[1])  # docvlm/ and schemas/ live here
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
-    # a worker starts with SIGINT ignored (kept across exec), so a Ctrl-C in the terminal, which
-    # reaches the whole process group, never interrupts it: the parent decides when workers stop
-    main = threading.current_thread() is threading.main_thread()
-    handler = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
-    try:
-        proc = subprocess.Popen(
-            [sys.executable, "-c", BOOT, str(theirs.fileno())],
-            pass_fds=(theirs.fileno(),),
-            stdin=subprocess.DEVNULL,
-            stdout=2,  # nothing a worker prints reaches stdout, which may carry the JSONL records
-            env=env,
-        )
-    finally:
-        if main:
-            signal.signal(signal.SIGINT, handler)
-        theirs.close()
-    return proc, Connection(ours.detach()), time.monotonic()
-
-
-#: a worker started before its run's options were known, for the first runner of this process, and
-#: the environment it inherited
-_EARLY: list[tuple[subprocess.Popen[bytes], Connection, float]] = []
-_EARLY_ENV: dict[str, str] = {}
-
-
-def start_worker_early() -> None:
-    """Start one worker process now, before the run is configured, for the first ``BatchRunner`` to take.
-
-    It imports the stack while this process reads its settings, resolves the schema and surveys
-    the inputs (the CLI's ``extract``), so it is ready about that much sooner. A runner takes it while
-    this process's environment is the one it inherited; unused, its pipe is closed (at the latest at
-    exit) and it ends without reading a document.
-    """
-    if not _EARLY:
-        _EARLY.append(_start_process())
-        _EARLY_ENV.clear()
-        _EARLY_ENV.update(os.environ)
-
-
-def _take_early() -> tuple[subprocess.Popen[bytes], Connection, float] | None:
-    """The worker started early, if it is alive and this process's environment is still the one it got."""
-    if _EARLY and _EARLY[0][0].poll() is None and dict(os.environ) == _EARLY_ENV:
-        return _EARLY.pop()
-    _close_early()
-    return None
-
-
-def _close_early() -> None:
-    while _EARLY:
-        _, conn, _ = _EARLY.pop()
-        with contextlib.suppress(OSError):
-            conn.close()  # it ends without reading a document
-
-
-atexit.register(_close_early)
 
 
 def supervised(options: PipelineOptions, engine_injected: bool = False) -> bool:
@@ -349,7 +281,7 @@ class BatchRunner:
 
     def _spawn(self) -> _Worker:
         # a worker started early (``start_worker_early``) has imported the stack while it waited
-        proc, conn, spawned = _take_early() or _start_process()
+        proc, conn, spawned = take_early_worker() or start_worker_process()
         with contextlib.suppress(OSError):  # if it died already, _collect sees that
             conn.send(
                 (self._dump, self.limits.max_worker_mb, os.getpid(), logging.getLogger().getEffectiveLevel())
