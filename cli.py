@@ -6,6 +6,8 @@ schemas are imported by the command that runs, so ``--help`` or ``schema`` loads
 
 from __future__ import annotations
 
+import atexit
+import gc
 import json
 import logging
 import sys
@@ -249,6 +251,17 @@ def extract(
     verbose: VerboseOpt = 0,
 ) -> None:
     """Extract header fields and line items: one record per input document."""
+    # the run's objects are left to the end of the process: its last collections over them (about
+    # 0.1 s of the interpreter's finalization) are skipped; the sink and the workers close explicitly
+    atexit.register(gc.freeze)
+    if (
+        not ray
+        and (doc_timeout > 0 or max_worker_mb > 0 or (workers or 0) > 1)
+        and not _local_model(engine, base_url)
+    ):
+        from docvlm.spawn import start_worker_early
+
+        start_worker_early()  # the run's worker imports the stack while this process sets up
     _setup_logging(verbose)
     from docvlm.einvoice.reader import EinvoiceOptions
     from docvlm.errors import EngineError, Interrupted, OutputError
@@ -314,6 +327,11 @@ def extract(
             bar.close()
         pipe.close()
     _report(counts, survey.done, output)
+
+
+def _local_model(engine: EngineKind, base_url: str | None) -> bool:
+    """A local transformers model (``build_engine_options``), which runs in this process, not in workers."""
+    return engine is EngineKind.TRANSFORMERS or (engine is EngineKind.HYBRID and not base_url)
 
 
 def _schema_pipeline(options: PipelineOptions) -> Pipeline:

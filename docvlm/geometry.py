@@ -129,12 +129,16 @@ def group_lines(words: Sequence[Word], gap_factor: float = 1.6) -> list[Line]:
                 bands[best][1] = max(bands[best][1], uy1)
     out: list[Line] = []
     for lw in lines:
-        lw.sort(key=lambda w: w.x0)
+        lw.sort(key=_left_edge)
         line = Line(words=lw, page=lw[0].page)
         line.segments = split_segments(lw, gap_factor)
         out.append(line)
     out.sort(key=_top_left)
     return out
+
+
+def _left_edge(w: Word) -> float:
+    return w.bbox[0]  # ``Word.x0`` without the property call: a sort key of every word
 
 
 def _top_left(line: Line) -> tuple[float, float]:
@@ -176,10 +180,11 @@ def split_segments(words: Sequence[Word], gap_factor: float = 1.6) -> list[list[
     """Split left-to-right words where the gap is wider than ``gap_factor`` x median height."""
     if not words:
         return []
-    h = median([w.height for w in words]) or 1.0
+    h = median([w.bbox[3] - w.bbox[1] for w in words]) or 1.0  # ``Word.height``, inlined
+    gap = gap_factor * h
     segs: list[list[Word]] = [[words[0]]]
     for prev, w in pairwise(words):
-        if w.x0 - prev.x1 > gap_factor * h:
+        if w.bbox[0] - prev.bbox[2] > gap:
             segs.append([w])
         else:
             segs[-1].append(w)

@@ -33,11 +33,15 @@ RULE_PENALTY = 0.6
 FOUND_CAP = 0.95
 
 
-def ground(validated: Validated, output: EngineOutput, pages: Sequence[Page]) -> Grounding:
-    """Evidence and confidence for every non-null leaf of ``validated.model``."""
+def ground(
+    validated: Validated, output: EngineOutput, pages: Sequence[Page], index: PageIndex | None = None
+) -> Grounding:
+    """Evidence and confidence for every non-null leaf of ``validated.model``.
+
+    ``index``: the pages' ``PageIndex`` when an earlier stage built one (the e-invoice cross-check).
+    """
     result = Grounding()
     schema = type(validated.model)
-    index: PageIndex | None = None
     for path, value in iter_leaves(validated.model):
         ev = output.evidence.get(path)
         if ev is not None and path not in output.generated:

@@ -337,14 +337,18 @@ def text_layer_words(page: Any, number: int) -> list[Word]:
     line_ids: dict[tuple[int, int], int] = {}
     words: list[Word] = []
     for x0, y0, x1, y1, text, block, line, _ in raw:
-        t = normalize_text(text)
+        # normalize_text's own test, inline: most words are ASCII, printable and without spaces
+        t = text if text.isascii() and text.isprintable() and " " not in text else normalize_text(text)
         if not t:
             continue
         if matrix is not None:
             r = pymupdf.Rect(x0, y0, x1, y1) * matrix
             x0, y0, x1, y1 = r.x0, r.y0, r.x1, r.y1
-        lid = line_ids.setdefault((block, line), len(line_ids))
-        words.append(Word(text=t, bbox=(x0, y0, x1, y1), page=number, conf=1.0, line=lid, block=block))
+        key = (block, line)
+        lid = line_ids.get(key)
+        if lid is None:
+            lid = line_ids[key] = len(line_ids)
+        words.append(Word(t, (x0, y0, x1, y1), number, 1.0, lid, block))
     return words
 
 

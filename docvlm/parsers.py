@@ -66,6 +66,14 @@ _CURRENCY_SUFFIX = re.compile(
     re.IGNORECASE,
 )
 _NUMBER = re.compile(r"^[+-]?\d[\d.,' \u00a0\u202f]*$")
+
+_DIGIT_GROUPING = re.compile(r"[ '\u00a0\u202f]")
+_SPACES = re.compile(r"\s+")
+_IBAN_SHAPE = re.compile(r"[A-Z]{2}\d{2}[A-Z0-9]{10,30}")
+_ISO_CODE = re.compile(r"\b[A-Z]{3}\b")
+_RINGGIT_AMOUNT = re.compile(r"(?<![a-z])rm\s?\d")
+_RINGGIT_WORD = re.compile(r"\brm\b")
+_RUPEES = re.compile(r"(?<![a-z])rs\.?\s?\d")
 _AMOUNT_IN_TEXT = re.compile(
     r"(?<![\w.,])[-(]?(?:[$€£₹¥]|RM|Rs\.?|[A-Z]{3})?\s?"
     r"\d{1,3}(?:[.,' \u00a0\u202f]\d{3})*(?:[.,]\d{1,2})?[-)]?(?![\w]|[.,]\d)"
@@ -83,7 +91,7 @@ def normalize_text(text: str) -> str:
 def detect_currency(text: str) -> str | None:
     """Find an ISO 4217 code or a currency symbol in ``text``."""
     t = normalize_text(text)
-    for tok in re.findall(r"\b[A-Z]{3}\b", t):
+    for tok in _ISO_CODE.findall(t):
         if tok in ISO_4217 and tok not in {"ALL", "TOP", "CUP", "BOB", "PEN", "MOP", "SOS"}:
             return tok
     low = t.lower()
@@ -93,9 +101,9 @@ def detect_currency(text: str) -> str | None:
     for abbr in ("us$", "s$", "a$", "au$", "c$", "ca$", "hk$", "nz$", "r$"):
         if abbr in low:
             return CURRENCY_SYMBOLS[abbr]
-    if re.search(r"(?<![a-z])rm\s?\d", low) or re.search(r"\brm\b", low):
+    if _RINGGIT_AMOUNT.search(low) or _RINGGIT_WORD.search(low):
         return "MYR"
-    if re.search(r"(?<![a-z])rs\.?\s?\d", low):
+    if _RUPEES.search(low):
         return "INR"
     if "$" in t:
         return "USD"
@@ -135,7 +143,7 @@ def parse_amount(text: str | float | int | Decimal | None) -> Decimal | None:
         negative, t = True, t[:-1].strip()
     if not _NUMBER.match(t):
         return None
-    t = re.sub(r"[ '\u00a0\u202f]", "", t)
+    t = _DIGIT_GROUPING.sub("", t)
     plain = _resolve_separators(t)
     if plain is None:
         return None
@@ -326,8 +334,8 @@ def parse_date(text: str | dt.date | None, dayfirst: bool = True) -> dt.date | N
 
 def iban_is_valid(iban: str) -> bool:
     """ISO 13616 mod-97 checksum."""
-    s = re.sub(r"\s+", "", iban).upper()
-    if not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{10,30}", s):
+    s = _SPACES.sub("", iban).upper()
+    if not _IBAN_SHAPE.fullmatch(s):
         return False
     rearranged = s[4:] + s[:4]
     digits = "".join(str(int(c, 36)) for c in rearranged)

@@ -15,7 +15,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -32,6 +32,9 @@ from docvlm.validate import validate
 from schemas.docvqa import Answer
 from schemas.invoice import Invoice
 from schemas.resolve import ResolvedSchema, resolve_schema
+
+if TYPE_CHECKING:
+    from docvlm.evidence import PageIndex
 
 _log = logging.getLogger(__name__)
 
@@ -261,8 +264,12 @@ class Pipeline:
         """
         if not self._einvoice.wants(xml, pages) or xml is None or not issubclass(self.schema, Invoice):
             return False
+        from docvlm.evidence import PageIndex  # with the first e-invoice: the CLI's parent never reads one
+
         t0 = time.perf_counter()
-        result = self._einvoice.read(xml, pages, self.schema)
+        # one index of the pages for the cross-check's searches and grounding's
+        index = PageIndex(pages) if pages else None
+        result = self._einvoice.read(xml, pages, self.schema, index)
         ex.warnings.extend(result.warnings)
         if result.output is None:
             if not pages:
@@ -270,7 +277,7 @@ class Pipeline:
             return not pages
         ex.engine, ex.einvoice = self._einvoice.name, result.info
         ex.timings["engine_s"] = time.perf_counter() - t0
-        self.finish(ex, result.output, pages)
+        self.finish(ex, result.output, pages, index)
         return True
 
     def _extract_many(self, paths: Sequence[str | Path]) -> list[Extraction]:
@@ -316,13 +323,16 @@ class Pipeline:
         except Exception as exc:
             return exc
 
-    def finish(self, ex: Extraction, out: EngineOutput, pages: Sequence[Page]) -> None:
-        """The engine's candidates -> validate -> ground -> the record."""
+    def finish(
+        self, ex: Extraction, out: EngineOutput, pages: Sequence[Page], index: PageIndex | None = None
+    ) -> None:
+        """The engine's candidates -> validate -> ground -> the record (``index``: the pages' ``PageIndex``
+        when an earlier stage built one)."""
         from docvlm.ground import ground  # with the first record: the CLI's parent process never grounds
 
         t0 = time.perf_counter()
         validated = validate(out.data, self.schema)
-        ex.complete(out, validated, ground(validated, out, pages))
+        ex.complete(out, validated, ground(validated, out, pages, index))
         if not issubclass(self.schema, Invoice):  # a user's schema names its own document type
             ex.document_type = self.resolved.name
         ex.timings["post_s"] = time.perf_counter() - t0

@@ -27,9 +27,7 @@ import logging
 import math
 import os
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 from collections import deque
@@ -43,7 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from docvlm.datamodel import Extraction
 from docvlm.errors import DocvlmError, EngineError, Interrupted, ResourceLimit, WorkerDied
 from docvlm.sources import bytes_sha256, file_sha256, iter_sources
-from docvlm.worker import BOOT
+from docvlm.spawn import start_worker_process, take_early_worker
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -282,34 +280,13 @@ class BatchRunner:
                 return
 
     def _spawn(self) -> _Worker:
-        from multiprocessing.connection import Connection
-
-        ours, theirs = socket.socketpair()
-        package_root = str(Path(__file__).resolve().parents[1])  # docvlm/ and schemas/ live here
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
-        # a worker starts with SIGINT ignored (kept across exec), so a Ctrl-C in the terminal, which
-        # reaches the whole process group, never interrupts it: the parent decides when workers stop
-        main = threading.current_thread() is threading.main_thread()
-        handler = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
-        try:
-            proc = subprocess.Popen(
-                [sys.executable, "-c", BOOT, str(theirs.fileno())],
-                pass_fds=(theirs.fileno(),),
-                stdin=subprocess.DEVNULL,
-                stdout=2,  # nothing a worker prints reaches stdout, which may carry the JSONL records
-                env=env,
-            )
-        finally:
-            if main:
-                signal.signal(signal.SIGINT, handler)
-            theirs.close()
-        conn = Connection(ours.detach())
+        # a worker started early (``start_worker_early``) has imported the stack while it waited
+        proc, conn, spawned = take_early_worker() or start_worker_process()
         with contextlib.suppress(OSError):  # if it died already, _collect sees that
             conn.send(
                 (self._dump, self.limits.max_worker_mb, os.getpid(), logging.getLogger().getEffectiveLevel())
             )
-        worker = _Worker(proc=proc, conn=conn, spawned=time.monotonic())
+        worker = _Worker(proc=proc, conn=conn, spawned=spawned)
         self._workers.append(worker)
         return worker
 
@@ -509,8 +486,14 @@ class BatchRunner:
             else:
                 with contextlib.suppress(OSError):
                     w.proc.kill()  # mid-document: nothing to wait for
+        from multiprocessing.connection import wait
+
         end = time.monotonic() + STOP_GRACE_S
         for w in self._workers:
+            # a worker's end of the pipe closes as it exits: that wakes this up, not Popen.wait's
+            # polls (up to 50 ms apart)
+            with contextlib.suppress(OSError, ValueError):
+                wait([w.conn], max(0.0, end - time.monotonic()))
             with contextlib.suppress(subprocess.TimeoutExpired):
                 w.proc.wait(timeout=max(0.0, end - time.monotonic()))
             if w.proc.poll() is None:

@@ -8,25 +8,30 @@ and max; peak RSS per worker; per-stage timings and, when labelled, the ``Extrac
 (per-field accuracy, line-item F1). ``via_cli`` runs ``docvlm extract`` in a child process over
 the same files, so start-up (interpreter, imports, model loading) is inside the wall time.
 
-Where the time goes (py-spy over ``docvlm extract /tmp/bd --workers 1``, parent and worker, on the
-400 one-page copies of the shared invoices, 1 December 2026 after the born-digital speed branch;
-CPU ms a page, from the shares of about 49 ms a page in all, load 3-4 on the 2 cores; see the
-README's speed table for the figures):
-- the layout engine about 23 ms a page: the header rules 7.4 (seller, keyed fields and party ids
-  behind one prefilter search a segment each, amounts), the line-item tables 6.0 (column and row
-  features and the table model, no single hot spot), the chooser 5.9 (candidate pool 2.1, features
-  and the boosters 3.8), text lines 2.3, the receipt signal 0.8 (was 1.7: one search over the
-  page's joined lines, and the receipt words are not read once two invoice-only words, or one
-  on a page that is no strip, decide it);
-- ingest about 12 ms a page, of which PyMuPDF's words (the floor) 7, and opening, hashing, the
-  text-layer check and the e-invoice attachment scan most of the rest; an e-invoice copy (1 in 8
-  here) also reads its XML and runs the layout engine for its cross-check (about 4 ms a page over
-  the batch);
-- the CLI's parent about 4 ms a page (messages from the worker, the records, the sink); it no
-  longer imports the layout engine, the e-invoice cross-check or grounding (``schema_problem``
-  comes from ``docvlm.engines.layout.support``), so the worker is spawned about 0.5 s sooner;
-- start-up: two interpreters import the stack (the worker about 1 s CPU with its models); with
-  ``PYTHONDONTWRITEBYTECODE=1`` and no bytecode files each compiles the project's modules again;
+Where the time goes (py-spy over ``docvlm extract /tmp/bench/pdf --workers 1``, parent and worker,
+on the 400 one-page copies of the shared invoices, 2 December 2026 on the born-digital speed branch
+(s9-speed); shares of the samples of both processes, and CPU ms a page from those shares of the
+run's ~11.4 s of CPU, ~28 ms a page; load 2-3 on the 2 cores. This benchmark, base and branch
+alternating three times: wall 10.3-12.4 s against 10.8-13.0 s, 5.4-6.8x the floor against 6.5-7.6x):
+- the layout engine 47% (~13 ms a page, the e-invoices' cross-check included): the line-item
+  tables 13% (the table model's reading 10), the header rules 16% (seller 4.6, keyed fields 2.9,
+  party ids 2.3, amounts 1.9), the chooser 14% (pool 5.2, features 5.4, then the boosters), text
+  lines 2.7, the receipt signal 1.6. Regular expressions, mostly the lexicon's case-insensitive
+  label alternations tried at every word start, are about a tenth of all CPU (``perf``:
+  ``sre_ucs1_match``, ``_PyUnicode_ToLowercase``); the hot ones are compiled once, as constants;
+- ingest ~25% (~7 ms a page), of which PyMuPDF's words (the floor) 14, opening and hashing 3.8,
+  the text-layer check 1.7; an e-invoice copy (1 in 8 here) also reads its XML and runs the layout
+  engine's header pass for its cross-check: 7.9% over the batch (the cross-check and grounding
+  search one ``PageIndex`` of its pages);
+- start-up: imports ~13% of the samples (both interpreters compile the project's modules again
+  under ``PYTHONDONTWRITEBYTECODE=1``; pymupdf ~0.15 s, the lexicon's patterns ~0.1 s). The CLI
+  starts its worker before it reads its settings (``docvlm.spawn.start_worker_early``): the
+  worker imports the pipeline meanwhile and is ready ~0.9-1.0 s after the parent starts (was
+  1.1-1.3 s). At the end the worker leaves with ``os._exit`` and the parent freezes its objects
+  at exit, so neither pays for the interpreter's finalization (0.27 s and 0.10 s before), and the
+  parent wakes on the worker's pipe closing rather than on ``Popen.wait``'s 50 ms polls;
+- the messages to the parent (each record, each document's progress): 0.18 s of the worker's
+  time, timed around its sends;
 - scans: text detection and line recognition (onnxruntime) are most of a page; at 600 dpi the
   decode of the image, and before resampling, deskew and crops of the full-resolution page.
   Per-stage CPU on 20 SROIE receipts, one thread (1 December 2026, load 3-4 on the 2 cores):

@@ -167,14 +167,19 @@ def _lines(xml: Mapping[str, Any], index: PageIndex, out: CrossCheck) -> None:
 
 
 def cross_check(
-    xml: Mapping[str, Any], page: EngineOutput, pages: Sequence[Page], threshold: float
+    xml: Mapping[str, Any],
+    page: EngineOutput,
+    pages: Sequence[Page],
+    threshold: float,
+    index: PageIndex | None = None,
 ) -> CrossCheck:
     """Compare the XML's values with a page reading (``page``: layout output) of the same ``pages``.
 
-    ``threshold`` is the page-reading confidence from which a disagreement is reported.
+    ``threshold`` is the page-reading confidence from which a disagreement is reported; ``index``:
+    the pages' ``PageIndex`` when the caller keeps it (grounding then reads the same one).
     """
     out = CrossCheck()
-    index = PageIndex(pages)
+    index = index if index is not None else PageIndex(pages)
     _header(xml, page, index, threshold, out)
     _lines(xml, index, out)
     _log.debug("cross-check: %d values located, %d disagreements", len(out.evidence), len(out.warnings))

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -25,6 +25,9 @@ from docvlm.datamodel import EmbeddedXml, EngineOutput, Page, RecordWarning
 from docvlm.engines.base import BaseEngine
 from docvlm.errors import EinvoiceError
 from docvlm.paths import get_path, iter_leaves
+
+if TYPE_CHECKING:
+    from docvlm.evidence import PageIndex
 
 _log = logging.getLogger(__name__)
 
@@ -72,8 +75,17 @@ class EinvoiceReader:
         """Should this document's data come from its XML? (Not in ``visual`` mode, unless it has no page.)"""
         return xml is not None and (self.options.mode != "visual" or not pages)
 
-    def read(self, xml: EmbeddedXml, pages: Sequence[Page], schema: type[BaseModel]) -> EinvoiceResult:
-        """Read ``xml`` (with the document's ``pages``, possibly none) into an ``EngineOutput``."""
+    def read(
+        self,
+        xml: EmbeddedXml,
+        pages: Sequence[Page],
+        schema: type[BaseModel],
+        index: PageIndex | None = None,
+    ) -> EinvoiceResult:
+        """Read ``xml`` (with the document's ``pages``, possibly none) into an ``EngineOutput``.
+
+        ``index``: the pages' ``PageIndex``, for the cross-check to search (and its caller to keep).
+        """
         if xml.data is None:
             return _unusable(xml, xml.error or "not read", bool(pages))
         # imported with the first XML: the options alone (the CLI's parent process) need none of this
@@ -112,10 +124,12 @@ class EinvoiceReader:
         if pages:
             out.expect_on_page = {p: NOT_ON_PAGE for p in KEY_FIELDS if get_path(inv.data, p) is not None}
             if self.options.mode == "both":
-                self._check(out, pages, schema)
+                self._check(out, pages, schema, index)
         return EinvoiceResult(out, info)
 
-    def _check(self, out: EngineOutput, pages: Sequence[Page], schema: type[BaseModel]) -> None:
+    def _check(
+        self, out: EngineOutput, pages: Sequence[Page], schema: type[BaseModel], index: PageIndex | None
+    ) -> None:
         """The cross-check: the layout engine reads the same pages, and the two readings are compared."""
         try:
             page = self._layout_engine().extract(pages, schema)
@@ -125,7 +139,7 @@ class EinvoiceReader:
             return
         from docvlm.einvoice.crosscheck import cross_check
 
-        check = cross_check(out.data, page, pages, self.options.mismatch_confidence)
+        check = cross_check(out.data, page, pages, self.options.mismatch_confidence, index)
         out.evidence.update(check.evidence)
         out.warnings.extend(check.warnings)
 

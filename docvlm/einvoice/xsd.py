@@ -63,6 +63,7 @@ def _schema_root() -> Path | None:
     return root if root.is_dir() else None
 
 
+@cache  # the installed schema files: listed once per process
 def _cii_schema_file(level: str) -> str | None:
     root = _schema_root()
     if root is None:

@@ -36,6 +36,16 @@ from docvlm.engines.layout.text import PageLines, TextLine
 
 _log = logging.getLogger(__name__)
 
+_NON_ALNUM_RUN = re.compile(r"[^a-z0-9]+")
+_ID_SEPARATORS = re.compile(r"[\s.\-/]")
+_DECIMALS_AT_END = re.compile(r"[.,]\d{1,2}\D*$")
+_CURRENCY_MARK = re.compile(r"[$€£₹¥]|RM|Rs|[A-Z]{3}")
+_ID_PUNCT = re.compile(r"[-/_.]")
+_COUNTRY_DIGIT = re.compile(r"[A-Z]{2}\d")
+_NON_ALNUM = re.compile(r"[^a-z0-9]")
+
+_MAIL_OR_WEB_HOST = re.compile(r"@([\w-]+)\.|www\.([\w-]+)\.", re.IGNORECASE)
+
 FEATURE_SET = "layout-header"
 FEATURE_VERSION = 2
 
@@ -156,7 +166,7 @@ def feature_names(kind: str) -> list[str]:
 def _fold(text: str) -> str:
     t = unicodedata.normalize("NFKD", text.casefold())
     t = "".join(c for c in t if not unicodedata.combining(c))
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", t).split())
+    return " ".join(_NON_ALNUM_RUN.sub(" ", t).split())
 
 
 def _header_alternation() -> tuple[re.Pattern[str], list[tuple[int, float]]]:
@@ -252,7 +262,7 @@ def _above_label(pl: PageLines, tl: TextLine, box: BBox) -> tuple[float, ...]:
 def norm_value(kind: str, value: str) -> str:
     """A value in the form two spellings of it share (for repeats and rule votes)."""
     if kind in ("id", "taxid"):
-        return re.sub(r"[\s.\-/]", "", value).casefold()
+        return _ID_SEPARATORS.sub("", value).casefold()
     return " ".join(value.casefold().split()).strip(" ,.;:")
 
 
@@ -397,8 +407,8 @@ def _amount_rows(props: Sequence[Proposal], line_sum: Decimal | None) -> list[li
                 float(line_sum is not None and abs(line_sum - v) <= cent),
                 float(v in sums),
                 float(part),
-                float(bool(re.search(r"[.,]\d{1,2}\D*$", raw))),
-                float(bool(re.search(r"[$€£₹¥]|RM|Rs|[A-Z]{3}", raw))),
+                float(bool(_DECIMALS_AT_END.search(raw))),
+                float(bool(_CURRENCY_MARK.search(raw))),
                 float(v < 0),
                 float(v / top) if top > 0 else 0.0,
                 float(below),
@@ -435,10 +445,10 @@ def _date_rows(props: Sequence[Proposal]) -> list[list[float]]:
 
 def _id_row(p: Proposal) -> list[float]:
     v = p.value
-    compact = re.sub(r"[\s.\-/]", "", v)
+    compact = _ID_SEPARATORS.sub("", v)
     return [
         float(any(c.isalpha() for c in v)),
-        float(bool(re.search(r"[-/_.]", v))),
+        float(bool(_ID_PUNCT.search(v))),
         float(v.isdigit()),
         float(sum(c.isdigit() for c in v)),
         float(bool(lx.TITLE_NUMBER.search(p.line.text[: p.start]))),
@@ -462,9 +472,9 @@ def _date_cover(value: str) -> float:
 
 
 def _taxid_row(p: Proposal) -> list[float]:
-    compact = re.sub(r"[\s.\-/]", "", p.value)
+    compact = _ID_SEPARATORS.sub("", p.value)
     return [
-        float(bool(re.match(r"[A-Z]{2}\d", compact))),
+        float(bool(_COUNTRY_DIGIT.match(compact))),
         float(len(compact)),
         float(sum(c.isdigit() for c in compact)),
     ]
@@ -474,8 +484,8 @@ def _domains(pool: Pool) -> set[str]:
     out: set[str] = set()
     for pl in pool.pls:
         for tl in pl.lines:
-            for m in re.finditer(r"@([\w-]+)\.|www\.([\w-]+)\.", tl.text, re.IGNORECASE):
-                out.add(re.sub(r"[^a-z0-9]", "", (m.group(1) or m.group(2)).lower()))
+            for m in _MAIL_OR_WEB_HOST.finditer(tl.text):
+                out.add(_NON_ALNUM.sub("", (m.group(1) or m.group(2)).lower()))
     return out
 
 
@@ -520,7 +530,7 @@ def _name_rows(pool: Pool, props: Sequence[Proposal]) -> list[list[float]]:
     below: dict[tuple[int, int, int], tuple[float, float]] = {}
     for p in props:
         v = p.value
-        key = re.sub(r"[^a-z0-9]", "", v.lower())
+        key = _NON_ALNUM.sub("", v.lower())
         letters = [c for c in v if c.isalpha()]
         at = (p.line.page, p.line.index, p.line.seg_at(p.start))
         if at not in below:

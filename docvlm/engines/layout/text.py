@@ -107,7 +107,10 @@ def build_text_lines(lines: Sequence[Line]) -> list[TextLine]:
         for seg in ln.segments:
             seg_first: int | None = None
             for w in seg:
-                t = parsers.normalize_text(w.text)
+                t = w.text
+                # what most words are (normalize_text's own test): NFKC leaves them as they are
+                if not (t.isascii() and t.isprintable() and " " not in t):
+                    t = parsers.normalize_text(t)
                 if not t:
                     continue
                 if parts:
@@ -116,7 +119,8 @@ def build_text_lines(lines: Sequence[Line]) -> list[TextLine]:
                     seg_first = pos
                 starts.append(pos)
                 parts.append(t)
-                words.append(Word(t, w.bbox, w.page, w.conf, w.line, w.block))
+                # a word whose text is unchanged is shared with the page (words are not modified)
+                words.append(w if t is w.text else Word(t, w.bbox, w.page, w.conf, w.line, w.block))
                 pos += len(t)
             if seg_first is not None:
                 segs.append((seg_first, pos))
@@ -131,8 +135,8 @@ def build_text_lines(lines: Sequence[Line]) -> list[TextLine]:
                 words=words,
                 starts=starts,
                 segments=segs,
-                bbox=union(w.bbox for w in words),
-                height=median([w.height for w in words]) or 1.0,
+                bbox=union([w.bbox for w in words]),
+                height=median([w.bbox[3] - w.bbox[1] for w in words]) or 1.0,
             )
         )
     return out

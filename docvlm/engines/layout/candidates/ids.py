@@ -15,6 +15,8 @@ from docvlm.engines.layout.text import PageLines
 
 _log = logging.getLogger(__name__)
 
+_LABEL_BOUNDARY = re.compile(r"[\s(,;|]$|\s[–-]$")
+
 _LEGAL_LINE_BONUS = 0.1
 
 
@@ -36,7 +38,7 @@ def extract_party_ids(pls: Sequence[PageLines], res: HeaderResult, dayfirst: boo
                     for m in pat.finditer(tl.text, a0, b0):
                         # a label starts its segment or a word: after a space, a bracket or a separator
                         # ("... – TVA FR..."); inside a token it is part of a value ("US-TAXID-7890123")
-                        if m.start() > a0 and not re.search(r"[\s(,;|]$|\s[–-]$", tl.text[a0 : m.start()]):
+                        if m.start() > a0 and not _LABEL_BOUNDARY.search(tl.text[a0 : m.start()]):
                             continue
                         found = find_value(pl, tl, m.start(), m.end(), reader, dayfirst)
                         if found is None:

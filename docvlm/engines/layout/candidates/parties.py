@@ -20,6 +20,21 @@ from docvlm.geometry import h_overlap, median, union, v_overlap
 
 _log = logging.getLogger(__name__)
 
+_ATTENTION = re.compile(r"^(?:attn|c/o|z\.?\s?hd\.?)\s*[:.]?\s*", re.IGNORECASE)
+_PHONE_LABEL_START = re.compile(r"(?:" + lx.PHONE_LABELS + r")\b")
+_BANK_LABEL_START = re.compile(r"(?:iban|bic|swift)\b")
+_ADDRESS_LABEL = re.compile(
+    r"[\w ]{0,20}(?:address|adresse|adres|anschrift|direcci[óo]n)\s*:\s*", re.IGNORECASE
+)
+_LABEL_TAIL = re.compile(r"(?:address|adresse|adres|details?|name|nom|naam|nombre)\s*:?\s*", re.IGNORECASE)
+_NON_ALNUM = re.compile(r"[^a-z0-9]")
+_PAGE_WORD = re.compile(r"^(?:page|seite|pagina)\b", re.IGNORECASE)
+_DIGIT_START = re.compile(r"^\d")
+_TOKEN = re.compile(r"\S+")
+_NOT_WORD_CHAR = re.compile(r"[^\w-]")
+_SLASH_OR_BAR = re.compile(r"[/|]")
+
+
 # ---------------------------------------------------------------------------------------------
 # Parties
 
@@ -169,7 +184,7 @@ def _party_from_block(block: Block, prefix: str, score: float, res: HeaderResult
                 continue  # a parenthesised remark, not the name
             if keyed_line(tl, a, b):
                 continue  # the party's number in its register ("Nummer : 12345676"), not its name
-            t2 = re.sub(r"^(?:attn|c/o|z\.?\s?hd\.?)\s*[:.]?\s*", "", text, flags=re.IGNORECASE)
+            t2 = _ATTENTION.sub("", text)
             off = a + (len(text) - len(t2)) + (len(tl.text[a:b]) - len(tl.text[a:b].lstrip()))
             if len(_LETTERS.findall(t2)) < 2:
                 continue
@@ -189,14 +204,14 @@ def _party_from_block(block: Block, prefix: str, score: float, res: HeaderResult
             if r and f"{prefix}.email" not in res.values and prefix == "vendor":
                 res.put(Candidate(f"{prefix}.email", r[0], tl.evidence(a + r[1], a + r[2]), 0.8))
             break
-        if re.match(r"(?:" + lx.PHONE_LABELS + r")\b", low) or _URL.search(text):
+        if _PHONE_LABEL_START.match(low) or _URL.search(text):
             break
         if not _LETTERS.search(text) and (r := read_phone(text)) is not None:
             # a bare phone number under the name belongs to the party, not to its address
             if f"{prefix}.phone" not in res.values:
                 res.put(Candidate(f"{prefix}.phone", r[0], tl.evidence(a + r[1], a + r[2]), 0.7))
             break
-        if lx.TAX_ID_LABEL_RE.match(text) or re.match(r"(?:iban|bic|swift)\b", low):
+        if lx.TAX_ID_LABEL_RE.match(text) or _BANK_LABEL_START.match(low):
             break
         if lx.FIELD_LABEL_RE.search(text):
             break  # "Order ID: ...", "Invoice Date: ..." end the address
@@ -207,9 +222,7 @@ def _party_from_block(block: Block, prefix: str, score: float, res: HeaderResult
             and not (_HAS_DIGIT.search(text) or lx.ADDRESS_WORDS.search(text))
         ):
             break  # a slogan right under the seller's logo ("Annonces légales et formalités en ligne")
-        m = re.match(
-            r"[\w ]{0,20}(?:address|adresse|adres|anschrift|direcci[óo]n)\s*:\s*", text, re.IGNORECASE
-        )
+        m = _ADDRESS_LABEL.match(text)
         if m:
             a += m.end() + (len(tl.text[a:b]) - len(tl.text[a:b].lstrip()))
         addr.append((tl, a, b))
@@ -243,11 +256,7 @@ def extract_customer(pls: Sequence[PageLines], res: HeaderResult, dayfirst: bool
                     continue  # a name, another field's label, or prose ("Invoice to pay by transfer...")
                 label_end = m.end()
                 # the rest of the label phrase ("Address:") is part of the label
-                extra = re.match(
-                    r"(?:address|adresse|adres|details?|name|nom|naam|nombre)\s*:?\s*",
-                    tl.text[label_end:b0],
-                    re.IGNORECASE,
-                )
+                extra = _LABEL_TAIL.match(tl.text[label_end:b0])
                 if extra:
                     label_end += extra.end()
                 # a second label joined by a slash ("Käufer/Leistungsempfänger:") is still the label
@@ -365,7 +374,7 @@ def _domains(pls: Sequence[PageLines]) -> list[str]:
                 host = (m.group(1) or m.group(2) or "").lower()
                 parts = host.split(".")
                 if len(parts) >= 2:
-                    out.append(re.sub(r"[^a-z0-9]", "", parts[-2]))
+                    out.append(_NON_ALNUM.sub("", parts[-2]))
     return out
 
 
@@ -376,9 +385,9 @@ def _name_ok(text: str) -> bool:
         return False  # too short or long, or a parenthesised remark
     if parsers.EMAIL_PATTERN.search(t) or _URL.search(t) or parsers.find_dates(t):
         return False
-    if _is_label_segment(t) or re.match(r"^(?:page|seite|pagina)\b", t, re.IGNORECASE):
+    if _is_label_segment(t) or _PAGE_WORD.match(t):
         return False
-    if re.match(r"^\d", t) or (lx.ADDRESS_WORDS.search(t) and not lx.COMPANY_SUFFIX.search(t)):
+    if _DIGIT_START.match(t) or (lx.ADDRESS_WORDS.search(t) and not lx.COMPANY_SUFFIX.search(t)):
         return False
     if _sentence_like(t) or (classify_amount_label(t) and not lx.COMPANY_SUFFIX.search(t)):
         return False  # a slogan, or an amount label such as "Gesamtbetrag"
@@ -388,13 +397,15 @@ def _name_ok(text: str) -> bool:
 @functools.lru_cache(maxsize=8192)
 def _strip_title_words(text: str) -> tuple[int, int] | None:
     """Span of ``text`` left after trimming document-title words and identifiers from both ends."""
-    toks = list(re.finditer(r"\S+", text))
+    toks = list(_TOKEN.finditer(text))
 
     def drop(m: re.Match[str]) -> bool:
         if _HAS_DIGIT.search(m.group(0)):
             return True
         # an elided article belongs to its word ("d'honoraires", "l'avoir")
-        parts = [re.sub(r"[^\w-]", "", lx.ELISION.sub("", p)).lower() for p in re.split(r"[/|]", m.group(0))]
+        parts = [
+            _NOT_WORD_CHAR.sub("", lx.ELISION.sub("", p)).lower() for p in _SLASH_OR_BAR.split(m.group(0))
+        ]
         return all(not p or p in lx.DOC_TITLE_WORDS for p in parts)
 
     i, j = 0, len(toks)

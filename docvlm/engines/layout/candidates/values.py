@@ -15,6 +15,25 @@ from docvlm.engines.layout.candidates.base import _DATE_NUMERIC, _HAS_DIGIT, _LE
 
 _log = logging.getLogger(__name__)
 
+_TOKEN = re.compile(r"\S+")
+_DECIMAL_AMOUNT = re.compile(r"\d+[.,]\d{2}")
+_TAX_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9./-]*")
+_COUNTRY_CODE = re.compile(r"[A-Za-z]{2}")
+_ID_SEPARATORS = re.compile(r"[\s.\-/]")
+_COMPACT_TAX_ID = re.compile(r"[A-Za-z0-9]{6,20}")
+_ALNUM_RUN = re.compile(r"[A-Za-z0-9]+")
+_IBAN_START = re.compile(r"[A-Za-z]{2}\d{2}")
+_NOT_IBAN_CHAR = re.compile(r"[^A-Za-z0-9 ]")
+_IBAN_SHAPE = re.compile(r"[A-Z]{2}\d{2}[A-Z0-9]+")
+_CODE_PREFIX = re.compile(r"([A-Z]{3})\s?")
+_CURRENCY_AFTER = re.compile(r"\s?(?:[€$£₹¥]|[A-Z]{3}\b)")
+_NON_DIGIT = re.compile(r"\D")
+_DECIMALS_AT_END = re.compile(r"[.,]\d{1,2}[-)]?$")
+_CURRENCY_MARK = re.compile(r"[$€£₹¥]|RM|Rs|[A-Z]{3}")
+_ISO_CODE = re.compile(r"\b([A-Z]{3})\b")
+_RINGGIT = re.compile(r"(?<![a-z])rm\s?\d|\d\s?rm\b")
+_RUPEES = re.compile(r"(?<![a-z])rs\.?\s?-?\d")
+
 # ---------------------------------------------------------------------------------------------
 # Typed value readers: text after a label -> (value, start, end) relative to that text
 
@@ -24,7 +43,7 @@ Reader = Callable[[str, bool], "tuple[str, int, int] | None"]
 
 def read_id(text: str, dayfirst: bool = True) -> tuple[str, int, int] | None:
     """The first identifier-like token (has a digit or an underscore, not a date or an amount with decimals)."""
-    for m in list(re.finditer(r"\S+", text))[:3]:
+    for m in list(_TOKEN.finditer(text))[:3]:
         tok = m.group(0).strip(":;,.()[]")
         tok = tok.lstrip("#")
         if len(tok) < 2 and not tok.isdigit():
@@ -34,7 +53,7 @@ def read_id(text: str, dayfirst: bool = True) -> tuple[str, int, int] | None:
                 # a plain word first (e.g. "Summary") means this is not an identifier field
                 return None
             continue
-        if parsers.find_dates(tok) or re.fullmatch(r"\d+[.,]\d{2}", tok):
+        if parsers.find_dates(tok) or _DECIMAL_AMOUNT.fullmatch(tok):
             return None
         start = m.start() + m.group(0).index(tok)
         return tok, start, start + len(tok)
@@ -54,11 +73,11 @@ def read_date(text: str, dayfirst: bool = True) -> tuple[str, int, int] | None:
 def read_tax_id(text: str, dayfirst: bool = True) -> tuple[str, int, int] | None:
     """A tax identifier: up to three alphanumeric groups holding at least five digits (up to five
     when a country code stands alone before groups of digits)."""
-    toks = list(re.finditer(r"[A-Za-z0-9][A-Za-z0-9./-]*", text))[:6]
+    toks = list(_TAX_TOKEN.finditer(text))[:6]
     best: tuple[str, int, int] | None = None
     # a VAT id may be printed in groups after its country code ("FR 34 999 888 779"): then more
     # groups of digits may follow
-    spaced = bool(toks) and re.fullmatch(r"[A-Za-z]{2}", toks[0].group(0)) is not None
+    spaced = bool(toks) and _COUNTRY_CODE.fullmatch(toks[0].group(0)) is not None
     most = 3
     if spaced:
         most = 1 + next((i for i, t in enumerate(toks[1:]) if not t.group(0).isdigit()), len(toks) - 1)
@@ -66,9 +85,9 @@ def read_tax_id(text: str, dayfirst: bool = True) -> tuple[str, int, int] | None
     for n in range(1, min(most, len(toks)) + 1):
         span = toks[:n]
         raw = text[span[0].start() : span[-1].end()].rstrip(".-/")
-        compact = re.sub(r"[\s.\-/]", "", raw)
+        compact = _ID_SEPARATORS.sub("", raw)
         digits = sum(ch.isdigit() for ch in compact)
-        if digits < 5 or not re.fullmatch(r"[A-Za-z0-9]{6,20}", compact):
+        if digits < 5 or not _COMPACT_TAX_ID.fullmatch(compact):
             continue
         if parsers.find_dates(raw) or "%" in text[span[-1].end() : span[-1].end() + 1]:
             return None
@@ -80,21 +99,21 @@ def read_tax_id(text: str, dayfirst: bool = True) -> tuple[str, int, int] | None
 
 def read_iban(text: str, dayfirst: bool = True) -> tuple[str, int, int] | None:
     """An IBAN: the longest run of groups with a valid checksum, else an IBAN-shaped run."""
-    toks = list(re.finditer(r"[A-Za-z0-9]+", text))[:10]
-    if not toks or not re.match(r"[A-Za-z]{2}\d{2}", toks[0].group(0)):
+    toks = list(_ALNUM_RUN.finditer(text))[:10]
+    if not toks or not _IBAN_START.match(toks[0].group(0)):
         return None
     valid: tuple[str, int, int] | None = None
     shaped: tuple[str, int, int] | None = None
     for n in range(1, len(toks) + 1):
         raw = text[toks[0].start() : toks[n - 1].end()]
-        if re.search(r"[^A-Za-z0-9 ]", raw):
+        if _NOT_IBAN_CHAR.search(raw):
             break
         compact = raw.replace(" ", "").upper()
         if len(compact) > 34:
             break
         if parsers.iban_is_valid(compact):
             valid = (compact, toks[0].start(), toks[n - 1].end())
-        elif len(compact) >= 10 and re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]+", compact) and shaped is None:
+        elif len(compact) >= 10 and _IBAN_SHAPE.fullmatch(compact) and shaped is None:
             shaped = (compact, toks[0].start(), toks[n - 1].end())
     return valid or shaped
 
@@ -150,7 +169,7 @@ def amount_spans(text: str) -> tuple[AmountSpan, ...]:
     out: list[AmountSpan] = []
     date_spans = [(m.start(), m.end()) for m in _DATE_NUMERIC.finditer(text)]
     for value, raw, start, end in parsers.find_amount_spans(text):
-        code = re.match(r"([A-Z]{3})\s?", raw)
+        code = _CODE_PREFIX.match(raw)
         if code and code.group(1) not in _iso():
             # "TVA 20": a label word glued to a number is no currency prefix
             start += code.end()
@@ -163,13 +182,13 @@ def amount_spans(text: str) -> tuple[AmountSpan, ...]:
             continue  # "12:30", a time or a ratio; money glued to its label's colon is kept ("TOTAL:RM 8.40")
         if any(a <= start < b for a, b in date_spans):
             continue
-        suffix = re.match(r"\s?(?:[€$£₹¥]|[A-Z]{3}\b)", text[end:])
+        suffix = _CURRENCY_AFTER.match(text[end:])
         if suffix and (suffix.group(0).strip() in "€$£₹¥" or suffix.group(0).strip() in _iso()):
             end += suffix.end()  # "1.234,56 €": the symbol is part of the printed amount
             raw = text[start:end]
-        digits = re.sub(r"\D", "", raw)
-        has_dec = bool(re.search(r"[.,]\d{1,2}[-)]?$", raw.strip()))
-        has_cur = bool(re.search(r"[$€£₹¥]|RM|Rs|[A-Z]{3}", raw))
+        digits = _NON_DIGIT.sub("", raw)
+        has_dec = bool(_DECIMALS_AT_END.search(raw.strip()))
+        has_cur = bool(_CURRENCY_MARK.search(raw))
         if len(digits) > 9 and not has_dec:
             continue  # account numbers, phone numbers
         out.append(AmountSpan(value, start, end, has_dec, has_cur, raw))
@@ -193,16 +212,16 @@ def _iso() -> frozenset[str]:
 def _currency_of(text: str, a: AmountSpan) -> str | None:
     """Currency printed inside or right next to an amount."""
     window = text[max(0, a.start - 4) : a.end + 4]
-    m = re.search(r"\b([A-Z]{3})\b", window)
+    m = _ISO_CODE.search(window)
     if m and m.group(1) in _iso() and m.group(1) not in {"ALL", "TOP", "CUP", "BOB", "PEN", "MOP", "SOS"}:
         return m.group(1)
     low = window.lower()
     for sym in ("€", "£", "₹", "¥"):
         if sym in window:
             return parsers.CURRENCY_SYMBOLS[sym]
-    if re.search(r"(?<![a-z])rm\s?\d|\d\s?rm\b", low):
+    if _RINGGIT.search(low):
         return "MYR"
-    if re.search(r"(?<![a-z])rs\.?\s?-?\d", low):
+    if _RUPEES.search(low):
         return "INR"
     for abbr in ("us$", "s$", "a$", "c$", "hk$", "nz$", "r$"):
         if abbr in low:

@@ -32,6 +32,9 @@ from docvlm.geometry import union
 
 _log = logging.getLogger(__name__)
 
+_NON_ALNUM = re.compile(r"[^a-z0-9]")
+_WORD = re.compile(r"\w+")
+
 
 def extract_vendor(
     pls: Sequence[PageLines],
@@ -52,7 +55,7 @@ def extract_vendor(
 
     def name_bonus(text: str) -> float:
         bonus = 0.0
-        key = re.sub(r"[^a-z0-9]", "", text.lower())
+        key = _NON_ALNUM.sub("", text.lower())
         if key and any(key == d or (len(d) >= 4 and key.startswith(d)) for d in domains):
             bonus += 0.35  # the name matches the seller's email or web domain
         if lx.COMPANY_SUFFIX.search(text):
@@ -156,7 +159,7 @@ def extract_vendor(
     # 2c. a line that spells the seller's e-mail or web domain
     for tl in lines:
         for a0, b0 in tl.segments:
-            key = re.sub(r"[^a-z0-9]", "", tl.text[a0:b0].lower())
+            key = _NON_ALNUM.sub("", tl.text[a0:b0].lower())
             if len(key) >= 3 and key in domains:
                 add(0.45, tl, a0, b0, "domain")
 
@@ -210,11 +213,11 @@ def extract_vendor(
     ranked = sorted(merged.values(), key=lambda cs: -(max(c[0] for c in cs) + 0.1 * (len(cs) - 1)))
     # a logo often shows only the first word(s) of the name ("azure" over "Azure Interior"): a
     # candidate that completes the winner's words is the name
-    head = re.findall(r"\w+", ranked[0][0][1].lower())
+    head = _WORD.findall(ranked[0][0][1].lower())
     for cs in ranked[1:]:
-        words = re.findall(r"\w+", cs[0][1].lower())
+        words = _WORD.findall(cs[0][1].lower())
         # the same name with its legal form added ("Amazon Web Services, Inc.") is not a completion
-        core = re.findall(r"\w+", lx.COMPANY_SUFFIX.sub("", cs[0][1]).lower())
+        core = _WORD.findall(lx.COMPANY_SUFFIX.sub("", cs[0][1]).lower())
         if len(core) > len(head) and words[: len(head)] == head and max(c[0] for c in cs) >= 0.4:
             ranked.remove(cs)
             ranked.insert(0, cs)
@@ -238,10 +241,10 @@ def extract_vendor(
         group = [best]
     res.put(Candidate("vendor.name", best[1], best[2], score))
     # address: lines under the name, or under another candidate of the same name (e.g. its legal form)
-    name_tokens = set(re.findall(r"\w+", best[1].lower()))
+    name_tokens = set(_WORD.findall(best[1].lower()))
     for cs in [group, *ranked[1:]]:
         for _, text, _ev, tl, (a, b) in sorted(cs, key=lambda c: -c[0]):
-            if not name_tokens <= set(re.findall(r"\w+", text.lower())):
+            if not name_tokens <= set(_WORD.findall(text.lower())):
                 continue
             p = next(x for x in pls if x.page.number == tl.page)
             box = tl.box(a, b)

@@ -30,6 +30,8 @@ from docvlm.geometry import Line, union
 
 _log = logging.getLogger(__name__)
 
+_LETTER = re.compile(r"[^\W\d_]")
+
 T = TypeVar("T")
 
 _THOUSANDS_HEAD = re.compile(r"[(+-]?[$€£₹¥]?\d{1,3}")
@@ -206,7 +208,7 @@ class Layout:
             if ch.numeric and col.kind == DESCRIPTION:
                 col = self.zone_of(ch.x0 + 0.5)
             kind = forced or col.kind
-            wordy = not ch.numeric or (re.search(r"[^\W\d_]", ch.text) and not MONEY_TEXT.search(ch.text))
+            wordy = not ch.numeric or (_LETTER.search(ch.text) and not MONEY_TEXT.search(ch.text))
             if wordy and prev_kind == DESCRIPTION and ch.x0 - prev_x1 < 1.2 * height:
                 kind = DESCRIPTION  # a long description running on under the next column's header
             elif (

@@ -53,6 +53,12 @@ from docvlm.parsers import parse_amount
 
 _log = logging.getLogger(__name__)
 
+_HYPHEN_BREAK = re.compile(r"-\s+")
+_INTEGER = re.compile(r"[+-]?\d+")
+_CURRENCY_SYMBOL = re.compile(r"[$€£₹¥]")
+_LONG_DECIMALS = re.compile(r"\d[.,]\d{3,}\b")
+_GROUPED_THOUSANDS = re.compile(r"\d[.,]\d{3}[.,]")
+
 FEATURE_SET = "tables-v1"
 
 # the classes of the two models, in the order of their probability columns
@@ -167,7 +173,7 @@ def _trigrams(label: str) -> list[float]:
     """Hashed character trigrams of the folded label letters, as shares of the label's trigrams."""
     out = [0.0] * _NGRAM_BUCKETS
     grams = []
-    for tok in word_tokens(re.sub(r"-\s+", "", label)):
+    for tok in word_tokens(_HYPHEN_BREAK.sub("", label)):
         if not tok.isalpha():
             continue
         padded = f"<{tok}>"
@@ -224,7 +230,7 @@ def column_features(
     height = median([line_height(line) for line in body]) if body else 10.0
     out: list[list[float]] = []
     for i, c in enumerate(cols):
-        toks = word_tokens(re.sub(r"-\s+", "", c.label))
+        toks = word_tokens(_HYPHEN_BREAK.sub("", c.label))
         cc = per_col[i]
         vals = [v for v in cc.values if v is not None]
         feats: list[float] = []
@@ -251,17 +257,17 @@ def column_features(
             len(texts) / len(rows) if rows else 0.0,
             _share(cc.values, lambda v: v is not None),
             _share(texts, lambda t: bool(MONEY_TEXT.search(t))),
-            _share(texts, lambda t: bool(re.fullmatch(r"[+-]?\d+", t.strip()))),
+            _share(texts, lambda t: bool(_INTEGER.fullmatch(t.strip()))),
             _share(texts, lambda t: "%" in t),
             _share(
                 texts,
-                lambda t: any(CURRENCY_WORD.match(p) for p in t.split()) or bool(re.search(r"[$€£₹¥]", t)),
+                lambda t: any(CURRENCY_WORD.match(p) for p in t.split()) or bool(_CURRENCY_SYMBOL.search(t)),
             ),
             _share(texts, lambda t: len(WORDS.findall(t)) >= 1 and cell_number(t) is None),
             _share(texts, _unit_suffix),
             _share(
                 texts,
-                lambda t: bool(re.search(r"\d[.,]\d{3,}\b", t)) and not re.search(r"\d[.,]\d{3}[.,]", t),
+                lambda t: bool(_LONG_DECIMALS.search(t)) and not _GROUPED_THOUSANDS.search(t),
             ),
             math.log1p(sum(len(t) for t in texts) / len(texts)) if texts else 0.0,
             sum(len(t.split()) for t in texts) / len(texts) if texts else 0.0,

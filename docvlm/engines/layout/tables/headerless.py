@@ -24,6 +24,8 @@ from docvlm.parsers import parse_amount
 
 _log = logging.getLogger(__name__)
 
+_TWO_LETTERS = re.compile(r"[^\W\d_]{2}")
+
 
 @dataclass
 class Charge:
@@ -49,7 +51,7 @@ def charge_line(line: Line, page: int) -> Charge | None:
         return None  # money has decimals or a currency sign; counts and ids do not
     amount = parse_amount(last.text)
     desc = " ".join(c.text for c in text_chunks)
-    if amount is None or not re.search(r"[^\W\d_]{2}", desc):
+    if amount is None or not _TWO_LETTERS.search(desc):
         return None
     if last.x0 - text_chunks[-1].x1 < 2 * height:
         return None  # the amount sits in a column, apart from the text

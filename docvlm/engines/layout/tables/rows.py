@@ -38,6 +38,10 @@ from docvlm.parsers import MONTHS, find_amounts, parse_amount
 
 _log = logging.getLogger(__name__)
 
+_WORD_START = re.compile(r"(?:^|\s)\S")
+_LOWER_WORD = re.compile(r"[a-z]+")
+_NUMBER_OR_RATE = re.compile(r"\d+(?:[.,]\d+)?\s*%?")
+
 ITEM, TEXT, TOTAL, SKIP = "item", "text", "total", "skip"
 
 
@@ -72,7 +76,7 @@ def chunk_starts_totals(chunks: Sequence[Chunk]) -> bool:
 def opens_with_total(chunks: Sequence[Chunk]) -> bool:
     """The line's text opens with a total word, as its first or second word ("TOTAL QTY:", "TAKEOUT TOTAL")."""
     text = " ".join(fold(c.text) for c in sorted(chunks, key=lambda c: c.x0) if not c.numeric)
-    starts = [m.start() for m in re.finditer(r"(?:^|\s)\S", text)][:2]  # first or second word
+    starts = [m.start() for m in _WORD_START.finditer(text)][:2]  # first or second word
     return any(STRONG_TOTALS.match(text[i:].lstrip()) for i in starts)
 
 
@@ -82,7 +86,7 @@ def is_totals_label(text: str) -> bool:
     m = TOTALS.match(folded)
     if not m:
         return False
-    rest = re.findall(r"[a-z]+", re.sub(r"\d+(?:[.,]\d+)?\s*%?", " ", folded[m.end() :]))
+    rest = _LOWER_WORD.findall(_NUMBER_OR_RATE.sub(" ", folded[m.end() :]))
     return all(tok in TOTALS_TAIL or tok in MONTHS for tok in rest)
 
 
@@ -92,7 +96,7 @@ def is_carried(chunks: Sequence[Chunk]) -> bool:
     m = CARRIED.match(text)
     if not m:
         return False
-    rest = re.findall(r"[a-z]+", text[m.end() :])
+    rest = _LOWER_WORD.findall(text[m.end() :])
     return all(tok in CARRIED_TAIL for tok in rest)
 
 
@@ -103,7 +107,7 @@ def opens_with_charge(chunks: Sequence[Chunk]) -> bool:
     toks = word_tokens(text)
     if toks and toks[0] in CHARGE_WORDS:
         return True
-    starts = [m.start() for m in re.finditer(r"(?:^|\s)\S", text)][:2]
+    starts = [m.start() for m in _WORD_START.finditer(text)][:2]
     return any(TOTALS.match(text[i:].lstrip()) for i in starts)
 
 

@@ -43,6 +43,8 @@ from schemas.invoice import LINE_ITEM_FIELDS
 
 _log = logging.getLogger(__name__)
 
+_DIGIT = re.compile(r"\d")
+
 # "[CODE] text", "*CODE* text", "CODE - text" (a code: capitals, digits and marks, with a digit in it)
 _CODE_PREFIX = re.compile(
     r"^\s*(?:\[([^\]\s]{2,40})\]|\*([^*\s]{2,40})\*|(?=[A-Z0-9._/-]*\d)([A-Z0-9][A-Z0-9._/-]{2,39})\s+[-–]\s+)\s*"
@@ -76,11 +78,11 @@ def qty_and_unit(c: Chunk) -> tuple[Value | None, Value | None]:
     qty = parse_amount(m.group(1).strip()) if m else None
     if m is None or qty is None:
         return None, None
-    num_words = [w for w in c.words if re.search(r"\d", w.text)]
+    num_words = [w for w in c.words if _DIGIT.search(w.text)]
     quantity = (format_decimal(qty), num_words or c.words, m.group(1).strip())
     if not m.group(2):
         return quantity, None
-    unit_words = [w for w in c.words if not re.search(r"\d", w.text)]
+    unit_words = [w for w in c.words if not _DIGIT.search(w.text)]
     return quantity, (m.group(2).strip(), unit_words or c.words, m.group(2).strip())
 
 
