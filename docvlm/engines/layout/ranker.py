@@ -309,10 +309,13 @@ def apply_model(
     probs = score_pool(model, pool, table_boxes, line_sum)
     chosen = choose(pool, probs, line_sum)
     doc = "receipt" if pool.is_receipt else "invoice"
-    # a strongly labelled identifier or date stays the rules' (the model learnt which of a page's
-    # dates is due from the layouts it was trained on; a label names it on any layout)
+    # an identifier or date of the rules stays theirs where they read it at a strong label (the
+    # model learnt which of a page's dates is due from the layouts it was trained on; a label names
+    # it on any layout), or where the model found no candidate more likely right than wrong
     kept = {
-        f for f in probs if f in _KEYED and f in res.values and res.confidence.get(f, 0.0) >= _STRONG_RULE
+        f
+        for f in probs
+        if f in _KEYED and f in res.values and (res.confidence.get(f, 0.0) >= _STRONG_RULE or f not in chosen)
     }
     for f in list(res.confidence):  # the fields the rules keep, calibrated as the model's are
         cal = model.rules_calibration.get((doc, f))
@@ -322,11 +325,6 @@ def apply_model(
         if f in kept:
             continue
         if f not in chosen:
-            if f in _KEYED and f in res.values:  # the model found nothing: the rules' value stays
-                cal = model.rules_calibration.get((doc, f))
-                if cal is not None:
-                    res.confidence[f] = round(max(0.0, min(1.0, cal(res.confidence[f]))), 4)
-                continue
             res.drop(f)
             continue
         prop, raw = chosen[f]
