@@ -147,10 +147,8 @@ def _column_candidates(pl: PageLines, tbox: BBox | None) -> list[AmountCandidate
     row) is a candidate of the column's field."""
     out: list[AmountCandidate] = []
     for tl in pl.lines:
-        if len(tl.segments) < 2 or amount_spans(tl.text) or lx.ITEM_COLUMN.search(tl.text):
+        if len(tl.segments) < 2 or lx.ITEM_COLUMN.search(tl.text):
             continue
-        if tbox is not None and _in_regions(tl.page, tl.box(0, len(tl.text)), [(tl.page, tbox)]):
-            continue  # the line-item table's own header
         cols: list[tuple[str, float, BBox]] = []
         for a0, b0 in tl.segments:
             kinds = classify_amount_label(tl.text[a0:b0])
@@ -161,6 +159,11 @@ def _column_candidates(pl: PageLines, tbox: BBox | None) -> list[AmountCandidate
         fields = {c[0] for c in cols}
         if not any(c[0] == "total" and c[1] >= 1.0 for c in cols) or not fields & {"subtotal", "tax_total"}:
             continue
+        if amount_spans(tl.text):
+            continue  # labels beside their amounts: read by ``amount_candidates``
+        if tbox is not None and _in_regions(tl.page, tl.box(0, len(tl.text)), [(tl.page, tbox)]):
+            continue  # the line-item table's own header
+        tol = tl.height
         last: dict[int, tuple[TextLine, AmountSpan]] = {}
         prev = tl
         for row in pl.lines[tl.index + 1 : tl.index + 1 + _COLUMN_ROWS]:
@@ -171,7 +174,6 @@ def _column_candidates(pl: PageLines, tbox: BBox | None) -> list[AmountCandidate
                 break
             for a in amts:
                 ax0, _, ax1, _ = row.box(a.start, a.end)
-                tol = tl.height
                 overlaps = [min(ax1, c[2][2] + tol) - max(ax0, c[2][0] - tol) for c in cols]
                 k = max(range(len(cols)), key=lambda i: overlaps[i])
                 if overlaps[k] > 0:
@@ -229,9 +231,12 @@ def _starts_pair(text: str) -> bool:
     tax rate's label ("MwSt.-%"), which both announce the amount after them."""
     if not _LETTERS.search(text):
         return False
-    return text.rstrip().endswith(":") or (
-        lx.RATE_LABEL.search(text) is not None and not any(ch.isdigit() for ch in text)
-    )
+    return text.rstrip().endswith(":") or _rate_label(text)
+
+
+def _rate_label(text: str) -> bool:
+    """A tax rate's label with no number in it ("MwSt.-%", "Taux de TVA"); "VAT 20%" is the tax's."""
+    return lx.RATE_LABEL.search(text) is not None and not any(ch.isdigit() for ch in text)
 
 
 def _is_currency_word(w: str) -> bool:
@@ -244,11 +249,7 @@ def classify_amount_label(label: str) -> list[tuple[str, float]]:
     # "Total qty", "Cash", "Change"... are not money fields of the invoice
     if excluded and not lx.DUE_LABEL.search(label):
         return []
-    if (
-        lx.RATE_LABEL.search(label)
-        and not any(ch.isdigit() for ch in label)
-        and not lx.AMOUNT_WORD.search(label)
-    ):
+    if _rate_label(label) and not lx.AMOUNT_WORD.search(label):
         return []
     for path, pat, strength in lx.AMOUNT_LABELS:
         if pat.search(label):

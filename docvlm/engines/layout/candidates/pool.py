@@ -147,7 +147,7 @@ def _line_amounts(tl: TextLine) -> Iterator[Proposal]:
 def _line_ids(tl: TextLine) -> Iterator[Proposal]:
     if not any(map(str.isdigit, tl.text)) or _POSTCODE_TOWN.fullmatch(tl.text):
         return
-    # from a phone or fax label to the end of its segment
+    # from a phone label to the end of its segment
     phones = [
         (lm.end(), next((b for a, b in tl.segments if a <= lm.end() < b), len(tl.text)))
         for lm in lx.PHONE_LABEL_RE.finditer(tl.text)
@@ -164,7 +164,7 @@ def _line_ids(tl: TextLine) -> Iterator[Proposal]:
             continue
         start = m.start() + raw.find(tok)
         if any(a <= start < b for a, b in phones):
-            continue  # "Tel.: 0123/45678", "Fax +49 932 431": a phone number, not an identifier
+            continue  # "Tel.: 0123/45678", "Telefon +49 932 431": a phone number, not an identifier
         yield Proposal("id", tok, tl.evidence(start, start + len(tok)), tl, start, start + len(tok))
 
 

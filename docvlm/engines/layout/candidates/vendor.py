@@ -12,6 +12,7 @@ from docvlm.engines.layout import lexicon as lx
 from docvlm.engines.layout.candidates.base import _HAS_DIGIT, Candidate, HeaderResult, _in_regions
 from docvlm.engines.layout.candidates.labels import _is_label_segment
 from docvlm.engines.layout.candidates.parties import (
+    _NON_ALNUM,
     _PROMINENT,
     Block,
     _block_below,
@@ -32,7 +33,6 @@ from docvlm.geometry import union
 
 _log = logging.getLogger(__name__)
 
-_NON_ALNUM = re.compile(r"[^a-z0-9]")
 _WORD = re.compile(r"\w+")
 
 
