@@ -437,13 +437,13 @@ def test_identifier_readers() -> None:
 
 
 def test_amount_label_classification() -> None:
-    assert classify_amount_label("Total HT :") == [("subtotal", 1.0)]
-    assert classify_amount_label("Total TTC :") == [("total", 1.0)]
+    assert classify_amount_label("Total HT :") == (("subtotal", 1.0),)
+    assert classify_amount_label("Total TTC :") == (("total", 1.0),)
     assert classify_amount_label("TVA 20% :")[0][0] == "tax_total"
     assert classify_amount_label("Total incl. BTW")[0][0] == "total"
     assert classify_amount_label("Exclusief BTW")[0][0] == "subtotal"
-    assert classify_amount_label("Total Qty:") == []
-    assert classify_amount_label("Change") == []
+    assert classify_amount_label("Total Qty:") == ()
+    assert classify_amount_label("Change") == ()
     assert classify_amount_label("Amount due")[0] == ("amount_due", 1.0)
     # an invoice's "Net total" is before tax; a receipt's "Nett total" is what was paid
     assert classify_amount_label("Net total:")[0][0] == "subtotal"
@@ -451,7 +451,7 @@ def test_amount_label_classification() -> None:
     assert classify_amount_label("Residual")[0][0] == "amount_due"
     # any German "...steuer" is a tax (Umsatz-, Mehrwert-, Versicherungsteuer), its number is not
     assert classify_amount_label("Versicherungsteuer 19 %")[0][0] == "tax_total"
-    assert classify_amount_label("Steuer-Nr.") == [] and classify_amount_label("Steuernummer") == []
+    assert classify_amount_label("Steuer-Nr.") == () and classify_amount_label("Steuernummer") == ()
     assert classify_amount_label("Due payable:")[0][0] == "amount_due"
 
 
@@ -844,7 +844,7 @@ def test_a_qualified_date_label_in_its_own_segment(other: str) -> None:
     ["MwSt.-%", "VAT %", "% IVA", "MwSt-Satz", "Steuersatz", "Taux de TVA", "Tipo IVA", "Aliquota IVA"],
 )
 def test_a_tax_rate_label_announces_no_amount(label: str) -> None:
-    assert classify_amount_label(label) == []
+    assert classify_amount_label(label) == ()
 
 
 @pytest.mark.parametrize("label", ["VAT 20%", "TVA au taux de 20 %", "20 % TVA", "MwSt-Betrag", "Total TVA"])

@@ -9,6 +9,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 from docvlm import parsers
 from docvlm.datamodel import BBox, Evidence
@@ -243,21 +244,22 @@ def _is_currency_word(w: str) -> bool:
     return bool(_CURRENCY_WORDS.match(w)) or (len(w) == 3 and w.isupper() and w in _iso())
 
 
-def classify_amount_label(label: str) -> list[tuple[str, float]]:
+@lru_cache(maxsize=8192)  # labels recur within a document and across a batch ("Total", "VAT 20%")
+def classify_amount_label(label: str) -> tuple[tuple[str, float], ...]:
     """Which amount fields a label announces, with strength; empty when it announces none."""
     excluded = lx.AMOUNT_EXCLUDE.search(label) and not lx.TOTAL_INCL_EXCL.search(label)
     # "Total qty", "Cash", "Change"... are not money fields of the invoice
     if excluded and not lx.DUE_LABEL.search(label):
-        return []
+        return ()
     if _rate_label(label) and not lx.AMOUNT_WORD.search(label):
-        return []
+        return ()
     for path, pat, strength in lx.AMOUNT_LABELS:
         if pat.search(label):
             if path == "amount_due":
-                return [("amount_due", strength), ("total", 0.5)]
-            second = [(f, s) for p2, f, s in lx.AMOUNT_SECOND_READING if f != path and p2.search(label)]
-            return [(path, strength), *second]
-    return []
+                return (("amount_due", strength), ("total", 0.5))
+            second = tuple((f, s) for p2, f, s in lx.AMOUNT_SECOND_READING if f != path and p2.search(label))
+            return ((path, strength), *second)
+    return ()
 
 
 def sum_line_amounts(items: Sequence[dict[str, str | None]]) -> Decimal | None:
