@@ -254,13 +254,10 @@ def extract(
     # the run's objects are left to the end of the process: its last collections over them (about
     # 0.1 s of the interpreter's finalization) are skipped; the sink and the workers close explicitly
     atexit.register(gc.freeze)
-    if (
-        not ray
-        and (doc_timeout > 0 or max_worker_mb > 0 or (workers or 0) > 1)
-        and not _local_model(engine, base_url)
-    ):
-        from docvlm.spawn import start_worker_early
+    from docvlm.spawn import runs_in_workers, start_worker_early
 
+    limits_on = doc_timeout > 0 or max_worker_mb > 0  # LimitOptions.enabled, before the options are built
+    if not ray and runs_in_workers(workers or 1, limits_on, _local_model(engine, base_url)):
         start_worker_early()  # the run's worker imports the stack while this process sets up
     _setup_logging(verbose)
     from docvlm.einvoice.reader import EinvoiceOptions

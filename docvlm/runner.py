@@ -41,7 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from docvlm.datamodel import Extraction
 from docvlm.errors import DocvlmError, EngineError, Interrupted, ResourceLimit, WorkerDied
 from docvlm.sources import bytes_sha256, file_sha256, iter_sources
-from docvlm.spawn import start_worker_process, take_early_worker
+from docvlm.spawn import runs_in_workers, start_worker_process, take_early_worker
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -114,18 +114,12 @@ def run_batch(
 
 
 def supervised(options: PipelineOptions, engine_injected: bool = False) -> bool:
-    """Documents run in worker processes when limits are on or there are several workers.
-
-    Not for an engine object handed to the Pipeline (it cannot cross a process boundary), nor for
-    a local transformers model: it holds GBs (GPU) and batches documents in one process.
-    """
+    """Documents run in worker processes when limits are on or there are several workers (``runs_in_workers``)."""
     engine = options.engine
     local_model = engine.kind == "transformers" or (
         engine.kind == "hybrid" and engine.vlm.kind == "transformers"
     )
-    if engine_injected or local_model:
-        return False
-    return options.limits.enabled or options.workers > 1
+    return runs_in_workers(options.workers, options.limits.enabled, local_model, engine_injected)
 
 
 #: what a runner reads: a path, or (source name, file bytes)

@@ -25,6 +25,19 @@ if TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
 
+def runs_in_workers(workers: int, limits_on: bool, local_model: bool, engine_injected: bool = False) -> bool:
+    """Whether documents run in worker processes: when limits are on or there are several workers.
+
+    Not for an engine object handed to the Pipeline (it cannot cross a process boundary), nor for
+    a local transformers model: it holds GBs (GPU) and batches documents in one process. The one
+    rule, for the runner (``runner.supervised``, from the options) and for the CLI, which asks it
+    from its raw flags before it has built the options, to start its worker early.
+    """
+    if engine_injected or local_model:
+        return False
+    return limits_on or workers > 1
+
+
 def start_worker_process() -> tuple[subprocess.Popen[bytes], Connection, float]:
     """A fresh worker interpreter and this end of its pipe; it waits for its options (``worker_main``)."""
     from multiprocessing.connection import Connection

@@ -125,3 +125,36 @@ def test_text_layer_pages_extend_the_time_limit():
     assert allowed(["ocr"] * 300) == pytest.approx(30)  # rendered and OCR'd pages earn nothing
     assert allowed(["text"] * 5000) == pytest.approx(30 * 10)  # at most ten times the limit
     assert out == []
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize(("doc_timeout", "max_mb"), [(0.0, 0), (120.0, 0), (0.0, 1500)])
+@pytest.mark.parametrize(
+    ("engine", "base_url"),
+    [
+        ("layout", None),
+        ("openai", "http://localhost:8000/v1"),
+        ("transformers", None),
+        ("hybrid", None),
+        ("hybrid", "http://localhost:8000/v1"),
+    ],
+)
+def test_the_cli_starts_its_worker_early_exactly_when_the_run_is_supervised(
+    workers, doc_timeout, max_mb, engine, base_url
+):
+    # the CLI decides from its raw flags, before the options exist; the runner from the options
+    from cli import EngineKind, _local_model, build_engine_options
+    from docvlm.spawn import runs_in_workers
+
+    kind = EngineKind(engine)
+    model = "Qwen/Qwen2.5-VL-3B-Instruct" if engine in ("transformers", "hybrid") else "served"
+    options = PipelineOptions(
+        engine=build_engine_options(kind, model if engine != "layout" else None, base_url),
+        workers=workers,
+        limits=LimitOptions(doc_timeout_s=doc_timeout, max_worker_mb=max_mb),
+    )
+    early = runs_in_workers(workers, doc_timeout > 0 or max_mb > 0, _local_model(kind, base_url))
+    assert early == supervised(options)
+    # a local model (transformers, or hybrid without a server) runs in this process
+    local = engine == "transformers" or (engine == "hybrid" and base_url is None)
+    assert early == ((workers > 1 or doc_timeout > 0 or max_mb > 0) and not local)
