@@ -521,6 +521,43 @@ def train(
         )
 
 
+@app.command("quantize-ocr")
+def quantize_ocr(
+    inputs: Annotated[list[str], typer.Argument(help="Page images (files or folders) to calibrate on.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The folder to write the detector to.")],
+    verbose: VerboseOpt = 0,
+) -> None:
+    """Rebuild the int8 text detector from RapidOCR's float model, calibrated on page images.
+
+    The package's copy (docvlm/ocr/models) is built by this command; see the README for its inputs.
+    Needs the onnx package.
+    """
+    _setup_logging(verbose)
+    from docvlm.errors import OcrError
+    from docvlm.ocr.int8 import build_int8_detector
+
+    suffixes = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
+    images: list[Path] = []
+    for item in map(Path, inputs):
+        found = (
+            sorted(p for p in item.rglob("*") if p.suffix.lower() in suffixes) if item.is_dir() else [item]
+        )
+        images.extend(found)
+    if not images:
+        typer.echo("error: no images found", err=True)
+        raise typer.Exit(2)
+    try:
+        manifest = build_int8_detector(images, output)
+    except OcrError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    cal = manifest["calibration"]
+    typer.echo(
+        f"int8 detector of {manifest['source']['file']} -> {output} "
+        f"({cal['inputs']} detector inputs from {cal['images']} images)"
+    )
+
+
 @app.command()
 def schema(
     name: Annotated[

@@ -83,7 +83,7 @@ class PipelineOptions(BaseModel):
                 "max_file_mb": s.max_file_mb,
                 "ocr_mode": s.ocr_mode,
             },
-            "ocr": {"backend": s.ocr_backend, "threads": s.ocr_threads},
+            "ocr": {"backend": s.ocr_backend, "threads": s.ocr_threads, "detector": s.ocr_detector},
             "workers": s.workers,
         }
         return {**defaults, **data}

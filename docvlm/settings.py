@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
@@ -30,6 +30,7 @@ class DocvlmSettings(BaseModel):
     ocr_backend: str = "rapidocr"
     ocr_mode: str = "auto"
     ocr_threads: int | None = None  # None: the cores shared among the workers
+    ocr_detector: Literal["float", "int8"] = "float"  # RapidOCR's text detector (OcrOptions.detector)
     workers: int = 1
     log_level: str = "WARNING"
     max_megapixels: float = 100.0

@@ -16,6 +16,8 @@ from __future__ import annotations
 import logging
 import math
 import threading
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -93,7 +95,7 @@ class RapidOcrBackend(OcrBackend):
 
     name = "rapidocr"
 
-    def __init__(self, threads: int = 1, max_side: int = 1024) -> None:
+    def __init__(self, threads: int = 1, max_side: int = 1024, detector: str = "float") -> None:
         try:
             from rapidocr import RapidOCR
         except ImportError as e:  # a core dependency, but say clearly what is missing
@@ -120,6 +122,9 @@ class RapidOcrBackend(OcrBackend):
         try:
             engine = RapidOCR(params=params)
             self._det = engine._load_det_model()
+            self.detector = "float"
+            if detector == "int8":
+                self._det = self._int8_detector(engine)
             # the arena setting is read when a session is made: the detector's stays off, its
             # activations are hundreds of MB and go back to the OS after every page
             engine.cfg.EngineConfig.onnxruntime.enable_cpu_mem_arena = REC_MEM_ARENA
@@ -131,9 +136,38 @@ class RapidOcrBackend(OcrBackend):
             self._min_score = float(engine.text_score)
         except Exception as e:  # any model-loading failure becomes one typed error
             raise OcrError(f"could not load the RapidOCR models: {e}") from e
+        # called with each detector input before it runs (``int8.detector_inputs`` calibrates on them)
+        self.det_input_hook: Callable[[np.ndarray], None] | None = None
         self.det_pixels = max(64, max_side) ** 2 * TILE_AREA
         # one model run at a time: concurrent runs from threads would add up their activations
         self._lock = threading.Lock()
+
+    def _int8_detector(self, engine: Any) -> Any:
+        """The shipped int8 copy of the detector just loaded (``docvlm.ocr.int8``), when it was built
+        from that float model; else the float one stays, with a warning."""
+        from docvlm.ocr.int8 import int8_detector
+
+        float_model = self._det.session.session._model_path
+        model = int8_detector(float_model)
+        if model is None:
+            _log.warning(
+                "no int8 text detector built from %s ships with docvlm; detecting with the float model "
+                "(rebuild it with `docvlm quantize-ocr`)",
+                float_model,
+            )
+            return self._det
+        engine.cfg.Det.model_path = str(model)
+        engine.text_det = None
+        self.detector = "int8"
+        return engine._load_det_model()
+
+    @staticmethod
+    def float_detector() -> Path:
+        """The float detector model that RapidOCR loads by default (the source of the int8 copy)."""
+        from rapidocr import RapidOCR
+
+        engine = RapidOCR(params={"Global.log_level": "error"})
+        return Path(engine._load_det_model().session.session._model_path)
 
     def detection_scale(self, width: int, height: int, text_px: float = 0.0) -> float:
         """Factor that brings a ``width`` x ``height`` image to the detector's pixel budget, or less.
@@ -199,6 +233,8 @@ class RapidOcrBackend(OcrBackend):
             x[0, c] = pixels if pixels.ndim == 2 else pixels[:, :, c]
             x[0, c] *= np.float32(1.0 / (255.0 * self._std[c]))
             x[0, c] -= np.float32(self._mean[c] / self._std[c])
+        if self.det_input_hook is not None:
+            self.det_input_hook(x)
         with self._lock:
             try:
                 pred = self._det.session(x)
