@@ -259,6 +259,7 @@ class BenchmarkResult:
     rss_trace_mb: list[float] = field(default_factory=list)
     cpu_seconds: float = 0.0
     via_cli: bool = False
+    ocr: str = ""  # the OCR backend and RapidOCR detector the scans went through ("rapidocr, float detector")
     floor: Floor | None = None
     #: pages of documents read from their text layer, and their seconds inside the worker
     text_pages: int = 0
@@ -323,6 +324,7 @@ class BenchmarkResult:
         if self.scan_page_seconds:
             xs = self.scan_page_seconds
             out["scans"] = {
+                "ocr": self.ocr,
                 "documents": len(xs),
                 "pages": self.scan_pages,
                 "s_per_page_p50": round(percentile(xs, 0.5), 3),
@@ -366,7 +368,9 @@ class BenchmarkResult:
             lines.append(f"born-digital {self.text_pages} pages: {self.text_seconds:.2f} s in the workers")
         if self.scan_page_seconds:
             xs = self.scan_page_seconds
-            lines.append(f"scans   {len(xs)} documents, {self.scan_pages} pages: s/page {_spread(xs)}")
+            lines.append(
+                f"scans   {len(xs)} documents, {self.scan_pages} pages ({self.ocr}): s/page {_spread(xs)}"
+            )
             if self.scan_page_cpu_seconds:
                 lines.append(f"        OCR CPU s/page {_spread(self.scan_page_cpu_seconds)}")
         lines.append(
@@ -526,6 +530,7 @@ def run_benchmark(
         cpu_seconds=cpu,
         via_cli=via_cli,
         floor=floor_result,
+        ocr=f"{pipeline.options.ocr.backend}, {pipeline.options.ocr.detector} detector",
     )
     _tally(result, recs)
     if gold is not None:

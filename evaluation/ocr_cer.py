@@ -182,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--backend", action="append", choices=["rapidocr", "tesseract"], help="repeatable")
     ap.add_argument("--limit", type=int, default=None, help="only the first N receipts")
     ap.add_argument("--max-side", type=int, default=OcrOptions().max_side)
+    ap.add_argument("--detector", choices=["float", "int8"], default="float", help="RapidOCR's text detector")
     ap.add_argument(
         "--tile-min-text-px", type=int, default=OcrOptions().tile_min_text_px, help="0: never tile"
     )
@@ -207,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
             tile_min_text_px=args.tile_min_text_px,
             auto_rotate=not args.no_rotate,
             deskew=not args.no_deskew,
+            detector=args.detector,
         )
         print(f"{backend}: {opts.model_dump()}")
         print(

@@ -12,7 +12,10 @@ very float model (same sha256), else None, and the backend keeps the float model
 
 Why: the detector is half of a receipt's OCR time on one thread (0.71 s of 1.46 s on the shared
 SROIE receipts), and its int8 copy runs 3.9x faster on a 736 x 928 input here (AVX-512 VNNI).
-The recogniser stays in float: its int8 copy was only 1.4x faster, and it decides the characters.
+It is opt-in (``OcrOptions.detector``): its text map scores lone narrow glyphs (a "1" alone in a
+quantity column) lower, and scans agreed with their text layer less often (README, "How scans
+are read"). The recogniser stays in float: its int8 copy was only 1.4x faster, and it decides
+the characters.
 """
 
 from __future__ import annotations
@@ -97,7 +100,12 @@ def detector_inputs(images: Sequence[Path], limit: int = MAX_CALIBRATION_INPUTS)
     if not isinstance(backend, RapidOcrBackend):
         raise OcrError("the int8 detector is RapidOCR's; its backend did not load")
     seen: list[np.ndarray] = []
-    backend.det_input_hook = lambda x: seen.append(x.copy()) if len(seen) < limit else None
+
+    def keep(x: np.ndarray) -> None:
+        if len(seen) < limit:
+            seen.append(x.copy())
+
+    backend.det_input_hook = keep
     try:
         for path in images:
             with Image.open(path) as im:
@@ -125,8 +133,9 @@ def build_int8_detector(images: Sequence[str | Path], out: str | Path) -> dict[s
     Static int8 in onnxruntime's QOperator format (QLinearConv), per-channel weights, activation
     ranges from the moving average of each calibration input's min and max, the head in float.
     Tried and left: QDQ (its fused model failed to load), entropy and percentile calibration (out
-    of memory at 24 GB on 64 inputs), global min/max ranges and a float stem (scan agreement
-    0.5-1.6 points lower than with these settings).
+    of memory at 24 GB on 64 inputs). Global min/max ranges, a float stem and other sets of
+    calibration pages moved the scan agreement by up to 4 line items of 64 either way: the copy
+    shipped is the one the README's command builds, not the best of them on the evaluation pages.
     """
     try:
         import onnxruntime

@@ -54,7 +54,14 @@ def _rec(source: str, pages: int, total: float, ocr: float = 0.0, status: str = 
 
 def test_tally_splits_born_digital_from_scans_and_the_ratio_uses_the_right_time():
     res = BenchmarkResult(
-        documents=4, pages=0, errors=0, seconds=10.0, peak_rss_mb=1, peak_rss_children_mb=2, workers=2
+        documents=4,
+        pages=0,
+        errors=0,
+        seconds=10.0,
+        peak_rss_mb=1,
+        peak_rss_children_mb=2,
+        workers=2,
+        ocr="rapidocr, int8 detector",
     )
     res.floor = Floor(seconds=0.5, files=2, pages=3)
     _tally(
@@ -77,6 +84,7 @@ def test_tally_splits_born_digital_from_scans_and_the_ratio_uses_the_right_time(
     assert d["scans"]["ocr_cpu_s_per_page_max"] == pytest.approx(1.25)
     text = res.summary()
     assert "floor" in text and "p50 2.50" in text and "max 3.00" in text
+    assert "(rapidocr, int8 detector)" in text and d["scans"]["ocr"] == "rapidocr, int8 detector"
     only_pdfs = BenchmarkResult(
         documents=1, pages=0, errors=0, seconds=4.0, peak_rss_mb=1, peak_rss_children_mb=0
     )
