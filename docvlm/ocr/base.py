@@ -80,7 +80,7 @@ class OcrOptions(BaseModel):
         description="RapidOCR's text detector: float, the model RapidOCR ships, or int8, the copy "
         "quantised from it that ships with docvlm (docvlm.ocr.int8; the float model is used when the "
         "installed one is not its source). int8 needs a CPU with int8 dot products (AVX-512 VNNI or "
-        "AVX-VNNI) to be faster: there its detector ran 3.9x faster, and scans agreed with their text "
+        "AVX-VNNI) to be faster: there its detector ran 3.3-3.7x faster, and scans agreed with their text "
         "layer 1-1.6 points less often (README, Speed)",
     )
     tesseract_lang: str = Field(default="eng", description="tesseract -l value, e.g. 'eng+deu'")

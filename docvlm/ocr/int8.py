@@ -11,7 +11,7 @@ In (run): ``int8_detector(float_model)`` gives the shipped copy only when it was
 very float model (same sha256), else None, and the backend keeps the float model.
 
 Why: the detector is half of a receipt's OCR time on one thread (0.71 s of 1.46 s on the shared
-SROIE receipts), and its int8 copy runs 3.9x faster on a 736 x 928 input here (AVX-512 VNNI).
+SROIE receipts), and its int8 copy runs 3.3-3.7x faster on a 736 x 928 input here (AVX-512 VNNI).
 It is opt-in (``OcrOptions.detector``): its text map scores lone narrow glyphs (a "1" alone in a
 quantity column) lower, and scans agreed with their text layer less often (README, "How scans
 are read"). The recogniser stays in float: its int8 copy was only 1.4x faster, and it decides
