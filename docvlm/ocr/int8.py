@@ -108,8 +108,12 @@ def detector_inputs(images: Sequence[Path], limit: int = MAX_CALIBRATION_INPUTS)
     backend.det_input_hook = keep
     try:
         for path in images:
-            with Image.open(path) as im:
-                ocr_page(im.convert("L"), options)
+            try:
+                with Image.open(path) as im:
+                    page = im.convert("L")
+            except (OSError, ValueError, Image.DecompressionBombError) as e:
+                raise OcrError(f"cannot read the calibration image {path}: {e}") from e
+            ocr_page(page, options)
             if len(seen) >= limit:
                 break
     finally:

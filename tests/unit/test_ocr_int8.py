@@ -103,10 +103,15 @@ def test_quantize_ocr_builds_a_detector_that_loads_and_reads(tmp_path, font, mon
     assert read == sorted(" ".join(LINES).split())
 
 
-def test_quantize_ocr_without_images_is_a_clear_error(tmp_path):
+def test_quantize_ocr_without_images_or_with_a_broken_one_is_a_clear_error(tmp_path):
     from typer.testing import CliRunner
 
     from cli import app
 
     result = CliRunner().invoke(app, ["quantize-ocr", str(tmp_path), "-o", str(tmp_path / "m")])
     assert result.exit_code == 2 and "no images" in result.output
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n not an image")
+    result = CliRunner().invoke(app, ["quantize-ocr", str(broken), "-o", str(tmp_path / "m")])
+    assert result.exit_code == 2 and "cannot read the calibration image" in result.output
+    assert not (tmp_path / "m" / int8.DETECTOR).exists()
