@@ -535,14 +535,10 @@ def quantize_ocr(
     _setup_logging(verbose)
     from docvlm.errors import OcrError
     from docvlm.ocr.int8 import build_int8_detector
+    from docvlm.sources import SUPPORTED_SUFFIXES, iter_sources
 
-    suffixes = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
-    images: list[Path] = []
-    for item in map(Path, inputs):
-        found = (
-            sorted(p for p in item.rglob("*") if p.suffix.lower() in suffixes) if item.is_dir() else [item]
-        )
-        images.extend(found)
+    rasters = SUPPORTED_SUFFIXES - {".pdf", ".xml"}
+    images = [p for p in iter_sources(inputs) if p.suffix.lower() in rasters]
     if not images:
         typer.echo("error: no images found", err=True)
         raise typer.Exit(2)

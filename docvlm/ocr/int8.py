@@ -20,7 +20,6 @@ the characters.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import platform
@@ -35,6 +34,7 @@ import numpy as np
 from PIL import Image
 
 from docvlm.errors import OcrError
+from docvlm.sources import hash_file
 
 _log = logging.getLogger(__name__)
 
@@ -45,17 +45,9 @@ MANIFEST = "manifest.json"
 MAX_CALIBRATION_INPUTS = 64
 
 
-def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 @cache
 def _float_sha(path: str) -> str:
-    return sha256_file(path)
+    return hash_file(Path(path))[0]
 
 
 def int8_detector(float_model: str | Path, folder: str | Path | None = None) -> Path | None:
@@ -179,7 +171,7 @@ def build_int8_detector(images: Sequence[str | Path], out: str | Path) -> dict[s
     from importlib.metadata import version
 
     manifest = {
-        "source": {"file": float_model.name, "sha256": sha256_file(float_model)},
+        "source": {"file": float_model.name, "sha256": hash_file(float_model)[0]},
         "rapidocr": version("rapidocr"),
         "onnxruntime": onnxruntime.__version__,
         "machine": platform.machine(),
@@ -191,7 +183,7 @@ def build_int8_detector(images: Sequence[str | Path], out: str | Path) -> dict[s
             "float_nodes": kept_float,
         },
         "calibration": {"images": len(paths), "inputs": len(inputs)},
-        "sha256": sha256_file(out / DETECTOR),
+        "sha256": hash_file(out / DETECTOR)[0],
     }
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     _log.info("int8 detector written to %s (%d calibration inputs)", out, len(inputs))

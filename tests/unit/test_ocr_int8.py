@@ -13,6 +13,7 @@ from PIL import Image, ImageDraw, ImageFont
 from docvlm.ocr import OcrOptions, int8
 from docvlm.ocr.factory import create_backend, get_ocr
 from docvlm.ocr.page import ocr_page
+from docvlm.sources import hash_file
 
 LINES = [
     "Rechnung Nr. 2024-0117  Datum 03.12.2024",
@@ -51,8 +52,8 @@ def test_the_shipped_int8_detector_was_built_from_the_installed_float_model():
     float_model = int8.float_detector_path()
     manifest = json.loads((int8.MODEL_DIR / int8.MANIFEST).read_text(encoding="utf-8"))
     # a rapidocr release with another detector makes this fail: rebuild with `docvlm quantize-ocr`
-    assert manifest["source"]["sha256"] == int8.sha256_file(float_model)
-    assert manifest["sha256"] == int8.sha256_file(int8.MODEL_DIR / int8.DETECTOR)
+    assert manifest["source"]["sha256"] == hash_file(float_model)[0]
+    assert manifest["sha256"] == hash_file(int8.MODEL_DIR / int8.DETECTOR)[0]
     assert int8.int8_detector(float_model) == int8.MODEL_DIR / int8.DETECTOR
     assert get_ocr(OcrOptions(threads=1)).detector == "float"  # the default
     assert get_ocr(OcrOptions(threads=1, detector="int8")).detector == "int8"
@@ -93,7 +94,7 @@ def test_quantize_ocr_builds_a_detector_that_loads_and_reads(tmp_path, font, mon
     assert result.exit_code == 0, result.output
     manifest = json.loads((out / int8.MANIFEST).read_text(encoding="utf-8"))
     assert manifest["calibration"]["images"] == 2 and manifest["calibration"]["inputs"] >= 2
-    assert manifest["source"]["sha256"] == int8.sha256_file(int8.float_detector_path())
+    assert manifest["source"]["sha256"] == hash_file(int8.float_detector_path())[0]
     assert manifest["settings"]["float_nodes"]  # the head stays in float
     monkeypatch.setattr(int8, "MODEL_DIR", out)
     backend = create_backend("rapidocr", threads=1, detector="int8")
