@@ -141,6 +141,71 @@ def _spread(values: Sequence[float]) -> str:
     return f"p50 {percentile(values, 0.5):.2f}  p90 {percentile(values, 0.9):.2f}  max {max(values):.2f}"
 
 
+#: CPU features that move OCR's speed: onnxruntime's kernels are widest with AVX-512, and its
+#: int8 convolutions (the int8 detector) are fast only with VNNI
+CPU_FEATURES = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8")
+
+
+@dataclass
+class Machine:
+    """The machine a run measured: figures from two machines are not comparable, ratios from one run are."""
+
+    cpu: str
+    cores: int
+    features: tuple[str, ...]
+    load: tuple[float, float]  # the 1-minute load average at the start and at the end of the run
+
+    def summary(self) -> str:
+        feats = " ".join(self.features) or "none of " + " ".join(CPU_FEATURES)
+        return (
+            f"machine {self.cpu}, {self.cores} cores ({feats}); load {self.load[0]:.2f} -> {self.load[1]:.2f}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "cpu": self.cpu,
+            "cores": self.cores,
+            "features": list(self.features),
+            "load": list(self.load),
+        }
+
+
+def read_cpu(cpuinfo: str) -> tuple[str, tuple[str, ...]]:
+    """The model name and the ``CPU_FEATURES`` flags of the first processor in a /proc/cpuinfo text."""
+    name, flags = "", set[str]()
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        key = key.strip()
+        if key == "model name" and not name:
+            name = value.strip()
+        elif key == "flags" and not flags:
+            flags = set(value.split())
+    return name, tuple(f for f in CPU_FEATURES if f in flags)
+
+
+def _load() -> float:
+    try:
+        return os.getloadavg()[0]
+    except OSError:  # not on every platform
+        return float("nan")
+
+
+def machine_info(load_at_start: float) -> Machine:
+    """This machine: CPU model and features from /proc/cpuinfo where there is one, cores, load."""
+    import platform
+
+    try:
+        name, feats = read_cpu(Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace"))
+    except OSError:
+        name, feats = "", ()
+    return Machine(
+        cpu=name or platform.processor() or platform.machine() or "unknown CPU",
+        cores=os.cpu_count() or 1,
+        features=feats,
+        load=(load_at_start, _load()),
+    )
+
+
 @dataclass
 class Floor:
     """PyMuPDF opening each PDF and reading ``get_text("words")`` of every page: the least any
@@ -280,6 +345,7 @@ class BenchmarkResult:
     #: the same documents' OCR CPU seconds a page: on a shared machine, what the neighbours cannot inflate
     scan_page_cpu_seconds: list[float] = field(default_factory=list)
     scan_pages: int = 0
+    machine: Machine | None = None
 
     @property
     def pages_per_s(self) -> float:
@@ -323,6 +389,8 @@ class BenchmarkResult:
             "text_pages": self.text_pages,
             "text_seconds": round(self.text_seconds, 3),
         }
+        if self.machine is not None:
+            out["machine"] = self.machine.to_dict()
         if self.floor is not None:
             out["floor"] = {
                 "seconds": round(self.floor.seconds, 3),
@@ -365,6 +433,8 @@ class BenchmarkResult:
             f"docvlm  wall {self.seconds:.2f} s  {self.pages_per_s:.3f} pages/s  {self.s_per_page:.3f} s/page  "
             f"CPU {self.cpu_seconds:.1f} s",
         ]
+        if self.machine is not None:
+            lines.append(self.machine.summary())
         if self.floor is not None and self.floor.pages:
             f = self.floor
             lines.append(
@@ -496,6 +566,7 @@ def run_benchmark(
     data = Path(data)
     if not data.exists():
         raise DatasetError(f"data folder not found: {data}")
+    load0 = _load()
     sources, gold = _sources(data, labels, gold_path, limit)
     _warm(sources)
     floor_result = pymupdf_floor(sources) if floor else None
@@ -542,6 +613,7 @@ def run_benchmark(
         via_cli=via_cli,
         floor=floor_result,
         ocr=f"{pipeline.options.ocr.backend}, {pipeline.options.ocr.detector} detector",
+        machine=machine_info(load0),
     )
     _tally(result, recs)
     if gold is not None:

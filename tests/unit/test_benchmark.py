@@ -9,7 +9,7 @@ import pymupdf
 import pytest
 
 from evaluation.bench_data import write_copies
-from evaluation.benchmark import BenchmarkResult, Floor, _tally, percentile, pymupdf_floor
+from evaluation.benchmark import BenchmarkResult, Floor, Machine, _tally, percentile, pymupdf_floor, read_cpu
 
 
 def _pdf(path: Path, pages: int = 1) -> Path:
@@ -113,6 +113,20 @@ def test_benchmark_through_the_cli_counts_start_up(tmp_path: Path):
     # the child process's own peak: a Python with the pipeline loaded, not this test process
     assert m["peak_rss_worker_mb"] > 30
     assert "ratio" in res.output and "start-up included" in res.output
+    # the figures name the machine they were measured on
+    assert m["machine"]["cores"] >= 1 and m["machine"]["cpu"] and len(m["machine"]["load"]) == 2
+    assert "machine " in res.output
+
+
+def test_cpu_model_and_the_features_that_move_ocr_speed_are_read_from_cpuinfo():
+    info = (
+        "processor\t: 0\nmodel name\t: Example CPU 9000\nflags\t\t: fpu sse2 avx2 fma avx512f\n\n"
+        "processor\t: 1\nmodel name\t: Other\nflags\t\t: fpu avx512_vnni\n"
+    )
+    assert read_cpu(info) == ("Example CPU 9000", ("avx2", "avx512f"))
+    assert read_cpu("") == ("", ())
+    m = Machine(cpu="Example CPU 9000", cores=2, features=(), load=(0.5, 1.25))
+    assert "none of avx2" in m.summary() and "0.50 -> 1.25" in m.summary()
 
 
 def test_chooser_cost_times_born_digital_pages_after_the_first_document(tmp_path: Path):
