@@ -478,6 +478,13 @@ def train(
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same data + seed = same model).")] = 0,
     folds: Annotated[int, typer.Option("--folds", help="Cross-validation folds (by layout group).")] = 4,
+    seller_profiles: Annotated[
+        bool,
+        typer.Option(
+            "--seller-profiles/--no-seller-profiles",
+            help="Also learn where each labelled seller prints each field (sellers.json), for its next documents.",
+        ),
+    ] = True,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bars.")] = False,
     verbose: VerboseOpt = 0,
 ) -> None:
@@ -504,7 +511,13 @@ def train(
     start = None if from_scratch else (init or DEFAULT_MODEL_DIR)
     if start is not None and not (Path(start) / "meta.json").is_file():
         start = None
-    meta = train_model(docs, output, start, seed, trainers=components(folds, progress=not no_progress))
+    meta = train_model(
+        docs,
+        output,
+        start,
+        seed,
+        trainers=components(folds, progress=not no_progress, sellers=seller_profiles),
+    )
     head = meta["components"]["header"]["scores"]
     typer.echo(f"{len(docs)} documents, {meta['training_data']['groups']} groups -> {output}")
     typer.echo(f"cross-validated ({head['cross_validation']}): accuracy {head['overall_accuracy']:.3f}")

@@ -41,15 +41,21 @@ class ComponentTrainer(Protocol):
     def fit(self, docs: list[TrainingDoc], out_dir: Any, init_dir: Any, seed: int) -> dict[str, Any]: ...
 
 
-def components(folds: int = 4, progress: bool = False) -> list[ComponentTrainer]:
+def components(folds: int = 4, progress: bool = False, sellers: bool = True) -> list[ComponentTrainer]:
     """The registered component trainers, in training order (``folds``: their cross-validation folds
     by layout group). The table model comes first: the header chooser's features (which candidates
     sit in the item table, what the items add up to) are read with the table model just trained, as
-    the engine reads them with that model folder."""
+    the engine reads them with that model folder. ``sellers``: also profile the labels' sellers
+    (``docvlm.training.sellers``; the package's own model is built without)."""
     from docvlm.training.header import HeaderTrainer
     from docvlm.training.tables import TableTrainer
 
-    return [TableTrainer(folds=folds), HeaderTrainer(folds=folds, progress=progress)]
+    out: list[ComponentTrainer] = [TableTrainer(folds=folds), HeaderTrainer(folds=folds, progress=progress)]
+    if sellers:
+        from docvlm.training.sellers import SellerTrainer
+
+        out.append(SellerTrainer())
+    return out
 
 
 __all__ = ["ComponentTrainer", "TrainingDoc", "components"]

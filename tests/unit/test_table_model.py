@@ -160,7 +160,8 @@ def test_one_train_command_builds_the_table_and_the_header_model(tmp_path: Path)
     from schemas.invoice import Invoice
 
     meta = train_model(_labelled_docs(4, 12), tmp_path, None, seed=0, trainers=components(folds=3))
-    assert list(meta["components"]) == ["tables", "header"]  # the tables first: the header reads them
+    # the tables first: the header reads them; then the seller profiles, from the header's candidates
+    assert list(meta["components"]) == ["tables", "header", "sellers"]
     tables = meta["components"]["tables"]
     assert tables["feature_set"] == FEATURE_SET and tables["documents"] == 12
     assert tables["scores"]["cross_validated"]["f1"] > 0.9

@@ -38,6 +38,7 @@ from docvlm.engines.layout.receipts import (
     extract_receipt_items,
     receipt_signal,
 )
+from docvlm.engines.layout.sellers import SellerProfiles, apply_profiles, load_profiles
 from docvlm.engines.layout.support import is_object_list, schema_problem
 from docvlm.engines.layout.text import PageLines, page_lines
 from docvlm.errors import EngineError
@@ -138,9 +139,11 @@ class LayoutEngine(BaseEngine):
         self.options = options or LayoutOptions()
         self._model: HeaderModel | None = None
         self._model_loaded = False
+        self._profiles: SellerProfiles | None = None
         if self.options.model and self.options.use_model:
             self._model = load_model(self.options.model)  # a folder the user named must load
             self._model_loaded = True
+            self._profiles = load_profiles(self.options.model)  # the user's sellers, when trained with them
 
     @property
     def model(self) -> HeaderModel | None:
@@ -189,10 +192,17 @@ class LayoutEngine(BaseEngine):
         header, signal, table, items = rp.header, rp.signal, rp.table, rp.items
         model = self.model
         t1 = time.perf_counter()
-        if model is not None and rp.pls and any(pl.lines for pl in rp.pls):
-            kinds = model.kinds_for(signal.is_receipt, header)
+        profiles = self._profiles
+        if (model is not None or profiles is not None) and rp.pls and any(pl.lines for pl in rp.pls):
+            # a seller profile may decide a field of any kind; the model only those it ranks
+            kinds = (
+                None if profiles is not None or model is None else model.kinds_for(signal.is_receipt, header)
+            )
             pool = build_pool(rp.pls, header, signal.is_receipt, rp.table_boxes, kinds)
-            apply_model(model, pool, header, rp.table_boxes, rp.line_sum, self.options.min_confidence)
+            if model is not None:
+                apply_model(model, pool, header, rp.table_boxes, rp.line_sum, self.options.min_confidence)
+            if profiles is not None:
+                apply_profiles(profiles, pool, header)
         chooser_ms = (time.perf_counter() - t1) * 1000
         doc_type = "receipt" if signal.is_receipt else "invoice"
         if restate_credit_note(rp.pls, header, items, signal.is_receipt):
