@@ -29,20 +29,14 @@ from typing import Any
 from docvlm.engines.layout.candidates.base import HeaderResult
 from docvlm.engines.layout.candidates.pool import KIND_OF, RECEIPT_FIELDS, Pool, Proposal
 from docvlm.engines.layout.text import PageLines
+from schemas.invoice import HEADER_FIELDS
 
 _log = logging.getLogger(__name__)
 
 PROFILES_FILE = "sellers.json"
 PROFILES_VERSION = 1
 #: the seller's own details: the same on every document of the seller, so the value itself is an anchor
-SELLER_FIELDS = (
-    "vendor.name",
-    "vendor.address",
-    "vendor.tax_id",
-    "vendor.iban",
-    "vendor.email",
-    "vendor.phone",
-)
+SELLER_FIELDS: tuple[str, ...] = tuple(f for f in HEADER_FIELDS if f.startswith("vendor."))
 #: a candidate at most this far (in page widths) from a profiled place matches it by place alone
 NEAR = 0.03
 #: places further than this (in page widths) add nothing to a match
