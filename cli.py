@@ -532,6 +532,13 @@ def train(
             f"line items ({meta['components']['tables']['scores']['cross_validation']}): F1 {tables['f1']:.3f} "
             f"(P {tables['precision']:.3f}, R {tables['recall']:.3f})"
         )
+    sellers = meta["components"].get("sellers")
+    if sellers:
+        measured = ", ".join(f"{f} {m['right']}/{m['decided']}" for f, m in sellers["measured"].items())
+        typer.echo(
+            f"seller profiles: {sellers['sellers']} sellers; they decide {', '.join(sellers['fields'])}"
+            f" (each seller's documents read with a profile of its others: {measured or 'none measured'})"
+        )
 
 
 @app.command("quantize-ocr")

@@ -180,3 +180,47 @@ def test_adaptation_scores_only_documents_that_neither_model_trained_on() -> Non
     assert [d.source for d in split.shots] == ["doc100.pdf"]
     assert [d.source for d in split.test] == ["doc101.pdf", "doc102.pdf"]
     assert all(d.group != "brand" for d in split.base)  # the base never met the seller
+
+
+def test_train_then_extract_through_the_cli_adapts_to_the_labelled_seller(tmp_path: Path) -> None:
+    """The user's path: label two PDFs of a seller, `docvlm train` (continuing the package's model),
+    then `docvlm extract --model` on the seller's next PDF."""
+    from typer.testing import CliRunner
+
+    from cli import app
+    from tests.helpers.pages import make_pdf
+
+    docs, labels, model = tmp_path / "docs", tmp_path / "labels", tmp_path / "model"
+    docs.mkdir()
+    labels.mkdir()
+
+    def write(i: int, folder: Path) -> dict:
+        pages, gold = _invoice(i, True)
+        lines = [(w.bbox[0], w.bbox[3], w.text) for w in pages[0].words]
+        make_pdf(folder / f"inv{i}.pdf", [lines])
+        return gold
+
+    for i in (200, 201):
+        (labels / f"inv{i}.json").write_text(json.dumps(write(i, docs)))
+    res = CliRunner().invoke(
+        app,
+        ["train", str(docs), "--gold", str(labels), "--labels", "docvlm", "-o", str(model), "--no-progress"],
+    )
+    assert res.exit_code == 0, res.output
+    assert "seller profiles: 1 sellers" in res.output and "vendor.name 2/2" in res.output
+    new = tmp_path / "new"
+    new.mkdir()
+    gold = write(202, new)
+    out = tmp_path / "out.jsonl"
+    res = CliRunner().invoke(
+        app, ["extract", str(new), "-o", str(out), "--model", str(model), "--workers", "1"]
+    )
+    assert res.exit_code == 0, res.output
+    (rec,) = [json.loads(line) for line in out.read_text().splitlines()]
+    assert rec["data"]["vendor"]["name"] == gold["vendor"]["name"]
+    assert rec["data"]["invoice_number"] == gold["invoice_number"]
+    # the package's model alone reads the letterhead instead
+    res = CliRunner().invoke(app, ["extract", str(new), "-o", str(out), "--workers", "1"])
+    assert res.exit_code == 0, res.output
+    (rec,) = [json.loads(line) for line in out.read_text().splitlines()]
+    assert rec["data"]["vendor"]["name"] != gold["vendor"]["name"]
