@@ -60,6 +60,7 @@ import contextlib
 import json
 import logging
 import os
+import platform
 import resource
 import subprocess
 import sys
@@ -70,6 +71,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from docvlm.hardware import CPU_FEATURES, this_cpu
 from evaluation.readers import DatasetError, GoldDoc, doc_key, read_gold
 from evaluation.score import ExtractionScore, score_extraction
 
@@ -141,11 +143,6 @@ def _spread(values: Sequence[float]) -> str:
     return f"p50 {percentile(values, 0.5):.2f}  p90 {percentile(values, 0.9):.2f}  max {max(values):.2f}"
 
 
-#: CPU features that move OCR's speed: onnxruntime's kernels are widest with AVX-512, and its
-#: int8 convolutions (the int8 detector) are fast only with VNNI
-CPU_FEATURES = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8")
-
-
 @dataclass
 class Machine:
     """The machine a run measured: figures from two machines are not comparable, ratios from one run are."""
@@ -170,19 +167,6 @@ class Machine:
         }
 
 
-def read_cpu(cpuinfo: str) -> tuple[str, tuple[str, ...]]:
-    """The model name and the ``CPU_FEATURES`` flags of the first processor in a /proc/cpuinfo text."""
-    name, flags = "", set[str]()
-    for line in cpuinfo.splitlines():
-        key, _, value = line.partition(":")
-        key = key.strip()
-        if key == "model name" and not name:
-            name = value.strip()
-        elif key == "flags" and not flags:
-            flags = set(value.split())
-    return name, tuple(f for f in CPU_FEATURES if f in flags)
-
-
 def _load() -> float:
     try:
         return os.getloadavg()[0]
@@ -191,15 +175,10 @@ def _load() -> float:
 
 
 def machine_info(load_at_start: float) -> Machine:
-    """This machine: CPU model and features from /proc/cpuinfo where there is one, cores, load."""
-    import platform
-
-    try:
-        name, feats = read_cpu(Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace"))
-    except OSError:
-        name, feats = "", ()
+    """This machine: CPU model and features (``docvlm.hardware``), cores, load."""
+    name, feats = this_cpu() or (platform.processor() or platform.machine() or "unknown CPU", ())
     return Machine(
-        cpu=name or platform.processor() or platform.machine() or "unknown CPU",
+        cpu=name,
         cores=os.cpu_count() or 1,
         features=feats,
         load=(load_at_start, _load()),

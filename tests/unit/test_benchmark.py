@@ -8,8 +8,9 @@ from pathlib import Path
 import pymupdf
 import pytest
 
+from docvlm.hardware import read_cpu
 from evaluation.bench_data import write_copies
-from evaluation.benchmark import BenchmarkResult, Floor, Machine, _tally, percentile, pymupdf_floor, read_cpu
+from evaluation.benchmark import BenchmarkResult, Floor, Machine, _tally, percentile, pymupdf_floor
 
 
 def _pdf(path: Path, pages: int = 1) -> Path:

@@ -73,6 +73,27 @@ def test_an_int8_detector_of_another_float_model_is_not_used(tmp_path, monkeypat
     assert "no int8 text detector" in caplog.text
 
 
+@pytest.mark.parametrize(("features", "warned"), [(("avx2",), True), (("avx2", "avx512_vnni"), False)])
+def test_the_int8_detector_warns_on_a_cpu_without_vnni(monkeypatch, caplog, features, warned):
+    from docvlm import hardware
+
+    monkeypatch.setattr(hardware, "this_cpu", lambda: ("Example CPU", features))
+    with caplog.at_level("WARNING"):
+        backend = create_backend("rapidocr", threads=1, detector="int8")
+    assert backend.detector == "int8"  # used either way: it is the user's choice
+    assert ("no VNNI or AMX" in caplog.text) is warned
+
+
+def test_cpu_features_are_read_from_cpuinfo(monkeypatch):
+    from docvlm import hardware
+
+    info = "processor\t: 0\nmodel name\t: Example CPU 9000\nflags\t\t: fpu avx2 avx512f avx512_vnni\n"
+    assert hardware.read_cpu(info) == ("Example CPU 9000", ("avx2", "avx512f", "avx512_vnni"))
+    for features, fast in [((), None), (("avx2",), False), (("avx2", "amx_int8"), True)]:
+        monkeypatch.setattr(hardware, "this_cpu", lambda f=features: ("Example CPU", f))
+        assert hardware.fast_int8() is fast
+
+
 def test_the_int8_detector_reads_the_words_the_float_one_reads(font):
     page = _page(font, LINES)
     expected = sorted(" ".join(LINES).split())
