@@ -38,7 +38,7 @@ from docvlm.engines.layout.receipts import (
     extract_receipt_items,
     receipt_signal,
 )
-from docvlm.engines.layout.sellers import SellerProfiles, apply_profiles, load_profiles
+from docvlm.engines.layout.sellers import SellerProfiles, apply_profile, load_profiles, profile_kinds
 from docvlm.engines.layout.support import is_object_list, schema_problem
 from docvlm.engines.layout.text import PageLines, page_lines
 from docvlm.errors import EngineError
@@ -194,15 +194,16 @@ class LayoutEngine(BaseEngine):
         t1 = time.perf_counter()
         profiles = self._profiles
         if (model is not None or profiles is not None) and rp.pls and any(pl.lines for pl in rp.pls):
-            # a seller profile may decide a field of any kind; the model only those it ranks
-            kinds = (
-                None if profiles is not None or model is None else model.kinds_for(signal.is_receipt, header)
-            )
+            # the pool holds the kinds the model ranks, and those the seller's profile decides
+            seller = profiles.seller_of(rp.pls) if profiles is not None else None
+            kinds = model.kinds_for(signal.is_receipt, header) if model is not None else set()
+            if profiles is not None and seller is not None:
+                kinds |= profile_kinds(profiles, seller)
             pool = build_pool(rp.pls, header, signal.is_receipt, rp.table_boxes, kinds)
             if model is not None:
                 apply_model(model, pool, header, rp.table_boxes, rp.line_sum, self.options.min_confidence)
-            if profiles is not None:
-                apply_profiles(profiles, pool, header)
+            if profiles is not None and seller is not None:
+                apply_profile(profiles, seller, pool, header)
         chooser_ms = (time.perf_counter() - t1) * 1000
         doc_type = "receipt" if signal.is_receipt else "invoice"
         if restate_credit_note(rp.pls, header, items, signal.is_receipt):

@@ -180,17 +180,13 @@ class SellerProfile:
             },
         )
 
-    def identified_by(self, page_ids: str, line_names: Sequence[str]) -> float:
-        """How surely a page belongs to this seller: 3 by its VAT id, 2 by its IBAN, 1 by its name; 0 not."""
+    def identified_by(self, page_ids: str) -> float:
+        """How surely a page belongs to this seller by an id: 3 by its VAT id, 2 by its IBAN; 0 not.
+        (Its name is matched for all sellers at once: ``SellerProfiles.seller_of``.)"""
         if len(self.tax_id) >= 8 and self.tax_id in page_ids:
             return 3.0
         if len(self.iban) >= 12 and self.iban in page_ids:
             return 2.0
-        if len(self.name) >= MIN_NAME:
-            from rapidfuzz import fuzz
-
-            if any(fuzz.ratio(self.name, line) >= NAME_MATCH for line in line_names):
-                return 1.0
         return 0.0
 
 
@@ -228,18 +224,33 @@ class SellerProfiles:
         )
 
     def seller_of(self, pls: Sequence[PageLines]) -> SellerProfile | None:
-        """The profile the document belongs to, by the surest identifier found on its pages."""
+        """The profile the document belongs to, by the surest identifier found on its pages: a VAT id
+        or IBAN in the page's text, else a page line that reads as the seller's name."""
         if not self.sellers:
             return None
         texts = [tl.text for pl in pls for tl in pl.lines]
         page_ids = norm_id(" ".join(texts))
-        names = [norm_value(t) for t in texts]
         best: tuple[float, int, SellerProfile] | None = None
         for s in self.sellers:
-            how = s.identified_by(page_ids, names)
+            how = s.identified_by(page_ids)
             if how > 0 and (best is None or (how, s.documents) > best[:2]):
                 best = (how, s.documents, s)
-        return best[2] if best is not None else None
+        if best is not None:
+            return best[2]
+        named = [s for s in self.sellers if len(s.name) >= MIN_NAME]
+        if not named or not texts:
+            return None
+        from rapidfuzz import fuzz, process
+
+        # every seller's name against every line in one call (C loops; the cutoff prunes early)
+        scores = process.cdist(
+            [s.name for s in named],
+            [norm_value(t) for t in texts],
+            scorer=fuzz.ratio,
+            score_cutoff=NAME_MATCH,
+        )
+        hits = [s for s, row in zip(named, scores, strict=True) if row.max() >= NAME_MATCH]
+        return max(hits, key=lambda s: s.documents) if hits else None
 
 
 def load_profiles(model_dir: str | Path | None) -> SellerProfiles | None:
@@ -282,11 +293,16 @@ def best_candidate(f: str, profile: SellerProfile, pool: Pool) -> Proposal | Non
     return best[1] if best is not None else None
 
 
-def apply_profiles(profiles: SellerProfiles, pool: Pool, res: HeaderResult) -> list[str]:
-    """Let the profile of the document's seller decide the fields it knows; returns those it decided."""
-    profile = profiles.seller_of(pool.pls)
-    if profile is None:
-        return []
+def profile_kinds(profiles: SellerProfiles, profile: SellerProfile) -> set[str]:
+    """The candidate kinds the pool needs for ``profile`` to decide its fields."""
+    return {KIND_OF[f] for f in profile.fields if f in profiles.fields and f in KIND_OF}
+
+
+def apply_profile(
+    profiles: SellerProfiles, profile: SellerProfile, pool: Pool, res: HeaderResult
+) -> list[str]:
+    """Let the profile of the document's seller (``SellerProfiles.seller_of``) decide the fields it
+    knows; returns those it decided."""
     decided: list[str] = []
     for f in sorted(profile.fields):
         if f not in profiles.fields or (pool.is_receipt and f not in RECEIPT_FIELDS):
