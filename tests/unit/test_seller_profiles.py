@@ -17,6 +17,7 @@ from docvlm.engines.layout.sellers import (
     load_profiles,
     match_score,
     norm_label,
+    norm_value,
 )
 from docvlm.training.data import TrainingDoc
 from docvlm.training.header import HeaderTrainer
@@ -151,6 +152,7 @@ def test_anchors_match_by_value_label_and_place() -> None:
         match_score(Anchor("^", 1, 0.1, 0.1, 1.3, "KETTLE"), Anchor("^", 1, 0.9, 0.9, 0.5, "KETTLE")) >= 3.0
     )
     assert norm_label("Invoice No.: 2024/") == "invoice no"
+    assert norm_value("Müller-Söhne  GmbH,") == "MÜLLER SÖHNE GMBH"  # letters of any script are kept
 
 
 def test_profiles_decide_only_where_they_were_not_measured_worse_than_the_rules() -> None:

@@ -37,7 +37,7 @@ PROFILES_FILE = "sellers.json"
 PROFILES_VERSION = 1
 #: the seller's own details: the same on every document of the seller, so the value itself is an anchor
 SELLER_FIELDS: tuple[str, ...] = tuple(f for f in HEADER_FIELDS if f.startswith("vendor."))
-#: a candidate at most this far (in page widths) from a profiled place matches it by place alone
+#: a candidate at most this far (in page widths) from a profiled place is at the same place
 NEAR = 0.03
 #: places further than this (in page widths) add nothing to a match
 FAR = 0.12
@@ -47,6 +47,7 @@ NAME_MATCH = 90.0  # rapidfuzz ratio of a page line to a profiled name that iden
 
 _NOT_LETTER = re.compile(r"[^\w]+|[\d_]+")
 _NOT_ALNUM = re.compile(r"[^0-9A-Za-z]+")
+_NOT_WORD = re.compile(r"[\W_]+")
 
 
 def norm_label(text: str) -> str:
@@ -60,7 +61,8 @@ def norm_id(text: str) -> str:
 
 
 def norm_value(text: str) -> str:
-    return " ".join(_NOT_ALNUM.sub(" ", text).upper().split())
+    """A value or a name as profiles compare it: its words (any script), upper case, single spaces."""
+    return " ".join(_NOT_WORD.sub(" ", text).upper().split())
 
 
 @dataclass(frozen=True)
