@@ -60,14 +60,14 @@ def test_http_stage_ends_every_fault_as_the_local_engine(ray_cluster, tmp_path: 
 
     reply, _ = _by_document()
     with FakeOpenAIServer(default=reply) as srv:
-        opts = options(srv, timeout_s=0.5, max_retries=1, max_attempts=2, api_key_env="DOCVLM_UNSET_KEY")
+        opts = options(srv, timeout_s=1.2, max_retries=1, max_attempts=2, api_key_env="DOCVLM_UNSET_KEY")
         pipe = Pipeline(PipelineOptions(engine=opts, split=ONE_RECORD))
         local = {r.source: r.to_record() for r in pipe.run([folder])}
         pipe.close()
 
     reply, seen = _by_document()
     with FakeOpenAIServer(default=reply) as srv:
-        opts = options(srv, timeout_s=0.5, max_retries=1, max_attempts=2, api_key_env="DOCVLM_UNSET_KEY")
+        opts = options(srv, timeout_s=1.2, max_retries=1, max_attempts=2, api_key_env="DOCVLM_UNSET_KEY")
         config = llm.HttpRequestProcessorConfig(
             url=f"{srv.base_url}/chat/completions", concurrency=1, batch_size=4
         )

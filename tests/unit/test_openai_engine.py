@@ -308,7 +308,7 @@ def test_fault_matrix_through_the_pipeline_loses_no_record(tmp_path) -> None:
         return FAULTS[name](seen[name] - 1)
 
     with FakeOpenAIServer(default=by_document) as srv:
-        opts = options(srv, timeout_s=0.5, max_retries=1, max_attempts=2, api_key_env="DOCVLM_UNSET_KEY")
+        opts = options(srv, timeout_s=1.2, max_retries=1, max_attempts=2, api_key_env="DOCVLM_UNSET_KEY")
         pipe = Pipeline(PipelineOptions(engine=opts))
         records = {Path(r.source).stem.upper(): r.to_record() for r in pipe.run([folder])}
         pipe.close()
