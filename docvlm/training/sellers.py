@@ -82,8 +82,19 @@ def doc_anchors(doc: TrainingDoc, table_model: str | None) -> dict[str, list[Anc
     return out
 
 
-def build_profiles(docs: Sequence[TrainingDoc], table_model: str | None = None) -> list[SellerProfile]:
-    """One profile per seller of ``docs``: its identifiers and every anchor of its labelled fields."""
+def all_anchors(
+    docs: Sequence[TrainingDoc], table_model: str | None = None
+) -> dict[str, dict[str, list[Anchor]]]:
+    """``doc_anchors`` of every document whose labels name its seller, keyed by source (computed once:
+    the profiles and their measurement both read them)."""
+    return {d.source: doc_anchors(d, table_model) for d in docs if seller_key(d.gold) is not None}
+
+
+def build_profiles(
+    docs: Sequence[TrainingDoc], anchors: dict[str, dict[str, list[Anchor]]]
+) -> list[SellerProfile]:
+    """One profile per seller of ``docs``: its identifiers and every anchor of its labelled fields
+    (``anchors``: ``all_anchors`` of the documents)."""
     by_seller: dict[str, SellerProfile] = {}
     for d in docs:
         key = seller_key(d.gold)
@@ -91,12 +102,14 @@ def build_profiles(docs: Sequence[TrainingDoc], table_model: str | None = None) 
             continue
         prof = by_seller.setdefault(_identity(key), SellerProfile(tax_id=key[0], iban=key[1], name=key[2]))
         prof.documents += 1
-        for f, anchors in doc_anchors(d, table_model).items():
-            prof.fields.setdefault(f, []).extend(a for a in anchors if a not in prof.fields.get(f, []))
+        for f, found in anchors[d.source].items():
+            prof.fields.setdefault(f, []).extend(a for a in found if a not in prof.fields.get(f, []))
     return [by_seller[k] for k in sorted(by_seller)]
 
 
-def measure(docs: Sequence[TrainingDoc], table_model: str | None = None) -> dict[str, tuple[int, int, int]]:
+def measure(
+    docs: Sequence[TrainingDoc], anchors: dict[str, dict[str, list[Anchor]]], table_model: str | None = None
+) -> dict[str, tuple[int, int, int]]:
     """Per field, (right, decided, rules right where decided) of anchored choices on each document read
     with a profile of its seller's other documents (sellers with two documents or more)."""
     from docvlm.labels.values import values_match
@@ -112,7 +125,7 @@ def measure(docs: Sequence[TrainingDoc], table_model: str | None = None) -> dict
         if len(members) < 2:
             continue
         for d in members:
-            profile = build_profiles([m for m in members if m is not d], table_model)[0]
+            profile = build_profiles([m for m in members if m is not d], anchors)[0]
             pool = featurise(d, table_model).pool
             if SellerProfiles(sellers=[profile]).seller_of(pool.pls) is not profile:
                 continue  # the engine would not know this page for the seller's
@@ -156,26 +169,28 @@ class SellerTrainer:
     def fit(self, docs: list[TrainingDoc], out_dir: Any, init_dir: Any, seed: int) -> dict[str, Any]:
         out = Path(out_dir)
         table_model = str(out)
-        profiles = build_profiles(docs, table_model)
-        counts = measure(docs, table_model)
+        anchors = all_anchors(docs, table_model)
+        profiles = build_profiles(docs, anchors)
+        counts = measure(docs, anchors, table_model)
         earlier = load_profiles(init_dir) if init_dir else None
-        earlier_counts: dict[str, Any] = {}
         if earlier is not None:
             mine = {_identity((p.tax_id, p.iban, p.name)) for p in profiles}
             profiles = [
                 p for p in earlier.sellers if _identity((p.tax_id, p.iban, p.name)) not in mine
             ] + profiles
-            earlier_counts = _read_counts(Path(init_dir))
-        for f, (r, k, q) in earlier_counts.items():
-            r0, k0, q0 = counts.get(f, (0, 0, 0))
-            counts[f] = (r0 + int(r), k0 + int(k), q0 + int(q))
+            for f, (r, k, q) in earlier.measured.items():
+                r0, k0, q0 = counts.get(f, (0, 0, 0))
+                counts[f] = (r0 + r, k0 + k, q0 + q)
         conf, pooled = confidences(counts)
         store = SellerProfiles(
-            sellers=profiles, confidence=conf, default_confidence=pooled, fields=decided_fields(counts)
+            sellers=profiles,
+            confidence=conf,
+            default_confidence=pooled,
+            fields=decided_fields(counts),
+            measured=counts,
         )
-        payload = {**store.to_dict(), "measured": {f: list(c) for f, c in sorted(counts.items())}}
         (out / PROFILES_FILE).write_text(
-            json.dumps(payload, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+            json.dumps(store.to_dict(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
         )
         _log.info("%d seller profiles written to %s", len(profiles), out / PROFILES_FILE)
         return {
@@ -188,11 +203,3 @@ class SellerTrainer:
             },
             "confidence": {f: round(c, 4) for f, c in sorted(conf.items())},
         }
-
-
-def _read_counts(folder: Path) -> dict[str, Any]:
-    try:
-        data = json.loads((folder / PROFILES_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return {str(f): c for f, c in (data.get("measured") or {}).items() if isinstance(c, list) and len(c) == 3}

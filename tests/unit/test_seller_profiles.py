@@ -226,3 +226,17 @@ def test_train_then_extract_through_the_cli_adapts_to_the_labelled_seller(tmp_pa
     assert res.exit_code == 0, res.output
     (rec,) = [json.loads(line) for line in out.read_text().splitlines()]
     assert rec["data"]["vendor"]["name"] != gold["vendor"]["name"]
+
+
+def test_continued_training_keeps_the_earlier_sellers_and_their_measurements(
+    folders: tuple[Path, Path], tmp_path: Path
+) -> None:
+    _, adapted = folders
+    again = tmp_path / "again"
+    train_model([_doc(8, False)], again, adapted, 0, trainers=[SellerTrainer()])
+    before = load_profiles(adapted)
+    after = load_profiles(again)
+    assert before is not None and after is not None
+    assert {s.tax_id for s in after.sellers} == {s.tax_id for s in before.sellers} | {"GB900063352"}
+    # one new document of a new seller measures nothing: the earlier counts carry over unchanged
+    assert after.measured == before.measured and after.measured["vendor.name"][:2] == (2, 2)

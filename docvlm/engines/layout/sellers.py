@@ -202,6 +202,8 @@ class SellerProfiles:
     #: the fields profiles decide: the seller's own details, and the fields where anchored choices beat
     #: the rules on the labelled sellers with two documents or more (``docvlm.training.sellers``)
     fields: frozenset[str] = frozenset(SELLER_FIELDS)
+    #: per field, (right, decided, rules right) of those measurements; continued training adds to them
+    measured: dict[str, tuple[int, int, int]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -210,6 +212,7 @@ class SellerProfiles:
             "default_confidence": round(self.default_confidence, 4),
             "fields": sorted(self.fields),
             "sellers": [s.to_dict() for s in self.sellers],
+            "measured": {f: list(c) for f, c in sorted(self.measured.items())},
         }
 
     @classmethod
@@ -223,6 +226,11 @@ class SellerProfiles:
             confidence={str(f): float(c) for f, c in (d.get("confidence") or {}).items()},
             default_confidence=float(d.get("default_confidence", 0.7)),
             fields=frozenset(str(f) for f in d.get("fields", SELLER_FIELDS)),
+            measured={
+                str(f): (int(c[0]), int(c[1]), int(c[2]))
+                for f, c in (d.get("measured") or {}).items()
+                if isinstance(c, list) and len(c) == 3
+            },
         )
 
     def seller_of(self, pls: Sequence[PageLines]) -> SellerProfile | None:
