@@ -31,18 +31,19 @@ def read_cpu(cpuinfo: str) -> tuple[str, tuple[str, ...]]:
 
 
 @cache
-def this_cpu() -> tuple[str, tuple[str, ...]] | None:
-    """This machine's CPU as ``read_cpu`` gives it; None where /proc/cpuinfo cannot be read."""
+def this_cpu() -> tuple[str, tuple[str, ...]]:
+    """This machine's CPU as ``read_cpu`` gives it; where /proc/cpuinfo cannot be read, the platform's
+    name for it and no features."""
     try:
         name, feats = read_cpu(Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace"))
     except OSError:
-        return None
+        name, feats = "", ()
     return (name or platform.processor() or platform.machine() or "unknown CPU"), feats
 
 
 def fast_int8() -> bool | None:
     """Whether this CPU has an int8 dot-product extension (VNNI, AMX); None when unknown."""
-    cpu = this_cpu()
-    if cpu is None or not cpu[1]:  # no flags read (another platform): unknown
+    features = this_cpu()[1]
+    if not features:  # no flags read (another platform): unknown
         return None
-    return any(f in cpu[1] for f in INT8_FEATURES)
+    return any(f in features for f in INT8_FEATURES)

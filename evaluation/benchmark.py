@@ -68,7 +68,6 @@ import contextlib
 import json
 import logging
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -184,7 +183,7 @@ def _load() -> float:
 
 def machine_info(load_at_start: float) -> Machine:
     """This machine: CPU model and features (``docvlm.hardware``), cores, load."""
-    name, feats = this_cpu() or (platform.processor() or platform.machine() or "unknown CPU", ())
+    name, feats = this_cpu()
     return Machine(
         cpu=name,
         cores=os.cpu_count() or 1,
