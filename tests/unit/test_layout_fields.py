@@ -962,3 +962,60 @@ def test_a_name_on_two_lines_ending_in_its_legal_form() -> None:
     )
     assert data["vendor"]["name"] == "Nordlicht Handelsgesellschaft Hafenstadt mbH & Co. KG"
     assert data["vendor"]["address"] == "Am Kai 4, 20457 Hafenstadt"
+
+
+# ---------------------------------------------------------------------------------------------
+# invoices that carry no VAT
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "Kein Ausweis der Umsatzsteuer: Kleinunternehmer gemäß § 19 UStG",
+        "TVA non applicable, art. 293 B du CGI",
+        "Reverse charge: the customer accounts for the VAT",
+    ],
+)
+def test_a_stated_vat_exemption_makes_the_tax_zero_and_the_total_net(statement: str) -> None:
+    data, ev, conf, _ = run(
+        [
+            (40, 40, "Werkstatt Beispiel", 20),
+            (40, 100, "Rechnung Nr. 2024-17"),
+            (350, 600, "Gesamtbetrag  125,50 €"),
+            (40, 660, statement),
+        ]
+    )
+    assert data["total"] == "125.50"
+    assert data["tax_total"] == "0.00"
+    assert data["subtotal"] == "125.50"  # no net total printed: the total is net
+    assert ev["tax_total"].bbox[1] >= 655  # the evidence of the 0 is the statement's line
+    assert ev["subtotal"].text == ev["total"].text
+    assert conf["tax_total"] <= 0.7  # a rule's inference, not a printed amount
+
+
+def test_a_printed_tax_or_no_statement_leaves_the_tax_alone() -> None:
+    printed, _, _, _ = run(
+        [
+            (350, 585, "Nettobetrag  100,00 €"),
+            (350, 600, "MwSt. 19 %  19,00 €"),
+            (350, 615, "Gesamtbetrag  119,00 €"),
+            (40, 660, "Steuerfreie Umsätze sind gesondert ausgewiesen"),
+        ]
+    )
+    assert (printed["subtotal"], printed["tax_total"], printed["total"]) == ("100.00", "19.00", "119.00")
+    silent, _, _, _ = run([(350, 600, "Gesamtbetrag  125,50 €")])
+    assert silent["total"] == "125.50"
+    assert silent.get("tax_total") is None and silent.get("subtotal") is None
+
+
+def test_document_level_charges_and_allowances_are_not_the_total() -> None:
+    data, _, _, _ = run(
+        [
+            (350, 570, "Positionssumme  300,00"),
+            (350, 585, "Gesamtbetrag der Zuschläge  0,00"),
+            (350, 600, "Gesamtbetrag der Abschläge  -0,00"),
+            (350, 615, "Steuerbetrag  57,00"),
+            (350, 630, "Bruttosumme  357,00"),
+        ]
+    )
+    assert (data["subtotal"], data["tax_total"], data["total"]) == ("300.00", "57.00", "357.00")

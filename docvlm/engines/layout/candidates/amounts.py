@@ -365,6 +365,8 @@ def choose_amounts(
         _derive_subtotal(bt, [c for c in cands if c.path == "tax_total" and c.value == bx.value], pls, res)
     if bt is None:
         _fallback_total(pls, res)
+    elif bx is None:
+        _zero_vat(bt, bs, pls, res)
     dues = sorted(by["amount_due"], key=lambda c: (-c.strength, -c.y))
     if dues:
         d = dues[0]
@@ -395,6 +397,25 @@ def _derive_subtotal(
                             best = (dist, tl.evidence(a.start, a.end, 0.8))
     if best is not None:
         res.put(Candidate("subtotal", _fmt(target), best[1], 0.5, number=target))
+
+
+def _zero_vat(
+    t: AmountCandidate, s: AmountCandidate | None, pls: Sequence[PageLines], res: HeaderResult
+) -> None:
+    """No tax amount printed, and the page states that the invoice carries no VAT (``lx.VAT_EXEMPT``):
+    the tax total is 0, and without a printed net total the total is the net total (EN 16931: the total
+    with VAT is the total without VAT plus the VAT). The evidence of the 0 is the statement."""
+    for pl in pls:
+        for tl in pl.lines:
+            m = lx.VAT_EXEMPT.search(tl.text)
+            if m is None:
+                continue
+            res.put(
+                Candidate("tax_total", "0.00", tl.evidence(m.start(), m.end(), 0.8), 0.6, number=Decimal(0))
+            )
+            if s is None:
+                res.put(Candidate("subtotal", _fmt(t.value), t.evidence, 0.5, number=t.value))
+            return
 
 
 def _fallback_total(pls: Sequence[PageLines], res: HeaderResult) -> None:

@@ -13,6 +13,8 @@ AMOUNT_EXCLUDE = re.compile(
     r"\w*rabatt\w*|remise|korting\w*|descuento|"
     r"previous\s+balance|opening\s+balance|balance\s+(?:forward|brought\s+forward)|carried\s+forward|"
     r"brought\s+forward|[üu]bertrag|[àa]\s+reporter|acompte|anzahlung|vorauszahlung|aanbetaling|anticipo|"
+    # document-level allowances and charges (EN 16931 BT-107/108), and instalments already invoiced
+    r"\w*zuschl[äa]g\w*|\w*abschl[äa]g\w*|allowances?|"
     r"unit\s+price|price|rate|prix|preis|prijs|precio)\b",
     re.IGNORECASE,
 )
@@ -88,7 +90,7 @@ AMOUNT_LABELS: list[tuple[str, re.Pattern[str], float]] = [
         re.compile(
             r"\b(?:grand\s+total|total\s+amount|invoice\s+total|total\s+invoice|total\s+for\s+this\s+invoice|"
             r"rounded\s+total|total\s+rounded|nett\s+total|total\s+sales|total\s+ttc|gross\s+(?:total|amount)|total\s+gross|"
-            r"rechnungsbetrag|rechnungssumme|gesamtbetrag|endbetrag|bruttobetrag|gesamtsumme|"
+            r"rechnungsbetrag|rechnungssumme|gesamtbetrag|endbetrag|bruttobetrag|bruttosumme|gesamtsumme|"
             r"montant\s+total|montant\s+ttc|net\s+[àa]\s+payer|"
             r"totaalbedrag|totaal\s+bedrag|importe\s+total|total\s+factura|totale\s+fattura)\b",
             re.IGNORECASE,
@@ -120,6 +122,22 @@ TOTAL_INCL_EXCL = re.compile(
 )
 DUE_LABEL = re.compile(r"\b(?:amount\s+due|balance\s+due|total\s+due)\b", re.IGNORECASE)
 TOTAL_WORD = re.compile(r"\btotal\b", re.IGNORECASE)
+
+# A statement that the invoice carries no VAT: a small business's exemption, an exempt supply, or the
+# buyer owing the tax (reverse charge), in the wording the VAT laws give it (EN 16931 exemption reasons)
+VAT_EXEMPT = re.compile(
+    r"§\s*19\s*(?:abs\.?\s*\d\s*)?UStG|§\s*13b\s*UStG|kleinunternehmer\w*|"
+    r"(?:umsatz)?steuer(?:befreit|frei)\w*|von\s+der\s+(?:umsatz|mehrwert)steuer\s+befreit|"
+    r"keine\s+(?:umsatz|mehrwert)steuer|steuerschuldnerschaft\s+des\s+leistungsempf[äa]ngers|"
+    r"\bTVA\s+non\s+applicable|\bart(?:icle|\.)?\s*293\s*B\b|exon[ée]r[ée]e?s?\s+de\s+TVA|"
+    r"exon[ée]ration\s+de\s+TVA|franchise\s+en\s+base|autoliquidation|"
+    r"\b(?:VAT|tax)[\s-]+exempt\w*|\bexempt\s+from\s+(?:VAT|tax)|\breverse[\s-]+charge|"
+    r"\bnot\s+subject\s+to\s+VAT|\boutside\s+the\s+scope\s+of\s+VAT|"
+    r"\bbtw\s+verlegd|\bvrijgesteld\s+van\s+btw|kleineondernemersregeling|"
+    r"\bexent[oa]\s+de\s+IVA|inversi[óo]n\s+del\s+sujeto\s+pasivo|\besente\s+IVA|"
+    r"inversione\s+contabile|regime\s+forfettario",
+    re.IGNORECASE,
+)
 
 # Rounding-adjustment lines (cash rounded to 5 cents).
 ROUNDING_LABEL = re.compile(
