@@ -1019,3 +1019,84 @@ def test_document_level_charges_and_allowances_are_not_the_total() -> None:
         ]
     )
     assert (data["subtotal"], data["tax_total"], data["total"]) == ("300.00", "57.00", "357.00")
+
+
+# ---------------------------------------------------------------------------------------------
+# party blocks set as keyed lines ("Name: X", a form-like party table)
+
+_TOTALS = [(350, 640, "Net total  100.00"), (350, 655, "VAT 20%  20.00"), (350, 670, "Total  120.00")]
+
+
+def test_keyed_lines_under_seller_and_buyer_headings_side_by_side() -> None:
+    data, ev, _, _ = run(
+        [
+            (40, 40, "Rechnung", 16),
+            (40, 80, "Rechnungsnummer:  R-1001"),
+            (40, 95, "Rechnungsdatum:  01.03.2024"),
+            (40, 130, "Verkäufer", 11),
+            (40, 145, "Name:  Nordwind Technik GmbH"),
+            (40, 160, "Straße:  Hafenweg 3"),
+            (40, 175, "PLZ / Ort:  20457 Hamburg"),
+            (40, 190, "USt-IdNr.:  DE123456789"),
+            (300, 130, "Käufer", 11),
+            (300, 145, "Name:  Bergblick Hotel KG"),
+            (300, 160, "Straße:  Almweg 12"),
+            (300, 175, "PLZ / Ort:  83471 Berchtesgaden"),
+            *_TOTALS,
+        ]
+    )
+    assert data["customer"]["name"] == "Bergblick Hotel KG"  # not the label word "Name"
+    assert ev["customer.name"].text == "Bergblick Hotel KG"
+    assert data["customer"]["address"] == "Almweg 12, 83471 Berchtesgaden"
+    assert data["vendor"]["name"] == "Nordwind Technik GmbH"
+    assert data["vendor"]["address"] == "Hafenweg 3, 20457 Hamburg"  # the VAT id line is no address
+    assert data["vendor"]["tax_id"] == "DE123456789"
+
+
+def test_keyed_lines_with_a_spaced_colon_and_stacked_sections() -> None:
+    fr, _, _, _ = run(
+        [
+            (40, 40, "FACTURE", 16),
+            (40, 80, "Numéro de facture :  F-2024-9"),
+            (40, 130, "Vendeur"),
+            (40, 145, "Raison sociale :  Atelier Bleu SAS"),
+            (40, 160, "Adresse :  4 rue Haute, 69001 Lyon"),
+            (300, 130, "Acheteur"),
+            (300, 145, "Raison sociale :  Maison Verte SARL"),
+            (300, 160, "Adresse :  9 place Basse, 33000 Bordeaux"),
+            *_TOTALS,
+        ]
+    )
+    assert (fr["vendor"]["name"], fr["customer"]["name"]) == ("Atelier Bleu SAS", "Maison Verte SARL")
+    assert fr["customer"]["address"] == "9 place Basse, 33000 Bordeaux"
+    en, _, _, _ = run(
+        [
+            (40, 40, "Invoice", 16),
+            (40, 70, "Invoice No.:  5544"),
+            (40, 120, "Seller:"),
+            (40, 135, "Company name:  Harbour Lights Ltd"),
+            (40, 150, "Address:  12 Quay Street, Bristol BS1 4QA"),
+            (40, 200, "Buyer:"),
+            (40, 215, "Company name:  Meadow Farm Supplies"),
+            (40, 230, "Address:  3 Green Lane, York YO1 7HH"),
+            *_TOTALS,
+        ]
+    )
+    assert (en["vendor"]["name"], en["customer"]["name"]) == ("Harbour Lights Ltd", "Meadow Farm Supplies")
+    assert en["customer"]["address"] == "3 Green Lane, York YO1 7HH"
+
+
+def test_a_name_that_starts_with_a_label_word_is_not_a_keyed_line() -> None:
+    data, _, _, _ = run(
+        [
+            (40, 40, "INVOICE", 16),
+            (40, 80, "Invoice number  INV-78"),
+            (40, 130, "Bill to:"),
+            (40, 145, "Name Brothers Ltd"),
+            (40, 160, "Via Roma 1"),
+            (40, 175, "00184 Roma"),
+            *_TOTALS,
+        ]
+    )
+    assert data["customer"]["name"] == "Name Brothers Ltd"
+    assert data["customer"]["address"] == "Via Roma 1, 00184 Roma"

@@ -116,6 +116,52 @@ def _label_value_span(tl: TextLine, label_end: int, seg_end: int) -> tuple[int, 
     return None
 
 
+def party_field(tl: TextLine, a: int, b: int) -> tuple[str, int] | None:
+    """A keyed line of a party block ("Name: X", "Straße  Hafenweg 3", a form-like party table):
+    which part of the party it holds ("name" or "address") and where in ``tl.text`` its value starts.
+
+    The label (``lx.PARTY_NAME_LABEL``, ``lx.PARTY_ADDRESS_LABEL``) is a whole word before a colon,
+    or a whole segment with the value in a later one; a line that only starts with such a word
+    ("Name Brothers Ltd", "Via Roma 1") is no keyed line."""
+    text = tl.text
+    for kind, pat in (("name", lx.PARTY_NAME_LABEL), ("address", lx.PARTY_ADDRESS_LABEL)):
+        m = pat.match(text, a, b)
+        if m is None:
+            continue
+        lab_end = a + len(text[a : m.end()].rstrip())
+        if m.end() < b and text[m.end()] == ":":  # "Name:", "Raison sociale :"
+            end = m.end() + 1
+        elif any(s1 == lab_end for _, s1 in tl.segments):
+            end = lab_end
+        else:
+            continue
+        value = end + len(text[end:b]) - len(text[end:b].lstrip())
+        if value < b and text[value] == ":":  # "Name   : X", the colon set apart
+            value += 1
+            value += len(text[value:b]) - len(text[value:b].lstrip())
+        if value < b and (_LETTERS.search(text, value, b) or _HAS_DIGIT.search(text, value, b)):
+            return kind, value
+    return None
+
+
+def _with_value(tl: TextLine, seg: tuple[int, int]) -> tuple[int, int]:
+    """A party block's line: a segment that is only a keyed line's label takes the next segment,
+    its value ("Name" | "Nordwind GmbH")."""
+    si = tl.seg_at(seg[0])
+    if (
+        si + 1 < len(tl.segments)
+        and party_field(tl, seg[0], seg[1]) is None
+        and party_field(tl, seg[0], tl.segments[si + 1][1]) is not None
+    ):
+        return seg[0], tl.segments[si + 1][1]
+    return seg
+
+
+# an identifier alone on a line, two letters and six digits or more: a VAT id ("DE123456789",
+# "FR 12 345678901") or a location number ("GLN 4000001987658"): the party's id, no part of its address
+_ID_ALONE = re.compile(r"[A-Z]{2}[\s.-]?(?=(?:[\dA-Z][\s.]?){8,14}$)(?=(?:\D*\d){6})[\dA-Z][\dA-Z\s.]*")
+
+
 _TABLE_SEGMENTS = 5  # a line of this many short columns is a table's, not a party block's
 
 
@@ -156,8 +202,9 @@ def _block_below(
                 break
         if seg is None:
             continue  # a line of another column
+        seg = _with_value(nxt, seg)
         text = nxt.text[seg[0] : seg[1]]
-        if _is_label_segment(text) and lines:
+        if _is_label_segment(text) and lines and party_field(nxt, *seg) is None:
             break
         if _party_label(text):
             break
@@ -176,6 +223,20 @@ def _party_from_block(block: Block, prefix: str, score: float, res: HeaderResult
         if not text:
             continue
         low = text.lower()
+        field = party_field(tl, a, b)
+        if field is not None:  # "Name: X", "Straße: Y": the label says which part the value is
+            kind, v = field
+            if kind == "address":
+                addr.append((tl, v, b))
+                continue
+            if name_done:
+                break  # a second name: another party's, or a contact's
+            name = tl.text[v:b].strip().rstrip(" ,;:")
+            res.put(
+                Candidate(f"{prefix}.name", name, tl.evidence(v, v + len(tl.text[v:b].rstrip(" ,;:"))), score)
+            )
+            name_done = True
+            continue
         if not name_done and salutation is None and lx.SALUTATION.fullmatch(text):
             salutation = (tl, a, b)
             continue
@@ -211,7 +272,7 @@ def _party_from_block(block: Block, prefix: str, score: float, res: HeaderResult
             if f"{prefix}.phone" not in res.values:
                 res.put(Candidate(f"{prefix}.phone", r[0], tl.evidence(a + r[1], a + r[2]), 0.7))
             break
-        if lx.TAX_ID_LABEL_RE.match(text) or _BANK_LABEL_START.match(low):
+        if lx.TAX_ID_LABEL_RE.match(text) or _BANK_LABEL_START.match(low) or _ID_ALONE.fullmatch(text):
             break
         if lx.FIELD_LABEL_RE.search(text):
             break  # "Order ID: ...", "Invoice Date: ..." end the address

@@ -26,6 +26,7 @@ from docvlm.engines.layout.candidates.parties import (
     _strip_title_words,
     keyed_line,
     label_is_name,
+    party_field,
 )
 from docvlm.engines.layout.candidates.sender import CompanyLine
 from docvlm.engines.layout.text import PageLines, TextLine
@@ -128,6 +129,11 @@ def extract_vendor(
                     p, tl, lbox[0], max(lbox[2], lbox[0] + 8 * tl.height), first, max_lines=6
                 )
                 for btl, a, b in block.lines:
+                    field = party_field(btl, a, b)
+                    if field is not None:
+                        if field[0] == "address":
+                            continue
+                        a = field[1]  # "Name: X" under the seller's label
                     text = btl.text[a:b].strip()
                     if (text.startswith("(") and text.endswith(")")) or keyed_line(btl, a, b):
                         continue  # a remark, or the seller's number in a register

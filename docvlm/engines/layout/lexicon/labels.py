@@ -204,6 +204,24 @@ KEYED_LINE = re.compile(
     r"|\s*[\w.-]*(?:nummer|number|nr|no)\.?\s*:\s*\S.*$",
     re.IGNORECASE,
 )
+# The keyed lines of a party block, a form-like block or table ("Name: X", "Straße  Hafenweg 3",
+# "PLZ / Ort: 20457 Hamburg", "Raison sociale : X"): the label says which part of the party its value
+# is. Read only inside a party block, and only as a whole segment or before a colon.
+PARTY_NAME_LABEL = re.compile(
+    r"\s*(?:(?:company|business|legal|trading|registered|firm)\s+name|name|firma|firmenname|firmierung|"
+    r"unternehmen|raison\s+sociale|d[ée]nomination(?:\s+sociale)?|nom|soci[ée]t[ée]|entreprise|naam|"
+    r"bedrijfsnaam|handelsnaam|nombre|raz[óo]n\s+social|empresa|ragione\s+sociale|denominazione)\s*",
+    re.IGNORECASE,
+)
+PARTY_ADDRESS_LABEL = re.compile(
+    r"\s*(?:(?:street\s+|postal\s+|mailing\s+|billing\s+)?address|adresse|adres|anschrift|direcci[óo]n|"
+    r"indirizzo|stra(?:ß|ss)e(?:\s*(?:/|und|,)\s*(?:hausnummer|haus-?nr\.?|nr\.?))?|street|rue|calle|straat|"
+    r"via|plz(?:\s*(?:/|,|und)?\s*ort)?|ort|post\s*code|postal\s+code|zip(?:\s+code)?|city|town|ville|"
+    r"code\s+postal|c[óo]digo\s+postal|ciudad|plaats|citt[àa]|cap|land|country|pays|pa[íi]s|state|"
+    r"province|provincia|region)\s*",
+    re.IGNORECASE,
+)
+
 # what turns a party label into another field's label: "Customer VAT Number", "Client No."
 PARTY_FIELD = re.compile(r"\s*(?:no\b|nr\b|n[°º]|number|nummer|num[ée]ro|id\b|ref|#|code\b)", re.IGNORECASE)
 
