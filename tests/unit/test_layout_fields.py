@@ -1100,3 +1100,48 @@ def test_a_name_that_starts_with_a_label_word_is_not_a_keyed_line() -> None:
     )
     assert data["customer"]["name"] == "Name Brothers Ltd"
     assert data["customer"]["address"] == "Via Roma 1, 00184 Roma"
+
+
+def test_firma_over_the_addressee_and_a_title_right_of_the_bill_to_label() -> None:
+    de, _, _, _ = run(
+        [
+            (40, 40, "Elbwerk Maschinenbau GmbH", 16),
+            (40, 100, "Elbwerk Maschinenbau GmbH · Kaistraße 8 · 21073 Hamburg", 6),
+            (40, 115, "Firma"),
+            (40, 130, "Deichblick Logistik AG"),
+            (40, 145, "Hafenring 22"),
+            (40, 160, "27568 Bremerhaven"),
+            (380, 115, "Rechnungsnummer:  2024-311"),
+            *_TOTALS,
+        ]
+    )
+    assert de["customer"]["name"] == "Deichblick Logistik AG"  # "Firma" is how the letter addresses it
+    fr, _, _, _ = run(
+        [
+            (40, 40, "Boulangerie Dorée SARL", 16),
+            (40, 110, "Facturé à :"),
+            (40, 125, "Restaurant Le Quai"),
+            (40, 140, "3 quai des Brumes, 13002 Marseille"),
+            (380, 110, "Facture N° 2024-045"),
+            *_TOTALS,
+        ]
+    )
+    assert fr["customer"]["name"] == "Restaurant Le Quai"  # not the invoice title across the page
+
+
+def test_an_invoicer_label_and_a_number_word_left_by_the_title() -> None:
+    data, _, _, _ = run(
+        [
+            (40, 40, "Rechnung Nr. 88", 16),
+            (40, 110, "Rechnungssteller"),
+            (300, 110, "Rechnungsempfänger"),
+            (40, 125, "Sonnental Bäckerei GmbH"),
+            (300, 125, "Café Morgenrot"),
+            (40, 140, "Marktplatz 4"),
+            (300, 140, "Lindenallee 9"),
+            (40, 155, "79098 Freiburg"),
+            (300, 155, "79100 Freiburg"),
+            *_TOTALS,
+        ]
+    )
+    assert (data["vendor"]["name"], data["customer"]["name"]) == ("Sonnental Bäckerei GmbH", "Café Morgenrot")

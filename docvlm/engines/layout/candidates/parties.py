@@ -106,7 +106,8 @@ def _label_value_span(tl: TextLine, label_end: int, seg_end: int) -> tuple[int, 
         then = tl.text[slice(*tl.segments[si + 2])].strip() if si + 2 < len(tl.segments) else ""
         keyed = bool(then) and not _HAS_DIGIT.search(text) and _ID_LIKE.fullmatch(then) is not None
         other_field = bool(
-            parsers.find_dates(text)
+            lx.FIELD_LABEL_RE.search(text)  # "Facture N° 2024-045" right of "Facturé à :"
+            or parsers.find_dates(text)
             or (classify_amount_label(text) and amount_spans(rest))
             or len(_LETTERS.findall(text)) < 2  # a bare amount or number ("$4.11")
             or keyed
@@ -237,6 +238,8 @@ def _party_from_block(block: Block, prefix: str, score: float, res: HeaderResult
             )
             name_done = True
             continue
+        if not name_done and lx.PARTY_NAME_LABEL.fullmatch(text.rstrip(":")):
+            continue  # "Firma" alone over a company's name in the address window
         if not name_done and salutation is None and lx.SALUTATION.fullmatch(text):
             salutation = (tl, a, b)
             continue
@@ -446,8 +449,8 @@ def _name_ok(text: str) -> bool:
         return False  # too short or long, or a parenthesised remark
     if parsers.EMAIL_PATTERN.search(t) or _URL.search(t) or parsers.find_dates(t):
         return False
-    if _is_label_segment(t) or _PAGE_WORD.match(t):
-        return False
+    if _is_label_segment(t) or _PAGE_WORD.match(t) or lx.PARTY_FIELD.fullmatch(t.rstrip(".:# ")):
+        return False  # a label, a page number, or a number's label left of a title ("Nr.", "No.")
     if _DIGIT_START.match(t) or (lx.ADDRESS_WORDS.search(t) and not lx.COMPANY_SUFFIX.search(t)):
         return False
     if _sentence_like(t) or (classify_amount_label(t) and not lx.COMPANY_SUFFIX.search(t)):

@@ -89,6 +89,7 @@ VENDOR_LABELS = (
     r"sold\s+by|seller|vendor|supplier|from|service\s+provider|issued\s+by|bill\s+from|"
     r"verk[äa]ufer|lieferant|absender|fournisseur|vendeur|[ée]metteur|leverancier|verkoper|"
     r"proveedor|vendido\s+por|emisor|fornitore|"
+    r"rechnungs(?:aus)?steller|leistungserbringer|auftragnehmer|invoicer|issuer|prestataire|"
     r"account\s+holder|beneficiary|payee|kontoinhaber|titulaire(?:\s+du\s+compte)?|rekeninghouder|"
     r"titular(?:\s+de\s+la\s+cuenta)?|in\s+favou?r\s+of|payable\s+to"
 )
