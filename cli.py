@@ -478,6 +478,14 @@ def train(
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same data + seed = same model).")] = 0,
     folds: Annotated[int, typer.Option("--folds", help="Cross-validation folds (by layout group).")] = 4,
+    synthetic: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--synthetic",
+            help="Generated documents (files or folders, their labels beside them, repeatable): they train "
+            "the models, and never calibrate, decide or score them.",
+        ),
+    ] = None,
     seller_profiles: Annotated[
         bool,
         typer.Option(
@@ -502,6 +510,8 @@ def train(
     fmt = labels.lower()
     try:
         docs = load_training_docs(inputs, gold, fmt, progress=not no_progress)
+        if synthetic:
+            docs += load_training_docs(synthetic, None, "auto", progress=not no_progress, synthetic=True)
     except DatasetError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
@@ -519,7 +529,10 @@ def train(
         trainers=components(folds, progress=not no_progress, sellers=seller_profiles),
     )
     head = meta["components"]["header"]["scores"]
-    typer.echo(f"{len(docs)} documents, {meta['training_data']['groups']} groups -> {output}")
+    n_synthetic = meta["training_data"]["synthetic"]
+    typer.echo(
+        f"{len(docs)} documents ({n_synthetic} generated), {meta['training_data']['groups']} groups -> {output}"
+    )
     typer.echo(f"cross-validated ({head['cross_validation']}): accuracy {head['overall_accuracy']:.3f}")
     typer.echo("| field | n | model | rules | candidate recall |\n|---|---:|---:|---:|---:|")
     for name, s in head["fields"].items():

@@ -307,6 +307,13 @@ def crossval_cmd(
         bool, typer.Option("--fit", help="also score a model trained on everything (a fit)")
     ] = False,
     no_progress: Annotated[bool, typer.Option("--no-progress")] = False,
+    synthetic: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--synthetic",
+            help="generated documents (repeatable): in every fold's training, never held out or scored",
+        ),
+    ] = None,
     verbose: VerboseOpt = 0,
 ) -> None:
     """Leave-one-group-out: train on all groups but one, score the one left out, for every group."""
@@ -317,17 +324,22 @@ def crossval_cmd(
 
     try:
         docs = load_training_docs(inputs, gold, labels.lower(), progress=not no_progress)
+        generated = (
+            load_training_docs(synthetic, None, "auto", progress=not no_progress, synthetic=True)
+            if synthetic
+            else []
+        )
     except DatasetError as exc:
         raise _usage_error(str(exc)) from exc
     if not docs:
         raise _usage_error("no labelled documents found")
-    result = crossval(docs, seed=seed, logo_max=logo_max, folds=folds, progress=not no_progress)
+    result = crossval(docs + generated, seed=seed, logo_max=logo_max, folds=folds, progress=not no_progress)
     fitted = tables_fit = None
     if fit:
         from docvlm.training.crossval import fit_records, fit_tables
 
-        fitted = fit_records(docs, seed=seed)
-        tables_fit = fit_tables(docs, seed=seed)
+        fitted = fit_records(docs + generated, seed=seed)
+        tables_fit = fit_tables(docs + generated, seed=seed)
     text, scores = crossval_markdown(docs, gold_docs(docs), result, fitted, tables_fit)
     typer.echo(text)
     if output is not None:

@@ -99,6 +99,8 @@ def crossval(
     are the engine's (``ranker.choose``). Whether the model or the rules decide a field on a type of
     document, and the isotonic map that calibrates the model's raw probabilities, are fitted on the
     held-out choices of the *other* folds (cross-fitting): nothing that scores a fold was tuned on it.
+    Generated documents (``TrainingDoc.synthetic``) are in every fold's training, and are never held
+    out, scored, or used to decide or calibrate: their records are not made.
     """
     from docvlm.engines.layout.candidates.pool import RANKED_FIELDS
     from docvlm.engines.layout.credit_notes import restate_credit_note
@@ -120,17 +122,18 @@ def crossval(
         rules[d.source] = _record(d, rules_res)
     chosen: dict[str, dict[str, Any]] = {}
     ranked: dict[str, set[str]] = {}
-    for fold in _maybe_progress(sorted(set(plan.values())), progress, "held-out groups"):
-        train = [feats[d.source] for d in docs if plan[d.source] != fold]
+    real = [d for d in docs if not d.synthetic]
+    for fold in _maybe_progress(sorted({plan[d.source] for d in real}), progress, "held-out groups"):
+        train = [feats[d.source] for d in docs if d.synthetic or plan[d.source] != fold]
         boosters = fit_boosters(train, rounds, seed)
-        for d in docs:
+        for d in real:
             if plan[d.source] == fold:
                 chosen[d.source] = choices(boosters, feats[d.source])
                 ranked[d.source] = ranked_for(boosters, feats[d.source])
         _log.info("fold %s done", fold)
     # per field: (fold, document type, raw, model right, rules right) where the model ranked it
     rows: dict[str, list[tuple[str, str, float, float, float]]] = {f: [] for f in RANKED_FIELDS}
-    for d in docs:
+    for d in real:
         f_ = feats[d.source]
         for f in ranked[d.source]:
             labelled, value = gold_value(d.gold, f)
@@ -143,7 +146,7 @@ def crossval(
     # the rules' own confidences, by (fold, document type, field, confidence, right)
     rule_rows = [
         (plan[d.source], doc_type(feats[d.source]), *o)
-        for d in docs
+        for d in real
         for o in rule_outcomes(
             feats[d.source].pool.rules.values, feats[d.source].pool.rules.confidence, d.gold
         )
@@ -151,7 +154,7 @@ def crossval(
     rule_maps: dict[str, dict[str, dict[str, dict[str, list[float]]]]] = {}
     records: dict[str, dict[str, Any]] = {}
     fitted: dict[tuple[str, str], tuple[list[str], dict[str, Calibration]]] = {}
-    for d in docs:
+    for d in real:
         fold = plan[d.source]
         f_ = feats[d.source]
         res = _copy(f_.pool.rules)

@@ -38,6 +38,9 @@ class TrainingDoc:
     pages: list[Page]
     gold: dict[str, Any]
     dataset: str = ""
+    # a generated document (``--synthetic``): it trains the models, and never calibrates them, decides
+    # where they are used or scores them, for confidences must describe real documents
+    synthetic: bool = False
     cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
@@ -134,11 +137,13 @@ def load_training_docs(
     labels: str = "auto",
     load_pages: Any = None,
     progress: bool = False,
+    synthetic: bool = False,
 ) -> list[TrainingDoc]:
     """Pair every document under ``paths`` with its label (by stem) and read its pages.
 
     ``load_pages(path) -> list[Page]`` reads a document file (default: ``Pipeline().load_pages``);
     documents without a label are skipped with a log line, and so are documents that fail to read.
+    ``synthetic``: the documents are generated ones (``TrainingDoc.synthetic``).
     """
     from docvlm.labels.gold import read_gold
 
@@ -175,7 +180,16 @@ def load_training_docs(
             else:
                 group = f"{dataset}/{groups.get(d.stem, 'file:' + d.stem)}"
             labelled = nest_fields(g.fields, g.line_items if g.line_items_labelled else None)
-            out.append(TrainingDoc(source=str(d), group=group, pages=pages, gold=labelled, dataset=dataset))
+            out.append(
+                TrainingDoc(
+                    source=str(d),
+                    group=group,
+                    pages=pages,
+                    gold=labelled,
+                    dataset=dataset,
+                    synthetic=synthetic,
+                )
+            )
     return out
 
 

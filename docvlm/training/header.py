@@ -202,21 +202,24 @@ class HeaderTrainer:
         # the tables as the engine will read them with this folder: its table model when one was just trained
         feats = [featurise(d, str(out)) for d in _progress(docs, self.progress, "features")]
         # cross-validation by group: out-of-fold choices give the scores and the calibration
-        k = max(2, min(self.folds, len({d.group for d in docs})))
+        # (generated documents are in every fold's training and are never held out or scored)
+        k = max(2, min(self.folds, len({d.group for d in docs if not d.synthetic})))
         oof: list[dict[str, tuple[str, float]]] = [{} for _ in docs]
         oof_ranked: list[set[str]] = [set() for _ in docs]
         for fold in _progress(range(k), self.progress, "cross-validation"):
-            train = [f for d, f in zip(docs, feats, strict=True) if fold_of(d.group, k) != fold]
+            train = [
+                f for d, f in zip(docs, feats, strict=True) if d.synthetic or fold_of(d.group, k) != fold
+            ]
             boosters = fit_boosters(train, self.rounds, seed, init)
             for i, d in enumerate(docs):
-                if fold_of(d.group, k) == fold:
+                if not d.synthetic and fold_of(d.group, k) == fold:
                     oof[i] = {f: (p.value, raw) for f, (p, raw) in choices(boosters, feats[i]).items()}
                     oof_ranked[i] = ranked_for(boosters, feats[i])
         boosters = fit_boosters(feats, self.rounds, seed, init)
         fields_meta: dict[str, Any] = {}
         scores: dict[str, Any] = {}
         for f in RANKED_FIELDS:
-            labelled = [(i, d.gold) for i, d in enumerate(docs) if f in feats[i].y]
+            labelled = [(i, d.gold) for i, d in enumerate(docs) if f in feats[i].y and not d.synthetic]
             if not labelled:
                 continue
             # (type, model right, rules right, raw) where the model ranked the field out of fold
@@ -265,6 +268,7 @@ class HeaderTrainer:
             [
                 (doc_type(feats[i]), *o)
                 for i, d in enumerate(docs)
+                if not d.synthetic
                 for o in rule_outcomes(feats[i].pool.rules.values, feats[i].pool.rules.confidence, d.gold)
             ]
         )

@@ -169,6 +169,7 @@ class SellerTrainer:
     def fit(self, docs: list[TrainingDoc], out_dir: Any, init_dir: Any, seed: int) -> dict[str, Any]:
         out = Path(out_dir)
         table_model = str(out)
+        docs = [d for d in docs if not d.synthetic]  # a generated seller is nobody's
         anchors = all_anchors(docs, table_model)
         profiles = build_profiles(docs, anchors)
         counts = measure(docs, anchors, table_model)

@@ -184,7 +184,8 @@ def cross_validate(
     ``folds``: None leaves one group out at a time; a number deals the groups into that many folds (as
     ``docvlm train`` does: ``docvlm.training.header.fold_of``); a mapping names the fold of every
     document by its ``source`` (``docvlm eval crossval``'s plan, the one its header scores use).
-    ``rules``: also score the table rules alone on the same documents.
+    ``rules``: also score the table rules alone on the same documents. Generated documents
+    (``synthetic``) are in the training of every fold, and never held out or scored.
 
     Returns ``groups`` (F1 per held-out group), ``sets`` (summed over the groups of each source: the
     document's ``dataset``, else the part of the group name before "/"), ``line_items`` (summed over every group) and ``cross_validation`` (how); with ``rules``, ``rules`` holds
@@ -203,11 +204,12 @@ def cross_validate(
         n = max(2, min(folds, len(groups)))
         fold_names = [str(fold_of(g, n)) for g in group]
         how = f"{len(set(fold_names))} folds by group"
+    synthetic = [_synthetic(d) for d in docs]
     model_scores = Tally()
     rule_scores = Tally()
-    for k in sorted(set(fold_names)):
-        held = [i for i in range(len(docs)) if fold_names[i] == k]
-        train = merge_examples(exs[i] for i in range(len(docs)) if fold_names[i] != k)
+    for k in sorted({f for f, s in zip(fold_names, synthetic, strict=True) if not s}):
+        held = [i for i in range(len(docs)) if fold_names[i] == k and not synthetic[i]]
+        train = merge_examples(exs[i] for i in range(len(docs)) if synthetic[i] or fold_names[i] != k)
         try:
             model = train_model(train, seed, init_dir)
         except TrainingError as e:
@@ -223,6 +225,11 @@ def cross_validate(
     if rules:
         out["rules"] = rule_scores.to_dict()
     return out
+
+
+def _synthetic(doc: Any) -> bool:
+    """Whether a training document is a generated one (``TrainingDoc.synthetic``; a dict's key)."""
+    return bool(doc.get("synthetic") if isinstance(doc, Mapping) else getattr(doc, "synthetic", False))
 
 
 def _source_set(doc: Any) -> str:
@@ -279,11 +286,12 @@ def fit(
     if not used:
         raise TrainingError("no training document labels line items")
     exs = {i: examples_of(d) for i, d in enumerate(used)}
-    n_groups = len({str(doc_attr(d, "group")) for d in used})
+    n_groups = len({str(doc_attr(d, "group")) for d in used if not _synthetic(d)})
     scores = cross_validate(used, seed, init_dir, exs, folds) if n_groups > 1 else {}
     everything = merge_examples(exs.values())
     model = train_model(everything, seed, init_dir)
-    scores["fit"] = {k: v for k, v in score_docs(used, model).items() if k != "documents"}
+    real = [d for d in used if not _synthetic(d)]
+    scores["fit"] = {k: v for k, v in score_docs(real, model).items() if k != "documents"}
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     model._columns.save_model(str(out / COLUMNS_FILE))

@@ -45,6 +45,7 @@ def train_model(
         "continued_from": str(init_dir) if init_dir else None,
         "training_data": {
             "documents": len(docs),
+            "synthetic": sum(d.synthetic for d in docs),  # trained on, never calibrated on or scored
             "groups": len({d.group for d in docs}),
             "datasets": dict(sorted(Counter(d.dataset for d in docs).items())),
         },

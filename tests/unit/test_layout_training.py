@@ -246,3 +246,36 @@ def test_rule_confidences_map_to_their_observed_accuracy() -> None:
     maps = fit_rule_maps(rows)
     assert set(maps["invoice"]) == {"customer.name"}
     assert maps["invoice"]["customer.name"]["y"][0] < 0.35  # 0.7 said, 20% right
+
+
+def _generated(docs: list[TrainingDoc]) -> list[TrainingDoc]:
+    for d in docs:
+        d.synthetic = True
+        d.source = f"gen-{d.source}"
+        d.group = f"gen/{d.group}"
+        d.dataset = "generated"
+    return docs
+
+
+def test_generated_documents_train_but_never_score_or_calibrate(tmp_path: Path) -> None:
+    real, generated = _docs(12), _generated(_docs(18)[12:])
+    meta = train_model(real + generated, tmp_path, None, seed=0, trainers=[HeaderTrainer(rounds=10, folds=3)])
+    assert meta["training_data"]["synthetic"] == 6 and meta["training_data"]["documents"] == 18
+    header = meta["components"]["header"]
+    assert header["scores"]["fields"]["invoice_number"]["n"] == 12  # scored on the real ones only
+    # the boosters learn from all 18: the same trees as when the 6 are ordinary documents
+    plain = train_model(
+        _docs(18), tmp_path / "plain", None, seed=0, trainers=[HeaderTrainer(rounds=10, folds=3)]
+    )
+    assert plain["components"]["header"]["scores"]["fields"]["invoice_number"]["n"] == 18
+    assert (tmp_path / "header_total.txt").read_text() == (
+        tmp_path / "plain" / "header_total.txt"
+    ).read_text()
+
+
+def test_crossval_keeps_generated_documents_in_every_fold_and_scores_none() -> None:
+    from docvlm.training.crossval import crossval
+
+    real, generated = _docs(12), _generated(_docs(18)[12:])
+    result = crossval(real + generated, rounds=10)
+    assert set(result.records) == {d.source for d in real}
