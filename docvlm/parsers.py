@@ -57,6 +57,15 @@ CURRENCY_SYMBOLS: dict[str, str] = {
     "$": "USD",
 }
 
+# ISO 4217 codes that are words of a text more often than currencies ("SVC", a receipt's service
+# charge), the codes of no currency (XXX, XTS), and the WIR units (CHE is also the prefix of a Swiss
+# company id: "CHE-123.456.789 MWST")
+NOT_CURRENCY_CODES = frozenset(
+    {"ALL", "TOP", "CUP", "BOB", "PEN", "MOP", "SOS", "SVC", "CHE", "CHW", "XXX", "XTS"}
+)
+# "kr" is the crown of Sweden, Norway, Denmark and Iceland: the country of the page's IBAN or VAT id says which
+CROWNS = {"SE": "SEK", "NO": "NOK", "DK": "DKK", "IS": "ISK"}
+
 _CURRENCY_PREFIX = re.compile(
     r"^(?:[A-Z]{3}|US\$|S\$|A\$|AU\$|C\$|CA\$|HK\$|NZ\$|R\$|RM|Rs\.?|Fr\.|SFr|zł|Kč|[$€£₹¥₩₽₺₪₫฿₱])\s*",
     re.IGNORECASE,
@@ -92,7 +101,7 @@ def detect_currency(text: str) -> str | None:
     """Find an ISO 4217 code or a currency symbol in ``text``."""
     t = normalize_text(text)
     for tok in _ISO_CODE.findall(t):
-        if tok in ISO_4217 and tok not in {"ALL", "TOP", "CUP", "BOB", "PEN", "MOP", "SOS"}:
+        if tok in ISO_4217 and tok not in NOT_CURRENCY_CODES:
             return tok
     low = t.lower()
     for sym in ("€", "£", "₹", "¥", "₩", "₽", "₺", "₪", "₫", "฿", "₱"):

@@ -434,6 +434,9 @@ def test_identifier_readers() -> None:
     assert read_iban("FR76 3000 6000 0112 3456 7890 189 - BIC X")[0] == "FR7630006000011234567890189"  # type: ignore[index]
     # IBAN-shaped but with a bad checksum is still read (the label said IBAN); confidence is lower
     assert read_iban("DE00 1234 5678 9012 3456 78") is not None
+    # ... whole, as printed in groups of four up to its short last group, and not the BIC after it
+    assert read_iban("DE00 1234 5678 9012 3456 78 BIC ABCDDEFFXXX")[0] == "DE00123456789012345678"  # type: ignore[index]
+    assert read_iban("DE00 1234 5678 9012 3456 78, BIC: ABCD")[0] == "DE00123456789012345678"  # type: ignore[index]
 
 
 def test_amount_label_classification() -> None:
@@ -1145,3 +1148,85 @@ def test_an_invoicer_label_and_a_number_word_left_by_the_title() -> None:
         ]
     )
     assert (data["vendor"]["name"], data["customer"]["name"]) == ("Sonnental Bäckerei GmbH", "Café Morgenrot")
+
+
+def _de_page(*totals: tuple[float, float, str]) -> list[Line]:
+    return [
+        (40, 40, "Sonnental Bäckerei GmbH", 16),
+        (40, 100, "Rechnungsnummer: 2024-17"),
+        (40, 115, "Rechnungsdatum: 12.03.2024"),
+        *totals,
+    ]
+
+
+def test_several_vat_rates_and_no_tax_total_printed() -> None:
+    data, ev, _, _ = run(
+        _de_page(
+            (330, 600, "Nettobetrag  200,00 EUR"),
+            (330, 615, "MwSt. 7% auf 100,00  7,00 EUR"),
+            (330, 630, "MwSt. 19% auf 100,00  19,00 EUR"),
+            (330, 645, "Gesamtbetrag  226,00 EUR"),
+        )
+    )
+    assert (data["subtotal"], data["tax_total"], data["total"]) == ("200.00", "26.00", "226.00")
+    assert ev["tax_total"].text == "7,00 EUR + 19,00 EUR"  # the two tax lines it adds
+    # two taxes of one rate (India's central and state GST) add up too, though their amounts are equal
+    data, _, _, _ = run(
+        [
+            (40, 40, "Ganga Traders Pvt Ltd", 16),
+            (40, 100, "Invoice No: 5521"),
+            (40, 115, "Invoice Date: 12/03/2024"),
+            (330, 600, "Taxable Value  200.00"),
+            (330, 615, "CGST 9%  18.00"),
+            (330, 630, "SGST 9%  18.00"),
+            (330, 645, "Total  236.00"),
+        ]
+    )
+    assert (data["subtotal"], data["tax_total"], data["total"]) == ("200.00", "36.00", "236.00")
+    # a printed tax total that closes the sum wins over adding its own rate lines to it
+    data, _, _, _ = run(
+        _de_page(
+            (330, 600, "Nettobetrag  200,00 EUR"),
+            (330, 615, "MwSt. 7%  7,00 EUR"),
+            (330, 630, "MwSt. 19%  19,00 EUR"),
+            (330, 645, "MwSt. gesamt  26,00 EUR"),
+            (330, 660, "Gesamtbetrag  226,00 EUR"),
+        )
+    )
+    assert data["tax_total"] == "26.00"
+    # one rate line that closes subtotal + tax = total is no reason to add another
+    data, _, _, _ = run(
+        _de_page(
+            (330, 600, "Nettobetrag  100,00 EUR"),
+            (330, 615, "MwSt. 19%  19,00 EUR"),
+            (330, 630, "MwSt. 0%  0,00 EUR"),
+            (330, 645, "Gesamtbetrag  119,00 EUR"),
+        )
+    )
+    assert (data["subtotal"], data["tax_total"]) == ("100.00", "19.00")
+
+
+def test_currency_codes_are_whole_words_and_crowns_take_the_country() -> None:
+    # "MWST" holds "WST" (the Samoan tala) and a Swiss company id starts with "CHE": neither is the currency
+    data, _, _, _ = run(
+        [
+            (40, 40, "Alpen Werkzeug AG", 16),
+            (40, 55, "CHE-123.456.789 MWST"),
+            (40, 100, "Rechnung Nr. 2024-17"),
+            (330, 600, "Total exkl. MWST  100.00"),
+            (330, 615, "MWST 8.1%  8.10"),
+            (330, 630, "Total CHF  108.10"),
+        ]
+    )
+    assert data["currency"] == "CHF"
+    pln, _, _, _ = run(_de_page((330, 615, "Razem  123,00 zł"), (330, 600, "Suma  100,00 zł")))
+    assert pln["currency"] == "PLN"
+    crowns = [(330, 600, "Netto  1 000,00 kr"), (330, 630, "Total  1 250,00 kr")]
+    sek, ev, _, _ = run([*_de_page(*crowns), (40, 700, "IBAN: SE45 5000 0000 0583 9825 7466")])
+    assert sek["currency"] == "SEK"
+    assert ev["currency"].text == "1 000,00 kr"
+    nok, _, _, _ = run([*_de_page(*crowns), (40, 55, "Org.nr. 123 456 789 MVA")])
+    assert nok["currency"] == "NOK"
+    # no country printed: "kr" names no one currency
+    unknown, _, _, _ = run(_de_page(*crowns))
+    assert unknown["currency"] is None

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
+from itertools import combinations
 
 from docvlm import parsers
 from docvlm.datamodel import BBox, Evidence
@@ -33,14 +34,34 @@ from docvlm.engines.layout.candidates.values import (
     amount_spans,
 )
 from docvlm.engines.layout.text import PageLines, TextLine
+from docvlm.geometry import union
 
 _log = logging.getLogger(__name__)
+
+
+_CROWN = re.compile(r"(?<![\w])kr\.?(?![\w])|(?<=\d)kr\b", re.IGNORECASE)
+# the country of an IBAN or a VAT id on the page; Norway's VAT numbers end in "MVA"
+_ID_COUNTRY = re.compile(
+    r"\b(SE|NO|DK|IS)\d{2}(?:\s?[A-Z0-9]{4}){3}|\b(SE)\s?\d{10}01\b|\b(DK)[\s-]?\d{8}\b|\b(MVA)\b"
+)
+
+
+def _crown_country(pls: Sequence[PageLines]) -> str | None:
+    """Which crown "kr" is: that of the country of the page's IBAN or VAT id, when one is printed."""
+    for pl in pls:
+        for tl in pl.lines:
+            m = _ID_COUNTRY.search(tl.text)
+            if m is not None:
+                country = next(g for g in m.groups() if g)
+                return parsers.CROWNS["NO" if country == "MVA" else country]
+    return None
 
 
 def detect_document_currency(pls: Sequence[PageLines]) -> tuple[str, Evidence] | None:
     """Currency from a 'Currency:' label, else ISO codes and symbols printed with amounts, else page text."""
     votes: dict[str, float] = {}
     first: dict[str, Evidence] = {}
+    crowns: Evidence | None = None  # an amount in "kr", which names no one currency
     for pl in pls:
         for tl in pl.lines:
             m = lx.CURRENCY_LABEL_RE.search(tl.text)
@@ -52,10 +73,17 @@ def detect_document_currency(pls: Sequence[PageLines]) -> tuple[str, Evidence] |
                     return code.group(1), ev
             for a in amount_spans(tl.text):
                 sym = _currency_of(tl.text, a)
+                kr = _CROWN.search(tl.text, max(0, a.start - 4), a.end + 4) if sym is None else None
+                if kr is not None and crowns is None:
+                    crowns = tl.evidence(min(a.start, kr.start()), max(a.end, kr.end()))
                 if sym:
                     w = 0.5 if sym == "USD" and "$" in a.raw and "US" not in a.raw else 1.0
                     votes[sym] = votes.get(sym, 0.0) + w
                     first.setdefault(sym, tl.evidence(a.start, a.end))
+    if not votes and crowns is not None:
+        crown = _crown_country(pls)
+        if crown is not None:
+            return crown, crowns
     if votes:
         best = max(votes.items(), key=lambda kv: kv[1])[0]
         # a lone "$" is ambiguous: an explicit other currency elsewhere wins
@@ -309,7 +337,11 @@ def choose_amounts(
             lst[lst.index(same)] = c
     totals: list[AmountCandidate | None] = [*sorted(by["total"], key=lambda c: -c.strength)[:8]] or [None]
     subs: list[AmountCandidate | None] = [None, *sorted(by["subtotal"], key=lambda c: -c.strength)[:8]]
-    taxes: list[AmountCandidate | None] = [None, *sorted(by["tax_total"], key=lambda c: -c.strength)[:8]]
+    taxes: list[AmountCandidate | None] = [
+        None,
+        *sorted(by["tax_total"], key=lambda c: -c.strength)[:8],
+        *_rate_sums([c for c in cands if c.path == "tax_total"]),  # before merging equal values
+    ]
     best: tuple[float, AmountCandidate | None, AmountCandidate | None, AmountCandidate | None] | None = None
     max_total = max((c.value for c in totals if c is not None), default=None)
     # a printed rounding adjustment (cash rounded to 5 cents) also closes subtotal + tax = total
@@ -362,7 +394,9 @@ def choose_amounts(
         conf = 0.55 + 0.3 * chosen.strength + (0.12 if consistent else 0.0)
         res.put(Candidate(path, _fmt(chosen.value), chosen.evidence, conf, number=chosen.value))
     if bt is not None and bs is None and bx is not None:
-        _derive_subtotal(bt, [c for c in cands if c.path == "tax_total" and c.value == bx.value], pls, res)
+        _derive_subtotal(
+            bt, [c for c in cands if c.path == "tax_total" and c.value == bx.value] or [bx], pls, res
+        )
     if bt is None:
         _fallback_total(pls, res)
     elif bx is None:
@@ -371,6 +405,37 @@ def choose_amounts(
     if dues:
         d = dues[0]
         res.put(Candidate("amount_due", _fmt(d.value), d.evidence, 0.55 + 0.3 * d.strength, number=d.value))
+
+
+_RATE_SUM_PARTS = 6  # the strongest tax lines that may add up to a tax total, at most
+_RATE_SUM_FACTOR = 0.9  # a sum of tax lines is read a little less surely than a printed tax total
+
+
+def _rate_sums(taxes: Sequence[AmountCandidate]) -> list[AmountCandidate]:
+    """Tax totals of invoices with several rates and no tax total printed ("MwSt. 7% ... 7,00" and
+    "MwSt. 19% ... 19,00"; "CGST 9%" and "SGST 9%"): the sums of two or three tax lines of one page, each
+    on its own line and with its rate printed. A sum is only a candidate: the chooser takes it when
+    subtotal + sum = total, and a printed tax total that closes the sum as well is stronger."""
+    parts = [c for c in sorted(taxes, key=lambda c: -c.strength)[:_RATE_SUM_PARTS] if "%" in c.line_text]
+    out: list[AmountCandidate] = []
+    for n in (2, 3):
+        for combo in combinations(parts, n):
+            if len({c.page for c in combo}) > 1 or len({c.line_text for c in combo}) < n:
+                continue
+            if len({c.y for c in combo}) < n or any(c.value <= 0 for c in combo):
+                continue
+            value = sum((c.value for c in combo), Decimal(0))
+            ev = Evidence(
+                page=combo[0].evidence.page,
+                bbox=union(c.evidence.bbox for c in combo),
+                text=" + ".join(c.evidence.text for c in combo),
+                score=min(c.evidence.score for c in combo),
+            )
+            strength = min(c.strength for c in combo) * _RATE_SUM_FACTOR
+            out.append(
+                AmountCandidate("tax_total", value, strength, ev, combo[0].page, min(c.y for c in combo), "")
+            )
+    return out
 
 
 def _derive_subtotal(

@@ -98,12 +98,16 @@ def read_tax_id(text: str, dayfirst: bool = True) -> tuple[str, int, int] | None
 
 
 def read_iban(text: str, dayfirst: bool = True) -> tuple[str, int, int] | None:
-    """An IBAN: the longest run of groups with a valid checksum, else an IBAN-shaped run."""
+    """An IBAN: the longest run of groups with a valid checksum, else an IBAN-shaped run.
+
+    Without a valid checksum (a typo, or a made-up number) the run is the one printed in groups of four,
+    up to its short last group ("DE12 3456 ... 78"), and else the shortest shaped run."""
     toks = list(_ALNUM_RUN.finditer(text))[:10]
     if not toks or not _IBAN_START.match(toks[0].group(0)):
         return None
     valid: tuple[str, int, int] | None = None
     shaped: tuple[str, int, int] | None = None
+    grouped: tuple[str, int, int] | None = None
     for n in range(1, len(toks) + 1):
         raw = text[toks[0].start() : toks[n - 1].end()]
         if _NOT_IBAN_CHAR.search(raw):
@@ -113,9 +117,12 @@ def read_iban(text: str, dayfirst: bool = True) -> tuple[str, int, int] | None:
             break
         if parsers.iban_is_valid(compact):
             valid = (compact, toks[0].start(), toks[n - 1].end())
-        elif len(compact) >= 10 and _IBAN_SHAPE.fullmatch(compact) and shaped is None:
-            shaped = (compact, toks[0].start(), toks[n - 1].end())
-    return valid or shaped
+        elif len(compact) >= 10 and _IBAN_SHAPE.fullmatch(compact):
+            shaped = shaped or (compact, toks[0].start(), toks[n - 1].end())
+            in_fours = all(len(t.group(0)) == 4 for t in toks[: n - 1]) and len(toks[n - 1].group(0)) <= 4
+            if n > 1 and in_fours:
+                grouped = (compact, toks[0].start(), toks[n - 1].end())
+    return valid or grouped or shaped
 
 
 def read_email(text: str, dayfirst: bool = True) -> tuple[str, int, int] | None:
@@ -200,7 +207,7 @@ def _is_money(a: AmountSpan) -> bool:
 
 
 _STANDALONE_CURRENCY = re.compile(r"(?<![\w$])(?:\(\s*)?(RM|Rs\.?|[A-Z]{3})(?:\s*\))?(?![\w$])")
-_NOT_CURRENCY = frozenset({"ALL", "TOP", "CUP", "BOB", "PEN", "MOP", "SOS"})
+_NOT_CURRENCY = parsers.NOT_CURRENCY_CODES
 
 
 def _iso() -> frozenset[str]:
@@ -211,13 +218,20 @@ def _iso() -> frozenset[str]:
 
 def _currency_of(text: str, a: AmountSpan) -> str | None:
     """Currency printed inside or right next to an amount."""
-    window = text[max(0, a.start - 4) : a.end + 4]
-    m = _ISO_CODE.search(window)
-    if m and m.group(1) in _iso() and m.group(1) not in {"ALL", "TOP", "CUP", "BOB", "PEN", "MOP", "SOS"}:
-        return m.group(1)
+    lo, hi = max(0, a.start - 4), a.end + 4
+    window = text[lo:hi]
+    # a code is a whole word of the line: "MWST" or "CHE-123..." hold no currency
+    for m in _ISO_CODE.finditer(text, lo):
+        if m.start() >= hi:
+            break
+        if m.end() <= hi and m.group(1) in _iso() and m.group(1) not in _NOT_CURRENCY:
+            return m.group(1)
     low = window.lower()
     for sym in ("€", "£", "₹", "¥"):
         if sym in window:
+            return parsers.CURRENCY_SYMBOLS[sym]
+    for sym in ("zł", "kč"):
+        if sym in low:
             return parsers.CURRENCY_SYMBOLS[sym]
     if _RINGGIT.search(low):
         return "MYR"
