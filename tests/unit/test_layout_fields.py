@@ -13,7 +13,7 @@ from docvlm.engines.layout import LayoutEngine
 from docvlm.engines.layout.candidates.amounts import classify_amount_label
 from docvlm.engines.layout.candidates.dates import infer_dayfirst
 from docvlm.engines.layout.candidates.header import extract_header
-from docvlm.engines.layout.candidates.values import read_iban, read_tax_id
+from docvlm.engines.layout.candidates.values import read_iban, read_id, read_tax_id
 from docvlm.engines.layout.receipts import receipt_signal
 from docvlm.engines.layout.text import page_lines
 from docvlm.errors import EngineError
@@ -1230,3 +1230,79 @@ def test_currency_codes_are_whole_words_and_crowns_take_the_country() -> None:
     # no country printed: "kr" names no one currency
     unknown, _, _, _ = run(_de_page(*crowns))
     assert unknown["currency"] is None
+
+
+NORDIC_AND_CENTRAL_EUROPEAN_PAGES = [
+    (  # Swedish
+        [
+            (40, 40, "Norrviken Verktyg AB", 16),
+            (40, 55, "Momsreg.nr SE556677889901"),
+            (40, 100, "Fakturanummer: 10442"),
+            (40, 115, "Fakturadatum: 2024-03-12"),
+            (40, 130, "Förfallodag: 2024-04-11"),
+            (330, 600, "Summa exkl. moms  1 000,00 kr"),
+            (330, 615, "Moms 25%  250,00 kr"),
+            (330, 630, "Att betala  1 250,00 kr"),
+        ],
+        {"invoice_number": "10442", "invoice_date": "2024-03-12", "due_date": "2024-04-11"},
+        ("1000.00", "250.00", "1250.00", "SEK"),
+    ),
+    (  # Danish
+        [
+            (40, 40, "Fjordlys Tryk ApS", 16),
+            (40, 55, "CVR-nr. DK12345678"),
+            (40, 100, "Fakturanr. 2024-88"),
+            (40, 115, "Fakturadato: 05.02.2024"),
+            (40, 130, "Forfaldsdato: 19.02.2024"),
+            (330, 600, "Subtotal ekskl. moms  800,00 kr"),
+            (330, 615, "Moms 25%  200,00 kr"),
+            (330, 630, "I alt  1.000,00 kr"),
+        ],
+        {"invoice_number": "2024-88", "invoice_date": "2024-02-05", "due_date": "2024-02-19"},
+        ("800.00", "200.00", "1000.00", "DKK"),
+    ),
+    (  # Polish
+        [
+            (40, 40, "Wisła Meble Sp. z o.o.", 16),
+            (40, 55, "NIP: PL5260001246"),
+            (40, 100, "Faktura nr FV/2024/03/17"),
+            (40, 115, "Data wystawienia: 14.03.2024"),
+            (40, 130, "Termin płatności: 28.03.2024"),
+            (330, 600, "Wartość netto  400,00 zł"),
+            (330, 615, "VAT 23%  92,00 zł"),
+            (330, 630, "Razem do zapłaty  492,00 zł"),
+        ],
+        {"invoice_number": "FV/2024/03/17", "invoice_date": "2024-03-14", "due_date": "2024-03-28"},
+        ("400.00", "92.00", "492.00", "PLN"),
+    ),
+    (  # Czech
+        [
+            (40, 40, "Vltava Stroje s.r.o.", 16),
+            (40, 55, "DIČ: CZ12345679"),
+            (40, 100, "Číslo faktury: 2024013"),
+            (40, 115, "Datum vystavení: 02.01.2024"),
+            (40, 130, "Datum splatnosti: 16.01.2024"),
+            (330, 600, "Základ daně  1 000,00 Kč"),
+            (330, 615, "DPH 21%  210,00 Kč"),
+            (330, 630, "Celkem k úhradě  1 210,00 Kč"),
+        ],
+        {"invoice_number": "2024013", "invoice_date": "2024-01-02", "due_date": "2024-01-16"},
+        ("1000.00", "210.00", "1210.00", "CZK"),
+    ),
+]
+
+
+@pytest.mark.parametrize(("lines", "header", "amounts"), NORDIC_AND_CENTRAL_EUROPEAN_PAGES)
+def test_nordic_and_central_european_labels(lines: list[Line], header: dict, amounts: tuple) -> None:
+    data, _, _, _ = run(lines)
+    assert {k: data[k] for k in header} == header
+    assert (data["subtotal"], data["tax_total"], data["total"], data["currency"]) == amounts
+    assert data["vendor"]["tax_id"] == lines[1][2].split()[-1]
+
+
+def test_an_identifier_that_holds_a_date_is_kept_and_a_date_is_not_an_identifier() -> None:
+    assert read_id("FV/2024/03/17") == ("FV/2024/03/17", 0, 13)
+    assert read_id("INV-2024-03-17 paid") == ("INV-2024-03-17", 0, 14)
+    assert read_id("2024-03-17") is None
+    assert read_id("17.03.2024/") is None
+    assert read_id("/DATE:15403(29/07/2016") is None  # a date inside words and brackets is no number

@@ -17,7 +17,7 @@ _CENT = Decimal("0.01")
 _DATE_NUMERIC = re.compile(r"(?<!\d)(\d{1,2})\s?[-/.]\s?(\d{1,2})\s?[-/.]\s?(\d{4}|\d{2})(?!\d)")
 _HAS_DIGIT = re.compile(r"\d")
 _LETTERS = re.compile(r"[^\W\d_]")
-_CURRENCY_WORDS = re.compile(r"^(?:RM|Rs\.?|US\$|[$€£₹¥])$", re.IGNORECASE)
+_CURRENCY_WORDS = re.compile(r"^(?:RM|Rs\.?|US\$|[$€£₹¥]|kr\.?|zł|kč|Ft|Fr\.)$", re.IGNORECASE)
 _URL = re.compile(
     r"(?:https?://|www\.)[\w.-]+|\b[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|de|fr|nl|es|it|be|uk|in|my|io|co)\b",
     re.IGNORECASE,

@@ -41,6 +41,10 @@ _RUPEES = re.compile(r"(?<![a-z])rs\.?\s?-?\d")
 Reader = Callable[[str, bool], "tuple[str, int, int] | None"]
 
 
+# what an identifier holds around a date in it: letters or digits joined by separators ("FV/", "-1")
+_ID_AROUND_DATE = re.compile(r"(?=.*[^\W_])[\w/.\- ]+")
+
+
 def read_id(text: str, dayfirst: bool = True) -> tuple[str, int, int] | None:
     """The first identifier-like token (has a digit or an underscore, not a date or an amount with decimals)."""
     for m in list(_TOKEN.finditer(text))[:3]:
@@ -53,8 +57,10 @@ def read_id(text: str, dayfirst: bool = True) -> tuple[str, int, int] | None:
                 # a plain word first (e.g. "Summary") means this is not an identifier field
                 return None
             continue
-        if parsers.find_dates(tok) or _DECIMAL_AMOUNT.fullmatch(tok):
-            return None
+        if _DECIMAL_AMOUNT.fullmatch(tok) or any(
+            not _ID_AROUND_DATE.fullmatch(tok.replace(raw, " ", 1)) for _, raw in parsers.find_dates(tok)
+        ):
+            return None  # a date, or an amount; a number that holds a date ("FV/2024/03/17") is kept
         start = m.start() + m.group(0).index(tok)
         return tok, start, start + len(tok)
     return None

@@ -10,7 +10,7 @@ AMOUNT_EXCLUDE = re.compile(
     r"qty|quantity|items?\s+count|no\.?\s+of\s+items|change|kembali|baki|tendered|cash|"
     r"rounding|round(?:ing)?\s*adj\w*|adjustment|disc(?:ount)?|voucher|deposit|points?|credits?|"
     r"paid|pre-?paid|prepayment|already\s+paid|payment\s+received|received|visa|master\s*card|card|"
-    r"\w*rabatt\w*|remise|korting\w*|descuento|"
+    r"\w*rabatt?\w*|remise|korting\w*|descuento|sconto|desconto|alennus|sleva|kedvezm[ée]ny|"
     r"previous\s+balance|opening\s+balance|balance\s+(?:forward|brought\s+forward)|carried\s+forward|"
     r"brought\s+forward|[üu]bertrag|[àa]\s+reporter|acompte|anzahlung|vorauszahlung|aanbetaling|anticipo|"
     # document-level allowances and charges (EN 16931 BT-107/108), and instalments already invoiced
@@ -18,8 +18,8 @@ AMOUNT_EXCLUDE = re.compile(
     r"unit\s+price|price|rate|prix|preis|prijs|precio)\b",
     re.IGNORECASE,
 )
-_INCL = r"(?:incl\.?|inkl\.?|including|inclusive|included|ttc|toutes\s+taxes|avec|met|con|iva\s+incluido)"
-_TAXWORD = r"(?:tax|taxes|taxe|vat|tva|btw|mwst|ust|iva|gst|sst|igst|cgst|sgst|utgst|[a-zäöüß]*steuer(?!\s*-?\s*(?:nr|nummer|id))|impuesto|imposto)"  # Umsatz-, Mehrwert-, Versicherungsteuer; not "Steuer-Nr."
+_INCL = r"(?:incl\.?|inkl\.?|inkluderet|including|inclusive|included|ttc|toutes\s+taxes|avec|met|con|iva\s+incluido)"
+_TAXWORD = r"(?:tax|taxes|taxe|vat|tva|btw|mwst|ust|iva|gst|sst|igst|cgst|sgst|utgst|moms|mva|alv|dph|ptu|[áa]fa|ddv|pdv|kdv|[a-zäöüß]*steuer(?!\s*-?\s*(?:nr|nummer|id))|impuesto|imposto)"  # Umsatz-, Mehrwert-, Versicherungsteuer; not "Steuer-Nr."
 # A tax rate's label, not an amount's: the tax word with a "%" and no number ("MwSt-%", "VAT %", "% IVA"),
 # or a word for "rate" beside it ("Taux de TVA", "Tipo IVA", "MwSt-Satz"). Only a label holding no digit is
 # read so: "TVA au taux de 20 %" and "VAT 20%" announce the tax amount that follows them.
@@ -30,7 +30,10 @@ RATE_LABEL = re.compile(
     re.IGNORECASE,
 )
 # An amount's word: a label holding one beside a rate's ("MwSt-Betrag  MwSt-%") still announces an amount
-AMOUNT_WORD = re.compile(r"betrag|bedrag|\b(?:amount|montant|importe|importo|total|summe)\b", re.IGNORECASE)
+AMOUNT_WORD = re.compile(
+    r"betrag|bedrag|bel[øo]b|bel[øo]p|belopp|\b(?:amount|montant|importe|importo|total|summe|summa|kwota|[čc][áa]stka)\b",
+    re.IGNORECASE,
+)
 # Column headers of a line-item table, which a totals table's header row never holds
 ITEM_COLUMN = re.compile(
     r"\b(?:qty|quantity|menge|anzahl|qt[ée]|quantit[ée]|cantidad|aantal|quantit[àa]|unit|price|preis|prix|"
@@ -48,7 +51,8 @@ AMOUNT_LABELS: list[tuple[str, re.Pattern[str], float]] = [
             r"residual(?:\s+amount)?|restant\s+d[ûu]|due\s+payable|"
             r"te\s+betalen|nog\s+te\s+betalen|net\s+[àa]\s+payer|reste\s+[àa]\s+payer|[àa]\s+payer|"
             r"zu\s+zahlen|zahlbetrag|offener\s+betrag|restbetrag|noch\s+offen|"
-            r"a\s+pagar|importe\s+a\s+pagar|total\s+a\s+pagar|saldo|da\s+pagare|please\s+pay)\b",
+            r"a\s+pagar|importe\s+a\s+pagar|total\s+a\s+pagar|saldo|da\s+pagare|please\s+pay|"
+            r"att\s+betala|[åa]\s+betale|at\s+betale|do\s+zap[łl]aty|k\s+[úu]hrad[ěe]|maksettava|fizetend[őo])\b",
             re.IGNORECASE,
         ),
         1.0,
@@ -57,7 +61,7 @@ AMOUNT_LABELS: list[tuple[str, re.Pattern[str], float]] = [
         "total",
         re.compile(
             rf"\b(?:total|totaal|gesamt\w*|summe|endbetrag|rechnungsbetrag|bruttobetrag|montant|importe|"
-            rf"betrag|bedrag|amount|totale)\b.*\b{_INCL}\b|\b{_INCL}\b.*\b{_TAXWORD}\b",
+            rf"betrag|bedrag|amount|totale|totalt|summa|brutto|razem|yhteens[äa]|celkem)\b.*\b{_INCL}\b|\b{_INCL}\b.*\b{_TAXWORD}\b",
             re.IGNORECASE,
         ),
         1.0,
@@ -70,7 +74,8 @@ AMOUNT_LABELS: list[tuple[str, re.Pattern[str], float]] = [
             r"total\s+h\.?t\.?|montant\s+h\.?t\.?|h\.?t\.?|hors\s+taxes?|"
             r"total\s+net|net\s+total|net\s+amount|nettobetrag|netto\w*|summe\s+netto|"
             r"base\s+imponible|taxable\s+(?:amount|value)|untaxed|before\s+tax|pre[\s-]?tax|"
-            r"excl\.?|exkl\.?|excluding|exclusief|exclusive|zonder|ohne|sans|sin)\b"
+            r"excl\.?|exkl\.?|eks\.?|ekskl\.?|excluding|exclusief|exclusive|zonder|ohne|sans|sin|"
+            r"uden|utan|uten|senza|sem|bez|veroton|imponibile|nett[óo]|z[áa]klad(?:\s+dan[ěe])?)\b"
             r"|\b(?:total|totaal)\s+(?:excl|exkl|ex)\b",
             re.IGNORECASE,
         ),
@@ -92,14 +97,19 @@ AMOUNT_LABELS: list[tuple[str, re.Pattern[str], float]] = [
             r"rounded\s+total|total\s+rounded|nett\s+total|total\s+sales|total\s+ttc|gross\s+(?:total|amount)|total\s+gross|"
             r"rechnungsbetrag|rechnungssumme|gesamtbetrag|endbetrag|bruttobetrag|bruttosumme|gesamtsumme|"
             r"montant\s+total|montant\s+ttc|net\s+[àa]\s+payer|"
-            r"totaalbedrag|totaal\s+bedrag|importe\s+total|total\s+factura|totale\s+fattura)\b",
+            r"totaalbedrag|totaal\s+bedrag|importe\s+total|total\s+factura|totale\s+fattura|"
+            r"totalbel[øo]b|totalbel[øo]p|totalbelopp|kwota\s+brutto|warto[śs][ćc]\s+brutto|"
+            r"celkem\s+k\s+[úu]hrad[ěe]|yhteens[äa]|[öo]sszesen|brutto)\b",
             re.IGNORECASE,
         ),
         1.0,
     ),
     (
         "total",
-        re.compile(r"\b(?:total|totaal|gesamt|summe|totale|montant|importe|amount)\b", re.IGNORECASE),
+        re.compile(
+            r"\b(?:total|totaal|gesamt|summe|totale|montant|importe|amount|totalt|summa|suma|i\s+alt|razem|celkem)\b",
+            re.IGNORECASE,
+        ),
         0.7,
     ),
 ]

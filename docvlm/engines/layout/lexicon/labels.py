@@ -1,4 +1,7 @@
-"""Printed labels that announce header fields and parties (EN, DE, FR, NL, ES, IT, PT, MY/IN receipts).
+"""Printed labels that announce header fields and parties.
+
+Languages: EN, DE, FR, NL, ES, IT, PT, the Nordic ones (SV, DA, NO, FI), PL, CS, HU, and the MY/IN
+receipts' English.
 
 Each entry is a regular-expression fragment matched case-insensitively on a line with accents kept
 (accented and plain spellings are both listed); ``compile_label`` makes the patterns the rules use.
@@ -27,6 +30,14 @@ HEADER_LABELS: dict[str, list[tuple[str, float]]] = {
         (r"n[º°o]\.?\s*(?:de\s+)?factura", 1.0),
         (r"n[úu]mero\s+de\s+factura", 1.0),
         (rf"fattura\s*{_NO}", 1.0),
+        (rf"fatura\s*(?:{_NO}|n\.[º°])", 1.0),
+        (r"n[úu]mero\s+(?:da|de)\s+fatura", 1.0),
+        (
+            r"faktura(?:nummer|nr\.?|numer)|faktura\s*(?:nr\.?|no\.?|#|numer)|nr\.?\s+faktury|[čc][íi]slo\s+faktury",
+            1.0,
+        ),
+        (r"laskun?\s*(?:numero|nro\.?|nr\.?)|laskunumero", 1.0),
+        (r"sz[áa]mla\s*(?:sorsz[áa]m|sz[áa]m)|sz[áa]mlasz[áa]m", 1.0),
         (rf"bill\s*{_NO}", 0.8),
         (rf"receipt\s*{_NO}", 0.8),
         (rf"tax\s+invoice\s*{_NO}", 1.0),
@@ -46,6 +57,15 @@ HEADER_LABELS: dict[str, list[tuple[str, float]]] = {
         (r"factuurdatum", 1.0),
         (r"fecha\s+(?:de\s+)?(?:la\s+)?factura", 1.0),
         (r"data\s+(?:della\s+|da\s+)?fattura", 1.0),
+        (
+            r"fakturadat(?:um|o)|data\s+(?:wystawienia|faktury)|datum\s+vystaven[íi]|laskun\s+p[äa]iv[äa](?:ys|m[äa][äa]r[äa])",
+            1.0,
+        ),
+        (r"sz[áa]mla\s+kelte|kelte", 0.9),
+        (
+            r"ausstellungsdatum|date\s+d['’]\s*[ée]mission|fecha\s+(?:de\s+)?emisi[óo]n|data\s+(?:de\s+|di\s+)?emiss(?:[ãa]o|ione)",
+            0.9,
+        ),
         (r"issue\s*date|date\s+of\s+issue|issued\s+on", 0.9),
         (r"bill\s*date|receipt\s*date", 0.8),
         (r"beleg[\s-]?datum|dokument[\s-]?datum|document\s+date", 0.85),
@@ -61,6 +81,11 @@ HEADER_LABELS: dict[str, list[tuple[str, float]]] = {
         (r"vervaldatum|vervaldag|uiterste\s+betaaldatum", 1.0),
         (r"(?:fecha\s+de\s+)?vencimiento", 1.0),
         (r"scadenza|data\s+de\s+vencimento", 1.0),
+        (
+            r"f[öo]rfallo(?:dag|datum)|forfaldsdato|forfalls?dato|termin\s+p[łl]atno[śs]ci|er[äa]p[äa]iv[äa]",
+            1.0,
+        ),
+        (r"datum\s+splatnosti|fizet[ée]si\s+hat[áa]rid[őo]|hat[áa]rid[őo]", 1.0),
         (
             r"zahlungsziel|date\s+limite(?:\s+de\s+paiement)?|betalen\s+(?:voor|v[óo][óo]r)|fecha\s+l[íi]mite",
             0.9,
@@ -119,7 +144,11 @@ TAX_ID_LABELS = (
     r"nif(?:/cif)?|cif(?:/nif)?|n\.?i\.?f\.?|c\.?i\.?f\.?|partita\s+iva|p\.?\s?iva|"
     r"gstin|gst\s*(?:reg(?:istration)?\.?\s*)?(?:id|no\.?|#)(?:\s*no\.?)?|gst\s+reg\s+#|"
     r"sst\s*(?:reg(?:istration)?\.?\s*)?(?:id|no\.?)|"
-    r"tax\s*(?:id|no\.?|number|reg(?:istration)?\s*(?:no\.?|number))|tin|abn|ein|siret|siren"
+    r"tax\s*(?:id|no\.?|number|reg(?:istration)?\s*(?:no\.?|number))|tin|abn|ein|siret|siren|"
+    # Nordic, Polish, Czech, Austrian/Swiss, Mexican and Italian tax numbers
+    r"moms[\s.-]*reg(?:istrerings)?[\s.-]*(?:nr\.?|nummer)|momsnr\.?|cvr(?:[\s.-]*nr\.?)?|mva(?:[\s.-]*nr\.?)?|"
+    r"y-tunnus|alv[\s.-]*(?:nro|numero)|nip|uid(?:[\s.-]*nr\.?)?|di[čc]|rfc|codice\s+fiscale|"
+    r"ad[óo]sz[áa]m"
 )
 IBAN_LABELS = r"iban|bank\s+account|bankrekening|rekeningnummer|konto|compte|cuenta|account\s+no\.?"
 EMAIL_LABELS = r"e-?mail|courriel|correo"
