@@ -15,7 +15,8 @@ rules would make them one more fitted set.
 
 ``score`` prints the accuracy over the header fields that the shared e-invoice truth carries (so the
 figure compares with ``docvlm eval crossval``'s), the share of them printed on the page, and the
-ECE of their confidences.
+ECE of their confidences; then the same for the documents of each package (from the manifest that
+``fetch`` wrote), with counts by field. Counts only: it prints no value and no document.
 """
 
 from __future__ import annotations
@@ -227,37 +228,86 @@ def _printed(field: str, gold: str, page: str) -> bool:
     return re.sub(r"\W", "", gold).casefold() in fold
 
 
-def score(scores: dict[str, Any]) -> dict[str, Any]:
-    """Accuracy and ECE over ``CORE_FIELDS`` of an ``eval extract --json`` file."""
+def score(scores: dict[str, Any], packages: dict[str, str] | None = None) -> dict[str, Any]:
+    """Accuracy and ECE over ``CORE_FIELDS`` of an ``eval extract --json`` file, overall and, when
+    ``packages`` maps a document's file name to the package it came from, by package (and field)."""
     import pymupdf
 
     pymupdf.TOOLS.mupdf_display_errors(False)
-    right = n = printed_right = printed_n = 0
-    confidences: list[float] = []
-    correct: list[bool] = []
+    tallies: dict[str, _Tally] = {}
     for doc in scores["per_document"]:
         with pymupdf.open(doc["source"]) as pdf:
             page = " ".join(p.get_text() for p in pdf)
+        groups = ["all"]
+        if packages is not None:
+            groups.append(packages.get(Path(doc["source"]).name, "other"))
+        for g in groups:
+            tallies.setdefault(g, _Tally()).documents += 1
         for f in doc["fields"]:
             if f["field"] not in CORE_FIELDS:
                 continue
-            ok = f["outcome"] == "tp"
-            n += 1
-            right += ok
-            if f["predicted"] is not None and f["confidence"] is not None:
-                confidences.append(float(f["confidence"]))
-                correct.append(ok)
-            if f["gold"] is None or _printed(f["field"], str(f["gold"]), page):
-                printed_n += 1
-                printed_right += ok
-    return {
-        "documents": len(scores["per_document"]),
-        "fields": n,
-        "accuracy": right / n if n else 0.0,
-        "printed_fields": printed_n,
-        "printed_accuracy": printed_right / printed_n if printed_n else 0.0,
-        "ece": expected_calibration_error(confidences, correct)[0],
-    }
+            printed = f["gold"] is None or _printed(f["field"], str(f["gold"]), page)
+            for g in groups:
+                tallies[g].add(f, printed)
+    out = tallies.get("all", _Tally()).summary()
+    if packages is not None:
+        out["by_package"] = {g: t.summary() for g, t in tallies.items() if g != "all"}
+    return out
+
+
+class _Tally:
+    """Counts of one set of documents: right and scored, overall, printed and by field."""
+
+    def __init__(self) -> None:
+        self.documents = self.right = self.n = self.printed_right = self.printed_n = 0
+        self.confidences: list[float] = []
+        self.correct: list[bool] = []
+        self.fields: dict[str, list[int]] = {}
+
+    def add(self, f: dict[str, Any], printed: bool) -> None:
+        ok = f["outcome"] == "tp"
+        self.n += 1
+        self.right += ok
+        counts = self.fields.setdefault(f["field"], [0, 0])
+        counts[0] += ok
+        counts[1] += 1
+        if f["predicted"] is not None and f["confidence"] is not None:
+            self.confidences.append(float(f["confidence"]))
+            self.correct.append(ok)
+        if printed:
+            self.printed_n += 1
+            self.printed_right += ok
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "documents": self.documents,
+            "fields": self.n,
+            "accuracy": self.right / self.n if self.n else 0.0,
+            "printed_fields": self.printed_n,
+            "printed_accuracy": self.printed_right / self.printed_n if self.printed_n else 0.0,
+            "ece": expected_calibration_error(self.confidences, self.correct)[0],
+            "by_field": {k: tuple(v) for k, v in sorted(self.fields.items())},
+        }
+
+
+def _packages(scores: dict[str, Any]) -> dict[str, str] | None:
+    """File name -> package, from the ``manifest.json`` that ``fetch`` wrote above the documents."""
+    for doc in scores["per_document"][:1]:
+        for folder in Path(doc["source"]).resolve().parents[:3]:
+            manifest = folder / "manifest.json"
+            if manifest.is_file():
+                rows = json.loads(manifest.read_text(encoding="utf-8"))
+                return {Path(r["file"]).name: r["package"] for r in rows}
+    return None
+
+
+def _line(name: str, r: dict[str, Any]) -> str:
+    fields = ", ".join(f"{k} {a}/{n}" for k, (a, n) in r["by_field"].items())
+    return (
+        f"{name}: {r['documents']} documents, {r['fields']} header fields: accuracy {r['accuracy']:.3f}; "
+        f"printed on the page {r['printed_fields']}: {r['printed_accuracy']:.3f}; ECE {r['ece']:.3f}\n"
+        f"    {fields}"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -272,11 +322,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.cmd == "fetch":
         fetch(args.out, args.shared)
         return 0
-    r = score(json.loads(args.scores.read_text()))
-    print(
-        f"{r['documents']} documents, {r['fields']} header fields: accuracy {r['accuracy']:.3f}; "
-        f"printed on the page {r['printed_fields']}: {r['printed_accuracy']:.3f}; ECE {r['ece']:.3f}"
-    )
+    scores = json.loads(args.scores.read_text())
+    r = score(scores, _packages(scores))
+    print(_line("all", r))
+    for package, pr in r.get("by_package", {}).items():
+        print(_line(package, pr))
     return 0
 
 

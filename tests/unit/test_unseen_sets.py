@@ -85,3 +85,28 @@ def test_fetch_leaves_out_shared_and_repeated_pages(tmp_path: Path, monkeypatch:
     manifest = us.fetch(tmp_path / "out", shared)
     assert [e["file"] for e in manifest] == ["einvoices/b.pdf", "einvoices/d.pdf"]
     assert sorted(p.name for p in (tmp_path / "out" / "einvoices").iterdir()) == ["b.pdf", "d.pdf"]
+
+
+def test_score_by_package_counts_each_packages_documents_and_fields(tmp_path: Path) -> None:
+    for name in ("a.pdf", "b.pdf"):
+        _pdf(tmp_path / name, ["Invoice INV-7 of 5. March 2024"])
+    docs = [
+        {
+            "key": "a",
+            "source": str(tmp_path / "a.pdf"),
+            "fields": [_field("invoice_number", "INV-7", "INV-7", 0.8)],
+        },
+        {
+            "key": "b",
+            "source": str(tmp_path / "b.pdf"),
+            "fields": [_field("invoice_number", "INV-7", "INV-8", 0.8)],
+        },
+    ]
+    r = score({"per_document": docs}, {"a.pdf": "one==1.0", "b.pdf": "two==2.0"})
+    assert r["by_field"] == {"invoice_number": (1, 2)}
+    assert {k: (v["documents"], v["accuracy"]) for k, v in r["by_package"].items()} == {
+        "one==1.0": (1, 1.0),
+        "two==2.0": (1, 0.0),
+    }
+    assert r["by_package"]["two==2.0"]["ece"] == pytest.approx(0.8)
+    assert "by_package" not in score({"per_document": docs})
