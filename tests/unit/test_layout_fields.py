@@ -1306,3 +1306,43 @@ def test_an_identifier_that_holds_a_date_is_kept_and_a_date_is_not_an_identifier
     assert read_id("2024-03-17") is None
     assert read_id("17.03.2024/") is None
     assert read_id("/DATE:15403(29/07/2016") is None  # a date inside words and brackets is no number
+
+
+_SELLER = ("Hansa Feinmechanik GmbH", "Werftstraße 12", "20457 Hamburg")
+_BUYER = ("Lindenhof Möbel KG", "Am Markt 3", "04109 Leipzig")
+_HEAD = [(40, 200, "Rechnungsnummer: R-2024-0042"), (40, 215, "Rechnungsdatum: 12.03.2024")]
+
+
+@pytest.mark.parametrize(("seller", "buyer"), [("Verkäufer", "Käufer"), ("Seller", "Buyer")])
+def test_party_name_and_address_on_one_line_after_its_label(seller: str, buyer: str) -> None:
+    data, ev, _, _ = run(
+        [
+            (40, 40, "Rechnung", 18),
+            (40, 100, f"{seller}: {', '.join(_SELLER)}"),
+            (40, 115, f"{buyer}: {', '.join(_BUYER)}"),
+            *_HEAD,
+        ]
+    )
+    assert data["vendor"]["name"] == _SELLER[0]
+    assert data["customer"]["name"] == _BUYER[0]
+    assert data["customer"]["address"] == ", ".join(_BUYER[1:])
+    assert ev["customer.name"].text == _BUYER[0]
+    # a comma inside a name with no address after it keeps the name whole
+    data, _, _, _ = run([(40, 40, "Rechnung", 18), (40, 100, "Käufer: Weber, Roth & Partner mbB"), *_HEAD])
+    assert data["customer"]["name"] == "Weber, Roth & Partner mbB"
+
+
+def test_an_identifier_over_a_party_name_is_not_the_name() -> None:
+    data, _, _, _ = run(
+        [
+            (40, 40, "Rechnung", 18),
+            (40, 100, "Verkäufer"),
+            (300, 100, "Käufer"),
+            (40, 115, "GLN 4000001000005"),
+            (300, 115, "GLN 4000002000004"),
+            *[(40, 128 + 13 * i, t) for i, t in enumerate(_SELLER)],
+            *[(300, 128 + 13 * i, t) for i, t in enumerate(_BUYER)],
+            *_HEAD,
+        ]
+    )
+    assert (data["vendor"]["name"], data["customer"]["name"]) == (_SELLER[0], _BUYER[0])

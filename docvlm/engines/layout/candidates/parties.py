@@ -163,6 +163,19 @@ def _with_value(tl: TextLine, seg: tuple[int, int]) -> tuple[int, int]:
 _ID_ALONE = re.compile(r"[A-Z]{2}[\s.-]?(?=(?:[\dA-Z][\s.]?){8,14}$)(?=(?:\D*\d){6})[\dA-Z][\dA-Z\s.]*")
 
 
+# "Name, Street 1, 12345 Town" on one line: the name ends at the first comma that an address part
+# follows (a house number, a postcode or a street word), with a digit somewhere after it
+_INLINE_ADDRESS = re.compile(r",\s*(?=[^,]*(?:\d|" + lx.ADDRESS_WORDS.pattern + r"))(?=.*\d)", re.IGNORECASE)
+
+
+def inline_address(text: str) -> tuple[int, int] | None:
+    """Where the name ends and the address starts in a one-line "name, address" value, or None."""
+    m = _INLINE_ADDRESS.search(text)
+    if m is None or len(_LETTERS.findall(text[: m.start()])) < 2:
+        return None
+    return m.start(), m.end()
+
+
 _TABLE_SEGMENTS = 5  # a line of this many short columns is a table's, not a party block's
 
 
@@ -232,9 +245,15 @@ def _party_from_block(block: Block, prefix: str, score: float, res: HeaderResult
                 continue
             if name_done:
                 break  # a second name: another party's, or a contact's
-            name = tl.text[v:b].strip().rstrip(" ,;:")
+            end = b
+            if (cut := inline_address(tl.text[v:b])) is not None:
+                addr.append((tl, v + cut[1], b))
+                end = v + cut[0]
+            name = tl.text[v:end].strip().rstrip(" ,;:")
             res.put(
-                Candidate(f"{prefix}.name", name, tl.evidence(v, v + len(tl.text[v:b].rstrip(" ,;:"))), score)
+                Candidate(
+                    f"{prefix}.name", name, tl.evidence(v, v + len(tl.text[v:end].rstrip(" ,;:"))), score
+                )
             )
             name_done = True
             continue
@@ -248,11 +267,16 @@ def _party_from_block(block: Block, prefix: str, score: float, res: HeaderResult
                 continue  # a parenthesised remark, not the name
             if keyed_line(tl, a, b):
                 continue  # the party's number in its register ("Nummer : 12345676"), not its name
+            if _ID_ALONE.fullmatch(text) or lx.TAX_ID_LABEL_RE.match(text):
+                continue  # the party's VAT id or location number over its name
             t2 = _ATTENTION.sub("", text)
             off = a + (len(text) - len(t2)) + (len(tl.text[a:b]) - len(tl.text[a:b].lstrip()))
             if len(_LETTERS.findall(t2)) < 2:
                 continue
             name = t2.rstrip(" ,;:")
+            if (cut := inline_address(name)) is not None:
+                addr.append((tl, off + cut[1], b))
+                name = name[: cut[0]].rstrip(" ,;:")
             ev = tl.evidence(off, off + len(name))
             if salutation is not None:
                 stl, sa, sb = salutation
@@ -453,6 +477,8 @@ def _name_ok(text: str) -> bool:
         return False  # a label, a page number, or a number's label left of a title ("Nr.", "No.")
     if _DIGIT_START.match(t) or (lx.ADDRESS_WORDS.search(t) and not lx.COMPANY_SUFFIX.search(t)):
         return False
+    if _ID_ALONE.fullmatch(t):
+        return False  # a VAT id or a location number ("GLN 4000001000005")
     if _sentence_like(t) or (classify_amount_label(t) and not lx.COMPANY_SUFFIX.search(t)):
         return False  # a slogan, or an amount label such as "Gesamtbetrag"
     return not amount_spans(t) or bool(lx.COMPANY_SUFFIX.search(t))

@@ -12,6 +12,7 @@ from docvlm.engines.layout import lexicon as lx
 from docvlm.engines.layout.candidates.base import _HAS_DIGIT, Candidate, HeaderResult, _in_regions
 from docvlm.engines.layout.candidates.labels import _is_label_segment
 from docvlm.engines.layout.candidates.parties import (
+    _ID_ALONE,
     _NON_ALNUM,
     _PROMINENT,
     Block,
@@ -24,6 +25,7 @@ from docvlm.engines.layout.candidates.parties import (
     _party_from_block,
     _seg_height,
     _strip_title_words,
+    inline_address,
     keyed_line,
     label_is_name,
     party_field,
@@ -137,6 +139,10 @@ def extract_vendor(
                     text = btl.text[a:b].strip()
                     if (text.startswith("(") and text.endswith(")")) or keyed_line(btl, a, b):
                         continue  # a remark, or the seller's number in a register
+                    if _ID_ALONE.fullmatch(text) or lx.TAX_ID_LABEL_RE.match(text):
+                        continue  # its VAT id or location number over its name
+                    if (cut := inline_address(btl.text[a:b])) is not None:
+                        b = a + cut[0]  # "Seller: Name, Street 1, 12345 Town"
                     add(0.9 if strong else 0.75, btl, a, b, "seller label")
                     break
 
