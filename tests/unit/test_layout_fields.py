@@ -1346,3 +1346,35 @@ def test_an_identifier_over_a_party_name_is_not_the_name() -> None:
         ]
     )
     assert (data["vendor"]["name"], data["customer"]["name"]) == (_SELLER[0], _BUYER[0])
+
+
+@pytest.mark.parametrize(
+    ("buyer_lines", "name"),
+    [
+        (
+            ("Lindenhof Möbel", "Handelsgesellschaft KG", *_BUYER[1:]),
+            "Lindenhof Möbel Handelsgesellschaft KG",
+        ),
+        (("Frau Petra Keller", *_BUYER), _BUYER[0]),  # the contact person over the company
+        (
+            (_BUYER[0], "Abteilung Einkauf", *_BUYER[1:]),
+            _BUYER[0],
+        ),  # a department under the name is not of it
+    ],
+)
+def test_a_company_name_set_on_two_lines_or_under_its_contact(
+    buyer_lines: tuple[str, ...], name: str
+) -> None:
+    data, _, _, _ = run(
+        [
+            (40, 40, "Rechnung", 18),
+            (40, 100, "Verkäufer"),
+            (300, 100, "Käufer"),
+            *[(40, 115 + 13 * i, t) for i, t in enumerate(_SELLER)],
+            *[(300, 115 + 13 * i, t) for i, t in enumerate(buyer_lines)],
+            (350, 40, "Rechnungsnummer: R-2024-0042"),
+            (350, 53, "Rechnungsdatum: 12.03.2024"),
+        ]
+    )
+    assert data["customer"]["name"] == name
+    assert data["vendor"]["name"] == _SELLER[0]

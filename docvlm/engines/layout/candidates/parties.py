@@ -179,6 +179,25 @@ def inline_address(text: str) -> tuple[int, int] | None:
 _TABLE_SEGMENTS = 5  # a line of this many short columns is a table's, not a party block's
 
 
+_PERSON = re.compile(rf"{lx.SALUTATION.pattern}\s+[^\W\d_]", re.IGNORECASE)
+
+
+def _legal_form_line(block: Block, i: int) -> tuple[TextLine, int, int] | None:
+    """Block line ``i`` when it is the end of a company's name: a legal form at its end, no digit,
+    a few words (the rest of a two-line name, or the company under a contact person)."""
+    if i >= len(block.lines):
+        return None
+    tl, a, b = block.lines[i]
+    raw = tl.text[a:b]
+    text = raw.strip()
+    if _HAS_DIGIT.search(text) or len(text.split()) > 6 or not lx.COMPANY_SUFFIX.search(text):
+        return None
+    if not _name_ok(text):
+        return None
+    start = a + len(raw) - len(raw.lstrip())
+    return tl, start, start + len(text)
+
+
 def _table_line(tl: TextLine) -> bool:
     """A table's header or row: five columns or more, each of one or two words."""
     return len(tl.segments) >= _TABLE_SEGMENTS and all(len(tl.text[a:b].split()) <= 2 for a, b in tl.segments)
@@ -232,9 +251,10 @@ def _party_from_block(block: Block, prefix: str, score: float, res: HeaderResult
     name_done = False
     addr: list[tuple[TextLine, int, int]] = []
     salutation: tuple[TextLine, int, int] | None = None  # "Herrn" alone over the name: part of it
-    for tl, a, b in block.lines:
+    joined = -1  # the block line already taken into the name
+    for i, (tl, a, b) in enumerate(block.lines):
         text = tl.text[a:b].strip()
-        if not text:
+        if not text or i == joined:
             continue
         low = text.lower()
         field = party_field(tl, a, b)
@@ -278,6 +298,18 @@ def _party_from_block(block: Block, prefix: str, score: float, res: HeaderResult
                 addr.append((tl, off + cut[1], b))
                 name = name[: cut[0]].rstrip(" ,;:")
             ev = tl.evidence(off, off + len(name))
+            nxt = _legal_form_line(block, i + 1)
+            if nxt is not None and not lx.COMPANY_SUFFIX.search(name):
+                ntl, na, nb = nxt
+                joined = i + 1
+                if salutation is None and _PERSON.match(name):
+                    # a contact person over the company ("Frau Petra Keller" / "Lindenhof Möbel KG"):
+                    # the company is the party
+                    name, ev = ntl.text[na:nb].strip(), ntl.evidence(na, nb)
+                else:
+                    # a name set on two lines, the second ending in its legal form
+                    name = f"{name} {ntl.text[na:nb].strip()}"
+                    ev = Evidence(tl.page, union([ev.bbox, ntl.box(na, nb)]), name, 1.0)
             if salutation is not None:
                 stl, sa, sb = salutation
                 name = f"{stl.text[sa:sb].strip()} {name}"
