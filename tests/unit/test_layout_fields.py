@@ -696,6 +696,21 @@ def test_full_page_invoice_with_receipt_words_is_not_a_receipt() -> None:
     assert not receipt_signal([page_lines(page)]).is_receipt
 
 
+def test_an_a4_invoice_in_large_type_is_no_till_column() -> None:
+    # 14 pt type over 380 pt of an A4 page is under 30 line heights wide, as a till roll's column is,
+    # but a till roll on an A4 PDF is a strip of 227 pt; a "Pos." column heading is then no till word
+    lines = [
+        (40, 40, "Facture", 24),
+        (40, 100, "Vendeur  Acheteur", 14),
+        (40, 115, "Durand SARL  Martin SAS", 14),
+        (40, 220, "Facture n° F-2024-0042", 14),
+        (40, 300, "Pos. Désignation Qté Prix Montant", 14),
+        (40, 315, "1 Pain de mie 2 30,00 60,00", 14),
+        (200, 420, "Total TTC  120,00 EUR", 14),
+    ]
+    assert not receipt_signal([page_lines(make_page(lines))]).is_receipt
+
+
 # ---------------------------------------------------------------------------------------------
 # engine contract
 

@@ -28,6 +28,7 @@ from schemas.invoice import LINE_ITEM_FIELDS
 _log = logging.getLogger(__name__)
 
 _TILL_COLUMN = 30.0  # the widest printed column of a till roll, in median line heights
+_A4_PT_WIDTH = 500  # A4 is 595 pt wide, Letter 612; a till-roll PDF 227
 _CUES_OVER_INVOICE = 3  # receipt words per invoice-only word that still make a till roll a receipt
 
 
@@ -85,10 +86,15 @@ def receipt_signal(pls: Sequence[PageLines], decision_only: bool = False) -> Rec
     # one search over the page's lines joined, as if line by line (``joined_lines``)
     text = joined_lines(tl.text for pl in pls for tl in pl.lines)
     inv = len(lx.INVOICE_ONLY.findall(text))
-    column = width / max(pls[0].median_height, 1e-6) <= _TILL_COLUMN
     # a till strip: taller than any A4/Letter text block, or a slim column on a wide scan
     page_w = max(1.0, pls[0].page.width)
     page = pls[0].page
+    # a till roll's column is narrow in its own line heights; on a PDF page of A4 or Letter width it
+    # is narrow on the page too (80 mm of 210): a text block over 60% of such a page is an invoice's,
+    # set in large type
+    column = width / max(pls[0].median_height, 1e-6) <= _TILL_COLUMN and not (
+        page.unit == "pt" and page_w >= _A4_PT_WIDTH and width / page_w > 0.6
+    )
     narrow = (
         aspect >= 1.7
         or (aspect >= 1.4 and width / page_w <= 0.6)
