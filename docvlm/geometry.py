@@ -76,7 +76,10 @@ def median(xs: Sequence[float]) -> float:
     return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
 
 
-def group_lines(words: Sequence[Word], gap_factor: float = 1.6) -> list[Line]:
+SEGMENT_GAP = 1.6  # a gap this many word heights wide starts a new segment of a line
+
+
+def group_lines(words: Sequence[Word], gap_factor: float = SEGMENT_GAP) -> list[Line]:
     """Group words into visual lines by vertical overlap, top to bottom.
 
     Words that share a text-line id (``Word.line``: a PDF text line, an OCR detector line) move
@@ -176,7 +179,7 @@ def _collides_unit(line_words: list[Word], unit: Sequence[Word]) -> bool:
     return False
 
 
-def split_segments(words: Sequence[Word], gap_factor: float = 1.6) -> list[list[Word]]:
+def split_segments(words: Sequence[Word], gap_factor: float = SEGMENT_GAP) -> list[list[Word]]:
     """Split left-to-right words where the gap is wider than ``gap_factor`` x median height."""
     if not words:
         return []

@@ -456,6 +456,20 @@ def test_amount_label_classification() -> None:
     assert classify_amount_label("Versicherungsteuer 19 %")[0][0] == "tax_total"
     assert classify_amount_label("Steuer-Nr.") == () and classify_amount_label("Steuernummer") == ()
     assert classify_amount_label("Due payable:")[0][0] == "amount_due"
+    # the EN 16931 totals as German and English renderings of e-invoices name them
+    assert classify_amount_label("Gesamtsumme Positionen")[0][0] == "subtotal"
+    assert classify_amount_label("Summe der Nettobeträge")[0][0] == "subtotal"
+    assert classify_amount_label("Gesamtbetrag ohne Umsatzsteuer")[0][0] == "subtotal"
+    assert classify_amount_label("Invoice total amount without VAT")[0][0] == "subtotal"
+    assert classify_amount_label("Gesamtbetrag einschließlich Umsatzsteuer")[0][0] == "total"
+    assert classify_amount_label("Fälliger Betrag")[0][0] == "amount_due"
+    assert classify_amount_label("Zahlungsbetrag")[0][0] == "amount_due"
+    assert (
+        classify_amount_label("Bereits bezahlt") == ()
+        and classify_amount_label("Vorausbezahlter Betrag") == ()
+    )
+    # a tax base on a rate's line announces the tax amount after it, not the subtotal
+    assert classify_amount_label("Steuerbasisbetrag USt. 19%")[0][0] == "tax_total"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -130,6 +130,36 @@ def test_eu_number_format_and_german_header() -> None:
     assert values(result, "quantity") == ["3", "1"]
 
 
+def test_a_tightly_set_table_a_word_height_between_its_columns() -> None:
+    # an HTML table padded a few pixels: its labels and cells 12-14 pt apart in 10 pt type (the word
+    # boxes 12.4 pt high), where a line's segments start at 1.6 heights
+    h = 12.4
+
+    rows = [
+        ["Pos.", "Art.-Nr.", "Bezeichnung", "Menge", "Einheit", "Einzelpreis", "USt.", "Gesamt"],
+        ["1", "SP-12", "Spindel M12", "2", "Stk", "30,00", "19 %", "60,00"],
+        ["2", "LB-04", "Lagerbuchse", "4", "Stk", "10,00", "19 %", "40,00"],
+    ]
+
+    def width(text: str) -> float:
+        return len(text.replace(" ", "")) * CHAR_W + SPACE * text.count(" ")
+
+    # each column as wide as its widest cell, 13 pt between columns, cells left-aligned
+    lefts = [60.0]
+    for col in range(len(rows[0]) - 1):
+        lefts.append(lefts[-1] + max(width(r[col]) for r in rows) + 13.0)
+    words = []
+    for y, cells in zip((100, 125, 150), rows, strict=True):
+        for x, text in zip(lefts, cells, strict=True):
+            for part in text.split():
+                words.append(Word(text=part, bbox=(x, y, x + len(part) * CHAR_W, y + h), page=1))
+                x += len(part) * CHAR_W + SPACE
+    result = extract_line_items([page_of(1, words)])
+    assert values(result, "description") == ["Spindel M12", "Lagerbuchse"]
+    assert values(result, "amount") == ["60.00", "40.00"]
+    assert values(result, "quantity") == ["2", "4"]
+
+
 def test_french_dutch_spanish_headers_are_recognised() -> None:
     for labels in (
         ("Désignation", "Qté", "Prix unitaire", "Montant"),

@@ -10,6 +10,7 @@ AMOUNT_EXCLUDE = re.compile(
     r"qty|quantity|items?\s+count|no\.?\s+of\s+items|change|kembali|baki|tendered|cash|"
     r"rounding|round(?:ing)?\s*adj\w*|adjustment|disc(?:ount)?|voucher|deposit|points?|credits?|"
     r"paid|pre-?paid|prepayment|already\s+paid|payment\s+received|received|visa|master\s*card|card|"
+    r"\w*bezahlt\w*|(?:bereits\s+)?gezahlt\w*|"
     r"\w*rabatt?\w*|remise|korting\w*|descuento|sconto|desconto|alennus|sleva|kedvezm[ée]ny|"
     r"previous\s+balance|opening\s+balance|balance\s+(?:forward|brought\s+forward)|carried\s+forward|"
     r"brought\s+forward|[üu]bertrag|[àa]\s+reporter|acompte|anzahlung|vorauszahlung|aanbetaling|anticipo|"
@@ -18,7 +19,7 @@ AMOUNT_EXCLUDE = re.compile(
     r"unit\s+price|price|rate|prix|preis|prijs|precio)\b",
     re.IGNORECASE,
 )
-_INCL = r"(?:incl\.?|inkl\.?|inkluderet|including|inclusive|included|ttc|toutes\s+taxes|avec|met|con|iva\s+incluido)"
+_INCL = r"(?:incl\.?|inkl\.?|einschl\.?|einschlie(?:ß|ss)lich|inkluderet|including|inclusive|included|ttc|toutes\s+taxes|avec|met|con|iva\s+incluido)"
 _TAXWORD = r"(?:tax|taxes|taxe|vat|tva|btw|mwst|ust|iva|gst|sst|igst|cgst|sgst|utgst|moms|mva|alv|dph|ptu|[áa]fa|ddv|pdv|kdv|[a-zäöüß]*steuer(?!\s*-?\s*(?:nr|nummer|id))|impuesto|imposto)"  # Umsatz-, Mehrwert-, Versicherungsteuer; not "Steuer-Nr."
 # A tax rate's label, not an amount's: the tax word with a "%" and no number ("MwSt-%", "VAT %", "% IVA"),
 # or a word for "rate" beside it ("Taux de TVA", "Tipo IVA", "MwSt-Satz"). Only a label holding no digit is
@@ -50,7 +51,8 @@ AMOUNT_LABELS: list[tuple[str, re.Pattern[str], float]] = [
             r"open\s+amount|amount\s+outstanding|outstanding\s+(?:amount|balance)|remaining\s+(?:amount|balance)|"
             r"residual(?:\s+amount)?|restant\s+d[ûu]|due\s+payable|"
             r"te\s+betalen|nog\s+te\s+betalen|net\s+[àa]\s+payer|reste\s+[àa]\s+payer|[àa]\s+payer|"
-            r"zu\s+zahlen|zahlbetrag|offener\s+betrag|restbetrag|noch\s+offen|"
+            r"zu\s+zahlen|zahlbetrag|zahlungsbetrag|f[äa]lliger\s+(?:zahlungs)?betrag|zu\s+zahlender\s+betrag|"
+            r"offener\s+betrag|restbetrag|noch\s+offen|"
             r"a\s+pagar|importe\s+a\s+pagar|total\s+a\s+pagar|saldo|da\s+pagare|please\s+pay|"
             r"att\s+betala|[åa]\s+betale|at\s+betale|do\s+zap[łl]aty|k\s+[úu]hrad[ěe]|maksettava|fizetend[őo])\b",
             re.IGNORECASE,
@@ -71,6 +73,8 @@ AMOUNT_LABELS: list[tuple[str, re.Pattern[str], float]] = [
         re.compile(
             r"\b(?:sub[\s-]?total|subtotaal|sous[\s-]?total|zwischensumme|teilsumme|"
             r"lines?\s+total|total\s+(?:of\s+)?lines|sum\s+of\s+lines|positionssumme|warensumme|summe\s+waren|"
+            r"(?:gesamt)?summe\s+(?:der\s+|aller\s+)?positionen|nettosumme|summe\s+(?:der\s+)?nettobetr[äa]ge|"
+            r"sum\s+of\s+(?:invoice\s+)?line\s+net\s+amounts?|without|"
             r"total\s+h\.?t\.?|montant\s+h\.?t\.?|h\.?t\.?|hors\s+taxes?|"
             r"total\s+net|net\s+total|net\s+amount|nettobetrag|netto\w*|summe\s+netto|"
             r"base\s+imponible|taxable\s+(?:amount|value)|untaxed|before\s+tax|pre[\s-]?tax|"

@@ -153,6 +153,12 @@ def is_header_line(line: Line) -> list[Column] | None:
     return resolve_columns(cols)
 
 
+# the widest gap between a header's labels, in word heights, at least: a table's columns, not prose.
+# A text layer's word box is 1.15-1.4 times the type size, and an HTML table padded 4-8 px sets its
+# labels 1-1.5 words' heights apart; prose words sit a fifth of a height apart
+_HEADER_GAP = 1.0
+
+
 def candidate_columns(line: Line) -> list[Column] | None:
     """The labels of ``line`` when it may be a header row: two column terms or more, spread over the width.
 
@@ -169,7 +175,7 @@ def candidate_columns(line: Line) -> list[Column] | None:
         return None
     # a header spreads over the page: at least one column gap, not prose ("product price list")
     gaps = [b.x0 - a.x1 for a, b in itertools.pairwise(cols)]
-    if not gaps or max(gaps) < 1.5 * height:
+    if not gaps or max(gaps) < _HEADER_GAP * height:
         return None
     return cols
 
