@@ -1407,3 +1407,32 @@ def test_a_company_name_set_on_two_lines_or_under_its_contact(
     )
     assert data["customer"]["name"] == name
     assert data["vendor"]["name"] == _SELLER[0]
+
+
+@pytest.mark.parametrize(
+    ("terms", "due"),
+    [
+        ("Zahlbar innerhalb von 14 Tagen ohne Abzug.", "2024-03-26"),
+        ("Zahlungsziel: 30 Tage netto", "2024-04-11"),
+        ("Payment terms: Net 30", "2024-04-11"),
+        ("Please pay within 30 days from invoice date.", "2024-04-11"),
+        ("Conditions de règlement : 30 jours net", "2024-04-11"),
+        ("Zahlbar sofort ohne Abzug.", "2024-03-12"),
+        ("Due upon receipt", "2024-03-12"),
+        # the net term, not the discount's; the date the terms print, not the sum
+        ("Zahlbar innerhalb 8 Tagen mit 2 % Skonto, innerhalb 30 Tagen netto.", "2024-04-11"),
+        ("Zahlbar innerhalb 30 Tagen netto bis 10.04.2024", "2024-04-10"),
+        # no payment terms: a delivery time, an end-of-month rule
+        ("Delivery within 3-5 business days after payment.", None),
+        ("Paiement à 30 jours fin de mois", None),
+    ],
+)
+def test_due_date_from_the_payment_terms(terms: str, due: str | None) -> None:
+    data, ev, conf, _ = run([*_de_page((330, 645, "Gesamtbetrag  119,00 EUR")), (40, 700, terms)])
+    assert data["invoice_date"] == "2024-03-12"
+    assert data["due_date"] == due
+    if due is not None:
+        assert ev["due_date"].text in terms and conf["due_date"] < 1.0  # below a printed due date's
+    # a printed due date wins over the terms
+    data, _, _, _ = run([*_de_page((40, 130, "Fälligkeitsdatum: 01.05.2024")), (40, 700, terms)])
+    assert data["due_date"] == "2024-05-01"

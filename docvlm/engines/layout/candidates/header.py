@@ -18,6 +18,7 @@ from docvlm.engines.layout.candidates.ids import extract_party_ids
 from docvlm.engines.layout.candidates.keyed import extract_keyed_fields
 from docvlm.engines.layout.candidates.parties import extract_customer, extract_unlabelled_customer
 from docvlm.engines.layout.candidates.sender import extract_window_customer, read_addresses
+from docvlm.engines.layout.candidates.terms import due_from_terms
 from docvlm.engines.layout.candidates.vendor import extract_vendor
 from docvlm.engines.layout.text import PageLines
 
@@ -45,6 +46,7 @@ def extract_header(
     if cur is not None:
         res.put(Candidate("currency", cur[0], cur[1], 0.85))
     extract_keyed_fields(pls, res, res.dayfirst)
+    due_from_terms(pls, res)
     addresses = read_addresses(pls)  # one-line addresses: the seller's, and the buyer's window under it
     extract_window_customer(addresses, res, res.dayfirst)
     extract_customer(pls, res, res.dayfirst)

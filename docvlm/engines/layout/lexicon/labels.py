@@ -317,3 +317,31 @@ LABEL_LANGUAGES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
 )
 LANGUAGE_CODES: tuple[str, ...] = ("", "de", "fr", "nl", "es", "it", "en")
+
+# Payment terms that give the due date as a number of days after the invoice date ("Zahlbar innerhalb
+# 30 Tagen netto", "Net 30", "Payment due within 30 days", "30 jours net", "à 30 jours"): the day
+# count is group "days" of one of these, on a sentence that speaks of payment (PAYMENT_WORDS)
+TERMS_DAYS = re.compile(
+    r"(?<![\d,.\-–])(?P<days>\d{1,3})\s*(?:tage[n]?|tg\.?|days?|jours?|d[íi]as|giorni|dagen|dni|dn[íi]|"
+    r"dagar|dage|dager|p[äa]iv[äa][äa])\b(?!\s*[-–]\s*\d)|"
+    r"\bnet(?:to)?\s*(?P<net>\d{1,3})\b(?![.,]\d)",
+    re.IGNORECASE,
+)
+PAYMENT_WORDS = re.compile(
+    r"\b(?:pay\w*|zahl\w*|netto|net|due|f[äa]llig\w*|terms?|paiement|r[èe]glement|payable|[ée]ch[ée]ance|"
+    r"pago|plazo|pagamento|betaling|betal\w*|p[łl]atno\w*|splatnost\w*|maksu\w*|conditions)\b",
+    re.IGNORECASE,
+)
+# a clause about an early-payment discount, an end-of-month rule or a delivery time: its days are no due date
+TERMS_NOT_DUE = re.compile(
+    r"skonto|discount|escompte|sconto|descuento|korting|rabatt|%|fin\s+de\s+mois|end\s+of\s+(?:the\s+)?month|"
+    r"monatsende|deliver\w*|liefer\w*|livraison|versand|shipping|business\s+days|working\s+days|werktag\w*",
+    re.IGNORECASE,
+)
+# payment due on receipt of the invoice: the due date is the invoice date
+TERMS_AT_ONCE = re.compile(
+    r"\b(?:zahlbar\s+sofort|sofort\s+(?:zahlbar|f[äa]llig)|(?:due|payable)\s+(?:up)?on\s+receipt|"
+    r"payable\s+immediately|due\s+immediately|(?:à|a|d[èe]s)\s+r[ée]ception|paiement\s+comptant|"
+    r"al\s+contado|a\s+vista|bij\s+ontvangst)\b",
+    re.IGNORECASE,
+)
